@@ -1,0 +1,244 @@
+/**
+ * Tensors on the GPU, split by rows into buffers no larger than one storage binding.
+ *
+ * @module
+ */
+
+import { type Gpu, GpuError } from "./device.ts";
+
+/** A float32 tensor in host memory, row-major. */
+export interface HostTensor {
+  /** Dimensions, outermost first. */
+  shape: readonly number[];
+  /** Elements, row-major; length is the product of `shape`. */
+  data: Float32Array;
+}
+
+/** Raised when one row of a tensor is larger than a storage binding can hold. */
+export class BufferLimitError extends RangeError {
+  /** The binding limit in bytes. */
+  readonly limit: number;
+  /**
+   * @param message What did not fit.
+   * @param limit The binding limit in bytes.
+   */
+  constructor(message: string, limit: number) {
+    super(message);
+    this.name = "BufferLimitError";
+    this.limit = limit;
+  }
+}
+
+/** One buffer of a {@linkcode GpuTensor}: rows `rowStart` to `rowStart + rows`. */
+export interface RowChunk {
+  /** Storage buffer holding `rows × cols` f32 values. */
+  buffer: GPUBuffer;
+  /** First row held. */
+  rowStart: number;
+  /** Number of rows held. */
+  rows: number;
+}
+
+const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/** Bytes rounded up to 16, as buffer sizes must be multiples of 4 and uniforms of 16. */
+export function paddedBytes(bytes: number): number {
+  return Math.max(16, Math.ceil(bytes / 16) * 16);
+}
+
+/** Creates a storage buffer holding `data` (padded to 16 bytes). */
+export function uploadBuffer(gpu: Gpu, data: ArrayBufferView, label: string): GPUBuffer {
+  const buffer = gpu.device.createBuffer({ label, size: paddedBytes(data.byteLength), usage: STORAGE });
+  gpu.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, Math.floor(data.byteLength / 4) * 4);
+  return buffer;
+}
+
+/** Creates a zero-filled storage buffer of at least `bytes` bytes. */
+export function emptyBuffer(gpu: Gpu, bytes: number, label: string): GPUBuffer {
+  return gpu.device.createBuffer({ label, size: paddedBytes(bytes), usage: STORAGE });
+}
+
+/**
+ * The number of rows of `cols` f32 values that fit one storage binding.
+ *
+ * @throws {BufferLimitError} When a single row does not fit.
+ */
+export function rowsPerBinding(gpu: Gpu, cols: number): number {
+  const rowBytes = cols * 4;
+  if (rowBytes > gpu.maxBindingBytes) {
+    throw new BufferLimitError(
+      `Cannot hold a row of ${cols} f32 values as a storage binding must be <= ${gpu.maxBindingBytes} bytes: current value is ${rowBytes}`,
+      gpu.maxBindingBytes,
+    );
+  }
+  return Math.floor(gpu.maxBindingBytes / rowBytes);
+}
+
+/**
+ * A float32 tensor on the GPU whose leading dimensions are flattened into rows and split into
+ * buffers of at most `rowsPerChunk` rows, so that no binding exceeds the device's limit.
+ *
+ * @example Upload and read back
+ * ```ts ignore
+ * import { getGpu } from "./device.ts";
+ * import { GpuTensor } from "./tensor.ts";
+ * const gpu = await getGpu();
+ * const t = GpuTensor.fromHost(gpu, { shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) });
+ * console.log(await t.read()); // Float32Array [1, 2, 3, 4, 5, 6]
+ * ```
+ */
+export class GpuTensor {
+  /** Dimensions; the last is the row width. */
+  readonly shape: readonly number[];
+  /** Row-split buffers, in order. */
+  readonly chunks: readonly RowChunk[];
+  readonly #gpu: Gpu;
+
+  private constructor(gpu: Gpu, shape: readonly number[], chunks: RowChunk[]) {
+    this.#gpu = gpu;
+    this.shape = shape;
+    this.chunks = chunks;
+  }
+
+  /** Product of all but the last dimension. */
+  get rows(): number {
+    return this.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  }
+
+  /** The last dimension. */
+  get cols(): number {
+    return this.shape[this.shape.length - 1];
+  }
+
+  /** Rows per chunk (the last chunk may hold fewer). */
+  get rowsPerChunk(): number {
+    return this.chunks[0]?.rows ?? 0;
+  }
+
+  /**
+   * Allocates a zero-filled tensor.
+   *
+   * @param gpu The device.
+   * @param shape Dimensions; the last is the row width.
+   * @param rowsPerChunk Rows per buffer. @default {as many as one binding holds}
+   */
+  static empty(gpu: Gpu, shape: readonly number[], rowsPerChunk?: number, label = "tensor"): GpuTensor {
+    const cols = shape[shape.length - 1];
+    const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const per = Math.max(1, Math.min(rowsPerChunk ?? Infinity, rowsPerBinding(gpu, cols)));
+    const chunks: RowChunk[] = [];
+    for (let r = 0; r < rows || chunks.length === 0; r += per) {
+      const n = Math.min(per, rows - r);
+      chunks.push({ buffer: emptyBuffer(gpu, n * cols * 4, label), rowStart: r, rows: n });
+    }
+    return new GpuTensor(gpu, [...shape], chunks);
+  }
+
+  /**
+   * Uploads a host tensor.
+   *
+   * @param gpu The device.
+   * @param host The values.
+   * @param rowsPerChunk Rows per buffer. @default {as many as one binding holds}
+   * @throws {TypeError} When `data.length` disagrees with `shape`.
+   */
+  static fromHost(gpu: Gpu, host: HostTensor, rowsPerChunk?: number): GpuTensor {
+    const size = host.shape.reduce((a, b) => a * b, 1);
+    if (host.shape.length === 0 || size !== host.data.length) {
+      throw new TypeError(
+        `Cannot upload a tensor of shape [${host.shape.join(", ")}] as it needs ${size} values: current value is ${host.data.length}`,
+      );
+    }
+    const t = GpuTensor.empty(gpu, host.shape, rowsPerChunk, "input");
+    const cols = t.cols;
+    for (const c of t.chunks) {
+      const view = host.data.subarray(c.rowStart * cols, (c.rowStart + c.rows) * cols);
+      gpu.device.queue.writeBuffer(c.buffer, 0, view.buffer, view.byteOffset, view.byteLength);
+    }
+    return t;
+  }
+
+  /**
+   * Returns this tensor split into chunks of `rowsPerChunk` rows, copying on the GPU when the
+   * split differs (commands recorded into `encoder`).
+   */
+  rechunk(encoder: GPUCommandEncoder, rowsPerChunk: number): GpuTensor {
+    if (this.chunks.every((c, i) => c.rowStart === i * rowsPerChunk && (c.rows === rowsPerChunk || i === this.chunks.length - 1))) {
+      return this;
+    }
+    const out = GpuTensor.empty(this.#gpu, this.shape, rowsPerChunk, "rechunked");
+    const rowBytes = this.cols * 4;
+    for (const dst of out.chunks) {
+      for (const src of this.chunks) {
+        const start = Math.max(dst.rowStart, src.rowStart);
+        const end = Math.min(dst.rowStart + dst.rows, src.rowStart + src.rows);
+        if (end <= start) continue;
+        encoder.copyBufferToBuffer(
+          src.buffer,
+          (start - src.rowStart) * rowBytes,
+          dst.buffer,
+          (start - dst.rowStart) * rowBytes,
+          (end - start) * rowBytes,
+        );
+      }
+    }
+    return out;
+  }
+
+  /** The same buffers seen with another shape of equal row width and row count. */
+  reshape(shape: readonly number[]): GpuTensor {
+    const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    if (shape[shape.length - 1] !== this.cols || rows !== this.rows) {
+      throw new TypeError(
+        `Cannot reshape [${this.shape.join(", ")}] to [${shape.join(", ")}] as the row width and row count must stay`,
+      );
+    }
+    return new GpuTensor(this.#gpu, [...shape], [...this.chunks]);
+  }
+
+  /**
+   * Copies the values to host memory once the queued work is done.
+   *
+   * @throws {GpuError} When the device reported errors (an invalid kernel, out of memory).
+   */
+  async read(): Promise<Float32Array> {
+    const { device } = this.#gpu;
+    const cols = this.cols;
+    const out = new Float32Array(this.rows * cols);
+    const encoder = device.createCommandEncoder({ label: "read" });
+    const staging = this.chunks.map((c) => {
+      const bytes = c.rows * cols * 4;
+      const s = device.createBuffer({
+        label: "read staging",
+        size: paddedBytes(bytes),
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      if (bytes > 0) encoder.copyBufferToBuffer(c.buffer, 0, s, 0, Math.ceil(bytes / 4) * 4);
+      return s;
+    });
+    device.queue.submit([encoder.finish()]);
+    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+    const errors = this.#gpu.takeErrors();
+    if (errors.length > 0) {
+      for (const s of staging) s.destroy();
+      throw new GpuError(errors);
+    }
+    this.chunks.forEach((c, i) => {
+      const n = c.rows * cols;
+      out.set(new Float32Array(staging[i].getMappedRange(), 0, n), c.rowStart * cols);
+      staging[i].unmap();
+      staging[i].destroy();
+    });
+    return out;
+  }
+
+  /** Copies the values to a host tensor of the same shape. */
+  async toHost(): Promise<HostTensor> {
+    return { shape: [...this.shape], data: await this.read() };
+  }
+
+  /** Frees the GPU buffers; the tensor must not be used afterwards. */
+  destroy(): void {
+    for (const c of this.chunks) c.buffer.destroy();
+  }
+}

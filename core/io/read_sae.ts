@@ -1,0 +1,257 @@
+/**
+ * Reads an SAE from disk in any supported layout: SAELens (v6 and pre-6.0 `cfg.json` with
+ * `sae_weights.safetensors`), sparsify (`cfg.json` + `sae.safetensors`) or Gemma Scope
+ * (`params.npz`). Weights come back as float32 with SAELens names and shapes. Never pickle.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import type { HostTensor } from "../gpu/tensor.ts";
+import type { SaeWeights } from "../sae/architecture.ts";
+import { parseSaeLensConfig, type SaeConfig } from "../sae/config.ts";
+import { getArchitecture } from "../sae/registry.ts";
+import "../sae/architectures.ts";
+import { parseNpz } from "./npz.ts";
+import { readSafetensors, type SafetensorsEntry, toFloat32 } from "./safetensors.ts";
+
+/** The on-disk layouts recognized. */
+export type SaeFormat = "saelens" | "saelens-legacy" | "sparsify" | "gemma-scope";
+
+/** An SAE read from disk. */
+export interface SaeOnDisk {
+  /** Configuration in SAELens v6 form. */
+  cfg: SaeConfig;
+  /** Float32 weights with SAELens names and shapes. */
+  weights: SaeWeights;
+  /** log10 feature density from `sparsity.safetensors`, if present. */
+  sparsity?: HostTensor;
+  /** Layout it was read from. */
+  format: SaeFormat;
+  /** True when W_enc and W_dec were stored as F16 (they may stay f16 on the GPU). */
+  storedF16: boolean;
+}
+
+const PICKLE_EXTENSIONS = [".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle"];
+
+function pickleError(path: string): Error {
+  return new TypeError(
+    `${path} is a PyTorch pickle file: sae never loads pickle (it can run code); save the weights as safetensors ` +
+      "(safetensors.torch.save_file) in a SAELens folder with cfg.json",
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await Deno.readTextFile(path);
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new SyntaxError(`${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Reads an SAE folder (or the folder of a given weights file).
+ *
+ * @example Read a SAELens folder
+ * ```ts ignore
+ * const { cfg, weights } = await readSae("fixtures/sae-standard");
+ * console.log(cfg.d_sae, weights.W_enc.shape);
+ * ```
+ *
+ * @param path A folder, or a `cfg.json`/weights file inside one.
+ * @returns Configuration, weights and sparsity.
+ * @throws {Deno.errors.NotFound} When the path or a needed file is missing.
+ * @throws {TypeError} For pickle files, missing tensors, or shapes disagreeing with cfg.json.
+ * @throws {SyntaxError} For malformed JSON or safetensors.
+ */
+export async function readSae(path: string): Promise<SaeOnDisk> {
+  if (PICKLE_EXTENSIONS.some((e) => path.endsWith(e))) throw pickleError(path);
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new Deno.errors.NotFound(`SAE path ${path} does not exist`);
+    throw error;
+  }
+  const folder = stat.isDirectory ? path : join(path, "..");
+  if (await exists(join(folder, "sae_weights.safetensors"))) return await readSaeLens(folder);
+  if (await exists(join(folder, "sae.safetensors"))) return await readSparsify(folder);
+  if (await exists(join(folder, "params.npz"))) return await readGemmaScope(folder);
+  for await (const entry of Deno.readDir(folder)) {
+    if (PICKLE_EXTENSIONS.some((e) => entry.name.endsWith(e))) throw pickleError(join(folder, entry.name));
+  }
+  throw new Deno.errors.NotFound(
+    `${folder} holds no SAE: expected sae_weights.safetensors (SAELens), sae.safetensors (sparsify) or params.npz (Gemma Scope)`,
+  );
+}
+
+async function readSaeLens(folder: string): Promise<SaeOnDisk> {
+  const cfgPath = join(folder, "cfg.json");
+  if (!(await exists(cfgPath))) throw new Deno.errors.NotFound(`${cfgPath} is missing: a SAELens folder needs cfg.json beside sae_weights.safetensors`);
+  const raw = await readJson(cfgPath);
+  const cfg = parseSaeLensConfig(raw, cfgPath);
+  const weightsPath = join(folder, "sae_weights.safetensors");
+  const file = await readSafetensors(weightsPath);
+  const weights: SaeWeights = {};
+  for (const [name, entry] of file.tensors) weights[name] = hostTensor(entry, `${weightsPath}: tensor "${name}"`);
+  foldFinetuningScale(weights, raw as Record<string, unknown>, weightsPath);
+  checkWeights(cfg, weights, weightsPath, cfgPath);
+  let sparsity: HostTensor | undefined;
+  const sparsityPath = join(folder, "sparsity.safetensors");
+  if (await exists(sparsityPath)) {
+    const entry = (await readSafetensors(sparsityPath)).tensors.get("sparsity");
+    if (!entry) throw new TypeError(`${sparsityPath}: tensor "sparsity" is missing`);
+    sparsity = hostTensor(entry, `${sparsityPath}: tensor "sparsity"`);
+    checkShape(sparsity, [cfg.d_sae], `${sparsityPath}: tensor "sparsity"`, cfgPath);
+  }
+  const legacy = !("metadata" in (raw as object));
+  return { cfg, weights, sparsity, format: legacy ? "saelens-legacy" : "saelens", storedF16: storedF16(file.tensors) };
+}
+
+/**
+ * Old SAELens SAEs may carry `scaling_factor` [d_sae], multiplied into the features before
+ * decoding when `finetuning_scaling_factor` is set: fold it into W_dec's rows. All ones is dropped.
+ */
+function foldFinetuningScale(weights: SaeWeights, raw: Record<string, unknown>, path: string): void {
+  const scale = weights.scaling_factor;
+  if (!scale) return;
+  delete weights.scaling_factor;
+  if (scale.data.every((v) => v === 1)) return;
+  if (raw.finetuning_scaling_factor !== true) {
+    throw new TypeError(`${path}: tensor "scaling_factor" is not all ones but cfg.json field finetuning_scaling_factor is not true`);
+  }
+  const wDec = weights.W_dec;
+  if (!wDec) return;
+  const dIn = wDec.shape[1];
+  const data = new Float32Array(wDec.data);
+  for (let i = 0; i < scale.data.length; i++) for (let j = 0; j < dIn; j++) data[i * dIn + j] *= scale.data[i];
+  weights.W_dec = { shape: wDec.shape, data };
+}
+
+async function readSparsify(folder: string): Promise<SaeOnDisk> {
+  const cfgPath = join(folder, "cfg.json");
+  const raw = await readJson(cfgPath) as Record<string, unknown>;
+  if (raw.transcode === true || raw.skip_connection === true) {
+    throw new TypeError(`${cfgPath}: sparsify transcoders and skip connections map outputs, not autoencoders: expected transcode and skip_connection false`);
+  }
+  if (raw.activation !== undefined && raw.activation !== "topk") {
+    throw new TypeError(`${cfgPath}: field activation is ${JSON.stringify(raw.activation)}: expected "topk"`);
+  }
+  const dIn = raw.d_in;
+  const numLatents = raw.num_latents || (typeof dIn === "number" && typeof raw.expansion_factor === "number" ? dIn * raw.expansion_factor : undefined);
+  const name = basename(folder);
+  const layer = /layers[._](\d+)/.exec(name)?.[1];
+  const hook = name === "embed_tokens" ? "hook_embed" : layer !== undefined ? `blocks.${layer}.hook_resid_post` : null;
+  const cfg = parseSaeLensConfig({
+    architecture: "topk",
+    d_in: dIn,
+    d_sae: numLatents,
+    k: raw.k,
+    dtype: "float32",
+    apply_b_dec_to_input: true, // sparsify subtracts b_dec unless transcoding
+    normalize_activations: "none",
+    metadata: { hook_name: hook, model_name: null, sparsify_cfg: raw },
+  }, cfgPath);
+  const weightsPath = join(folder, "sae.safetensors");
+  const file = await readSafetensors(weightsPath);
+  const take = (n: string) => {
+    const e = file.tensors.get(n);
+    return e ? hostTensor(e, `${weightsPath}: tensor "${n}"`) : undefined;
+  };
+  const encoder = take("encoder.weight") ?? take("W_enc");
+  if (!encoder) throw new TypeError(`${weightsPath}: tensor "encoder.weight" is missing`);
+  const weights: SaeWeights = {
+    // sparsify's encoder is an nn.Linear [d_sae, d_in]; SAELens's W_enc is [d_in, d_sae].
+    W_enc: encoder.shape[0] === cfg.d_sae && encoder.shape[1] === cfg.d_in ? transpose(encoder) : encoder,
+    b_enc: take("encoder.bias") ?? take("b_enc") ?? { shape: [cfg.d_sae], data: new Float32Array(cfg.d_sae) },
+  };
+  const wDec = take("W_dec");
+  if (wDec) weights.W_dec = wDec.shape[0] === cfg.d_in && wDec.shape[1] === cfg.d_sae && cfg.d_in !== cfg.d_sae ? transpose(wDec) : wDec;
+  const bDec = take("b_dec");
+  if (bDec) weights.b_dec = bDec;
+  checkWeights(cfg, weights, weightsPath, cfgPath);
+  return { cfg, weights, format: "sparsify", storedF16: storedF16(file.tensors) };
+}
+
+async function readGemmaScope(folder: string): Promise<SaeOnDisk> {
+  const npzPath = join(folder, "params.npz");
+  const arrays = parseNpz(await Deno.readFile(npzPath), npzPath);
+  const weights: SaeWeights = {};
+  for (const [name, entry] of arrays) weights[name] = hostTensor(entry, `${npzPath}: array "${name}"`);
+  const wEnc = weights.W_enc;
+  if (!wEnc || wEnc.shape.length !== 2) throw new TypeError(`${npzPath}: array "W_enc" is missing or not 2-D`);
+  const layer = /layer_(\d+)/.exec(folder)?.[1];
+  const site = /-att/.test(folder) ? "attn.hook_z" : /-mlp/.test(folder) ? "hook_mlp_out" : "hook_resid_post";
+  const size = /gemma-scope-(\d+b)/.exec(folder)?.[1];
+  const cfg = parseSaeLensConfig({
+    architecture: "jumprelu",
+    d_in: wEnc.shape[0],
+    d_sae: wEnc.shape[1],
+    dtype: "float32",
+    apply_b_dec_to_input: false,
+    normalize_activations: "none",
+    metadata: {
+      model_name: size ? `gemma-2-${size}` : null,
+      hook_name: layer !== undefined ? `blocks.${layer}.${site}` : null,
+      prepend_bos: true,
+      context_size: 1024,
+    },
+  }, npzPath);
+  checkWeights(cfg, weights, npzPath, npzPath);
+  return { cfg, weights, format: "gemma-scope", storedF16: storedF16(arrays) };
+}
+
+function hostTensor(entry: SafetensorsEntry, what: string): HostTensor {
+  return { shape: entry.shape, data: toFloat32(entry, what) };
+}
+
+function storedF16(tensors: Map<string, SafetensorsEntry>): boolean {
+  return tensors.get("W_enc")?.dtype === "F16" || tensors.get("encoder.weight")?.dtype === "F16";
+}
+
+function transpose(t: HostTensor): HostTensor {
+  const [rows, cols] = t.shape;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c];
+  return { shape: [cols, rows], data: out };
+}
+
+function checkShape(t: HostTensor, expected: number[], what: string, cfgPath: string): void {
+  if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+    throw new TypeError(`${what} has shape [${t.shape.join(", ")}], expected [${expected.join(", ")}] from ${cfgPath} d_in/d_sae`);
+  }
+}
+
+/**
+ * Checks that the weights hold every tensor the architecture needs, with shapes from the config.
+ *
+ * @throws {TypeError} Naming the file, the tensor and the expected shape.
+ * @throws {RangeError} When the architecture is unknown.
+ */
+export function checkWeights(cfg: SaeConfig, weights: SaeWeights, weightsPath: string, cfgPath: string): void {
+  const architecture = getArchitecture(cfg.architecture, cfgPath);
+  architecture.checkConfig(cfg, cfgPath);
+  const expected: Record<string, number[]> = {
+    W_enc: [cfg.d_in, cfg.d_sae],
+    W_dec: [cfg.d_sae, cfg.d_in],
+    b_dec: [cfg.d_in],
+  };
+  for (const name of architecture.latentVectors) expected[name] = [cfg.d_sae];
+  const needed = Object.keys(expected);
+  for (const [name, shape] of Object.entries(expected)) {
+    const t = weights[name];
+    if (!t) throw new TypeError(`${weightsPath}: tensor "${name}" is missing: a ${architecture.name} SAE needs ${needed.join(", ")}`);
+    checkShape(t, shape, `${weightsPath}: tensor "${name}"`, cfgPath);
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * safetensors files: read with a validated header, write atomically.
+ *
+ * Format: 8-byte little-endian header length N, N bytes of JSON mapping tensor names to
+ * `{dtype, shape, data_offsets: [begin, end]}` (offsets relative to the data after the header),
+ * an optional `__metadata__` string map, then the data.
+ *
+ * @module
+ */
+
+import { writeFileAtomic } from "./atomic_write.ts";
+
+/** Element types read and written. */
+export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
+
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+/** Headers larger than this are refused before parsing (the reference implementation's bound). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** One tensor of a safetensors file, its bytes not yet converted. */
+export interface SafetensorsEntry {
+  /** Element type as stored. */
+  dtype: SafetensorsDtype;
+  /** Dimensions. */
+  shape: number[];
+  /** The stored bytes (a view into the file). */
+  bytes: Uint8Array;
+}
+
+/** A parsed safetensors file. */
+export interface SafetensorsFile {
+  /** Tensors by name, in file order. */
+  tensors: Map<string, SafetensorsEntry>;
+  /** The `__metadata__` map, if any. */
+  metadata: Record<string, string>;
+}
+
+const PICKLE_HINT = "sae never loads pickle files (they can run code); convert it to safetensors first, " +
+  "e.g. in Python: safetensors.torch.save_file(torch.load(path), 'sae_weights.safetensors')";
+
+/** True when the bytes start like a PyTorch checkpoint: a zip archive or a pickle stream. */
+export function looksLikePickle(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80;
+}
+
+/**
+ * Parses safetensors bytes, validating the header against the file.
+ *
+ * @example Parse a file's bytes
+ * ```ts
+ * import { parseSafetensors, encodeSafetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * const file = parseSafetensors(bytes, "w.safetensors");
+ * console.log(file.tensors.get("w")?.shape); // [2]
+ * ```
+ *
+ * @param bytes The whole file.
+ * @param path The file's name, for error messages.
+ * @returns The tensors and metadata.
+ * @throws {SyntaxError} When the header is truncated, not JSON, or inconsistent with the file.
+ * @throws {TypeError} When a tensor has an unknown dtype or a shape that disagrees with its bytes.
+ */
+export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFile {
+  if (bytes.length < 8) {
+    if (looksLikePickle(bytes)) throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
+    throw new SyntaxError(`${path} is truncated: ${bytes.length} bytes, a safetensors file needs at least 8`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8)) {
+    if (looksLikePickle(bytes)) throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
+    throw new SyntaxError(
+      `${path} has a header length of ${headerLength} bytes but only ${bytes.length - 8} bytes follow: the file is truncated or not safetensors`,
+    );
+  }
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+    throw new SyntaxError(`${path} has a header length of ${headerLength} bytes: expected at most ${MAX_HEADER_BYTES}`);
+  }
+  const n = Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (cause) {
+    throw new SyntaxError(`${path} has a header that is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new SyntaxError(`${path} has a header that is not a JSON object`);
+  }
+  const data = bytes.subarray(8 + n);
+  const tensors = new Map<string, SafetensorsEntry>();
+  let metadata: Record<string, string> = {};
+  const ranges: { name: string; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      metadata = checkMetadata(raw, path);
+      continue;
+    }
+    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof entry !== "object" || entry === null) {
+      throw new SyntaxError(`${path}: tensor "${name}" has a header entry that is not an object`);
+    }
+    const dtype = entry.dtype as SafetensorsDtype;
+    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
+      throw new TypeError(
+        `${path}: tensor "${name}" has dtype ${JSON.stringify(entry.dtype)}: expected one of ${Object.keys(DTYPE_BYTES).join(", ")}`,
+      );
+    }
+    const shape = entry.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SyntaxError(`${path}: tensor "${name}" has shape ${JSON.stringify(shape)}: expected an array of non-negative integers`);
+    }
+    const offsets = entry.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new SyntaxError(`${path}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}: expected [begin, end]`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > data.length) {
+      throw new SyntaxError(
+        `${path}: tensor "${name}" has data_offsets [${begin}, ${end}] outside the ${data.length} data bytes of the file`,
+      );
+    }
+    const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
+    if (end - begin !== expected) {
+      throw new TypeError(
+        `${path}: tensor "${name}" of shape [${shape.join(", ")}] and dtype ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`,
+      );
+    }
+    ranges.push({ name, begin, end });
+    tensors.set(name, { dtype, shape: [...shape], bytes: data.subarray(begin, end) });
+  }
+  ranges.sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i].begin < ranges[i - 1].end) {
+      throw new SyntaxError(
+        `${path}: tensors "${ranges[i - 1].name}" and "${ranges[i].name}" have overlapping data_offsets`,
+      );
+    }
+  }
+  return { tensors, metadata };
+}
+
+function checkMetadata(raw: unknown, path: string): Record<string, string> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === "string")) {
+    throw new SyntaxError(`${path}: __metadata__ must map strings to strings`);
+  }
+  return raw as Record<string, string>;
+}
+
+/**
+ * Reads and parses a safetensors file.
+ *
+ * @example Read a file
+ * ```ts ignore
+ * const file = await readSafetensors("sae_weights.safetensors");
+ * ```
+ *
+ * @param path The file.
+ * @returns The tensors and metadata.
+ * @throws {Deno.errors.NotFound} When the file is missing.
+ * @throws {SyntaxError} When the header is invalid (see {@linkcode parseSafetensors}).
+ */
+export async function readSafetensors(path: string): Promise<SafetensorsFile> {
+  return parseSafetensors(await Deno.readFile(path), path);
+}
+
+/**
+ * Converts a stored floating-point tensor to float32 (F32, F16, BF16, F64).
+ *
+ * @example Convert
+ * ```ts
+ * import { encodeSafetensors, parseSafetensors, toFloat32 } from "./safetensors.ts";
+ * const file = parseSafetensors(encodeSafetensors({ w: { shape: [1], data: new Float32Array([3]) } }), "w");
+ * console.log(toFloat32(file.tensors.get("w")!, "w")); // Float32Array [3]
+ * ```
+ *
+ * @param entry The stored tensor.
+ * @param what Its name, for error messages.
+ * @returns A new float32 array.
+ * @throws {TypeError} When the dtype is not a floating-point type.
+ */
+export function toFloat32(entry: SafetensorsEntry, what: string): Float32Array {
+  const { dtype, bytes } = entry;
+  const aligned = bytes.slice(); // own, aligned copy
+  switch (dtype) {
+    case "F32":
+      return new Float32Array(aligned.buffer);
+    case "F16":
+      return Float32Array.from(new Float16Array(aligned.buffer));
+    case "BF16": {
+      const halves = new Uint16Array(aligned.buffer);
+      const words = new Uint32Array(halves.length);
+      for (let i = 0; i < halves.length; i++) words[i] = halves[i] << 16;
+      return new Float32Array(words.buffer);
+    }
+    case "F64":
+      return Float32Array.from(new Float64Array(aligned.buffer));
+    default:
+      throw new TypeError(`${what} has dtype ${dtype}: expected a floating-point tensor (F32, F16, BF16 or F64)`);
+  }
+}
+
+/**
+ * Converts a stored integer tensor to plain numbers (I64, I32, I16, I8, U8).
+ *
+ * @param entry The stored tensor.
+ * @param what Its name, for error messages.
+ * @returns The values.
+ * @throws {TypeError} When the dtype is not an integer type or a value exceeds 2^53.
+ */
+export function toIntegers(entry: SafetensorsEntry, what: string): number[] {
+  const buf = entry.bytes.slice().buffer;
+  switch (entry.dtype) {
+    case "I64":
+      return Array.from(new BigInt64Array(buf), (v) => {
+        if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
+          throw new TypeError(`${what} holds ${v}, beyond the integers a number holds exactly`);
+        }
+        return Number(v);
+      });
+    case "I32":
+      return Array.from(new Int32Array(buf));
+    case "I16":
+      return Array.from(new Int16Array(buf));
+    case "I8":
+      return Array.from(new Int8Array(buf));
+    case "U8":
+      return Array.from(new Uint8Array(buf));
+    default:
+      throw new TypeError(`${what} has dtype ${entry.dtype}: expected an integer tensor`);
+  }
+}
+
+/** A tensor to write: float32, float16 or int64 values with a shape. */
+export interface TensorToWrite {
+  /** Dimensions. */
+  shape: readonly number[];
+  /** Values; the array type picks the dtype (F32, F16, I64). */
+  data: Float32Array | Float16Array | BigInt64Array;
+}
+
+/**
+ * Serializes tensors to safetensors bytes (header padded to 8 bytes, data in the given order).
+ *
+ * @example Encode one tensor
+ * ```ts
+ * import { encodeSafetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * console.log(bytes.length > 8); // true
+ * ```
+ *
+ * @param tensors Tensors by name.
+ * @param metadata Optional `__metadata__` strings.
+ * @returns The file's bytes.
+ * @throws {TypeError} When a tensor's data length disagrees with its shape.
+ */
+export function encodeSafetensors(
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  const parts: Uint8Array[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new TypeError(`Cannot write tensor "${name}" of shape [${t.shape.join(", ")}] as it needs ${count} values: current value is ${t.data.length}`);
+    }
+    const dtype = t.data instanceof Float32Array ? "F32" : t.data instanceof BigInt64Array ? "I64" : "F16";
+    const part = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + part.length] };
+    parts.push(part);
+    offset += part.length;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * Writes tensors to a safetensors file atomically (a temporary file renamed into place).
+ *
+ * @example Write
+ * ```ts ignore
+ * await writeSafetensors("out.safetensors", { features: { shape: [1, 4], data: new Float32Array(4) } });
+ * ```
+ *
+ * @param path Destination.
+ * @param tensors Tensors by name.
+ * @param metadata Optional `__metadata__` strings.
+ */
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}

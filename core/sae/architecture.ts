@@ -1,0 +1,34 @@
+/**
+ * What distinguishes one SAE architecture at inference: the encoder's fused epilogue, the vectors
+ * it reads, and an optional top-k selection after it.
+ *
+ * @module
+ */
+
+import type { HostTensor } from "../gpu/tensor.ts";
+import type { WgslSource } from "../gpu/pipelines.ts";
+import type { SaeConfig } from "./config.ts";
+
+/** SAE weights by SAELens name (W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_dec, b_enc, ...). */
+export type SaeWeights = Record<string, HostTensor>;
+
+/** One inference architecture, registered by name in `registry.ts`. */
+export interface Architecture {
+  /** The `architecture` value in cfg.json. */
+  name: string;
+  /** Per-latent vectors this architecture needs besides W_enc, W_dec and b_dec. */
+  latentVectors: readonly string[];
+  /** WGSL epilogue fused into x' · W_enc (bindings 4+ are `epilogueVectors`, in order). */
+  encodeEpilogue: WgslSource;
+  /** The vectors bound to the epilogue, computed from the (prepared) weights. */
+  epilogueVectors(weights: SaeWeights): Float32Array[];
+  /** Entries kept per token after the epilogue (TopK), or undefined for elementwise activations. */
+  topK(cfg: SaeConfig): number | undefined;
+  /** Checks architecture-specific config fields; throws naming the file and field. */
+  checkConfig(cfg: SaeConfig, path: string): void;
+  /**
+   * The weights the kernels use, where they differ from the stored ones (e.g. TopK's decoder-norm
+   * rescaling folded into W_enc); the stored weights stay as loaded.
+   */
+  kernelWeights(cfg: SaeConfig, weights: SaeWeights): SaeWeights;
+}

@@ -1,0 +1,200 @@
+/**
+ * SAE configuration in SAELens v6 form, parsed from v6 or pre-6.0 `cfg.json` files.
+ *
+ * @module
+ */
+
+import { NORMALIZE_MODES, type NormalizeMode } from "../ops/normalize.ts";
+
+/** Where the SAE was trained: SAELens's `metadata` block. */
+export interface SaeMetadata {
+  /** Model the SAE reads, e.g. "gpt2-small". */
+  model_name?: string | null;
+  /** TransformerLens hook, e.g. "blocks.8.hook_resid_pre". */
+  hook_name?: string | null;
+  /** Head index for per-head hooks. */
+  hook_head_index?: number | null;
+  /** Context size of the training rows. */
+  context_size?: number | null;
+  /** Whether training rows started with BOS. */
+  prepend_bos?: boolean | null;
+  /** Training dataset. */
+  dataset_path?: string | null;
+  /** Neuronpedia id, e.g. "gpt2-small/8-res-jb". */
+  neuronpedia_id?: string | null;
+  /** TransformerLens `from_pretrained` arguments the SAE expects. */
+  model_from_pretrained_kwargs?: Record<string, unknown> | null;
+  /** Other fields, kept as read. */
+  [key: string]: unknown;
+}
+
+/** SAELens v6 `cfg.json`, with the architecture-specific keys used here. */
+export interface SaeConfig {
+  /** Registered architecture name: standard, topk, jumprelu, gated (training names map to these). */
+  architecture: string;
+  /** Input width. */
+  d_in: number;
+  /** Number of latents. */
+  d_sae: number;
+  /** Stored dtype, e.g. "float32". */
+  dtype: string;
+  /** Device SAELens would use; informational here. */
+  device: string;
+  /** Subtract b_dec from the input before encoding. */
+  apply_b_dec_to_input: boolean;
+  /** Input normalization. */
+  normalize_activations: NormalizeMode;
+  /** "hook_z" flattens [.., n_heads, d_head] inputs. */
+  reshape_activations: "none" | "hook_z";
+  /** Kept latents per token (topk). */
+  k?: number;
+  /** TopK: select on pre-activations scaled by ‖W_dec,i‖. */
+  rescale_acts_by_decoder_norm?: boolean;
+  /** s of `expected_average_only_in` where known (SAELens folds it in at load; without it, none). */
+  norm_scaling_factor?: number;
+  /** Training context. */
+  metadata: SaeMetadata;
+}
+
+/** The metadata keys SAELens moves out of a pre-6.0 flat config. */
+const METADATA_KEYS = [
+  "model_name",
+  "hook_name",
+  "hook_head_index",
+  "context_size",
+  "prepend_bos",
+  "dataset_path",
+  "dataset_trust_remote_code",
+  "neuronpedia_id",
+  "model_from_pretrained_kwargs",
+  "sae_lens_training_version",
+  "model_class_name",
+  "seqpos_slice",
+  "exclude_special_tokens",
+  "sequence_separator_token",
+  "disable_concat_sequences",
+] as const;
+
+/** Architecture names that training writes under another inference name. */
+const INFERENCE_NAME: Record<string, string> = {
+  batchtopk: "jumprelu",
+  matryoshka_batchtopk: "jumprelu",
+};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function positiveInteger(cfg: Record<string, unknown>, field: string, path: string): number {
+  const v = cfg[field];
+  if (v === undefined) throw new TypeError(`${path}: field ${field} is missing: expected a positive integer`);
+  if (!Number.isSafeInteger(v) || (v as number) < 1) {
+    throw new TypeError(`${path}: field ${field} is ${JSON.stringify(v)}: expected a positive integer`);
+  }
+  return v as number;
+}
+
+function versionBelow6(version: unknown): boolean {
+  if (typeof version !== "string") return true;
+  const major = Number.parseInt(version.split(".")[0], 10);
+  return !(major >= 6);
+}
+
+/**
+ * Parses a SAELens `cfg.json` (v6, or pre-6.0 flat with `hook_point`, `activation_fn_str`, boolean
+ * `normalize_activations`) into the v6 form, as SAELens's `handle_config_defaulting` does.
+ *
+ * @example Parse a pre-6.0 config
+ * ```ts
+ * import { parseSaeLensConfig } from "./config.ts";
+ * const cfg = parseSaeLensConfig({ d_in: 4, d_sae: 8, hook_point: "blocks.0.hook_resid_pre", normalize_activations: false }, "cfg.json");
+ * console.log(cfg.architecture, cfg.metadata.hook_name, cfg.normalize_activations); // standard blocks.0.hook_resid_pre none
+ * ```
+ *
+ * @param raw The parsed JSON.
+ * @param path The file, for error messages.
+ * @returns The v6 configuration.
+ * @throws {TypeError} When a required field is missing or of the wrong type.
+ * @throws {RangeError} When `normalize_activations` or `reshape_activations` has an unknown value.
+ */
+export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
+  if (!isObject(raw)) throw new TypeError(`${path}: expected a JSON object`);
+  const version = raw.sae_lens_version ?? (isObject(raw.metadata) ? raw.metadata.sae_lens_version : undefined) ??
+    (isObject(raw.metadata) ? raw.metadata.sae_lens_training_version : undefined);
+  const legacy = !isObject(raw.metadata) && versionBelow6(version);
+  const flat: Record<string, unknown> = legacy ? renameLegacyKeys(raw) : { ...raw };
+  const metadata: SaeMetadata = legacy
+    ? Object.fromEntries(METADATA_KEYS.filter((k) => k in flat).map((k) => [k, flat[k]]))
+    : { ...(isObject(raw.metadata) ? raw.metadata : {}) };
+  if (!legacy) {
+    for (const key of ["model_name", "hook_name", "hook_head_index"] as const) {
+      if (metadata[key] === undefined && flat[key] !== undefined) metadata[key] = flat[key] as never;
+    }
+  }
+  let architecture = typeof flat.architecture === "string" ? flat.architecture : "standard";
+  let k = flat.k;
+  const kwargs = flat.activation_fn_kwargs;
+  if (flat.activation_fn === "topk" && isObject(kwargs) && kwargs.k !== undefined) {
+    architecture = "topk";
+    k = kwargs.k;
+  }
+  architecture = INFERENCE_NAME[architecture] ?? architecture;
+  let normalize = flat.normalize_activations;
+  if (typeof normalize === "boolean") normalize = normalize ? "expected_average_only_in" : "none";
+  normalize ??= "none";
+  if (!NORMALIZE_MODES.includes(normalize as NormalizeMode)) {
+    throw new RangeError(
+      `${path}: field normalize_activations is ${JSON.stringify(normalize)}: expected one of ${NORMALIZE_MODES.join(", ")}`,
+    );
+  }
+  const hookName = typeof metadata.hook_name === "string" ? metadata.hook_name : "";
+  const reshape = flat.reshape_activations ?? (hookName.endsWith("hook_z") ? "hook_z" : "none");
+  if (reshape !== "none" && reshape !== "hook_z") {
+    throw new RangeError(`${path}: field reshape_activations is ${JSON.stringify(reshape)}: expected "none" or "hook_z"`);
+  }
+  const cfg: SaeConfig = {
+    architecture,
+    d_in: positiveInteger(flat, "d_in", path),
+    d_sae: positiveInteger(flat, "d_sae", path),
+    dtype: typeof flat.dtype === "string" ? flat.dtype.replace(/^torch\./, "") : "float32",
+    device: typeof flat.device === "string" ? flat.device : "cpu",
+    apply_b_dec_to_input: flat.apply_b_dec_to_input === undefined ? true : flat.apply_b_dec_to_input === true,
+    normalize_activations: normalize as NormalizeMode,
+    reshape_activations: reshape,
+    metadata,
+  };
+  if (k !== undefined && k !== null) {
+    if (!Number.isSafeInteger(k) || (k as number) < 1) throw new TypeError(`${path}: field k is ${JSON.stringify(k)}: expected a positive integer`);
+    cfg.k = k as number;
+  }
+  if (flat.rescale_acts_by_decoder_norm === true) cfg.rescale_acts_by_decoder_norm = true;
+  if (typeof flat.norm_scaling_factor === "number") cfg.norm_scaling_factor = flat.norm_scaling_factor;
+  return cfg;
+}
+
+function renameLegacyKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const rename: Record<string, string> = {
+    hook_point: "hook_name",
+    hook_point_head_index: "hook_head_index",
+    activation_fn_str: "activation_fn",
+  };
+  return Object.fromEntries(Object.entries(raw).map(([key, v]) => [rename[key] ?? key, v]));
+}
+
+/**
+ * Serializes a configuration as SAELens v6 writes `cfg.json`.
+ *
+ * @example Round trip
+ * ```ts
+ * import { parseSaeLensConfig, toSaeLensJson } from "./config.ts";
+ * const cfg = parseSaeLensConfig({ architecture: "topk", d_in: 4, d_sae: 8, k: 2, metadata: {} }, "cfg.json");
+ * console.log(JSON.parse(toSaeLensJson(cfg)).k); // 2
+ * ```
+ *
+ * @param cfg The configuration.
+ * @returns Pretty-printed JSON.
+ */
+export function toSaeLensJson(cfg: SaeConfig): string {
+  const { metadata, ...top } = cfg;
+  return JSON.stringify({ ...top, metadata: { ...metadata, sae_lens_version: "6.0.0" } }, null, 2) + "\n";
+}

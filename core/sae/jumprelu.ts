@@ -1,0 +1,20 @@
+/**
+ * JumpReLU SAE: f = ReLU(h) · 1[h > θ] with h = x' W_enc + b_enc. BatchTopK and Matryoshka SAEs are
+ * saved as this architecture with their learned threshold.
+ *
+ * @module
+ */
+
+import type { Architecture } from "./architecture.ts";
+import encodeJumpRelu from "../../shaders/encode_jumprelu.wgsl" with { type: "text" };
+
+/** The JumpReLU architecture. */
+export const jumprelu: Architecture = {
+  name: "jumprelu",
+  latentVectors: ["b_enc", "threshold"],
+  encodeEpilogue: { name: "encode_jumprelu", code: encodeJumpRelu },
+  epilogueVectors: (w) => [w.b_enc.data, w.threshold.data],
+  topK: () => undefined,
+  checkConfig: () => {},
+  kernelWeights: (_cfg, w) => w,
+};
