@@ -7,6 +7,8 @@
 /** Raised when no WebGPU adapter or device can be had, with the way to get one. */
 export class GpuUnavailableError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What failed and how to get a driver.
    * @param options The underlying error, if any.
    */
@@ -38,6 +40,8 @@ export interface Gpu {
 /** Raised at readback when the device reported errors for the work that produced the values. */
 export class GpuError extends Error {
   /**
+   * Creates the error from the device's messages.
+   *
    * @param messages The device's error messages.
    */
   constructor(messages: string[]) {

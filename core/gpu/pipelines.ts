@@ -8,6 +8,7 @@
  */
 
 import type { Gpu } from "./device.ts";
+import { writeToBuffer } from "./tensor.ts";
 
 /** A named piece of WGSL. */
 export interface WgslSource {
@@ -119,7 +120,9 @@ export function dispatch(
   const [gx, gy] = groups;
   if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
     throw new RangeError(
-      `Cannot dispatch ${keyOf(spec)} as workgroup counts must be <= ${MAX_WORKGROUPS_PER_DIM}: current value is ${gx} x ${gy}`,
+      `Cannot dispatch ${
+        keyOf(spec)
+      } as workgroup counts must be <= ${MAX_WORKGROUPS_PER_DIM}: current value is ${gx} x ${gy}`,
     );
   }
   if (gx === 0 || gy === 0) return;
@@ -129,7 +132,7 @@ export function dispatch(
     size: Math.max(16, Math.ceil(params.byteLength / 16) * 16),
     usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   });
-  gpu.device.queue.writeBuffer(uniform, 0, params);
+  writeToBuffer(gpu, uniform, params);
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
   bindings.forEach((b, i) => {
     if (b !== undefined) entries.push({ binding: i + 1, resource: b instanceof GPUBuffer ? { buffer: b } : b });

@@ -19,6 +19,8 @@ export class BufferLimitError extends RangeError {
   /** The binding limit in bytes. */
   readonly limit: number;
   /**
+   * Creates the error.
+   *
    * @param message What did not fit.
    * @param limit The binding limit in bytes.
    */
@@ -46,16 +48,52 @@ export function paddedBytes(bytes: number): number {
   return Math.max(16, Math.ceil(bytes / 16) * 16);
 }
 
+/** Queues a write of `data` (whole 4-byte words, as WebGPU requires) at the start of `buffer`. */
+export function writeToBuffer(gpu: Gpu, buffer: GPUBuffer, data: ArrayBufferView): void {
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, Math.floor(data.byteLength / 4) * 4);
+  if (bytes.length > 0) gpu.device.queue.writeBuffer(buffer, 0, bytes);
+}
+
 /** Creates a storage buffer holding `data` (padded to 16 bytes). */
 export function uploadBuffer(gpu: Gpu, data: ArrayBufferView, label: string): GPUBuffer {
   const buffer = gpu.device.createBuffer({ label, size: paddedBytes(data.byteLength), usage: STORAGE });
-  gpu.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, Math.floor(data.byteLength / 4) * 4);
+  writeToBuffer(gpu, buffer, data);
   return buffer;
 }
 
 /** Creates a zero-filled storage buffer of at least `bytes` bytes. */
 export function emptyBuffer(gpu: Gpu, bytes: number, label: string): GPUBuffer {
   return gpu.device.createBuffer({ label, size: paddedBytes(bytes), usage: STORAGE });
+}
+
+/**
+ * Copies the first `bytes` of each buffer to host memory once the queued work is done.
+ *
+ * @throws {GpuError} When the device reported errors.
+ */
+export async function readBuffers(
+  gpu: Gpu,
+  buffers: readonly { buffer: GPUBuffer; bytes: number }[],
+): Promise<ArrayBuffer[]> {
+  const encoder = gpu.device.createCommandEncoder({ label: "read" });
+  const staging = buffers.map(({ buffer, bytes }) => {
+    const s = gpu.device.createBuffer({
+      label: "read staging",
+      size: paddedBytes(bytes),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    if (bytes > 0) encoder.copyBufferToBuffer(buffer, 0, s, 0, Math.ceil(bytes / 4) * 4);
+    return s;
+  });
+  gpu.device.queue.submit([encoder.finish()]);
+  await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+  const errors = gpu.takeErrors();
+  const out = errors.length > 0
+    ? []
+    : staging.map((s, i) => s.getMappedRange(0, paddedBytes(buffers[i].bytes)).slice(0, buffers[i].bytes));
+  for (const s of staging) s.destroy();
+  if (errors.length > 0) throw new GpuError(errors);
+  return out;
 }
 
 /**
@@ -146,14 +184,16 @@ export class GpuTensor {
     const size = host.shape.reduce((a, b) => a * b, 1);
     if (host.shape.length === 0 || size !== host.data.length) {
       throw new TypeError(
-        `Cannot upload a tensor of shape [${host.shape.join(", ")}] as it needs ${size} values: current value is ${host.data.length}`,
+        `Cannot upload a tensor of shape [${
+          host.shape.join(", ")
+        }] as it needs ${size} values: current value is ${host.data.length}`,
       );
     }
     const t = GpuTensor.empty(gpu, host.shape, rowsPerChunk, "input");
     const cols = t.cols;
     for (const c of t.chunks) {
       const view = host.data.subarray(c.rowStart * cols, (c.rowStart + c.rows) * cols);
-      gpu.device.queue.writeBuffer(c.buffer, 0, view.buffer, view.byteOffset, view.byteLength);
+      writeToBuffer(gpu, c.buffer, view);
     }
     return t;
   }
@@ -163,7 +203,11 @@ export class GpuTensor {
    * split differs (commands recorded into `encoder`).
    */
   rechunk(encoder: GPUCommandEncoder, rowsPerChunk: number): GpuTensor {
-    if (this.chunks.every((c, i) => c.rowStart === i * rowsPerChunk && (c.rows === rowsPerChunk || i === this.chunks.length - 1))) {
+    if (
+      this.chunks.every((c, i) =>
+        c.rowStart === i * rowsPerChunk && (c.rows === rowsPerChunk || i === this.chunks.length - 1)
+      )
+    ) {
       return this;
     }
     const out = GpuTensor.empty(this.#gpu, this.shape, rowsPerChunk, "rechunked");
@@ -202,33 +246,13 @@ export class GpuTensor {
    * @throws {GpuError} When the device reported errors (an invalid kernel, out of memory).
    */
   async read(): Promise<Float32Array> {
-    const { device } = this.#gpu;
     const cols = this.cols;
+    const parts = await readBuffers(
+      this.#gpu,
+      this.chunks.map((c) => ({ buffer: c.buffer, bytes: c.rows * cols * 4 })),
+    );
     const out = new Float32Array(this.rows * cols);
-    const encoder = device.createCommandEncoder({ label: "read" });
-    const staging = this.chunks.map((c) => {
-      const bytes = c.rows * cols * 4;
-      const s = device.createBuffer({
-        label: "read staging",
-        size: paddedBytes(bytes),
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      if (bytes > 0) encoder.copyBufferToBuffer(c.buffer, 0, s, 0, Math.ceil(bytes / 4) * 4);
-      return s;
-    });
-    device.queue.submit([encoder.finish()]);
-    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
-    const errors = this.#gpu.takeErrors();
-    if (errors.length > 0) {
-      for (const s of staging) s.destroy();
-      throw new GpuError(errors);
-    }
-    this.chunks.forEach((c, i) => {
-      const n = c.rows * cols;
-      out.set(new Float32Array(staging[i].getMappedRange(), 0, n), c.rowStart * cols);
-      staging[i].unmap();
-      staging[i].destroy();
-    });
+    this.chunks.forEach((c, i) => out.set(new Float32Array(parts[i]), c.rowStart * cols));
     return out;
   }
 

@@ -75,13 +75,17 @@ export function parseNpz(bytes: Uint8Array, path: string): Map<string, Safetenso
       e += 4 + len;
     }
     at += 46 + nameLength + extraLength + commentLength;
-    if (view.getUint32(local, true) !== 0x04034b50) throw new SyntaxError(`${path}: member ${name} has a broken local header`);
+    if (view.getUint32(local, true) !== 0x04034b50) {
+      throw new SyntaxError(`${path}: member ${name} has a broken local header`);
+    }
     const dataStart = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     const raw = bytes.subarray(dataStart, dataStart + compressed);
     let member: Uint8Array;
     if (method === 0) member = raw;
     else if (method === 8) member = new Uint8Array(inflateRawSync(raw));
-    else throw new SyntaxError(`${path}: member ${name} uses zip compression method ${method}: expected stored (0) or deflate (8)`);
+    else {throw new SyntaxError(
+        `${path}: member ${name} uses zip compression method ${method}: expected stored (0) or deflate (8)`,
+      );}
     if (member.length !== size) throw new SyntaxError(`${path}: member ${name} is truncated`);
     arrays.set(name.replace(/\.npy$/, ""), parseNpy(member, `${path}:${name}`));
   }
@@ -117,10 +121,16 @@ export function parseNpy(bytes: Uint8Array, what: string): SafetensorsEntry {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1] === "True";
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || shapeText === undefined) throw new SyntaxError(`${what}: unreadable .npy header ${header.trim()}`);
+  if (descr === undefined || shapeText === undefined) {
+    throw new SyntaxError(`${what}: unreadable .npy header ${header.trim()}`);
+  }
   const dtype = NPY_DTYPES[descr];
   if (!dtype) {
-    throw new TypeError(`${what} has NumPy dtype ${descr}: expected one of ${Object.keys(NPY_DTYPES).join(", ")} (object arrays are pickle and never loaded)`);
+    throw new TypeError(
+      `${what} has NumPy dtype ${descr}: expected one of ${
+        Object.keys(NPY_DTYPES).join(", ")
+      } (object arrays are pickle and never loaded)`,
+    );
   }
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
   const elementBytes = { F32: 4, F16: 2, F64: 8, I64: 8, I32: 4, U8: 1 }[dtype as "F32"];
@@ -129,7 +139,9 @@ export function parseNpy(bytes: Uint8Array, what: string): SafetensorsEntry {
   if (bytes.length - dataStart < count * elementBytes) throw new SyntaxError(`${what} is truncated`);
   let data = bytes.subarray(dataStart, dataStart + count * elementBytes);
   if (fortran && shape.length === 2) data = transposeBytes(data, shape[1], shape[0], elementBytes);
-  else if (fortran && shape.length > 2) throw new TypeError(`${what} is a ${shape.length}-D Fortran-order array: expected C order`);
+  else if (fortran && shape.length > 2) {
+    throw new TypeError(`${what} is a ${shape.length}-D Fortran-order array: expected C order`);
+  }
   return { dtype, shape, bytes: data };
 }
 

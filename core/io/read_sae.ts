@@ -98,7 +98,11 @@ export async function readSae(path: string): Promise<SaeOnDisk> {
 
 async function readSaeLens(folder: string): Promise<SaeOnDisk> {
   const cfgPath = join(folder, "cfg.json");
-  if (!(await exists(cfgPath))) throw new Deno.errors.NotFound(`${cfgPath} is missing: a SAELens folder needs cfg.json beside sae_weights.safetensors`);
+  if (!(await exists(cfgPath))) {
+    throw new Deno.errors.NotFound(
+      `${cfgPath} is missing: a SAELens folder needs cfg.json beside sae_weights.safetensors`,
+    );
+  }
   const raw = await readJson(cfgPath);
   const cfg = parseSaeLensConfig(raw, cfgPath);
   const weightsPath = join(folder, "sae_weights.safetensors");
@@ -129,7 +133,9 @@ function foldFinetuningScale(weights: SaeWeights, raw: Record<string, unknown>, 
   delete weights.scaling_factor;
   if (scale.data.every((v) => v === 1)) return;
   if (raw.finetuning_scaling_factor !== true) {
-    throw new TypeError(`${path}: tensor "scaling_factor" is not all ones but cfg.json field finetuning_scaling_factor is not true`);
+    throw new TypeError(
+      `${path}: tensor "scaling_factor" is not all ones but cfg.json field finetuning_scaling_factor is not true`,
+    );
   }
   const wDec = weights.W_dec;
   if (!wDec) return;
@@ -143,13 +149,16 @@ async function readSparsify(folder: string): Promise<SaeOnDisk> {
   const cfgPath = join(folder, "cfg.json");
   const raw = await readJson(cfgPath) as Record<string, unknown>;
   if (raw.transcode === true || raw.skip_connection === true) {
-    throw new TypeError(`${cfgPath}: sparsify transcoders and skip connections map outputs, not autoencoders: expected transcode and skip_connection false`);
+    throw new TypeError(
+      `${cfgPath}: sparsify transcoders and skip connections map outputs, not autoencoders: expected transcode and skip_connection false`,
+    );
   }
   if (raw.activation !== undefined && raw.activation !== "topk") {
     throw new TypeError(`${cfgPath}: field activation is ${JSON.stringify(raw.activation)}: expected "topk"`);
   }
   const dIn = raw.d_in;
-  const numLatents = raw.num_latents || (typeof dIn === "number" && typeof raw.expansion_factor === "number" ? dIn * raw.expansion_factor : undefined);
+  const numLatents = raw.num_latents ||
+    (typeof dIn === "number" && typeof raw.expansion_factor === "number" ? dIn * raw.expansion_factor : undefined);
   const name = basename(folder);
   const layer = /layers[._](\d+)/.exec(name)?.[1];
   const hook = name === "embed_tokens" ? "hook_embed" : layer !== undefined ? `blocks.${layer}.hook_resid_post` : null;
@@ -177,7 +186,11 @@ async function readSparsify(folder: string): Promise<SaeOnDisk> {
     b_enc: take("encoder.bias") ?? take("b_enc") ?? { shape: [cfg.d_sae], data: new Float32Array(cfg.d_sae) },
   };
   const wDec = take("W_dec");
-  if (wDec) weights.W_dec = wDec.shape[0] === cfg.d_in && wDec.shape[1] === cfg.d_sae && cfg.d_in !== cfg.d_sae ? transpose(wDec) : wDec;
+  if (wDec) {
+    weights.W_dec = wDec.shape[0] === cfg.d_in && wDec.shape[1] === cfg.d_sae && cfg.d_in !== cfg.d_sae
+      ? transpose(wDec)
+      : wDec;
+  }
   const bDec = take("b_dec");
   if (bDec) weights.b_dec = bDec;
   checkWeights(cfg, weights, weightsPath, cfgPath);
@@ -229,7 +242,9 @@ function transpose(t: HostTensor): HostTensor {
 
 function checkShape(t: HostTensor, expected: number[], what: string, cfgPath: string): void {
   if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
-    throw new TypeError(`${what} has shape [${t.shape.join(", ")}], expected [${expected.join(", ")}] from ${cfgPath} d_in/d_sae`);
+    throw new TypeError(
+      `${what} has shape [${t.shape.join(", ")}], expected [${expected.join(", ")}] from ${cfgPath} d_in/d_sae`,
+    );
   }
 }
 
@@ -251,7 +266,11 @@ export function checkWeights(cfg: SaeConfig, weights: SaeWeights, weightsPath: s
   const needed = Object.keys(expected);
   for (const [name, shape] of Object.entries(expected)) {
     const t = weights[name];
-    if (!t) throw new TypeError(`${weightsPath}: tensor "${name}" is missing: a ${architecture.name} SAE needs ${needed.join(", ")}`);
+    if (!t) {
+      throw new TypeError(
+        `${weightsPath}: tensor "${name}" is missing: a ${architecture.name} SAE needs ${needed.join(", ")}`,
+      );
+    }
     checkShape(t, shape, `${weightsPath}: tensor "${name}"`, cfgPath);
   }
 }

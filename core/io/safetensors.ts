@@ -74,15 +74,21 @@ export function looksLikePickle(bytes: Uint8Array): boolean {
  */
 export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFile {
   if (bytes.length < 8) {
-    if (looksLikePickle(bytes)) throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
+    if (looksLikePickle(bytes)) {
+      throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
+    }
     throw new SyntaxError(`${path} is truncated: ${bytes.length} bytes, a safetensors file needs at least 8`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(bytes.length - 8)) {
-    if (looksLikePickle(bytes)) throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
+    if (looksLikePickle(bytes)) {
+      throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
+    }
     throw new SyntaxError(
-      `${path} has a header length of ${headerLength} bytes but only ${bytes.length - 8} bytes follow: the file is truncated or not safetensors`,
+      `${path} has a header length of ${headerLength} bytes but only ${
+        bytes.length - 8
+      } bytes follow: the file is truncated or not safetensors`,
     );
   }
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
@@ -114,16 +120,22 @@ export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFi
     const dtype = entry.dtype as SafetensorsDtype;
     if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
       throw new TypeError(
-        `${path}: tensor "${name}" has dtype ${JSON.stringify(entry.dtype)}: expected one of ${Object.keys(DTYPE_BYTES).join(", ")}`,
+        `${path}: tensor "${name}" has dtype ${JSON.stringify(entry.dtype)}: expected one of ${
+          Object.keys(DTYPE_BYTES).join(", ")
+        }`,
       );
     }
     const shape = entry.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SyntaxError(`${path}: tensor "${name}" has shape ${JSON.stringify(shape)}: expected an array of non-negative integers`);
+      throw new SyntaxError(
+        `${path}: tensor "${name}" has shape ${JSON.stringify(shape)}: expected an array of non-negative integers`,
+      );
     }
     const offsets = entry.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      throw new SyntaxError(`${path}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}: expected [begin, end]`);
+      throw new SyntaxError(
+        `${path}: tensor "${name}" has data_offsets ${JSON.stringify(offsets)}: expected [begin, end]`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > data.length) {
@@ -134,7 +146,9 @@ export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFi
     const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
     if (end - begin !== expected) {
       throw new TypeError(
-        `${path}: tensor "${name}" of shape [${shape.join(", ")}] and dtype ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`,
+        `${path}: tensor "${name}" of shape [${
+          shape.join(", ")
+        }] and dtype ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`,
       );
     }
     ranges.push({ name, begin, end });
@@ -152,7 +166,10 @@ export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFi
 }
 
 function checkMetadata(raw: unknown, path: string): Record<string, string> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === "string")) {
+  if (
+    typeof raw !== "object" || raw === null || Array.isArray(raw) ||
+    !Object.values(raw).every((v) => typeof v === "string")
+  ) {
     throw new SyntaxError(`${path}: __metadata__ must map strings to strings`);
   }
   return raw as Record<string, string>;
@@ -276,7 +293,11 @@ export function encodeSafetensors(
   for (const [name, t] of Object.entries(tensors)) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) {
-      throw new TypeError(`Cannot write tensor "${name}" of shape [${t.shape.join(", ")}] as it needs ${count} values: current value is ${t.data.length}`);
+      throw new TypeError(
+        `Cannot write tensor "${name}" of shape [${
+          t.shape.join(", ")
+        }] as it needs ${count} values: current value is ${t.data.length}`,
+      );
     }
     const dtype = t.data instanceof Float32Array ? "F32" : t.data instanceof BigInt64Array ? "I64" : "F16";
     const part = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);

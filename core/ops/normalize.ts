@@ -60,7 +60,14 @@ export function normalizeIn(
     params[1] = x.cols;
     new Float32Array(params.buffer)[2] = transform.scale;
     params[3] = transform.bDec ? 1 : 0;
-    dispatch(gpu, encoder, spec, params, [chunk.buffer, bDec, xIn.chunks[i].buffer, record], elementwiseGroups(chunk.rows));
+    dispatch(
+      gpu,
+      encoder,
+      spec,
+      params,
+      [chunk.buffer, bDec, xIn.chunks[i].buffer, record],
+      elementwiseGroups(chunk.rows),
+    );
     return record;
   });
   return { xIn, undo };
@@ -74,10 +81,23 @@ export function normalizeIn(
  * normalizeOut(gpu, encoder, recon, undo, "layer_norm");
  * ```
  */
-export function normalizeOut(gpu: Gpu, encoder: GPUCommandEncoder, y: GpuTensor, undo: Undo, mode: NormalizeMode): void {
+export function normalizeOut(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  y: GpuTensor,
+  undo: Undo,
+  mode: NormalizeMode,
+): void {
   if (mode === "none") return;
   const spec = { sources: [NORMALIZE_OUT], overrides: { WG: ELEMENTWISE_WG } };
   y.chunks.forEach((chunk, i) => {
-    dispatch(gpu, encoder, spec, new Uint32Array([chunk.rows, y.cols]), [undo[i], chunk.buffer], elementwiseGroups(chunk.rows * y.cols));
+    dispatch(
+      gpu,
+      encoder,
+      spec,
+      new Uint32Array([chunk.rows, y.cols]),
+      [undo[i], chunk.buffer],
+      elementwiseGroups(chunk.rows * y.cols),
+    );
   });
 }

@@ -31,7 +31,9 @@ export function spliceError(
 ): GpuTensor {
   if (x.rows !== recon.rows || x.cols !== recon.cols || reconClean.rows !== x.rows || reconClean.cols !== x.cols) {
     throw new TypeError(
-      `Cannot splice as x [${x.shape.join(", ")}], the clean reconstruction [${reconClean.shape.join(", ")}] and the reconstruction [${recon.shape.join(", ")}] must agree`,
+      `Cannot splice as x [${x.shape.join(", ")}], the clean reconstruction [${
+        reconClean.shape.join(", ")
+      }] and the reconstruction [${recon.shape.join(", ")}] must agree`,
     );
   }
   const out = GpuTensor.empty(gpu, x.shape, x.rowsPerChunk, "spliced");

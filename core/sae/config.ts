@@ -144,13 +144,17 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
   normalize ??= "none";
   if (!NORMALIZE_MODES.includes(normalize as NormalizeMode)) {
     throw new RangeError(
-      `${path}: field normalize_activations is ${JSON.stringify(normalize)}: expected one of ${NORMALIZE_MODES.join(", ")}`,
+      `${path}: field normalize_activations is ${JSON.stringify(normalize)}: expected one of ${
+        NORMALIZE_MODES.join(", ")
+      }`,
     );
   }
   const hookName = typeof metadata.hook_name === "string" ? metadata.hook_name : "";
   const reshape = flat.reshape_activations ?? (hookName.endsWith("hook_z") ? "hook_z" : "none");
   if (reshape !== "none" && reshape !== "hook_z") {
-    throw new RangeError(`${path}: field reshape_activations is ${JSON.stringify(reshape)}: expected "none" or "hook_z"`);
+    throw new RangeError(
+      `${path}: field reshape_activations is ${JSON.stringify(reshape)}: expected "none" or "hook_z"`,
+    );
   }
   const cfg: SaeConfig = {
     architecture,
@@ -164,7 +168,9 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
     metadata,
   };
   if (k !== undefined && k !== null) {
-    if (!Number.isSafeInteger(k) || (k as number) < 1) throw new TypeError(`${path}: field k is ${JSON.stringify(k)}: expected a positive integer`);
+    if (!Number.isSafeInteger(k) || (k as number) < 1) {
+      throw new TypeError(`${path}: field k is ${JSON.stringify(k)}: expected a positive integer`);
+    }
     cfg.k = k as number;
   }
   if (flat.rescale_acts_by_decoder_norm === true) cfg.rescale_acts_by_decoder_norm = true;

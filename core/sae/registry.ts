@@ -43,7 +43,9 @@ export function getArchitecture(name: string, where = "cfg.json"): Architecture 
   const found = architectures.get(name);
   if (!found) {
     throw new RangeError(
-      `${where}: field architecture is ${JSON.stringify(name)}: expected one of ${[...architectures.keys()].join(", ")}`,
+      `${where}: field architecture is ${JSON.stringify(name)}: expected one of ${
+        [...architectures.keys()].join(", ")
+      }`,
     );
   }
   return found;

@@ -7,7 +7,12 @@
 import { join } from "node:path";
 import { getGpu, type Gpu } from "../gpu/device.ts";
 import { GpuTensor, type HostTensor, rowsPerBinding, uploadBuffer } from "../gpu/tensor.ts";
-import { destroyWeightMatrix, uploadColumnVector, uploadWeightMatrix, type WeightMatrix } from "../gpu/weight_matrix.ts";
+import {
+  destroyWeightMatrix,
+  uploadColumnVector,
+  uploadWeightMatrix,
+  type WeightMatrix,
+} from "../gpu/weight_matrix.ts";
 import { decodeSparse } from "../ops/decode_sparse.ts";
 import { type Epilogue, matmul } from "../ops/matmul.ts";
 import { normalizeIn, normalizeOut, type Undo } from "../ops/normalize.ts";
@@ -109,8 +114,16 @@ export class SAE {
     this.#rowsPerChunk = rowsPerBinding(gpu, Math.max(cfg.d_sae, cfg.d_in));
 
     const kernel = this.architecture.kernelWeights(cfg, weights);
-    this.#wEnc = uploadWeightMatrix(gpu, kernel.W_enc.data, cfg.d_in, cfg.d_sae, { split: "cols", f16: this.f16, label: "W_enc" });
-    this.#wDec = uploadWeightMatrix(gpu, kernel.W_dec.data, cfg.d_sae, cfg.d_in, { split: "rows", f16: this.f16, label: "W_dec" });
+    this.#wEnc = uploadWeightMatrix(gpu, kernel.W_enc.data, cfg.d_in, cfg.d_sae, {
+      split: "cols",
+      f16: this.f16,
+      label: "W_enc",
+    });
+    this.#wDec = uploadWeightMatrix(gpu, kernel.W_dec.data, cfg.d_sae, cfg.d_in, {
+      split: "rows",
+      f16: this.f16,
+      label: "W_dec",
+    });
     const perVector = this.architecture.epilogueVectors(kernel).map((v, i) =>
       uploadColumnVector(gpu, this.#wEnc, v, `${this.architecture.name} vector ${i}`)
     );
@@ -219,7 +232,12 @@ export class SAE {
   decode(f: SaeInput): GpuTensor {
     return this.#run((encoder, temps) => {
       const features = this.#toGpu(encoder, f, this.cfg.d_sae, temps);
-      const recon = GpuTensor.empty(this.#gpu, [...features.shape.slice(0, -1), this.cfg.d_in], this.#rowsPerChunk, "recon");
+      const recon = GpuTensor.empty(
+        this.#gpu,
+        [...features.shape.slice(0, -1), this.cfg.d_in],
+        this.#rowsPerChunk,
+        "recon",
+      );
       matmul(this.#gpu, encoder, features, this.#wDec, recon, this.#decoderEpilogue());
       const mode = this.cfg.normalize_activations;
       if (mode === "expected_average_only_in") {
@@ -305,7 +323,9 @@ export class SAE {
    */
   async save(folder: string): Promise<void> {
     await Deno.mkdir(folder, { recursive: true });
-    const tensors = Object.fromEntries(Object.entries(this.weights).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+    const tensors = Object.fromEntries(
+      Object.entries(this.weights).map(([k, t]) => [k, { shape: t.shape, data: t.data }]),
+    );
     await writeSafetensors(join(folder, "sae_weights.safetensors"), tensors);
     if (this.sparsity) await writeSafetensors(join(folder, "sparsity.safetensors"), { sparsity: this.sparsity });
     await writeFileAtomic(join(folder, "cfg.json"), toSaeLensJson({ ...this.cfg, dtype: "float32" }));
@@ -331,11 +351,18 @@ export class SAE {
   #toGpu(encoder: GPUCommandEncoder, x: SaeInput, width: number, temps: Disposable[]): GpuTensor {
     let shape = [...x.shape];
     const last = shape[shape.length - 1];
-    if (last !== width && this.cfg.reshape_activations === "hook_z" && width === this.cfg.d_in && shape.length >= 2 && last * shape[shape.length - 2] === width) {
+    if (
+      last !== width && this.cfg.reshape_activations === "hook_z" && width === this.cfg.d_in && shape.length >= 2 &&
+      last * shape[shape.length - 2] === width
+    ) {
       shape = [...shape.slice(0, -2), width];
     }
     if (shape[shape.length - 1] !== width) {
-      throw new TypeError(`Cannot run the SAE as the input's last dimension must be ${width}: current value is ${last} (shape [${x.shape.join(", ")}])`);
+      throw new TypeError(
+        `Cannot run the SAE as the input's last dimension must be ${width}: current value is ${last} (shape [${
+          x.shape.join(", ")
+        }])`,
+      );
     }
     if (x instanceof GpuTensor) {
       const t = x.reshape(shape).rechunk(encoder, this.#rowsPerChunk);

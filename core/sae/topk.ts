@@ -40,7 +40,9 @@ export const topk: Architecture = {
   epilogueVectors: (w) => [w.b_enc.data],
   topK: (cfg) => cfg.k,
   checkConfig(cfg, path) {
-    if (cfg.k === undefined) throw new TypeError(`${path}: field k is missing: expected a positive integer for a topk SAE`);
+    if (cfg.k === undefined) {
+      throw new TypeError(`${path}: field k is missing: expected a positive integer for a topk SAE`);
+    }
     if (cfg.k > cfg.d_sae) throw new RangeError(`${path}: field k is ${cfg.k}: expected at most d_sae (${cfg.d_sae})`);
   },
   kernelWeights: (cfg, w) => cfg.rescale_acts_by_decoder_norm ? foldDecoderNorms(w) : w,

@@ -1,0 +1,72 @@
+/**
+ * The `sae` command line: one verb per file in this folder, each parsing flags and calling `core/`.
+ *
+ * @example Run a verb from code
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * const code = await main(["info", "../shared/fixtures/sae-standard"]);
+ * ```
+ *
+ * @module
+ */
+
+import { encode } from "./encode.ts";
+import { info } from "./info.ts";
+import { UsageError } from "./_usage.ts";
+
+const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
+  info: { run: info, summary: "describe an SAE folder" },
+  encode: { run: encode, summary: "encode stored activations, list top features per token" },
+};
+
+/** Top-level help. */
+export const HELP = `sae: sparse autoencoders on WebGPU
+
+Usage: sae <command> [options]
+
+Commands:
+${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(8)}${v.summary}`).join("\n")}
+
+Run "sae <command> --help" for a command's options.
+Set SAE_DEBUG=1 to print stack traces of errors.`;
+
+/**
+ * Runs the CLI with `args` (without the program name) and returns the exit code: 0 on success,
+ * 1 on failure (the message printed as `error: ...`), 2 on bad usage.
+ *
+ * @example Print help
+ * ```ts ignore
+ * await main(["--help"]); // 0
+ * ```
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
+    console.log(HELP);
+    return verb === undefined ? 2 : 0;
+  }
+  const command = VERBS[verb];
+  if (!command) {
+    console.error(`error: unknown command ${JSON.stringify(verb)}: expected one of ${Object.keys(VERBS).join(", ")}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`error: ${message}`);
+    if (error instanceof UsageError) {
+      console.error(`Run "sae ${verb} --help" for usage.`);
+      return 2;
+    }
+    if (Deno.env.get("SAE_DEBUG") && error instanceof Error) console.error(error.stack);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,38 @@
+import { join } from "node:path";
+import { assertEquals } from "../_assert.ts";
+import { FIXTURES } from "../_gpu.ts";
+import { runCli } from "./_run.ts";
+
+Deno.test("sae info --json describes the TopK fixture", async () => {
+  const { code, stdout } = await runCli(["info", join(FIXTURES, "sae-topk"), "--json"]);
+  assertEquals(code, 0);
+  const d = JSON.parse(stdout);
+  assertEquals([d.architecture, d.d_in, d.d_sae, d.k, d.hook_name, d.model_name, d.dtype], [
+    "topk",
+    128,
+    1024,
+    16,
+    "blocks.2.hook_resid_pre",
+    "gpt2-sotu-tiny",
+    "float32",
+  ]);
+  assertEquals(d.parameters, 128 * 1024 * 2 + 1024 + 128);
+  assertEquals(d.files["sae_weights.safetensors"], 1053512);
+});
+
+Deno.test("sae info prints a table", async () => {
+  const { code, stdout } = await runCli(["info", join(FIXTURES, "sae-standard-legacy")]);
+  assertEquals(code, 0);
+  assertEquals(stdout.includes("format        saelens-legacy"), true, stdout);
+  assertEquals(stdout.includes("d_in × d_sae  128 × 1024"), true, stdout);
+});
+
+Deno.test("every command answers --help, and unknown ones exit 2", async () => {
+  for (const verb of ["info", "encode"]) {
+    const { code, stdout } = await runCli([verb, "--help"]);
+    assertEquals([code, stdout.startsWith(`Usage: sae ${verb}`)], [0, true]);
+  }
+  assertEquals((await runCli(["--help"])).code, 0);
+  assertEquals((await runCli(["frobnicate"])).code, 2);
+  assertEquals((await runCli(["info", "--bogus"])).code, 2);
+});

@@ -1,0 +1,69 @@
+// Random SAEs of each architecture, and the SAELens math they must reproduce, in plain TypeScript.
+import type { SaeWeights } from "../../core/sae/architecture.ts";
+import { parseSaeLensConfig, type SaeConfig } from "../../core/sae/config.ts";
+import { matmulRef, randomArray, topkRef } from "../_reference.ts";
+
+export function makeConfig(overrides: Partial<SaeConfig> & { d_in: number; d_sae: number }): SaeConfig {
+  return { ...parseSaeLensConfig({ architecture: "standard", metadata: {}, ...overrides }, "test cfg"), ...overrides };
+}
+
+export function makeWeights(cfg: SaeConfig, seed = 1): SaeWeights {
+  const { d_in: dIn, d_sae: dSae } = cfg;
+  const v = (n: number, s: number, scale: number) => ({ shape: [n], data: randomArray(n, seed * 100 + s, scale) });
+  const w: SaeWeights = {
+    W_enc: { shape: [dIn, dSae], data: randomArray(dIn * dSae, seed, 1 / Math.sqrt(dIn)) },
+    W_dec: { shape: [dSae, dIn], data: randomArray(dIn * dSae, seed + 1, 0.3) },
+    b_dec: v(dIn, 2, 0.2),
+  };
+  if (cfg.architecture === "gated") {
+    Object.assign(w, { b_gate: v(dSae, 3, 0.3), r_mag: v(dSae, 4, 0.5), b_mag: v(dSae, 5, 0.3) });
+  } else w.b_enc = v(dSae, 3, 0.3);
+  if (cfg.architecture === "jumprelu") {
+    w.threshold = { shape: [dSae], data: randomArray(dSae, seed + 6, 0.2).map(Math.abs) };
+  }
+  return w;
+}
+
+/** SAELens encode for the architectures here (normalize none). */
+export function encodeRef(cfg: SaeConfig, w: SaeWeights, x: Float32Array): Float64Array {
+  const rows = x.length / cfg.d_in, n = cfg.d_sae;
+  const xIn = cfg.apply_b_dec_to_input ? x.map((v, i) => v - w.b_dec.data[i % cfg.d_in]) : x;
+  const h = matmulRef(xIn, w.W_enc.data, rows, cfg.d_in, n);
+  switch (cfg.architecture) {
+    case "standard":
+      return h.map((v, i) => Math.max(v + w.b_enc.data[i % n], 0));
+    case "jumprelu":
+      return h.map((v, i) => {
+        const y = v + w.b_enc.data[i % n];
+        return y > w.threshold.data[i % n] ? Math.max(y, 0) : 0;
+      });
+    case "gated": {
+      const scaled = w.W_enc.data.map((v, i) => v * Math.exp(w.r_mag.data[i % n]));
+      const m = matmulRef(xIn, scaled, rows, cfg.d_in, n);
+      return h.map((v, i) => v + w.b_gate.data[i % n] > 0 ? Math.max(m[i] + w.b_mag.data[i % n], 0) : 0);
+    }
+    case "topk": {
+      const norms = Array.from(
+        { length: n },
+        (_, i) => Math.hypot(...w.W_dec.data.slice(i * cfg.d_in, (i + 1) * cfg.d_in)),
+      );
+      const pre = h.map((v, i) => (v + w.b_enc.data[i % n]) * (cfg.rescale_acts_by_decoder_norm ? norms[i % n] : 1));
+      return topkRef(pre, rows, n, cfg.k!);
+    }
+  }
+  throw new Error(`no reference for ${cfg.architecture}`);
+}
+
+/** SAELens decode (normalize none). */
+export function decodeRef(cfg: SaeConfig, w: SaeWeights, f: ArrayLike<number>): Float64Array {
+  const rows = f.length / cfg.d_sae;
+  let features = Float32Array.from(f);
+  if (cfg.rescale_acts_by_decoder_norm) {
+    const norms = Array.from(
+      { length: cfg.d_sae },
+      (_, i) => Math.hypot(...w.W_dec.data.slice(i * cfg.d_in, (i + 1) * cfg.d_in)),
+    );
+    features = features.map((v, i) => v / norms[i % cfg.d_sae]);
+  }
+  return matmulRef(features, w.W_dec.data, rows, cfg.d_sae, cfg.d_in).map((v, i) => v + w.b_dec.data[i % cfg.d_in]);
+}
