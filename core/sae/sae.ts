@@ -213,7 +213,7 @@ export class SAE {
    * @throws {TypeError} When the input's last dimension is not d_in.
    */
   encode(x: SaeInput): GpuTensor {
-    return this.#run((encoder, temps) => this.#encode(encoder, x, temps, true).features!);
+    return this.#run((encoder, temps) => this.#encode(encoder, x, temps, { features: true, recon: false }).features!);
   }
 
   /**
@@ -265,7 +265,7 @@ export class SAE {
    * ```
    */
   forward(x: SaeInput): GpuTensor {
-    return this.#run((encoder, temps) => this.#encode(encoder, x, temps, false).recon!);
+    return this.#run((encoder, temps) => this.#encode(encoder, x, temps, { features: false, recon: true }).recon!);
   }
 
   /**
@@ -279,7 +279,7 @@ export class SAE {
   encodeDecode(x: SaeInput): EncodeDecodeResult {
     let features: GpuTensor | undefined;
     const recon = this.#run((encoder, temps) => {
-      const out = this.#encode(encoder, x, temps, true);
+      const out = this.#encode(encoder, x, temps, { features: true, recon: true });
       features = out.features;
       return out.recon!;
     });
@@ -388,11 +388,12 @@ export class SAE {
     return { source: BIAS_SOURCE, buffers: (_block, i) => [this.#decoderBias[i]] };
   }
 
+  /** Records the encoder and, as asked, the dense features and the reconstruction. */
   #encode(
     encoder: GPUCommandEncoder,
     x: SaeInput,
     temps: Disposable[],
-    wantFeatures: boolean,
+    want: { features: boolean; recon: boolean },
   ): { features?: GpuTensor; recon?: GpuTensor } {
     const gpu = this.#gpu;
     const input = this.#toGpu(encoder, x, this.cfg.d_in, temps);
@@ -406,28 +407,32 @@ export class SAE {
     this.#lastUndo = { rows: input.rows, undo };
     const lead = input.shape.slice(0, -1);
     const h = GpuTensor.empty(gpu, [...lead, this.cfg.d_sae], this.#rowsPerChunk, "hidden");
-    const epilogue: Epilogue = {
+    matmul(gpu, encoder, xIn, this.#wEnc, h, {
       source: this.architecture.encodeEpilogue,
       buffers: (_block, i) => this.#epilogueBuffers[i],
-    };
-    matmul(gpu, encoder, xIn, this.#wEnc, h, epilogue);
+    });
     const k = this.#k;
+    const sparse = k !== undefined && this.#sparseDecode;
+    // Elementwise activations leave the features in h; TopK selects them from h.
     let features = h;
-    if (k !== undefined && (wantFeatures || !this.#sparseDecode)) {
+    if (k !== undefined && (want.features || (want.recon && !sparse))) {
       features = GpuTensor.empty(gpu, h.shape, this.#rowsPerChunk, "features");
       topkDense(gpu, encoder, h, features, k);
+      temps.push(h);
     }
-    const recon = GpuTensor.empty(gpu, [...lead, this.cfg.d_in], this.#rowsPerChunk, "recon");
-    if (k !== undefined && this.#sparseDecode) {
-      const top = topkSparse(gpu, encoder, h, k);
-      decodeSparse(gpu, encoder, top, k, this.#wDec, (i) => this.#decoderBias[i], recon);
-      for (const t of top) temps.push(t.values, t.indices);
-    } else {
-      matmul(gpu, encoder, features, this.#wDec, recon, this.#decoderEpilogue());
+    let recon: GpuTensor | undefined;
+    if (want.recon) {
+      recon = GpuTensor.empty(gpu, [...lead, this.cfg.d_in], this.#rowsPerChunk, "recon");
+      if (sparse) {
+        const top = topkSparse(gpu, encoder, h, k);
+        decodeSparse(gpu, encoder, top, k, this.#wDec, (i) => this.#decoderBias[i], recon);
+        for (const t of top) temps.push(t.values, t.indices);
+      } else {
+        matmul(gpu, encoder, features, this.#wDec, recon, this.#decoderEpilogue());
+      }
+      normalizeOut(gpu, encoder, recon, undo, this.cfg.normalize_activations);
     }
-    normalizeOut(gpu, encoder, recon, undo, this.cfg.normalize_activations);
-    if (features !== h) temps.push(h);
-    if (!wantFeatures) temps.push(features);
-    return { features: wantFeatures ? features : undefined, recon };
+    if (!want.features) temps.push(features);
+    return { features: want.features ? features : undefined, recon };
   }
 }
