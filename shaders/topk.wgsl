@@ -109,6 +109,15 @@ fn select_row(base: u32, lid: u32) -> Selection {
   return Selection(threshold, ties, start, end, scan[lid]);
 }
 
+// Whether an entry with this key is kept, taking ties at the threshold while this invocation has some.
+fn is_kept(key: u32, threshold: u32, ties_left: ptr<function, u32>) -> bool {
+  if (key == threshold && *ties_left > 0u) {
+    *ties_left -= 1u;
+    return true;
+  }
+  return key > threshold;
+}
+
 @compute @workgroup_size(WG)
 fn dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = p.row_start + wid.x;
@@ -117,12 +126,7 @@ fn dense(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
   var ties_left = s.ties;
   for (var i = s.start; i < s.end; i++) {
     let v = h[base + i];
-    let key = order_key(v);
-    var keep = key > s.threshold;
-    if (key == s.threshold && ties_left > 0u) {
-      keep = true;
-      ties_left -= 1u;
-    }
+    let keep = is_kept(order_key(v), s.threshold, &ties_left);
     dense_out[base + i] = select(0.0, max(v, 0.0), keep);
   }
 }
@@ -136,12 +140,7 @@ fn sparse(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   var pos = row * p.k + s.out_pos;
   for (var i = s.start; i < s.end; i++) {
     let v = h[base + i];
-    let key = order_key(v);
-    var keep = key > s.threshold;
-    if (key == s.threshold && ties_left > 0u) {
-      keep = true;
-      ties_left -= 1u;
-    }
+    let keep = is_kept(order_key(v), s.threshold, &ties_left);
     if (keep) {
       top_values[pos] = max(v, 0.0);
       top_indices[pos] = i;
