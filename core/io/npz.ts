@@ -6,7 +6,7 @@
  */
 
 import { inflateRawSync } from "node:zlib";
-import type { SafetensorsDtype, SafetensorsEntry } from "./safetensors.ts";
+import { DTYPE_BYTES, type SafetensorsDtype, type SafetensorsEntry } from "./safetensors.ts";
 
 const NPY_DTYPES: Record<string, SafetensorsDtype> = {
   "<f4": "F32",
@@ -80,12 +80,12 @@ export function parseNpz(bytes: Uint8Array, path: string): Map<string, Safetenso
     }
     const dataStart = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     const raw = bytes.subarray(dataStart, dataStart + compressed);
-    let member: Uint8Array;
-    if (method === 0) member = raw;
-    else if (method === 8) member = new Uint8Array(inflateRawSync(raw));
-    else {throw new SyntaxError(
+    if (method !== 0 && method !== 8) {
+      throw new SyntaxError(
         `${path}: member ${name} uses zip compression method ${method}: expected stored (0) or deflate (8)`,
-      );}
+      );
+    }
+    const member = method === 0 ? raw : new Uint8Array(inflateRawSync(raw));
     if (member.length !== size) throw new SyntaxError(`${path}: member ${name} is truncated`);
     arrays.set(name.replace(/\.npy$/, ""), parseNpy(member, `${path}:${name}`));
   }
@@ -133,7 +133,7 @@ export function parseNpy(bytes: Uint8Array, what: string): SafetensorsEntry {
     );
   }
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
-  const elementBytes = { F32: 4, F16: 2, F64: 8, I64: 8, I32: 4, U8: 1 }[dtype as "F32"];
+  const elementBytes = DTYPE_BYTES[dtype];
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLength;
   if (bytes.length - dataStart < count * elementBytes) throw new SyntaxError(`${what} is truncated`);

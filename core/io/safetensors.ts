@@ -13,7 +13,8 @@ import { writeFileAtomic } from "./atomic_write.ts";
 /** Element types read and written. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
   F64: 8,
   F32: 4,
   F16: 2,

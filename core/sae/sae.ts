@@ -301,11 +301,12 @@ export class SAE {
    * @param features Edited features [..., d_sae]. @default {encode(x), so the output equals x}
    */
   splice(x: SaeInput, features?: SaeInput): GpuTensor {
-    const clean = this.forward(x);
-    const edited = this.decode(features ?? this.encode(x));
+    // One encode gives the clean reconstruction and, when no edit is given, the features to decode.
+    const { features: cleanFeatures, recon: clean } = this.encodeDecode(x);
+    const edited = this.decode(features ?? cleanFeatures);
     return this.#run((encoder, temps) => {
       const input = this.#toGpu(encoder, x, this.cfg.d_in, temps);
-      temps.push(clean, edited);
+      temps.push(clean, cleanFeatures, edited);
       return spliceError(this.#gpu, encoder, input, clean, edited);
     });
   }

@@ -28,9 +28,9 @@ export interface FeatureActivation {
  *
  * @param gpu The device the features are on.
  * @param features Feature activations [..., d_sae].
- * @param k How many per row (at most d_sae).
+ * @param k How many per row; more than d_sae lists every active feature.
  * @returns Per row, the features in descending activation.
- * @throws {RangeError} When k is not in 1..d_sae.
+ * @throws {RangeError} When k is less than 1.
  */
 export async function topFeatures(gpu: Gpu, features: GpuTensor, k: number): Promise<FeatureActivation[][]> {
   const kk = Math.min(k, features.cols);

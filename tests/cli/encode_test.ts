@@ -8,21 +8,16 @@ import { runCli, spawn } from "./_run.ts";
 const ACTS = join(FIXTURES, "reference-dev.safetensors");
 const REFERENCE = JSON.parse(await Deno.readTextFile(join(FIXTURES, "reference-dev.json")));
 
+/** `sae encode` of the reference prompt's resid_pre with a fixture SAE, plus `extra` flags. */
+function encodeFixture(sae: string, ...extra: string[]) {
+  return runCli(["encode", "--sae", join(FIXTURES, sae), "--acts", ACTS, "--tensor", "resid_pre", ...extra]);
+}
+
 for (const [name, key] of [["sae-standard", "standard"], ["sae-topk", "topk"], ["sae-standard-legacy", "standard"]]) {
   Deno.test(`sae encode --out writes ${name}'s features and recons equal to the reference`, async () => {
     const dir = await Deno.makeTempDir();
     const out = join(dir, "out.safetensors");
-    const { code } = await runCli([
-      "encode",
-      "--sae",
-      join(FIXTURES, name),
-      "--acts",
-      ACTS,
-      "--tensor",
-      "resid_pre",
-      "--out",
-      out,
-    ]);
+    const { code } = await encodeFixture(name, "--out", out);
     assertEquals(code, 0);
     const [got, ref] = [await readSafetensors(out), await readSafetensors(ACTS)];
     assertEquals(got.tensors.get("features")!.shape, [1, 15, 1024]);
@@ -33,18 +28,7 @@ for (const [name, key] of [["sae-standard", "standard"], ["sae-topk", "topk"], [
   });
 
   Deno.test(`sae encode --json --top 5 lists ${name}'s reference top-5 features per token`, async () => {
-    const { code, stdout } = await runCli([
-      "encode",
-      "--sae",
-      join(FIXTURES, name),
-      "--acts",
-      ACTS,
-      "--tensor",
-      "resid_pre",
-      "--json",
-      "--top",
-      "5",
-    ]);
+    const { code, stdout } = await encodeFixture(name, "--json", "--top", "5");
     assertEquals(code, 0);
     const json = JSON.parse(stdout);
     const expected: [number, number][][] = REFERENCE.prompt[`${key}_top5_per_token`];
@@ -58,17 +42,7 @@ for (const [name, key] of [["sae-standard", "standard"], ["sae-topk", "topk"], [
 }
 
 Deno.test("sae encode prints a readable table with L0, MSE and explained variance", async () => {
-  const { code, stdout } = await runCli([
-    "encode",
-    "--sae",
-    join(FIXTURES, "sae-topk"),
-    "--acts",
-    ACTS,
-    "--tensor",
-    "resid_pre",
-    "--top",
-    "2",
-  ]);
+  const { code, stdout } = await encodeFixture("sae-topk", "--top", "2");
   assertEquals(code, 0);
   assertEquals(stdout.includes("    0   16  956:14.574  465:10.813"), true, stdout);
   assertEquals(/mean L0 16\.00 .* explained variance 0\.\d+/.test(stdout), true, stdout);
