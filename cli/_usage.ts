@@ -53,3 +53,18 @@ export function positiveInt(value: string | undefined, flag: string): number | u
   }
   return n;
 }
+
+/**
+ * Checks, before any long work, that an output file's folder exists.
+ *
+ * @throws {UsageError} When the folder is missing or not a folder.
+ */
+export async function checkWritableFolder(path: string, flag = "--out"): Promise<void> {
+  const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  try {
+    if (!(await Deno.stat(folder)).isDirectory) throw new UsageError(`${flag} ${path}: ${folder} is not a folder`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new UsageError(`${flag} ${path}: folder ${folder} does not exist`);
+    throw error;
+  }
+}

@@ -8,7 +8,7 @@ import { reconstructionStats } from "../core/eval/reconstruction.ts";
 import { readSafetensors, toFloat32, writeSafetensors } from "../core/io/safetensors.ts";
 import { SAE } from "../core/sae/sae.ts";
 import { topFeatures } from "../core/sae/top_features.ts";
-import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
+import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** Help text of `sae encode`. */
 export const ENCODE_HELP =
@@ -115,14 +115,4 @@ export async function encode(args: string[]): Promise<number> {
   );
   if (values.out) console.log(`wrote features and recons to ${values.out}`);
   return 0;
-}
-
-async function checkWritableFolder(path: string): Promise<void> {
-  const folder = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
-  try {
-    if (!(await Deno.stat(folder)).isDirectory) throw new UsageError(`--out ${path}: ${folder} is not a folder`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new UsageError(`--out ${path}: folder ${folder} does not exist`);
-    throw error;
-  }
 }

@@ -11,12 +11,16 @@
  */
 
 import { encode } from "./encode.ts";
+import { generate } from "./generate.ts";
 import { info } from "./info.ts";
+import { run } from "./run.ts";
 import { UsageError } from "./_usage.ts";
 
 const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
   info: { run: info, summary: "describe an SAE folder" },
   encode: { run: encode, summary: "encode stored activations, list top features per token" },
+  run: { run, summary: "run GPT-2 on a text; cache activations at hook points" },
+  generate: { run: generate, summary: "continue a text with GPT-2" },
 };
 
 /** Top-level help. */
@@ -25,7 +29,7 @@ export const HELP = `sae: sparse autoencoders on WebGPU
 Usage: sae <command> [options]
 
 Commands:
-${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(8)}${v.summary}`).join("\n")}
+${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.summary}`).join("\n")}
 
 Run "sae <command> --help" for a command's options.
 Set SAE_DEBUG=1 to print stack traces of errors.`;

@@ -8,4 +8,4 @@ export function smallBindingGpu(maxBindingBytes: number): Promise<Gpu> {
   return requestGpu({ maxBindingBytes });
 }
 
-export const FIXTURES = new URL("../../shared/fixtures/", import.meta.url).pathname;
+export { FIXTURES } from "./_fixtures.ts";

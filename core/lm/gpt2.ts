@@ -29,6 +29,8 @@ import {
 } from "./_gpt2_graph.ts";
 import type { Gpt2Config } from "./gpt2_config.ts";
 import { type Gpt2Weights, readGpt2Checkpoint } from "./gpt2_weights.ts";
+import type { HubOptions } from "../hub/hf_hub.ts";
+import { resolveModelDir } from "./model_source.ts";
 import { checkHookName } from "./hook_points.ts";
 import { processWeights, type WeightProcessing } from "./process_weights.ts";
 import { sampleToken, type SamplingOptions } from "./sampling.ts";
@@ -55,6 +57,8 @@ export interface LoadOptions {
   backend?: Backend | "auto";
   /** Most ONNX sessions kept alive; older ones are released. @default {64} */
   maxSessions?: number;
+  /** Hub settings, when the model is named by id. */
+  hub?: HubOptions;
 }
 
 /** Token ids: one sequence or a batch of equal-length sequences, or text (tokenized with BOS). */
@@ -235,16 +239,19 @@ export class HookedGpt2 {
   }
 
   /**
-   * Loads a Hugging Face GPT-2 folder (config.json, model.safetensors and a tokenizer) and processes its
-   * weights as TransformerLens's `from_pretrained` does.
+   * Loads a Hugging Face GPT-2 (config.json, model.safetensors and a tokenizer) from a folder or the Hub
+   * (`gpt2`, `gpt2-small`, `openai-community/gpt2-medium`, ...) and processes its weights as
+   * TransformerLens's `from_pretrained` does.
    *
-   * @param dir The model folder.
+   * @param source A model folder, alias or Hub repo id.
    * @param options Processing and backend.
    * @returns The model.
    * @throws {Deno.errors.NotFound} When a file is missing.
    * @throws {TypeError} When config and weights disagree.
+   * @throws {HubError} When a download fails.
    */
-  static async load(dir: string, options: LoadOptions = {}): Promise<HookedGpt2> {
+  static async load(source: string, options: LoadOptions = {}): Promise<HookedGpt2> {
+    const dir = await resolveModelDir(source, options.hub);
     const { config, weights } = await readGpt2Checkpoint(dir);
     const tokenizer = await Gpt2Tokenizer.load(dir);
     return HookedGpt2.fromWeights(config, weights, tokenizer, options);

@@ -1,0 +1,48 @@
+/**
+ * The model flags `sae run` and `sae generate` share, and loading the model they name.
+ *
+ * @module
+ */
+
+import { type Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
+import { NO_PROCESSING } from "../core/lm/process_weights.ts";
+import { type Flags, UsageError } from "./_usage.ts";
+
+/** `--model`, `--backend`, `--no-processing`. */
+export const MODEL_FLAGS = {
+  model: { type: "string" },
+  backend: { type: "string" },
+  "no-processing": { type: "boolean" },
+} as const satisfies Flags;
+
+/** Help lines of {@linkcode MODEL_FLAGS}. */
+export const MODEL_HELP = `  --model M        model folder (Hugging Face layout) or Hub id: gpt2, gpt2-small, openai-community/gpt2-medium
+  --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
+  --no-processing  skip TransformerLens's weight processing (from_pretrained_no_processing)`;
+
+const BACKENDS = ["auto", "node", "web", "webgpu"];
+
+/**
+ * Loads the model the flags name.
+ *
+ * @throws {UsageError} When --model is missing or --backend unknown.
+ */
+export function loadModel(values: { model?: string; backend?: string; "no-processing"?: boolean }): Promise<HookedGpt2> {
+  if (!values.model) throw new UsageError("--model is required: a model folder or a Hub id such as gpt2");
+  const backend = values.backend ?? "auto";
+  if (!BACKENDS.includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}: current value is ${backend}`);
+  }
+  return HookedGpt2.load(values.model, {
+    backend: backend as Backend | "auto",
+    processing: values["no-processing"] ? NO_PROCESSING : {},
+  });
+}
+
+/** The text argument of a verb that takes exactly one. */
+export function oneText(positionals: string[], verb: string): string {
+  if (positionals.length !== 1) {
+    throw new UsageError(`sae ${verb} takes one TEXT argument (quote it): got ${positionals.length}`);
+  }
+  return positionals[0];
+}
