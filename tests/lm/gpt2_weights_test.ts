@@ -53,7 +53,7 @@ Deno.test("readGpt2Checkpoint() names the missing file, the missing tensor and t
       TypeError,
       "tensor h.0.attn.c_attn.weight has shape [128,384]",
     );
-    await assertRejects(() => readGpt2Checkpoint(fewerLayers), TypeError, "has no tensor h.4.ln_1.weight");
+    await assertRejects(() => readGpt2Checkpoint(fewerLayers), TypeError, "has no tensor h.4.attn.c_attn.weight");
   } finally {
     for (const d of [noWeights, wrongConfig, fewerLayers]) await Deno.remove(d, { recursive: true });
   }
