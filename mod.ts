@@ -1,6 +1,7 @@
 /**
  * Sparse autoencoders on WebGPU: load SAELens, sparsify and Gemma Scope SAEs, and run their
- * encode/decode as WGSL kernels (lavapipe runs them on machines without a GPU).
+ * encode/decode as WGSL kernels (lavapipe runs them on machines without a GPU); run GPT-2 through ONNX
+ * Runtime with TransformerLens's hook points (`HookedGpt2`: runWithCache, runWithHooks, generate).
  *
  * @example Encode activations and list the strongest features of each token
  * ```ts ignore
@@ -10,6 +11,14 @@
  * const acts = { shape: [1, sae.cfg.d_in], data: new Float32Array(sae.cfg.d_in) };
  * const features = sae.encode(acts);
  * console.log(await topFeatures(sae.gpu, features, 5));
+ * ```
+ *
+ * @example Cache GPT-2's residual stream where an SAE reads it
+ * ```ts ignore
+ * import { HookedGpt2 } from "@sae/cli";
+ *
+ * const model = await HookedGpt2.load("gpt2"); // Hugging Face Hub, or a local folder
+ * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.8.hook_resid_pre"], stopAtLayer: 9 });
  * ```
  *
  * @module
@@ -43,3 +52,33 @@ export {
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, TensorToWrite } from "./core/io/safetensors.ts";
 export { NORMALIZE_MODES } from "./core/ops/normalize.ts";
 export type { NormalizeMode } from "./core/ops/normalize.ts";
+export { HookedGpt2 } from "./core/lm/gpt2.ts";
+export type {
+  Backend,
+  CachedOutput,
+  GenerateOptions,
+  GenerateOutput,
+  HookContext,
+  HookFn,
+  LoadOptions,
+  ModelInput,
+  ModelOutput,
+  ReturnType,
+  RunOptions,
+  RunWithCacheOptions,
+  RunWithHooksOptions,
+} from "./core/lm/gpt2.ts";
+export { parseGpt2Config } from "./core/lm/gpt2_config.ts";
+export type { Gpt2Activation, Gpt2Config } from "./core/lm/gpt2_config.ts";
+export { readGpt2Checkpoint } from "./core/lm/gpt2_weights.ts";
+export type { Gpt2BlockWeights, Gpt2Checkpoint, Gpt2Weights, LayerNormWeights } from "./core/lm/gpt2_weights.ts";
+export { NO_PROCESSING, processingFromKwargs, processWeights } from "./core/lm/process_weights.ts";
+export type { WeightProcessing } from "./core/lm/process_weights.ts";
+export { BLOCK_HOOKS, checkHookName, hookNames } from "./core/lm/hook_points.ts";
+export { END_OF_TEXT, Gpt2Tokenizer } from "./core/lm/tokenizer.ts";
+export type { ToTokensOptions } from "./core/lm/tokenizer.ts";
+export { sampleToken } from "./core/lm/sampling.ts";
+export type { SamplingOptions } from "./core/lm/sampling.ts";
+export { MODEL_ALIASES, modelRepoId, resolveModelDir } from "./core/lm/model_source.ts";
+export { hfHubDownload, HubError, hubSettings, repoCacheDir } from "./core/hub/hf_hub.ts";
+export type { HubOptions } from "./core/hub/hf_hub.ts";

@@ -16,7 +16,8 @@ export const MODEL_FLAGS = {
 } as const satisfies Flags;
 
 /** Help lines of {@linkcode MODEL_FLAGS}. */
-export const MODEL_HELP = `  --model M        model folder (Hugging Face layout) or Hub id: gpt2, gpt2-small, openai-community/gpt2-medium
+export const MODEL_HELP =
+  `  --model M        model folder (Hugging Face layout) or Hub id: gpt2, gpt2-small, openai-community/gpt2-medium
   --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
   --no-processing  skip TransformerLens's weight processing (from_pretrained_no_processing)`;
 
@@ -27,7 +28,9 @@ const BACKENDS = ["auto", "node", "web", "webgpu"];
  *
  * @throws {UsageError} When --model is missing or --backend unknown.
  */
-export function loadModel(values: { model?: string; backend?: string; "no-processing"?: boolean }): Promise<HookedGpt2> {
+export function loadModel(
+  values: { model?: string; backend?: string; "no-processing"?: boolean },
+): Promise<HookedGpt2> {
   if (!values.model) throw new UsageError("--model is required: a model folder or a Hub id such as gpt2");
   const backend = values.backend ?? "auto";
   if (!BACKENDS.includes(backend)) {

@@ -92,7 +92,9 @@ export async function run(args: string[]): Promise<number> {
     console.log(`${tokens.length} tokens: ${model.toStrTokens(tokens).map((t) => JSON.stringify(t)).join(" ")}`);
     if (loss !== undefined) console.log(`loss ${loss.toFixed(4)} (mean next-token cross-entropy)`);
     console.log("next token:");
-    for (const n of next) console.log(`  ${JSON.stringify(n.str).padEnd(16)} ${(100 * Math.exp(n.logprob)).toFixed(2)}%`);
+    for (const n of next) {
+      console.log(`  ${JSON.stringify(n.str).padEnd(16)} ${(100 * Math.exp(n.logprob)).toFixed(2)}%`);
+    }
     for (const [name, t] of cache) console.log(`cached ${name} [${t.shape.join(", ")}]`);
     if (values.out) console.log(`wrote tokens, logits${cache.size ? " and cached hooks" : ""} to ${values.out}`);
     return 0;

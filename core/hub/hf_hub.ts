@@ -30,6 +30,12 @@ export interface HubOptions {
 export class HubError extends Error {
   /** HTTP status, when the Hub answered. */
   readonly status?: number;
+  /**
+   * Creates the error.
+   *
+   * @param message What failed and what to do.
+   * @param options The HTTP status and the underlying error.
+   */
   constructor(message: string, options?: { status?: number; cause?: unknown }) {
     super(message, { cause: options?.cause });
     this.name = "HubError";
@@ -220,7 +226,9 @@ async function downloadBlob(
     }
   } catch (e) {
     throw new HubError(
-      `The download of ${url} broke off after ${received} bytes (kept; the next attempt resumes): ${(e as Error).message}`,
+      `The download of ${url} broke off after ${received} bytes (kept; the next attempt resumes): ${
+        (e as Error).message
+      }`,
       { cause: e },
     );
   } finally {

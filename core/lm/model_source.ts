@@ -6,7 +6,7 @@
  */
 
 import { dirname } from "node:path";
-import { HubError, hfHubDownload, type HubOptions } from "../hub/hf_hub.ts";
+import { hfHubDownload, HubError, type HubOptions } from "../hub/hf_hub.ts";
 
 /** TransformerLens's names for the GPT-2 family and the Hub repos that hold them. */
 export const MODEL_ALIASES: Readonly<Record<string, string>> = {
@@ -36,7 +36,9 @@ export function modelRepoId(name: string): string {
   if (alias) return alias;
   if (/^[\w.-]+\/[\w.-]+$/.test(name)) return name;
   throw new RangeError(
-    `Unknown model "${name}": give a folder, a Hub repo id (org/name) or one of ${Object.keys(MODEL_ALIASES).join(", ")}`,
+    `Unknown model "${name}": give a folder, a Hub repo id (org/name) or one of ${
+      Object.keys(MODEL_ALIASES).join(", ")
+    }`,
   );
 }
 

@@ -64,7 +64,16 @@ Deno.test({
   name: "sae generate continues a text greedily and reproducibly with a seed",
   ...opts,
   async fn() {
-    const greedy = await runCli(["generate", "--model", MODEL_DIR, "--greedy", "--max-new-tokens", "8", "--json", "The nation"]);
+    const greedy = await runCli([
+      "generate",
+      "--model",
+      MODEL_DIR,
+      "--greedy",
+      "--max-new-tokens",
+      "8",
+      "--json",
+      "The nation",
+    ]);
     assertEquals(greedy.code, 0);
     const json = JSON.parse(greedy.stdout);
     assertEquals(json.tokens.length, 3 + 8);

@@ -1,5 +1,5 @@
 import { assertEquals, assertRejects } from "../_assert.ts";
-import { HubError, hfHubDownload, repoCacheDir } from "../../core/hub/hf_hub.ts";
+import { hfHubDownload, HubError, repoCacheDir } from "../../core/hub/hf_hub.ts";
 import { modelRepoId, resolveModelDir } from "../../core/lm/model_source.ts";
 import { HookedGpt2 } from "../../core/lm/gpt2.ts";
 import { MODEL_DIR } from "../lm/_models.ts";

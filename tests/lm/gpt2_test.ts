@@ -34,7 +34,9 @@ Deno.test({
     const resid = maxAbsDiff(cache.get(HOOK)!.data, REF_RESID_PRE);
     if (!(resid <= 1e-4)) throw new Error(`resid_pre differs by ${resid}`);
     const top5 = Array.from(logits!.data.subarray((PROMPT_TOKENS.length - 1) * VOCAB).keys())
-      .sort((a, b) => logits!.data[(PROMPT_TOKENS.length - 1) * VOCAB + b] - logits!.data[(PROMPT_TOKENS.length - 1) * VOCAB + a])
+      .sort((a, b) =>
+        logits!.data[(PROMPT_TOKENS.length - 1) * VOCAB + b] - logits!.data[(PROMPT_TOKENS.length - 1) * VOCAB + a]
+      )
       .slice(0, 5);
     assertEquals(top5, REFERENCE.prompt.next_token_top5);
   },
@@ -110,10 +112,12 @@ Deno.test({
     const names = hookNames(model.cfg.nLayers);
     const seen: string[] = [];
     const { logits } = await model.runWithHooks(PROMPT_TOKENS, {
-      fwdHooks: names.map((n) => [n, (x, hook) => {
-        seen.push(hook.name);
-        return x;
-      }] as const),
+      fwdHooks: names.map((n) =>
+        [n, (x, hook) => {
+          seen.push(hook.name);
+          return x;
+        }] as const
+      ),
     });
     assertEquals(seen, names);
     const base = await model.run(PROMPT_TOKENS);
@@ -282,7 +286,8 @@ Deno.test({
       "the model's n_positions is 128",
     );
     await assertRejects(
-      () => model.runWithHooks(PROMPT_TOKENS, { fwdHooks: [[HOOK, () => ({ shape: [1], data: new Float32Array(1) })]] }),
+      () =>
+        model.runWithHooks(PROMPT_TOKENS, { fwdHooks: [[HOOK, () => ({ shape: [1], data: new Float32Array(1) })]] }),
       TypeError,
       "hooks may not change shapes",
     );
