@@ -8,7 +8,6 @@
  */
 
 import { dirname, join, relative } from "node:path";
-import { homedir } from "node:os";
 
 /** Where and how to reach the Hub; each field defaults to the environment variable Python uses. */
 export interface HubOptions {
@@ -66,7 +65,8 @@ function env(name: string): string | undefined {
 export function hubSettings(options: HubOptions = {}): Required<Omit<HubOptions, "token" | "onProgress">> & {
   token?: string;
 } {
-  const hfHome = env("HF_HOME") ?? join(env("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "huggingface");
+  const home = env("HOME") ?? env("USERPROFILE") ?? ".";
+  const hfHome = env("HF_HOME") ?? join(env("XDG_CACHE_HOME") ?? join(home, ".cache"), "huggingface");
   const offlineVar = env("HF_HUB_OFFLINE") ?? "";
   return {
     endpoint: (options.endpoint ?? env("HF_ENDPOINT") ?? "https://huggingface.co").replace(/\/+$/, ""),

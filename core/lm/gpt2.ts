@@ -8,7 +8,10 @@
  * @module
  */
 
-import type * as OrtTypes from "onnxruntime-web";
+// onnxruntime is named by full npm specifier, not through deno.json's import map: `deno task bundle` keeps
+// it external and the bundle must resolve it without deno.json.
+// deno-lint-ignore no-import-prefix
+import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import type { HostTensor } from "../gpu/tensor.ts";
 import { encodeOnnxModel } from "./_onnx_proto.ts";
 import {
@@ -171,7 +174,8 @@ async function loadOrt(backend: Backend | "auto"): Promise<{ ort: Ort; backend: 
     const ffi = await Deno.permissions.query({ name: "ffi" });
     if (ffi.state === "granted") {
       try {
-        return { ort: await import("onnxruntime-node") as unknown as Ort, backend: "node" };
+        // deno-lint-ignore no-import-prefix
+        return { ort: await import("npm:onnxruntime-node@1.30.0") as unknown as Ort, backend: "node" };
       } catch (e) {
         if (backend === "node") throw new Error(`onnxruntime-node did not load: ${(e as Error).message}`);
       }
@@ -180,10 +184,12 @@ async function loadOrt(backend: Backend | "auto"): Promise<{ ort: Ort; backend: 
     }
   }
   if (backend === "webgpu") {
-    const ort = await import("onnxruntime-web/webgpu") as unknown as Ort;
+    // deno-lint-ignore no-import-prefix
+    const ort = await import("npm:onnxruntime-web@1.30.0/webgpu") as unknown as Ort;
     return { ort, backend };
   }
-  const ort = await import("onnxruntime-web") as unknown as Ort;
+  // deno-lint-ignore no-import-prefix
+  const ort = await import("npm:onnxruntime-web@1.30.0") as unknown as Ort;
   ort.env.wasm.numThreads = navigator.hardwareConcurrency;
   return { ort, backend: "web" };
 }
