@@ -22,7 +22,7 @@ ${MODEL_HELP}
   --top K          next-token predictions listed (default 5)
   --no-bos         do not prepend <|endoftext|>
   --out FILE       write tokens, logits and the cached hooks to a safetensors file
-  --json           print JSON: tokens, str_tokens, loss, next_tokens, cache shapes
+  --json           print JSON: backend, tokens, str_tokens, loss, next_tokens, cache shapes
   -h, --help       show this help`;
 
 /**
@@ -81,6 +81,7 @@ export async function run(args: string[]): Promise<number> {
     }
     if (values.json) {
       console.log(JSON.stringify({
+        backend: model.backend,
         tokens,
         str_tokens: model.toStrTokens(tokens),
         loss: loss ?? null,

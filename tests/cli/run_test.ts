@@ -1,7 +1,7 @@
 import { assertEquals } from "../_assert.ts";
 import { readSafetensors, toFloat32, toIntegers } from "../../core/io/safetensors.ts";
 import { MODEL_DIR, PROMPT_TOKENS, REFERENCE } from "../lm/_models.ts";
-import { runCli } from "./_run.ts";
+import { runCli, spawn } from "./_run.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -81,5 +81,23 @@ Deno.test({
     const a = await runCli(["generate", "--model", MODEL_DIR, "--seed", "3", "--json", "The nation"]);
     const b = await runCli(["generate", "--model", MODEL_DIR, "--seed", "3", "--json", "The nation"]);
     assertEquals(a.stdout, b.stdout);
+  },
+});
+
+Deno.test({
+  name: "sae run falls back to onnxruntime-web without --allow-ffi and gives the same numbers",
+  ...opts,
+  async fn() {
+    const args = ["run", "--model", MODEL_DIR, "--json", "The nation"];
+    const web = await spawn(["run", "--allow-read", "--allow-env", "cli/main.ts", ...args]);
+    assertEquals(web.code, 0, web.stderr);
+    const node = await runCli(args);
+    const [a, b] = [JSON.parse(web.stdout), JSON.parse(node.stdout)];
+    assertEquals([a.backend, b.backend], ["web", "node"]);
+    assertEquals(
+      a.next_tokens.map((t: { token: number }) => t.token),
+      b.next_tokens.map((t: { token: number }) => t.token),
+    );
+    assertEquals(Math.abs(a.loss - b.loss) < 1e-4, true);
   },
 });

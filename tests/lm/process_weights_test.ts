@@ -1,0 +1,52 @@
+import { assertEquals } from "../_assert.ts";
+import { parseSaeLensConfig } from "../../core/sae/config.ts";
+import { HookedGpt2 } from "../../core/lm/gpt2.ts";
+import { NO_PROCESSING, processingFromKwargs, processWeights } from "../../core/lm/process_weights.ts";
+import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
+import { FIXTURES } from "../_fixtures.ts";
+import { MODEL_DIR, PROMPT_TOKENS } from "./_models.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+function maxRowMean(data: Float32Array, d: number): number {
+  let worst = 0;
+  for (let r = 0; r < data.length / d; r++) {
+    let sum = 0;
+    for (let i = 0; i < d; i++) sum += data[r * d + i];
+    worst = Math.max(worst, Math.abs(sum / d));
+  }
+  return worst;
+}
+
+Deno.test("processWeights() leaves LNPre, centred writes, centred unembedding and no value bias", async () => {
+  const { config, weights } = await readGpt2Checkpoint(MODEL_DIR);
+  processWeights(weights, config, {});
+  const d = config.dModel;
+  assertEquals([weights.lnFinal, weights.blocks[0].ln1, weights.blocks[0].ln2], [null, null, null]);
+  assertEquals(maxRowMean(weights.W_E, d) < 1e-6, true);
+  assertEquals(maxRowMean(weights.blocks[1].W_out, d) < 1e-6, true);
+  assertEquals(maxRowMean(weights.W_U, config.dVocab) < 1e-6, true);
+  assertEquals(weights.blocks[2].b_V.every((v) => v === 0), true);
+});
+
+Deno.test({
+  name: "processingFromKwargs() applies what an SAE's model_from_pretrained_kwargs asks for",
+  ...opts,
+  async fn() {
+    const cfg = parseSaeLensConfig(JSON.parse(await Deno.readTextFile(`${FIXTURES}sae-standard/cfg.json`)), "cfg");
+    const asked = processingFromKwargs(cfg.metadata.model_from_pretrained_kwargs ?? undefined);
+    assertEquals(asked, { foldLn: true, centerWritingWeights: true, centerUnembed: true, foldValueBiases: true });
+    const hook = "blocks.2.hook_resid_pre";
+    for (
+      const [processing, centred] of [[asked, true], [processingFromKwargs({ center_writing_weights: false }), false], [
+        NO_PROCESSING,
+        false,
+      ]] as const
+    ) {
+      const model = await HookedGpt2.load(MODEL_DIR, { processing });
+      const x = (await model.runWithCache(PROMPT_TOKENS, { names: [hook], stopAtLayer: 3 })).cache.get(hook)!;
+      assertEquals(maxRowMean(x.data, model.cfg.dModel) < 1e-5, centred);
+      await model.dispose();
+    }
+  },
+});
