@@ -8,6 +8,7 @@
  */
 
 import { dirname, join, relative } from "node:path";
+import { exists } from "../io/exists.ts";
 
 /** Where and how to reach the Hub; each field defaults to the environment variable Python uses. */
 export interface HubOptions {
@@ -75,16 +76,6 @@ export function hubSettings(options: HubOptions = {}): Required<Omit<HubOptions,
     offline: options.offline ?? ["1", "true", "yes", "on"].includes(offlineVar.toLowerCase()),
     revision: options.revision ?? "main",
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 async function link(blob: string, pointer: string): Promise<void> {

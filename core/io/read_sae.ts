@@ -14,6 +14,7 @@ import { getArchitecture } from "../sae/registry.ts";
 import "../sae/architectures.ts";
 import { parseNpz } from "./npz.ts";
 import { readSafetensors, type SafetensorsEntry, toFloat32 } from "./safetensors.ts";
+import { exists } from "./exists.ts";
 
 /** The on-disk layouts recognized. */
 export type SaeFormat = "saelens" | "saelens-legacy" | "sparsify" | "gemma-scope";
@@ -39,16 +40,6 @@ function pickleError(path: string): Error {
     `${path} is a PyTorch pickle file: sae never loads pickle (it can run code); save the weights as safetensors ` +
       "(safetensors.torch.save_file) in a SAELens folder with cfg.json",
   );
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 async function readJson(path: string): Promise<unknown> {

@@ -428,8 +428,7 @@ export class HookedGpt2 {
         `Cannot generate ${maxNewTokens} tokens after ${batch.pos}: the model's n_positions is ${this.cfg.nCtx}`,
       );
     }
-    const random = (options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]) >>> 0;
-    let rngState = random;
+    let rngState = (options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]) >>> 0;
     const rng = () => {
       // mulberry32
       rngState = (rngState + 0x6d2b79f5) >>> 0;

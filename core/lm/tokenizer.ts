@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { exists } from "../io/exists.ts";
 
 /** `<|endoftext|>`: GPT-2's BOS, EOS and padding token. */
 export const END_OF_TEXT = "<|endoftext|>";
@@ -23,16 +24,6 @@ async function readJson(path: string): Promise<unknown> {
     return JSON.parse(text);
   } catch (e) {
     throw new SyntaxError(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }
 
