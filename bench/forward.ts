@@ -10,7 +10,7 @@
 
 import { type Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
 import type { Gpt2Config } from "../core/lm/gpt2_config.ts";
-import type { Gpt2Weights } from "../core/lm/gpt2_weights.ts";
+import { type Gpt2Weights, transpose } from "../core/lm/gpt2_weights.ts";
 import { Gpt2Tokenizer } from "../core/lm/tokenizer.ts";
 
 const CFG: Gpt2Config = {
@@ -40,8 +40,6 @@ function randomWeights(c: Gpt2Config): Gpt2Weights {
   const d = c.dModel;
   const ln = () => ({ w: new Float32Array(d).fill(1), b: new Float32Array(d) });
   const W_E = normal(c.dVocab * d, 0.02);
-  const W_U = new Float32Array(d * c.dVocab);
-  for (let t = 0; t < c.dVocab; t++) for (let i = 0; i < d; i++) W_U[i * c.dVocab + t] = W_E[t * d + i];
   return {
     W_E,
     W_pos: normal(c.nCtx * d, 0.02),
@@ -62,7 +60,7 @@ function randomWeights(c: Gpt2Config): Gpt2Weights {
       b_out: normal(d, 0.02),
     })),
     lnFinal: ln(),
-    W_U,
+    W_U: transpose(W_E, c.dVocab, d), // tied, as a checkpoint's
     b_U: new Float32Array(c.dVocab),
   };
 }

@@ -6,7 +6,6 @@
  */
 
 import { writeSafetensors } from "../core/io/safetensors.ts";
-import { checkHookName } from "../core/lm/hook_points.ts";
 import { loadModel, MODEL_FLAGS, MODEL_HELP, oneText } from "./_model.ts";
 import { checkWritableFolder, parseFlags } from "./_usage.ts";
 
@@ -55,7 +54,6 @@ export async function run(args: string[]): Promise<number> {
   const model = await loadModel(values);
   try {
     const names = values.cache ?? [];
-    for (const name of names) checkHookName(name, model.cfg.nLayers);
     const tokens = model.toTokens(text, { prependBos: !values["no-bos"] });
     const { logits, cache, loss } = await model.runWithCache(tokens, {
       names,

@@ -15,6 +15,7 @@ import "../sae/architectures.ts";
 import { parseNpz } from "./npz.ts";
 import { readSafetensors, type SafetensorsEntry, toFloat32 } from "./safetensors.ts";
 import { exists } from "./exists.ts";
+import { readJson } from "./read_json.ts";
 
 /** The on-disk layouts recognized. */
 export type SaeFormat = "saelens" | "saelens-legacy" | "sparsify" | "gemma-scope";
@@ -40,15 +41,6 @@ function pickleError(path: string): Error {
     `${path} is a PyTorch pickle file: sae never loads pickle (it can run code); save the weights as safetensors ` +
       "(safetensors.torch.save_file) in a SAELens folder with cfg.json",
   );
-}
-
-async function readJson(path: string): Promise<unknown> {
-  const text = await Deno.readTextFile(path);
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new SyntaxError(`${path} is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
 }
 
 /**

@@ -437,7 +437,7 @@ export class HookedGpt2 {
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
-    const rows = batch.rows.map((r) => [...r]);
+    const rows = batch.rows; // toBatch's own copies, extended in place
     const finished = rows.map(() => false);
     const eos = this.cfg.eosTokenId;
     let kv: KvCache | undefined = useKvCache ? this.#emptyKv(batch.batch) : undefined;

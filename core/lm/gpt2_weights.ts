@@ -7,6 +7,8 @@
  */
 
 import { join } from "node:path";
+import { exists } from "../io/exists.ts";
+import { readJson } from "../io/read_json.ts";
 import { readSafetensors, type SafetensorsEntry, toFloat32 } from "../io/safetensors.ts";
 import { type Gpt2Config, parseGpt2Config } from "./gpt2_config.ts";
 
@@ -99,28 +101,16 @@ export function transpose(m: Float32Array, rows: number, cols: number): Float32A
  * @param dir The folder.
  * @returns Configuration and float32 weights.
  * @throws {Deno.errors.NotFound} When `config.json` or `model.safetensors` is missing.
+ * @throws {SyntaxError} When `config.json` is not valid JSON.
  * @throws {TypeError} When a tensor is missing or its shape disagrees with `config.json`.
  */
 export async function readGpt2Checkpoint(dir: string): Promise<Gpt2Checkpoint> {
   const cfgPath = join(dir, "config.json");
   const weightsPath = join(dir, "model.safetensors");
   for (const [path, hint] of [[cfgPath, "the model's config.json"], [weightsPath, "model.safetensors"]]) {
-    try {
-      await Deno.stat(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new Deno.errors.NotFound(`${path} is missing: a GPT-2 folder needs ${hint}`);
-      }
-      throw e;
-    }
+    if (!(await exists(path))) throw new Deno.errors.NotFound(`${path} is missing: a GPT-2 folder needs ${hint}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(await Deno.readTextFile(cfgPath));
-  } catch (e) {
-    throw new SyntaxError(`${cfgPath} is not valid JSON: ${(e as Error).message}`);
-  }
-  const config = parseGpt2Config(json, cfgPath);
+  const config = parseGpt2Config(await readJson(cfgPath), cfgPath);
   const { tensors } = await readSafetensors(weightsPath);
   const prefix = tensors.has("wte.weight") ? "" : "transformer.";
   const { dModel: d, dMlp: m, nCtx, dVocab, nLayers } = config;

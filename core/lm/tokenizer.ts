@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { exists } from "../io/exists.ts";
+import { readJson } from "../io/read_json.ts";
 
 /** `<|endoftext|>`: GPT-2's BOS, EOS and padding token. */
 export const END_OF_TEXT = "<|endoftext|>";
@@ -16,15 +17,6 @@ export const END_OF_TEXT = "<|endoftext|>";
 export interface ToTokensOptions {
   /** Put BOS (`<|endoftext|>`) first, as TransformerLens's `to_tokens` does by default. @default {true} */
   prependBos?: boolean;
-}
-
-async function readJson(path: string): Promise<unknown> {
-  const text = await Deno.readTextFile(path);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
 }
 
 /** GPT-2's tokenizer.json around a vocabulary and merge list (what `GPT2TokenizerFast` writes). */
