@@ -21,7 +21,8 @@ export const MODEL_HELP =
   --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
   --no-processing  skip TransformerLens's weight processing (from_pretrained_no_processing)`;
 
-const BACKENDS = ["auto", "node", "web", "webgpu"];
+/** The values `--backend` takes. */
+export const BACKENDS = ["auto", "node", "web", "webgpu"];
 
 /**
  * Loads the model the flags name.

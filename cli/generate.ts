@@ -5,7 +5,8 @@
  */
 
 import { loadModel, MODEL_FLAGS, MODEL_HELP, oneText } from "./_model.ts";
-import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
+import { SAMPLING_FLAGS, SAMPLING_HELP, samplingOptions } from "./_sampling.ts";
+import { parseFlags } from "./_usage.ts";
 
 /** Help text of `sae generate`. */
 export const GENERATE_HELP = `Usage: sae generate --model M [--max-new-tokens N] [--temperature T] [--seed S] TEXT
@@ -14,22 +15,9 @@ Continue TEXT (BOS prepended) with GPT-2, one position per step through a key/va
 
 Options:
 ${MODEL_HELP}
-  --max-new-tokens N  tokens to add (default 20)
-  --temperature T     sampling temperature; 0 is greedy (default 1)
-  --top-k K           sample among the K most likely tokens
-  --top-p P           sample among the most likely tokens reaching probability P
-  --greedy            always take the most likely token
-  --seed S            seed of the sampler (reproducible output)
-  --no-stop-at-eos    keep going after <|endoftext|>
+${SAMPLING_HELP}
   --json              print JSON: tokens, text, new_text
   -h, --help          show this help`;
-
-function number(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number: current value is ${value}`);
-  return n;
-}
 
 /**
  * Runs `sae generate`.
@@ -45,13 +33,7 @@ function number(value: string | undefined, flag: string): number | undefined {
 export async function generate(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     ...MODEL_FLAGS,
-    "max-new-tokens": { type: "string" },
-    temperature: { type: "string" },
-    "top-k": { type: "string" },
-    "top-p": { type: "string" },
-    greedy: { type: "boolean" },
-    seed: { type: "string" },
-    "no-stop-at-eos": { type: "boolean" },
+    ...SAMPLING_FLAGS,
     json: { type: "boolean" },
   });
   if (values.help) {
@@ -59,21 +41,7 @@ export async function generate(args: string[]): Promise<number> {
     return 0;
   }
   const text = oneText(positionals, "generate");
-  const options = {
-    maxNewTokens: positiveInt(values["max-new-tokens"], "--max-new-tokens") ?? 20,
-    temperature: number(values.temperature, "--temperature"),
-    topK: positiveInt(values["top-k"], "--top-k"),
-    topP: number(values["top-p"], "--top-p"),
-    doSample: !values.greedy,
-    seed: number(values.seed, "--seed"),
-    stopAtEos: !values["no-stop-at-eos"],
-  };
-  if (options.temperature !== undefined && options.temperature < 0) {
-    throw new UsageError(`--temperature must be >= 0: current value is ${options.temperature}`);
-  }
-  if (options.topP !== undefined && !(options.topP > 0 && options.topP <= 1)) {
-    throw new UsageError(`--top-p must be in (0, 1]: current value is ${options.topP}`);
-  }
+  const options = samplingOptions(values);
   const model = await loadModel(values);
   try {
     const prompt = model.toTokens(text);

@@ -10,15 +10,29 @@
  * @module
  */
 
+import { ablate } from "./ablate.ts";
+import { attribute } from "./attribute.ts";
+import { compare } from "./compare.ts";
 import { encode } from "./encode.ts";
+import { feature } from "./feature.ts";
 import { generate } from "./generate.ts";
 import { info } from "./info.ts";
+import { pull } from "./pull.ts";
+import { releases } from "./releases.ts";
 import { run } from "./run.ts";
+import { steer } from "./steer.ts";
 import { UsageError } from "./_usage.ts";
 
 const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
+  encode: { run: encode, summary: "text → features per token and reconstruction quality (no arguments: the demo)" },
+  feature: { run: feature, summary: "one feature's peak on each of several texts" },
+  attribute: { run: attribute, summary: "features pushing a target token's logit" },
+  steer: { run: steer, summary: "generate with a feature's direction added, next to without" },
+  ablate: { run: ablate, summary: "P(target) with features zeroed" },
+  compare: { run: compare, summary: "features active in every prompt" },
+  releases: { run: releases, summary: "list pretrained SAE releases" },
+  pull: { run: pull, summary: "download a pretrained SAE into the Hugging Face cache" },
   info: { run: info, summary: "describe an SAE folder" },
-  encode: { run: encode, summary: "encode stored activations, list top features per token" },
   run: { run, summary: "run GPT-2 on a text; cache activations at hook points" },
   generate: { run: generate, summary: "continue a text with GPT-2" },
 };

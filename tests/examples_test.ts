@@ -13,7 +13,7 @@ Deno.test("examples/encode_stored_activations.ts runs on the embedded data", asy
   assertEquals(stdout.includes("mean L0 35.0, explained variance 0.880"), true, stdout);
 });
 
-Deno.test("deno task demo's SAE (embedded, f16) agrees with the f32 fixture's top features", async () => {
+Deno.test("the embedded f16 SAE agrees with the f32 fixture's top features on stored activations", async () => {
   const { code, stdout, stderr } = await spawn([
     "run",
     "--allow-read",
@@ -35,3 +35,32 @@ Deno.test("deno task demo's SAE (embedded, f16) agrees with the f32 fixture's to
   const got = JSON.parse(stdout).features.map((row: { index: number }[]) => row.map((f) => f.index));
   assertEquals(got, reference.prompt.standard_top5_per_token.map((row: [number, number][]) => row.map(([i]) => i)));
 });
+
+const TUTORIALS: [string, RegExp][] = [
+  [
+    "tutorial_1_encode_text.ts",
+    /" shops" +L0 +\d+ [\s\S]*mean L0 \d+\.\d, MSE \d+\.\d+, explained variance 0\.[89]\d\d/,
+  ],
+  ["tutorial_2_releases_and_neuronpedia.ts", /feature 1234: https:\/\/neuronpedia\.org\/gpt2-small\/8-res-jb\/1234/],
+  [
+    "tutorial_3_attribution_and_steering.ts",
+    /logit of " States" after "The President of the United": [\d.]+\n {2}feature/,
+  ],
+  ["tutorial_4_ablation.ts", /P\(" States"\) after "The President of the United": 0\.\d+\n {2}without feature/],
+  ["tutorial_5_compare_prompts.ts", /\d+ features peak above 0\.5 in all 3 prompts/],
+  ["notebook_hands_on.ts", /feature \d+: [\d.]+ at " Congress" in "The Congress shall act"[\s\S]*steered: /],
+];
+
+for (const [file, expected] of TUTORIALS) {
+  Deno.test(`examples/${file} runs on the embedded model and SAE, no network`, async () => {
+    const { code, stdout, stderr } = await spawn([
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-ffi",
+      `examples/${file}`,
+    ]);
+    assertEquals(code, 0, stderr);
+    assertEquals(expected.test(stdout), true, stdout);
+  });
+}

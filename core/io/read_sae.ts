@@ -9,7 +9,7 @@
 import { basename, join } from "node:path";
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
-import { parseSaeLensConfig, type SaeConfig } from "../sae/config.ts";
+import { applyConfigOverrides, parseSaeLensConfig, type SaeConfig } from "../sae/config.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import "../sae/architectures.ts";
 import { parseNpz } from "./npz.ts";
@@ -53,12 +53,13 @@ function pickleError(path: string): Error {
  * ```
  *
  * @param path A folder, or a `cfg.json`/weights file inside one.
+ * @param overrides SAELens `config_overrides` merged into a SAELens cfg.json (releases set these).
  * @returns Configuration, weights and sparsity.
  * @throws {Deno.errors.NotFound} When the path or a needed file is missing.
  * @throws {TypeError} For pickle files, missing tensors, or shapes disagreeing with cfg.json.
  * @throws {SyntaxError} For malformed JSON or safetensors.
  */
-export async function readSae(path: string): Promise<SaeOnDisk> {
+export async function readSae(path: string, overrides: Record<string, unknown> = {}): Promise<SaeOnDisk> {
   if (PICKLE_EXTENSIONS.some((e) => path.endsWith(e))) throw pickleError(path);
   let stat: Deno.FileInfo;
   try {
@@ -68,7 +69,7 @@ export async function readSae(path: string): Promise<SaeOnDisk> {
     throw error;
   }
   const folder = stat.isDirectory ? path : join(path, "..");
-  if (await exists(join(folder, "sae_weights.safetensors"))) return await readSaeLens(folder);
+  if (await exists(join(folder, "sae_weights.safetensors"))) return await readSaeLens(folder, overrides);
   if (await exists(join(folder, "sae.safetensors"))) return await readSparsify(folder);
   if (await exists(join(folder, "params.npz"))) return await readGemmaScope(folder);
   for await (const entry of Deno.readDir(folder)) {
@@ -79,14 +80,17 @@ export async function readSae(path: string): Promise<SaeOnDisk> {
   );
 }
 
-async function readSaeLens(folder: string): Promise<SaeOnDisk> {
+async function readSaeLens(folder: string, overrides: Record<string, unknown>): Promise<SaeOnDisk> {
   const cfgPath = join(folder, "cfg.json");
   if (!(await exists(cfgPath))) {
     throw new Deno.errors.NotFound(
       `${cfgPath} is missing: a SAELens folder needs cfg.json beside sae_weights.safetensors`,
     );
   }
-  const raw = await readJson(cfgPath);
+  const read = await readJson(cfgPath);
+  const raw = typeof read === "object" && read !== null && !Array.isArray(read)
+    ? applyConfigOverrides(read as Record<string, unknown>, overrides)
+    : read;
   const cfg = parseSaeLensConfig(raw, cfgPath);
   const weightsPath = join(folder, "sae_weights.safetensors");
   const file = await readSafetensors(weightsPath);

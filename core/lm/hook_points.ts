@@ -4,6 +4,8 @@
  * @module
  */
 
+import { closeMatches } from "../util/close_matches.ts";
+
 /** Hook names inside block L, after the `blocks.L.` prefix, in forward order. */
 export const BLOCK_HOOKS = [
   "hook_resid_pre",
@@ -44,18 +46,6 @@ export function hookNames(nLayers: number): string[] {
   return names;
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
 /**
  * Throws unless `name` is a hook of the model; the message lists the closest valid names.
  *
@@ -76,10 +66,31 @@ function editDistance(a: string, b: string): number {
 export function checkHookName(name: string, nLayers: number): void {
   const names = hookNames(nLayers);
   if (names.includes(name)) return;
-  const close = names
-    .map((n) => ({ n, d: editDistance(name, n) }))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, 3)
-    .map((x) => x.n);
-  throw new RangeError(`Unknown hook name "${name}": closest are ${close.join(", ")}`);
+  throw new RangeError(`Unknown hook name "${name}": closest are ${closeMatches(name, names).join(", ")}`);
+}
+
+/**
+ * The width of one position of a hook's activation (product of its dimensions after [batch, pos]),
+ * or undefined for the attention-pattern hooks, whose width depends on the sequence length.
+ *
+ * @example
+ * ```ts
+ * import { hookWidth } from "./hook_points.ts";
+ * const cfg = { dModel: 768, nHeads: 12, dHead: 64, dMlp: 3072 };
+ * console.log(hookWidth("blocks.8.hook_resid_pre", cfg), hookWidth("blocks.8.attn.hook_z", cfg)); // 768 768
+ * ```
+ *
+ * @param name A valid hook name.
+ * @param cfg The model's widths.
+ * @returns Values per position.
+ */
+export function hookWidth(
+  name: string,
+  cfg: { dModel: number; nHeads: number; dHead: number; dMlp: number },
+): number | undefined {
+  if (/attn\.hook_(attn_scores|pattern)$/.test(name)) return undefined;
+  if (/attn\.hook_[qkvz]$/.test(name)) return cfg.nHeads * cfg.dHead;
+  if (/mlp\.hook_(pre|post)$/.test(name)) return cfg.dMlp;
+  if (name.endsWith("hook_scale")) return 1;
+  return cfg.dModel;
 }

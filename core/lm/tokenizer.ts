@@ -154,7 +154,8 @@ export class Gpt2Tokenizer {
   toSingleToken(text: string): number {
     const ids = this.toTokens(text, { prependBos: false });
     if (ids.length !== 1) {
-      throw new RangeError(`${JSON.stringify(text)} is ${ids.length} tokens (${ids.join(", ")}): expected exactly one`);
+      const pieces = ids.map((id) => `${JSON.stringify(this.toString([id]))} ${id}`).join(", ");
+      throw new RangeError(`${JSON.stringify(text)} is ${ids.length} tokens (${pieces}): expected exactly one`);
     }
     return ids[0];
   }

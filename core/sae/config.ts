@@ -188,6 +188,35 @@ function renameLegacyKeys(raw: Record<string, unknown>): Record<string, unknown>
 }
 
 /**
+ * Merges SAELens `config_overrides` (flat, pre-6.0 names as the release registry writes them) into a
+ * raw `cfg.json`: in a v6 file the metadata fields go into `metadata`, the rest to the top level.
+ *
+ * @example
+ * ```ts
+ * import { applyConfigOverrides } from "./config.ts";
+ * const raw = applyConfigOverrides({ d_in: 4, metadata: {} }, { neuronpedia_id: "gpt2-small/8-res-jb" });
+ * console.log(raw.metadata); // { neuronpedia_id: "gpt2-small/8-res-jb" }
+ * ```
+ *
+ * @param raw The parsed cfg.json.
+ * @param overrides Fields to set.
+ * @returns A new object; `raw` is left as it was.
+ */
+export function applyConfigOverrides(
+  raw: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+): Record<string, unknown> {
+  if (!isObject(raw.metadata)) return { ...raw, ...overrides };
+  const metadata = { ...raw.metadata };
+  const top: Record<string, unknown> = { ...raw, metadata };
+  for (const [key, value] of Object.entries(overrides)) {
+    if ((METADATA_KEYS as readonly string[]).includes(key)) metadata[key] = value;
+    else top[key] = value;
+  }
+  return top;
+}
+
+/**
  * Serializes a configuration as SAELens v6 writes `cfg.json`.
  *
  * @example Round trip

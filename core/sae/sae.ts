@@ -26,6 +26,8 @@ import { type SaeConfig, toSaeLensJson } from "./config.ts";
 import { getArchitecture } from "./registry.ts";
 import epilogueBias from "../../shaders/epilogue_bias.wgsl" with { type: "text" };
 import "./architectures.ts";
+import type { HubOptions } from "../hub/hf_hub.ts";
+import { pullPretrained } from "./pretrained.ts";
 
 /** Something freed once the commands using it are submitted. */
 type Disposable = { destroy(): void };
@@ -44,6 +46,8 @@ export interface SaeOptions {
   sparseDecode?: boolean;
   /** Keep f16-stored weights as f16 on the GPU when it supports `shader-f16`. @default {true} */
   f16?: boolean;
+  /** cfg.json fields to override, as SAELens's release `config_overrides` do. @default {{}} */
+  cfgOverrides?: Record<string, unknown>;
 }
 
 /** An input: host values or a tensor already on the GPU, [..., d_in]. */
@@ -155,9 +159,35 @@ export class SAE {
    * @throws {RangeError} For an unknown architecture.
    */
   static async load(path: string, options: SaeOptions = {}): Promise<SAE> {
-    const onDisk = await readSae(path);
+    const onDisk = await readSae(path, options.cfgOverrides);
     const gpu = options.gpu ?? await getGpu();
     return new SAE(gpu, onDisk.cfg, onDisk.weights, { ...options, ...onDisk });
+  }
+
+  /**
+   * Loads an SAE of a named release (SAELens `SAE.from_pretrained`), downloading it into the Hugging
+   * Face cache unless it is there; the release's config overrides and Neuronpedia id are applied.
+   *
+   * @example gpt2-small-res-jb
+   * ```ts ignore
+   * const sae = await SAE.fromPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre");
+   * console.log(sae.cfg.metadata.neuronpedia_id); // "gpt2-small/8-res-jb"
+   * ```
+   *
+   * @param release Release name, e.g. `gpt2-small-res-jb` (`sae releases` lists them).
+   * @param saeId SAE id within it, e.g. `blocks.8.hook_resid_pre`.
+   * @param options Device and decoding choices, and Hub settings.
+   * @returns The SAE.
+   * @throws {RangeError} For an unknown release or SAE id (the message lists close ones).
+   * @throws {HubError} When the files cannot be downloaded.
+   */
+  static async fromPretrained(
+    release: string,
+    saeId: string,
+    options: SaeOptions & { hub?: HubOptions } = {},
+  ): Promise<SAE> {
+    const { folder, overrides } = await pullPretrained(release, saeId, options.hub);
+    return await SAE.load(folder, { ...options, cfgOverrides: { ...overrides, ...options.cfgOverrides } });
   }
 
   /**

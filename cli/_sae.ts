@@ -1,0 +1,85 @@
+/**
+ * The SAE flags every text verb shares: `--sae` (a folder or RELEASE/SAE_ID, by default the embedded
+ * SAE) and the model flags, the model defaulting to the one the SAE names.
+ *
+ * @module
+ */
+
+import { loadSaeAndModel, type SaeAndModel } from "../core/analysis/load_sae_and_model.ts";
+import type { Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
+import { NO_PROCESSING } from "../core/lm/process_weights.ts";
+import { BACKENDS, MODEL_FLAGS } from "./_model.ts";
+import { type Flags, UsageError } from "./_usage.ts";
+
+/** `--sae` and the model flags. */
+export const SAE_FLAGS = { sae: { type: "string" }, ...MODEL_FLAGS } as const satisfies Flags;
+
+/** Help lines of {@linkcode SAE_FLAGS}. */
+export const SAE_HELP =
+  `  --sae S          SAE folder or RELEASE/SAE_ID, e.g. gpt2-small-res-jb/blocks.8.hook_resid_pre (default: the
+                   embedded 1024-feature SAE on the embedded model's blocks.2.hook_resid_pre)
+  --model M        model folder or Hub id (default: the model the SAE's cfg.json names; gpt2-small is
+                   openai-community/gpt2)
+  --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
+  --no-processing  skip TransformerLens's weight processing (default: the processing the SAE was trained with)`;
+
+/** An SAE, its model, and what `--sae` named. */
+export interface LoadedSae extends SaeAndModel {
+  /** What `--sae` named (or "embedded"). */
+  saeLabel: string;
+}
+
+/**
+ * Loads the SAE `--sae` names, then its model, and checks that the SAE's hook and width fit the model.
+ *
+ * @throws {UsageError} When --backend is unknown or the SAE names no model and --model is not given.
+ * @throws {TypeError} When the SAE does not fit the model.
+ */
+export async function loadSaeWithModel(
+  values: { sae?: string; model?: string; backend?: string; "no-processing"?: boolean },
+): Promise<LoadedSae> {
+  const backend = values.backend ?? "auto";
+  if (!BACKENDS.includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}: current value is ${backend}`);
+  }
+  try {
+    const loaded = await loadSaeAndModel(values.sae, {
+      model: values.model,
+      backend: backend as Backend | "auto",
+      processing: values["no-processing"] ? NO_PROCESSING : undefined,
+    });
+    return { ...loaded, saeLabel: values.sae ?? "embedded" };
+  } catch (e) {
+    if (e instanceof TypeError && e.message.includes("does not name its model")) {
+      throw new UsageError(e.message.replace("give the model", "pass --model"));
+    }
+    throw e;
+  }
+}
+
+/**
+ * Parses a feature index, checked against the SAE's width.
+ *
+ * @throws {UsageError} When it is not an integer in 0..d_sae − 1.
+ */
+export function featureIndex(value: string | undefined, dSae: number, what = "feature index"): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isSafeInteger(n) || n < 0) {
+    throw new UsageError(`The ${what} must be a non-negative integer: current value is ${value}`);
+  }
+  if (n >= dSae) throw new UsageError(`The ${what} ${n} is outside the SAE's ${dSae} features (0..${dSae - 1})`);
+  return n;
+}
+
+/**
+ * The token id of `--target`, which must be one token.
+ *
+ * @throws {UsageError} When it is not a single token (saying what it tokenizes to).
+ */
+export function targetToken(model: HookedGpt2, target: string): number {
+  try {
+    return model.toSingleToken(target);
+  } catch (e) {
+    throw new UsageError(`--target ${(e as Error).message}`);
+  }
+}

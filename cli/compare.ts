@@ -1,0 +1,84 @@
+/**
+ * `sae compare TEXT...`: the features active in every prompt, ranked by mean peak activation.
+ *
+ * @module
+ */
+
+import { sharedFeatures } from "../core/analysis/compare_prompts.ts";
+import { encodeText, type TextFeatures } from "../core/analysis/encode_text.ts";
+import { neuronpediaQuickListUrl } from "../core/analysis/neuronpedia.ts";
+import { numberFlag } from "./_sampling.ts";
+import { loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
+
+/** Help text of `sae compare`. */
+export const COMPARE_HELP = `Usage: sae compare [--sae S] [--model M] [--threshold T] [--top N] [--json] TEXT...
+
+The features whose peak (max over a prompt's tokens, BOS left out) exceeds T in every prompt, ranked by
+the mean of their peaks. Where the SAE has a Neuronpedia id, also a quick-list URL of them.
+
+Options:
+${SAE_HELP}
+  --threshold T    smallest peak that counts as active (default 0.5)
+  --top N          features listed (default 20; --json lists all)
+  --json           print JSON: threshold, prompts, features [{"index", "mean", "peaks"}], quick_list_url
+  -h, --help       show this help`;
+
+/**
+ * Runs `sae compare`.
+ *
+ * @example
+ * ```ts ignore
+ * await compare(["--threshold", "0.5", "The cat sat", "A cat ran"]);
+ * ```
+ *
+ * @param args Arguments after the verb.
+ * @returns The exit code.
+ */
+export async function compare(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    ...SAE_FLAGS,
+    threshold: { type: "string" },
+    top: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (values.help) {
+    console.log(COMPARE_HELP);
+    return 0;
+  }
+  if (positionals.length < 2) throw new UsageError("sae compare takes at least two TEXT arguments");
+  const threshold = numberFlag(values.threshold, "--threshold") ?? 0.5;
+  const top = positiveInt(values.top, "--top") ?? 20;
+  const { sae, model, saeLabel } = await loadSaeWithModel(values);
+  try {
+    const encoded: TextFeatures[] = [];
+    for (const text of positionals) encoded.push(await encodeText(model, sae, text, { top: 1 }));
+    const shared = sharedFeatures(encoded, threshold);
+    const npId = sae.cfg.metadata.neuronpedia_id;
+    const url = typeof npId === "string" && shared.length > 0
+      ? neuronpediaQuickListUrl(npId, shared.slice(0, top).map((f) => f.index), "sae compare")
+      : null;
+    if (values.json) {
+      console.log(JSON.stringify({ threshold, prompts: positionals, features: shared, quick_list_url: url }));
+      return 0;
+    }
+    console.log(
+      `${shared.length} features of ${saeLabel} peak above ${threshold} in all ${positionals.length} prompts`,
+    );
+    if (shared.length > 0) {
+      console.log(`  feature      mean  ${positionals.map((_, p) => `prompt ${p + 1}`.padStart(9)).join(" ")}`);
+    }
+    for (const f of shared.slice(0, top)) {
+      console.log(
+        `${String(f.index).padStart(9)} ${f.mean.toFixed(3).padStart(9)}  ${
+          f.peaks.map((v) => v.toFixed(3).padStart(9)).join(" ")
+        }`,
+      );
+    }
+    if (url) console.log(`Neuronpedia quick list: ${url}`);
+    return 0;
+  } finally {
+    sae.destroy();
+    await model.dispose();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * An SAE and the model it reads, in one call: the SAE from a folder or `RELEASE/SAE_ID`, the model it
+ * names (or the one given), processed the way the SAE was trained, checked to fit.
+ *
+ * @module
+ */
+
+import { EMBEDDED_MODEL_NAME, embeddedModel, embeddedSae } from "../embedded.ts";
+import type { HubOptions } from "../hub/hf_hub.ts";
+import { type Backend, HookedGpt2 } from "../lm/gpt2.ts";
+import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
+import { resolveSaeSource } from "../sae/pretrained.ts";
+import { SAE } from "../sae/sae.ts";
+import { saeSite } from "./sae_on_model.ts";
+
+/** Options of {@linkcode loadSaeAndModel}. */
+export interface SaeAndModelOptions {
+  /** Model folder or Hub id. @default {the model the SAE's cfg.json names} */
+  model?: string;
+  /** ONNX Runtime backend. @default {"auto"} */
+  backend?: Backend | "auto";
+  /** Weight processing. @default {what the SAE's model_from_pretrained_kwargs ask for} */
+  processing?: WeightProcessing | false;
+  /** Hub settings for downloads. */
+  hub?: HubOptions;
+}
+
+/** An SAE and its model. */
+export interface SaeAndModel {
+  /** The SAE. */
+  sae: SAE;
+  /** The model. */
+  model: HookedGpt2;
+}
+
+/**
+ * Loads an SAE and the model it reads. The embedded SAE names the embedded model (`gpt2-sotu-tiny`);
+ * release SAEs name `gpt2-small`, which is `openai-community/gpt2` on the Hub.
+ *
+ * @example The embedded pair, no network
+ * ```ts ignore
+ * const { sae, model } = await loadSaeAndModel();
+ * ```
+ *
+ * @param source SAE folder or `RELEASE/SAE_ID`. @default {the embedded SAE}
+ * @param options Model, backend, processing, Hub settings.
+ * @returns Both, checked to fit (hook present, widths equal).
+ * @throws {TypeError} When the SAE names no model and none is given, or does not fit the model.
+ */
+export async function loadSaeAndModel(source?: string, options: SaeAndModelOptions = {}): Promise<SaeAndModel> {
+  const { folder, overrides } = await resolveSaeSource(source ?? embeddedSae(), options.hub);
+  const sae = await SAE.load(folder, { cfgOverrides: overrides });
+  let model: HookedGpt2 | undefined;
+  try {
+    const named = sae.cfg.metadata.model_name;
+    const modelSource = options.model ??
+      (named === EMBEDDED_MODEL_NAME ? embeddedModel() : typeof named === "string" && named ? named : undefined);
+    if (modelSource === undefined) {
+      throw new TypeError(`The SAE ${folder} does not name its model (metadata.model_name): give the model`);
+    }
+    model = await HookedGpt2.load(modelSource, {
+      backend: options.backend,
+      processing: options.processing ??
+        processingFromKwargs(sae.cfg.metadata.model_from_pretrained_kwargs ?? undefined),
+      hub: options.hub,
+    });
+    saeSite(model, sae);
+    return { sae, model };
+  } catch (e) {
+    sae.destroy();
+    await model?.dispose();
+    throw e;
+  }
+}

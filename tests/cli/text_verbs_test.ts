@@ -1,0 +1,267 @@
+import { encodeText } from "../../core/analysis/encode_text.ts";
+import { repoCacheDir } from "../../core/hub/hf_hub.ts";
+import { SAE } from "../../core/sae/sae.ts";
+import { assertEquals } from "../_assert.ts";
+import { FIXTURES } from "../_fixtures.ts";
+import { maxAbsDiff } from "../_reference.ts";
+import { startHubServer } from "../hub/_hub_server.ts";
+import { loadFixtureModel, MODEL_DIR, REFERENCE } from "../lm/_models.ts";
+import { runCli } from "./_run.ts";
+
+const ORT = { sanitizeOps: false, sanitizeResources: false };
+const PROMPT: string = REFERENCE.prompt.text;
+const FIXTURE_SAE = (name: string) => ["--sae", `${FIXTURES}${name}`, "--model", MODEL_DIR];
+
+async function json(args: string[]) {
+  const { code, stdout, stderr } = await runCli(args);
+  assertEquals(code, 0, stderr);
+  return JSON.parse(stdout);
+}
+
+for (const name of ["sae-standard", "sae-topk", "sae-standard-legacy"]) {
+  Deno.test(`sae encode --json TEXT (${name}): the library's features, with tokens and per-token L0`, ORT, async () => {
+    const out = await json(["encode", ...FIXTURE_SAE(name), "--top", "5", "--json", PROMPT]);
+    assertEquals(out.tokens, REFERENCE.prompt.tokens);
+    assertEquals(out.str_tokens.length, out.tokens.length);
+    const model = await loadFixtureModel();
+    const sae = await SAE.load(`${FIXTURES}${name}`);
+    try {
+      const enc = await encodeText(model, sae, PROMPT, { top: 5 });
+      assertEquals(out.l0, enc.l0);
+      type F = { index: number; activation: number };
+      assertEquals(out.features.map((r: F[]) => r.map((f) => f.index)), enc.top.map((r) => r.map((f) => f.index)));
+      const diff = maxAbsDiff(out.features.flat().map((f: F) => f.activation), enc.top.flat().map((f) => f.activation));
+      assertEquals(diff <= 1e-5, true);
+      assertEquals(Math.abs(out.explained_variance - enc.summary.explainedVariance) < 1e-9, true);
+      assertEquals(out.bos_excluded, true);
+    } finally {
+      sae.destroy();
+      await model.dispose();
+    }
+  });
+}
+
+Deno.test("sae encode with no arguments runs tutorial 1 on the embedded model and SAE", ORT, async () => {
+  const { code, stdout, stderr } = await runCli(["encode"]);
+  assertEquals(code, 0, stderr);
+  assertEquals(stdout.includes(`"<|endoftext|>"`) && stdout.includes(`" shops"`), true, stdout);
+  const summary = /mean L0 ([\d.]+) of 1024 \(sparsity ([\d.]+)%\), MSE [\d.]+, explained variance ([\d.]+)/.exec(
+    stdout,
+  );
+  assertEquals(summary !== null, true, stdout);
+  assertEquals(Number(summary![3]) > 0.8, true, stdout);
+  const out = await json(["encode", "--json"]);
+  assertEquals(out.tokens, REFERENCE.prompt.tokens);
+});
+
+Deno.test("sae feature: each text's peak of one feature, as the SAE's features show it", ORT, async () => {
+  const texts = [PROMPT, "The nation is strong and our people are free"];
+  const out = await json(["feature", ...FIXTURE_SAE("sae-standard"), "--json", "340", ...texts]);
+  const model = await loadFixtureModel();
+  const sae = await SAE.load(`${FIXTURES}sae-standard`);
+  try {
+    for (const [t, text] of texts.entries()) {
+      const tokens = model.toTokens(text);
+      const { cache } = await model.runWithCache([tokens], { names: ["blocks.2.hook_resid_pre"], stopAtLayer: 3 });
+      const f = await sae.encode({ shape: [tokens.length, 128], data: cache.get("blocks.2.hook_resid_pre")!.data })
+        .read();
+      const column = tokens.map((_, p) => f[p * 1024 + 340]);
+      const max = Math.max(...column.slice(1));
+      assertEquals(Math.abs(out.texts[t].max - max) < 1e-5, true);
+      assertEquals(out.texts[t].position, column.indexOf(max, 1));
+    }
+    assertEquals(out.neuronpedia_url, null);
+  } finally {
+    sae.destroy();
+    await model.dispose();
+  }
+  const { code, stderr } = await runCli(["feature", ...FIXTURE_SAE("sae-standard"), "--neuronpedia", "1", "x"]);
+  assertEquals(code, 2);
+  assertEquals(stderr.includes("has no Neuronpedia id"), true, stderr);
+});
+
+Deno.test(
+  "sae attribute: features sorted by contribution; with b_dec and error they add up to the direct total",
+  ORT,
+  async () => {
+    const out = await json(["attribute", ...FIXTURE_SAE("sae-standard"), "--target", " Mary", "--json", PROMPT]);
+    assertEquals(out.target, 5335);
+    assertEquals(out.position, REFERENCE.prompt.tokens.length - 1);
+    const sum = out.features.reduce((s: number, f: { contribution: number }) => s + f.contribution, 0);
+    assertEquals(Math.abs(sum + out.bias + out.error - out.total) < 1e-4, true);
+  },
+);
+
+Deno.test("sae ablate: --top N ablates the N features most active at the last position", ORT, async () => {
+  const out = await json([
+    "ablate",
+    ...FIXTURE_SAE("sae-standard"),
+    "--target",
+    " Mary",
+    "--top",
+    "3",
+    "--json",
+    PROMPT,
+  ]);
+  const enc = await json(["encode", ...FIXTURE_SAE("sae-standard"), "--top", "3", "--json", PROMPT]);
+  type F = { index: number };
+  assertEquals(out.features.map((f: F) => f.index), enc.features.at(-1).map((f: F) => f.index));
+  assertEquals(out.error_term, true);
+  assertEquals(Math.abs(out.spliced - out.baseline) / out.baseline < 1e-3, true);
+  const plain = await json([
+    "ablate",
+    ...FIXTURE_SAE("sae-standard"),
+    "--target",
+    " Mary",
+    "--features",
+    "459",
+    "--no-error-term",
+    "--json",
+    PROMPT,
+  ]);
+  assertEquals(plain.error_term, false);
+  assertEquals(plain.features.map((f: F) => f.index), [459]);
+});
+
+Deno.test("sae steer: strength 0 gives the baseline; a strong direction changes it", ORT, async () => {
+  const args = ["steer", ...FIXTURE_SAE("sae-standard"), "--feature", "340", "--greedy", "--max-new-tokens", "6"];
+  const zero = await json([...args, "--strength", "0", "--samples", "1", "--json", "The nation"]);
+  assertEquals(zero.steered, zero.baseline);
+  const strong = await json([
+    ...args,
+    "--strength",
+    "25",
+    "--samples",
+    "1",
+    "--positions",
+    "prompt",
+    "--json",
+    "The nation",
+  ]);
+  assertEquals(strong.steered[0] !== strong.baseline[0], true);
+  assertEquals(strong.positions, "prompt");
+});
+
+Deno.test("sae compare: features active in every prompt, ranked by mean peak", ORT, async () => {
+  const prompts = ["The nation is strong", "Our nation is great", "The economy is strong"];
+  const out = await json(["compare", ...FIXTURE_SAE("sae-standard"), "--threshold", "1", "--json", ...prompts]);
+  assertEquals(out.features.length > 0, true);
+  for (const f of out.features) {
+    assertEquals(f.peaks.length, 3);
+    assertEquals(f.peaks.every((p: number) => p > 1), true);
+  }
+  const means = out.features.map((f: { mean: number }) => f.mean);
+  assertEquals(means.every((m: number, i: number) => i === 0 || means[i - 1] >= m), true);
+});
+
+Deno.test("sae releases --json lists every release with its fields", async () => {
+  const out = await json(["releases", "--json"]);
+  assertEquals(out["gpt2-small-res-jb"].saes.length, 13);
+  for (const r of Object.values(out) as { repo_id: string; model: string; saes: unknown[] }[]) {
+    assertEquals(typeof r.repo_id === "string" && typeof r.model === "string" && r.saes.length > 0, true);
+  }
+  const { code, stdout } = await runCli(["releases", "gpt2-small-res-jb"]);
+  assertEquals(code, 0);
+  assertEquals(stdout.includes("gpt2-small/8-res-jb"), true);
+});
+
+Deno.test("sae pull writes the HF cache layout, loads, and a second pull downloads nothing", ORT, async () => {
+  const folder = "blocks.2.hook_resid_pre";
+  const files: Record<string, Uint8Array<ArrayBuffer>> = {};
+  for (const f of ["cfg.json", "sae_weights.safetensors", "sparsity.safetensors"]) {
+    files[`${folder}/${f}`] = await Deno.readFile(`${FIXTURES}sae-standard/${f}`);
+  }
+  const commit = "fedcba9876543210fedcba9876543210fedcba98";
+  const repo = "jbloom/GPT2-Small-SAEs-Reformatted";
+  const server = await startHubServer({ [repo]: { commit, files } });
+  const home = await Deno.makeTempDir();
+  const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
+  Deno.env.set("HF_ENDPOINT", server.endpoint);
+  Deno.env.set("HF_HOME", home);
+  Deno.env.delete("HF_HUB_CACHE");
+  try {
+    const out = await json(["pull", "--json", "gpt2-small-res-jb", folder]);
+    const snapshot = `${repoCacheDir(repo, `${home}/hub`)}/snapshots/${commit}/${folder}`;
+    assertEquals(out.folder, snapshot);
+    assertEquals(out.neuronpedia_id, "gpt2-small/2-res-jb");
+    assertEquals((await Deno.lstat(`${snapshot}/sae_weights.safetensors`)).isSymlink, true);
+    const gets = server.requests.filter((r) => r.startsWith("GET")).length;
+    assertEquals(gets >= 3, true); // one download per file (LFS ones through the CDN redirect)
+    await json(["pull", "--json", "gpt2-small-res-jb", folder]);
+    assertEquals(server.requests.filter((r) => r.startsWith("GET")).length, gets);
+    // RELEASE/SAE_ID anywhere an SAE is asked for; the release's Neuronpedia id comes with it
+    const probe = await json([
+      "feature",
+      "--sae",
+      `gpt2-small-res-jb/${folder}`,
+      "--model",
+      MODEL_DIR,
+      "--json",
+      "7",
+      "x y",
+    ]);
+    assertEquals(probe.neuronpedia_url, "https://neuronpedia.org/gpt2-small/2-res-jb/7");
+    const sae = await SAE.fromPretrained("gpt2-small-res-jb", folder);
+    assertEquals(sae.cfg.metadata.neuronpedia_id, "gpt2-small/2-res-jb");
+    sae.destroy();
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    await server.close();
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("text verbs: bad input gets a clear error before any long work", ORT, async () => {
+  const fails = async (args: string[], code: number, text: string) => {
+    const out = await runCli(args);
+    assertEquals(out.code, code, out.stderr);
+    assertEquals(out.stderr.includes(text), true, out.stderr);
+  };
+  await fails(
+    ["encode", "--sae", "gpt2-small-res-j/blocks.8.hook_resid_pre", "x"],
+    1,
+    "closest releases are gpt2-small-res-jb",
+  );
+  await fails(["pull", "gpt2-small-res-jb", "blocks.8.hook_resid"], 1, "closest are blocks.8.hook_resid_pre");
+  await fails(["feature", ...FIXTURE_SAE("sae-standard"), "1024", "x"], 2, "outside the SAE's 1024 features (0..1023)");
+  await fails(
+    ["attribute", ...FIXTURE_SAE("sae-standard"), "--target", " San Francisco", "x"],
+    2,
+    `" San Francisco" is 2 tokens (" San" 2986, " Francisco" 6033)`,
+  );
+  await fails(
+    ["ablate", ...FIXTURE_SAE("sae-standard"), "--target", " x", "--features", "3,2000", "x"],
+    2,
+    "2000 is outside",
+  );
+  const tmp = await Deno.makeTempDir();
+  try {
+    for (
+      const [hook, text] of [
+        ["blocks.7.hook_resid_pre", "reads blocks.7.hook_resid_pre, which this 4-layer model does not have"],
+        ["blocks.1.mlp.hook_post", "d_in is 128 but the model's blocks.1.mlp.hook_post has width 512"],
+      ]
+    ) {
+      await Deno.copyFile(`${FIXTURES}sae-standard/sae_weights.safetensors`, `${tmp}/sae_weights.safetensors`);
+      const cfg = JSON.parse(await Deno.readTextFile(`${FIXTURES}sae-standard/cfg.json`));
+      cfg.metadata.hook_name = hook;
+      await Deno.writeTextFile(`${tmp}/cfg.json`, JSON.stringify(cfg));
+      await fails(["encode", "--sae", tmp, "--model", MODEL_DIR, "x"], 1, text);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("the embedded f16 model and SAE give the f32 fixtures' top-3 features on every token", ORT, async () => {
+  type F = { index: number; activation: number };
+  const embedded = await json(["encode", "--top", "3", "--json"]);
+  const fixtures = await json(["encode", ...FIXTURE_SAE("sae-standard"), "--top", "3", "--json"]);
+  const ids = (out: { features: F[][] }) => out.features.map((r) => r.map((f) => f.index));
+  assertEquals(ids(embedded), ids(fixtures));
+  const diff = maxAbsDiff(
+    embedded.features.flat().map((f: F) => f.activation),
+    fixtures.features.flat().map((f: F) => f.activation),
+  );
+  assertEquals(diff < 0.05, true, `f16 rounding moved activations by ${diff}`);
+});
