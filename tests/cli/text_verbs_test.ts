@@ -265,3 +265,44 @@ Deno.test("the embedded f16 model and SAE give the f32 fixtures' top-3 features 
   );
   assertEquals(diff < 0.05, true, `f16 rounding moved activations by ${diff}`);
 });
+
+Deno.test(
+  "sae encode --sae RELEASE/SAE_ID with no --model downloads the model the SAE names (the seed's real run)",
+  ORT,
+  async () => {
+    const folder = "blocks.2.hook_resid_pre";
+    const cfg = JSON.parse(await Deno.readTextFile(`${FIXTURES}sae-standard/cfg.json`));
+    cfg.metadata.model_name = "gpt2-small"; // as gpt2-small-res-jb's SAEs name it
+    const saeFiles: Record<string, Uint8Array<ArrayBuffer>> = {
+      [`${folder}/cfg.json`]: new TextEncoder().encode(JSON.stringify(cfg)),
+      [`${folder}/sae_weights.safetensors`]: await Deno.readFile(`${FIXTURES}sae-standard/sae_weights.safetensors`),
+    };
+    const modelFiles: Record<string, Uint8Array<ArrayBuffer>> = {};
+    for (const f of ["config.json", "model.safetensors", "vocab.json", "merges.txt"]) {
+      modelFiles[f] = await Deno.readFile(`${MODEL_DIR}/${f}`);
+    }
+    const server = await startHubServer({
+      "jbloom/GPT2-Small-SAEs-Reformatted": { commit: "1".repeat(40), files: saeFiles },
+      "openai-community/gpt2": { commit: "2".repeat(40), files: modelFiles },
+    });
+    const home = await Deno.makeTempDir();
+    const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
+    Deno.env.set("HF_ENDPOINT", server.endpoint);
+    Deno.env.set("HF_HOME", home);
+    Deno.env.delete("HF_HUB_CACHE");
+    try {
+      const out = await json(["encode", "--sae", `gpt2-small-res-jb/${folder}`, "--top", "5", "--json", PROMPT]);
+      const local = await json(["encode", ...FIXTURE_SAE("sae-standard"), "--top", "5", "--json", PROMPT]);
+      assertEquals(out.tokens, local.tokens);
+      assertEquals(out.features, local.features);
+      assertEquals(
+        server.requests.some((r) => r.includes("/openai-community/gpt2/resolve/main/model.safetensors")),
+        true,
+      );
+    } finally {
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      await server.close();
+      await Deno.remove(home, { recursive: true });
+    }
+  },
+);
