@@ -104,5 +104,6 @@ export { sharedFeatures } from "./core/analysis/compare_prompts.ts";
 export type { SharedFeature } from "./core/analysis/compare_prompts.ts";
 export { NEURONPEDIA, neuronpediaFeatureUrl, neuronpediaQuickListUrl } from "./core/analysis/neuronpedia.ts";
 export { closeMatches } from "./core/util/close_matches.ts";
-export { loadSaeAndModel } from "./core/analysis/load_sae_and_model.ts";
+export { checkFeatureIndex, checkTokenId } from "./core/analysis/index_checks.ts";
+export { loadSaeAndModel, UnnamedModelError } from "./core/analysis/load_sae_and_model.ts";
 export type { SaeAndModel, SaeAndModelOptions } from "./core/analysis/load_sae_and_model.ts";

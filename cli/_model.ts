@@ -21,8 +21,20 @@ export const MODEL_HELP =
   --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
   --no-processing  skip TransformerLens's weight processing (from_pretrained_no_processing)`;
 
-/** The values `--backend` takes. */
-export const BACKENDS = ["auto", "node", "web", "webgpu"];
+const BACKENDS = ["auto", "node", "web", "webgpu"];
+
+/**
+ * The backend `--backend` names (auto when absent).
+ *
+ * @throws {UsageError} When it is not one of {@linkcode BACKENDS}.
+ */
+export function parseBackend(value: string | undefined): Backend | "auto" {
+  const backend = value ?? "auto";
+  if (!BACKENDS.includes(backend)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}: current value is ${backend}`);
+  }
+  return backend as Backend | "auto";
+}
 
 /**
  * Loads the model the flags name.
@@ -33,12 +45,8 @@ export function loadModel(
   values: { model?: string; backend?: string; "no-processing"?: boolean },
 ): Promise<HookedGpt2> {
   if (!values.model) throw new UsageError("--model is required: a model folder or a Hub id such as gpt2");
-  const backend = values.backend ?? "auto";
-  if (!BACKENDS.includes(backend)) {
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}: current value is ${backend}`);
-  }
   return HookedGpt2.load(values.model, {
-    backend: backend as Backend | "auto",
+    backend: parseBackend(values.backend),
     processing: values["no-processing"] ? NO_PROCESSING : {},
   });
 }

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { loadSaeAndModel, type SaeAndModel } from "../core/analysis/load_sae_and_model.ts";
-import type { Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
+import { loadSaeAndModel, type SaeAndModel, UnnamedModelError } from "../core/analysis/load_sae_and_model.ts";
+import type { HookedGpt2 } from "../core/lm/gpt2.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
-import { BACKENDS, MODEL_FLAGS } from "./_model.ts";
+import { MODEL_FLAGS, parseBackend } from "./_model.ts";
 import { type Flags, UsageError } from "./_usage.ts";
 
 /** `--sae` and the model flags. */
@@ -38,20 +38,17 @@ export interface LoadedSae extends SaeAndModel {
 export async function loadSaeWithModel(
   values: { sae?: string; model?: string; backend?: string; "no-processing"?: boolean },
 ): Promise<LoadedSae> {
-  const backend = values.backend ?? "auto";
-  if (!BACKENDS.includes(backend)) {
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}: current value is ${backend}`);
-  }
+  const backend = parseBackend(values.backend);
   try {
     const loaded = await loadSaeAndModel(values.sae, {
       model: values.model,
-      backend: backend as Backend | "auto",
+      backend,
       processing: values["no-processing"] ? NO_PROCESSING : undefined,
     });
     return { ...loaded, saeLabel: values.sae ?? "embedded" };
   } catch (e) {
-    if (e instanceof TypeError && e.message.includes("does not name its model")) {
-      throw new UsageError(e.message.replace("give the model", "pass --model"));
+    if (e instanceof UnnamedModelError) {
+      throw new UsageError(`The SAE ${e.folder} does not name its model (metadata.model_name): pass --model`);
     }
     throw e;
   }

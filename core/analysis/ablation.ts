@@ -11,6 +11,7 @@
 
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
+import { checkFeatureIndex, checkTokenId } from "./index_checks.ts";
 import { saeInput, saeSite, writeSaeOutput } from "./sae_on_model.ts";
 
 /** One ablated feature's effect. */
@@ -74,14 +75,8 @@ export async function ablateFeatures(
   const site = saeSite(model, sae);
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
   const vocab = model.cfg.dVocab;
-  for (const i of features) {
-    if (!(Number.isInteger(i) && i >= 0 && i < dSae)) {
-      throw new RangeError(`Feature index ${i} is outside the SAE's ${dSae} features (0..${dSae - 1})`);
-    }
-  }
-  if (!(Number.isInteger(target) && target >= 0 && target < vocab)) {
-    throw new RangeError(`Target token ${target} is outside the vocabulary (0..${vocab - 1})`);
-  }
+  for (const i of features) checkFeatureIndex(i, dSae);
+  checkTokenId(target, vocab);
   const last = tokens.length - 1;
   const probabilityWith = async (ablate: number | undefined): Promise<number> => {
     const { logits } = await model.runWithHooks([tokens], {

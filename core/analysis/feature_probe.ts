@@ -5,6 +5,7 @@
  */
 
 import type { TextFeatures } from "./encode_text.ts";
+import { checkFeatureIndex } from "./index_checks.ts";
 
 /** A feature's peak on one text. */
 export interface FeaturePeak {
@@ -35,9 +36,7 @@ export interface FeaturePeak {
  */
 export function featurePeak(encoded: TextFeatures, index: number): FeaturePeak {
   const [positions, dSae] = encoded.features.shape;
-  if (!(Number.isInteger(index) && index >= 0 && index < dSae)) {
-    throw new RangeError(`Feature index ${index} is outside the SAE's ${dSae} features (0..${dSae - 1})`);
-  }
+  checkFeatureIndex(index, dSae);
   const activations = Array.from({ length: positions }, (_, p) => encoded.features.data[p * dSae + index]);
   let position = encoded.bosPositions;
   for (let p = position + 1; p < positions; p++) if (activations[p] > activations[position]) position = p;

@@ -25,6 +25,23 @@ export interface SaeAndModelOptions {
   hub?: HubOptions;
 }
 
+/** The SAE's cfg.json names no model and none was given. */
+export class UnnamedModelError extends TypeError {
+  /** The SAE's folder. */
+  readonly folder: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param folder The SAE's folder.
+   */
+  constructor(folder: string) {
+    super(`The SAE ${folder} does not name its model (metadata.model_name): give the model`);
+    this.name = "UnnamedModelError";
+    this.folder = folder;
+  }
+}
+
 /** An SAE and its model. */
 export interface SaeAndModel {
   /** The SAE. */
@@ -45,7 +62,8 @@ export interface SaeAndModel {
  * @param source SAE folder or `RELEASE/SAE_ID`. @default {the embedded SAE}
  * @param options Model, backend, processing, Hub settings.
  * @returns Both, checked to fit (hook present, widths equal).
- * @throws {TypeError} When the SAE names no model and none is given, or does not fit the model.
+ * @throws {UnnamedModelError} When the SAE names no model and none is given.
+ * @throws {TypeError} When the SAE does not fit the model.
  */
 export async function loadSaeAndModel(source?: string, options: SaeAndModelOptions = {}): Promise<SaeAndModel> {
   const { folder, overrides } = await resolveSaeSource(source ?? embeddedSae(), options.hub);
@@ -55,9 +73,7 @@ export async function loadSaeAndModel(source?: string, options: SaeAndModelOptio
     const named = sae.cfg.metadata.model_name;
     const modelSource = options.model ??
       (named === EMBEDDED_MODEL_NAME ? embeddedModel() : typeof named === "string" && named ? named : undefined);
-    if (modelSource === undefined) {
-      throw new TypeError(`The SAE ${folder} does not name its model (metadata.model_name): give the model`);
-    }
+    if (modelSource === undefined) throw new UnnamedModelError(folder);
     model = await HookedGpt2.load(modelSource, {
       backend: options.backend,
       processing: options.processing ??

@@ -14,6 +14,7 @@
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
 import type { TextFeatures } from "./encode_text.ts";
+import { checkTokenId } from "./index_checks.ts";
 
 /** One feature's share of the target logit. */
 export interface FeatureContribution {
@@ -102,9 +103,7 @@ export async function logitAttribution(
   position = encoded.tokens.length - 1,
 ): Promise<LogitAttribution> {
   const { dModel: d, dVocab } = model.cfg;
-  if (!(Number.isInteger(target) && target >= 0 && target < dVocab)) {
-    throw new RangeError(`Target token ${target} is outside the vocabulary (0..${dVocab - 1})`);
-  }
+  checkTokenId(target, dVocab);
   if (!(Number.isInteger(position) && position >= 0 && position < encoded.tokens.length)) {
     throw new RangeError(`Position ${position} is outside the text's ${encoded.tokens.length} tokens`);
   }

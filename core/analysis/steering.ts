@@ -10,6 +10,7 @@
 
 import type { GenerateOptions, HookedGpt2, HookFn } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
+import { checkFeatureIndex } from "./index_checks.ts";
 import { type SaeSite, saeSite } from "./sae_on_model.ts";
 
 /** Which positions get the direction: every one, the prompt's, or the prompt's last. */
@@ -94,9 +95,7 @@ export function steeringHook(
 export async function steer(model: HookedGpt2, sae: SAE, text: string, options: SteerOptions): Promise<Steering> {
   const { feature, strength, positions = "all", samples = 1, ...generation } = options;
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
-  if (!(Number.isInteger(feature) && feature >= 0 && feature < dSae)) {
-    throw new RangeError(`Feature index ${feature} is outside the SAE's ${dSae} features (0..${dSae - 1})`);
-  }
+  checkFeatureIndex(feature, dSae);
   if (!STEER_POSITIONS.includes(positions)) {
     throw new RangeError(`positions must be one of ${STEER_POSITIONS.join(", ")}: got ${positions}`);
   }

@@ -4,13 +4,33 @@ import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { maxAbsDiff } from "../_reference.ts";
-import { startHubServer } from "../hub/_hub_server.ts";
+import { type HubRepo, type HubServer, startHubServer } from "../hub/_hub_server.ts";
 import { loadFixtureModel, MODEL_DIR, REFERENCE } from "../lm/_models.ts";
 import { runCli } from "./_run.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 const PROMPT: string = REFERENCE.prompt.text;
 const FIXTURE_SAE = (name: string) => ["--sae", `${FIXTURES}${name}`, "--model", MODEL_DIR];
+
+/** Runs `fn` with HF_ENDPOINT on a Hub-like server for `repos` and HF_HOME in a fresh folder, then restores both. */
+async function withHub(
+  repos: Record<string, HubRepo>,
+  fn: (server: HubServer, home: string) => Promise<void>,
+): Promise<void> {
+  const server = await startHubServer(repos);
+  const home = await Deno.makeTempDir();
+  const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
+  Deno.env.set("HF_ENDPOINT", server.endpoint);
+  Deno.env.set("HF_HOME", home);
+  Deno.env.delete("HF_HUB_CACHE");
+  try {
+    await fn(server, home);
+  } finally {
+    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    await server.close();
+    await Deno.remove(home, { recursive: true });
+  }
+}
 
 async function json(args: string[]) {
   const { code, stdout, stderr } = await runCli(args);
@@ -173,13 +193,7 @@ Deno.test("sae pull writes the HF cache layout, loads, and a second pull downloa
   }
   const commit = "fedcba9876543210fedcba9876543210fedcba98";
   const repo = "jbloom/GPT2-Small-SAEs-Reformatted";
-  const server = await startHubServer({ [repo]: { commit, files } });
-  const home = await Deno.makeTempDir();
-  const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
-  Deno.env.set("HF_ENDPOINT", server.endpoint);
-  Deno.env.set("HF_HOME", home);
-  Deno.env.delete("HF_HUB_CACHE");
-  try {
+  await withHub({ [repo]: { commit, files } }, async (server, home) => {
     const out = await json(["pull", "--json", "gpt2-small-res-jb", folder]);
     const snapshot = `${repoCacheDir(repo, `${home}/hub`)}/snapshots/${commit}/${folder}`;
     assertEquals(out.folder, snapshot);
@@ -204,11 +218,7 @@ Deno.test("sae pull writes the HF cache layout, loads, and a second pull downloa
     const sae = await SAE.fromPretrained("gpt2-small-res-jb", folder);
     assertEquals(sae.cfg.metadata.neuronpedia_id, "gpt2-small/2-res-jb");
     sae.destroy();
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    await server.close();
-    await Deno.remove(home, { recursive: true });
-  }
+  });
 });
 
 Deno.test("text verbs: bad input gets a clear error before any long work", ORT, async () => {
@@ -281,16 +291,10 @@ Deno.test(
     for (const f of ["config.json", "model.safetensors", "vocab.json", "merges.txt"]) {
       modelFiles[f] = await Deno.readFile(`${MODEL_DIR}/${f}`);
     }
-    const server = await startHubServer({
+    await withHub({
       "jbloom/GPT2-Small-SAEs-Reformatted": { commit: "1".repeat(40), files: saeFiles },
       "openai-community/gpt2": { commit: "2".repeat(40), files: modelFiles },
-    });
-    const home = await Deno.makeTempDir();
-    const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
-    Deno.env.set("HF_ENDPOINT", server.endpoint);
-    Deno.env.set("HF_HOME", home);
-    Deno.env.delete("HF_HUB_CACHE");
-    try {
+    }, async (server) => {
       const out = await json(["encode", "--sae", `gpt2-small-res-jb/${folder}`, "--top", "5", "--json", PROMPT]);
       const local = await json(["encode", ...FIXTURE_SAE("sae-standard"), "--top", "5", "--json", PROMPT]);
       assertEquals(out.tokens, local.tokens);
@@ -299,10 +303,6 @@ Deno.test(
         server.requests.some((r) => r.includes("/openai-community/gpt2/resolve/main/model.safetensors")),
         true,
       );
-    } finally {
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-      await server.close();
-      await Deno.remove(home, { recursive: true });
-    }
+    });
   },
 );
