@@ -80,7 +80,8 @@ export type { ToTokensOptions } from "./core/lm/tokenizer.ts";
 export { sampleToken } from "./core/lm/sampling.ts";
 export type { SamplingOptions } from "./core/lm/sampling.ts";
 export { MODEL_ALIASES, modelRepoId, resolveModelDir } from "./core/lm/model_source.ts";
-export { hfHubDownload, HubError, hubSettings, repoCacheDir } from "./core/hub/hf_hub.ts";
+export { hfHubDownload, hfListFiles, HubError, hubSettings, repoCacheDir } from "./core/hub/hf_hub.ts";
+export type { RepoType } from "./core/hub/hf_hub.ts";
 export type { HubOptions } from "./core/hub/hf_hub.ts";
 export { applyConfigOverrides } from "./core/sae/config.ts";
 export { lookupRelease, releaseOverrides, RELEASES } from "./core/sae/releases.ts";
@@ -107,3 +108,28 @@ export { closeMatches } from "./core/util/close_matches.ts";
 export { checkFeatureIndex, checkTokenId } from "./core/analysis/index_checks.ts";
 export { loadSaeAndModel, UnnamedModelError } from "./core/analysis/load_sae_and_model.ts";
 export type { SaeAndModel, SaeAndModelOptions } from "./core/analysis/load_sae_and_model.ts";
+export { concatAndChunk } from "./core/data/token_rows.ts";
+export { resolveDocuments, SOTU } from "./core/data/documents.ts";
+export type { Document, DocumentOptions, DocumentSource } from "./core/data/documents.ts";
+export { openTokenDataset } from "./core/data/token_dataset.ts";
+export type { TokenDataset, TokenDatasetOptions } from "./core/data/token_dataset.ts";
+export { ReconstructionSums } from "./core/eval/reconstruction.ts";
+export type { ReconstructionMeans } from "./core/eval/reconstruction.ts";
+export { histogram } from "./core/eval/histogram.ts";
+export type { Histogram } from "./core/eval/histogram.ts";
+export { DENSE_DENSITY, evaluateSae } from "./core/eval/evaluate_sae.ts";
+export type { EvaluateOptions, SaeEvaluation } from "./core/eval/evaluate_sae.ts";
+export { featureDashboards } from "./core/analysis/feature_dashboard.ts";
+export type {
+  DashboardActivation,
+  DashboardFeature,
+  DashboardOptions,
+  FeatureDashboards,
+} from "./core/analysis/feature_dashboard.ts";
+export { pullBack, pushForward } from "./core/analysis/hook_to_residual.ts";
+export { dashboardHtml } from "./core/report/dashboard_html.ts";
+export type { DashboardLabels } from "./core/report/dashboard_html.ts";
+export { evalReportHtml } from "./core/report/eval_report.ts";
+export type { EvalReportLabels } from "./core/report/eval_report.ts";
+export { escapeHtml, histogramSvg, htmlPage } from "./core/report/html.ts";
+export type { HistogramSvgOptions } from "./core/report/html.ts";

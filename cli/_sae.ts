@@ -80,3 +80,24 @@ export function targetToken(model: HookedGpt2, target: string): number {
     throw new UsageError(`--target ${(e as Error).message}`);
   }
 }
+
+/**
+ * Parses a feature list such as `0-9,14057`, each index checked against the SAE's width.
+ *
+ * @throws {UsageError} When an entry is malformed, a range is reversed or an index is ≥ d_sae.
+ */
+export function featureList(spec: string, dSae: number, flag = "--features"): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new UsageError(`${flag} ${spec}: "${part}" is neither an index nor a range such as 0-9`);
+    const from = Number(m[1]), to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) throw new UsageError(`${flag} ${spec}: the range ${part} runs backwards`);
+    if (to >= dSae) {
+      throw new UsageError(`${flag} ${spec}: feature ${to} is outside the SAE's ${dSae} features (0..${dSae - 1})`);
+    }
+    for (let i = from; i <= to; i++) if (!out.includes(i)) out.push(i);
+  }
+  if (out.length === 0) throw new UsageError(`${flag} names no feature`);
+  return out;
+}

@@ -13,7 +13,9 @@
 import { ablate } from "./ablate.ts";
 import { attribute } from "./attribute.ts";
 import { compare } from "./compare.ts";
+import { dashboard } from "./dashboard.ts";
 import { encode } from "./encode.ts";
+import { evalVerb } from "./eval.ts";
 import { feature } from "./feature.ts";
 import { generate } from "./generate.ts";
 import { info } from "./info.ts";
@@ -30,6 +32,8 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
   steer: { run: steer, summary: "generate with a feature's direction added, next to without" },
   ablate: { run: ablate, summary: "P(target) with features zeroed" },
   compare: { run: compare, summary: "features active in every prompt" },
+  eval: { run: evalVerb, summary: "L0, explained variance, CE loss score, KL... of an SAE on a dataset" },
+  dashboard: { run: dashboard, summary: "feature pages: top examples, intervals, histograms, logits (HTML or JSON)" },
   releases: { run: releases, summary: "list pretrained SAE releases" },
   pull: { run: pull, summary: "download a pretrained SAE into the Hugging Face cache" },
   info: { run: info, summary: "describe an SAE folder" },

@@ -14,6 +14,7 @@
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
 import type { TextFeatures } from "./encode_text.ts";
+import { pullBack } from "./hook_to_residual.ts";
 import { checkTokenId } from "./index_checks.ts";
 
 /** One feature's share of the target logit. */
@@ -44,36 +45,6 @@ export interface LogitAttribution {
   error: number;
   /** Direct contribution of the SAE's input x (= Σ features + bias + error). */
   total: number;
-}
-
-/**
- * The map from the SAE's space to the residual stream, applied to a residual-space vector `v`
- * (transposed): for residual hooks v itself, for hook_z Σ over W_O, for mlp.hook_post W_out.
- */
-function pullBack(model: HookedGpt2, hookName: string, head: number | undefined, v: Float64Array): Float64Array {
-  const d = model.cfg.dModel;
-  const rowsTimesV = (m: Float32Array, first: number, count: number) => {
-    const out = new Float64Array(count);
-    for (let r = 0; r < count; r++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += m[(first + r) * d + j] * v[j];
-      out[r] = s;
-    }
-    return out;
-  };
-  const layer = Number(/^blocks\.(\d+)\./.exec(hookName)?.[1]);
-  if (/hook_(resid_pre|resid_mid|resid_post|attn_out|mlp_out|embed|pos_embed)$/.test(hookName)) return v;
-  if (hookName.endsWith("attn.hook_z")) {
-    const { W_O } = model.weights.blocks[layer];
-    const dh = model.cfg.dHead;
-    return head === undefined ? rowsTimesV(W_O, 0, model.cfg.nHeads * dh) : rowsTimesV(W_O, head * dh, dh);
-  }
-  if (hookName.endsWith("mlp.hook_post")) {
-    return rowsTimesV(model.weights.blocks[layer].W_out, 0, model.cfg.dMlp);
-  }
-  throw new TypeError(
-    `Logit attribution needs an SAE on the residual stream, attn.hook_z or mlp.hook_post: this one reads ${hookName}`,
-  );
 }
 
 /**

@@ -22,9 +22,14 @@ export interface HubOptions {
   offline?: boolean;
   /** Branch, tag or commit. @default {"main"} */
   revision?: string;
+  /** Kind of repo: models and datasets live apart on the Hub and in its cache. @default {"model"} */
+  repoType?: RepoType;
   /** Called as bytes arrive. */
   onProgress?: (file: string, received: number, total: number) => void;
 }
+
+/** A Hub repo's kind. */
+export type RepoType = "model" | "dataset";
 
 /** Raised when the Hub cannot provide a file (missing, gated, offline and not cached, size mismatch). */
 export class HubError extends Error {
@@ -63,7 +68,9 @@ function env(name: string): string | undefined {
  * @param options Overrides.
  * @returns Complete settings.
  */
-export function hubSettings(options: HubOptions = {}): Required<Omit<HubOptions, "token" | "onProgress">> & {
+export function hubSettings(
+  options: HubOptions = {},
+): Required<Omit<HubOptions, "token" | "onProgress" | "repoType">> & {
   token?: string;
 } {
   const home = env("HOME") ?? env("USERPROFILE") ?? ".";
@@ -92,16 +99,38 @@ function cleanEtag(etag: string | null): string | undefined {
   return etag?.replace(/^W\//, "").replace(/"/g, "") || undefined;
 }
 
-/** The repo's folder in the cache. */
-export function repoCacheDir(repoId: string, cacheDir: string): string {
-  return join(cacheDir, `models--${repoId.replaceAll("/", "--")}`);
+/**
+ * The repo's folder in the cache: `models--org--name` or `datasets--org--name`.
+ *
+ * @example
+ * ```ts
+ * import { repoCacheDir } from "./hf_hub.ts";
+ * console.log(repoCacheDir("org/data", "/cache", "dataset")); // "/cache/datasets--org--data"
+ * ```
+ *
+ * @param repoId E.g. `openai-community/gpt2`.
+ * @param cacheDir The Hub cache.
+ * @param repoType Model or dataset. @default {"model"}
+ * @returns The folder.
+ */
+export function repoCacheDir(repoId: string, cacheDir: string, repoType: RepoType = "model"): string {
+  return join(cacheDir, `${repoType}s--${repoId.replaceAll("/", "--")}`);
+}
+
+/** The URL path of a repo on the Hub: models at the root, datasets under `datasets/`. */
+function repoPath(repoId: string, repoType: RepoType): string {
+  return repoType === "dataset" ? `datasets/${repoId}` : repoId;
+}
+
+/** The cached snapshot folder of a revision (a branch resolves through `refs/`). */
+async function snapshotDir(repoDir: string, revision: string): Promise<string> {
+  const ref = join(repoDir, "refs", revision);
+  const commit = await exists(ref) ? (await Deno.readTextFile(ref)).trim() : revision;
+  return join(repoDir, "snapshots", commit);
 }
 
 async function cachedPath(repoDir: string, revision: string, filename: string): Promise<string | undefined> {
-  let commit = revision;
-  const ref = join(repoDir, "refs", revision);
-  if (await exists(ref)) commit = (await Deno.readTextFile(ref)).trim();
-  const path = join(repoDir, "snapshots", commit, filename);
+  const path = join(await snapshotDir(repoDir, revision), filename);
   return await exists(path) ? path : undefined;
 }
 
@@ -131,7 +160,8 @@ function describeStatus(status: number, url: string, hasToken: boolean): string 
  */
 export async function hfHubDownload(repoId: string, filename: string, options: HubOptions = {}): Promise<string> {
   const { endpoint, cacheDir, token, offline, revision } = hubSettings(options);
-  const repoDir = repoCacheDir(repoId, cacheDir);
+  const repoType = options.repoType ?? "model";
+  const repoDir = repoCacheDir(repoId, cacheDir, repoType);
   if (offline) {
     const cached = await cachedPath(repoDir, revision, filename);
     if (cached) return cached;
@@ -139,7 +169,7 @@ export async function hfHubDownload(repoId: string, filename: string, options: H
       `${repoId}/${filename} is not in the cache ${cacheDir} and HF_HUB_OFFLINE is set: download it once online`,
     );
   }
-  const url = `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${filename}`;
+  const url = `${endpoint}/${repoPath(repoId, repoType)}/resolve/${encodeURIComponent(revision)}/${filename}`;
   const headers: Record<string, string> = { "Accept-Encoding": "identity" };
   if (token) headers.Authorization = `Bearer ${token}`;
 
@@ -228,4 +258,69 @@ async function downloadBlob(
   if (size !== undefined && received !== size) {
     throw new HubError(`${url} gave ${received} bytes: the Hub announced ${size} (kept; the next attempt resumes)`);
   }
+}
+
+/**
+ * The files of a repo at a revision, sorted by path: the Hub's tree API (all pages), or the cached
+ * snapshot when offline or unreachable.
+ *
+ * @example List a dataset's Parquet files
+ * ```ts ignore
+ * import { hfListFiles } from "./hf_hub.ts";
+ * const files = await hfListFiles("stas/openwebtext-10k", { repoType: "dataset" });
+ * console.log(files.filter((f) => f.endsWith(".parquet")));
+ * ```
+ *
+ * @param repoId E.g. `NeelNanda/pile-10k`.
+ * @param options Endpoint, cache, token, offline mode, revision, repo type.
+ * @returns Paths inside the repo.
+ * @throws {HubError} When the Hub cannot list the repo and nothing is cached.
+ */
+export async function hfListFiles(repoId: string, options: HubOptions = {}): Promise<string[]> {
+  const { endpoint, cacheDir, token, offline, revision } = hubSettings(options);
+  const repoType = options.repoType ?? "model";
+  const repoDir = repoCacheDir(repoId, cacheDir, repoType);
+  const cached = async (): Promise<string[] | undefined> => {
+    const root = await snapshotDir(repoDir, revision);
+    if (!await exists(root)) return undefined;
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for await (const entry of Deno.readDir(dir)) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory) await walk(path);
+        else files.push(relative(root, path));
+      }
+    };
+    await walk(root);
+    return files.sort();
+  };
+  if (offline) {
+    const files = await cached();
+    if (files) return files;
+    throw new HubError(`${repoId} is not in the cache ${cacheDir} and HF_HUB_OFFLINE is set: download it once online`);
+  }
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  let url: string | undefined = `${endpoint}/api/${repoType}s/${repoId}/tree/${
+    encodeURIComponent(revision)
+  }?recursive=true`;
+  const files: string[] = [];
+  while (url) {
+    let response: Response;
+    try {
+      response = await fetch(url, { headers });
+    } catch (e) {
+      const fallback = await cached();
+      if (fallback) return fallback;
+      throw new HubError(`Cannot reach ${endpoint} to list ${repoId}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new HubError(describeStatus(response.status, url, token !== undefined), { status: response.status });
+    }
+    const entries = await response.json() as { type: string; path: string }[];
+    for (const entry of entries) if (entry.type === "file") files.push(entry.path);
+    // the tree API pages with a Link header, as GitHub's does
+    url = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1];
+  }
+  return files.sort();
 }

@@ -37,6 +37,7 @@ import { resolveModelDir } from "./model_source.ts";
 import { checkHookName } from "./hook_points.ts";
 import { processWeights, type WeightProcessing } from "./process_weights.ts";
 import { sampleToken, type SamplingOptions } from "./sampling.ts";
+import { mulberry32 } from "../util/mulberry32.ts";
 import { Gpt2Tokenizer } from "./tokenizer.ts";
 
 type Ort = typeof OrtTypes;
@@ -428,15 +429,7 @@ export class HookedGpt2 {
         `Cannot generate ${maxNewTokens} tokens after ${batch.pos}: the model's n_positions is ${this.cfg.nCtx}`,
       );
     }
-    let rngState = (options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]) >>> 0;
-    const rng = () => {
-      // mulberry32
-      rngState = (rngState + 0x6d2b79f5) >>> 0;
-      let t = rngState;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rng = mulberry32(options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]);
     const rows = batch.rows; // toBatch's own copies, extended in place
     const finished = rows.map(() => false);
     const eos = this.cfg.eosTokenId;

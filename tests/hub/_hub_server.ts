@@ -1,11 +1,17 @@
-// A local server that answers like the Hugging Face Hub: /{repo}/resolve/{revision}/{file} with
-// X-Repo-Commit and ETag headers; LFS files (*.safetensors) redirect to a CDN path with X-Linked-Etag
+// A local server that answers like the Hugging Face Hub: /{repo}/resolve/{revision}/{file} (datasets under
+// /datasets/) with X-Repo-Commit and ETag headers, the paged tree API /api/{models,datasets}/{repo}/tree/{rev};
+// LFS files (*.safetensors, *.parquet) redirect to a CDN path with X-Linked-Etag
 // and X-Linked-Size and serve byte ranges. It can demand a token and cut a download short once.
 
 export interface HubRepo {
   commit: string;
   files: Record<string, Uint8Array<ArrayBuffer>>;
+  /** Datasets answer under /datasets/ and /api/datasets/. @default "model" */
+  type?: "model" | "dataset";
 }
+
+/** Entries per page of the tree API, small so that paging (Link: rel="next") is exercised. */
+const TREE_PAGE = 2;
 
 export interface HubServer {
   endpoint: string;
@@ -25,7 +31,7 @@ export async function startHubServer(repos: Record<string, HubRepo>, token?: str
   const etags = new Map<Uint8Array, string>();
   for (const repo of Object.values(repos)) {
     for (const [name, bytes] of Object.entries(repo.files)) {
-      const tag = name.endsWith(".safetensors") ? await sha("SHA-256", bytes) : await sha("SHA-1", bytes);
+      const tag = /\.(safetensors|parquet)$/.test(name) ? await sha("SHA-256", bytes) : await sha("SHA-1", bytes);
       etags.set(bytes, tag);
       blobs.set(tag, bytes);
     }
@@ -61,14 +67,31 @@ export async function startHubServer(repos: Record<string, HubRepo>, token?: str
       });
       return new Response(req.method === "HEAD" ? null : stream, { status: range ? 206 : 200, headers });
     }
-    const m = url.pathname.match(/^\/([\w.-]+\/[\w.-]+)\/resolve\/([^/]+)\/(.+)$/);
-    const repo = m ? repos[m[1]] : undefined;
-    const bytes = repo && (m![2] === "main" || m![2] === repo.commit) ? repo.files[m![3]] : undefined;
+    const tree = url.pathname.match(/^\/api\/(models|datasets)\/([\w.-]+\/[\w.-]+)\/tree\/([^/]+)$/);
+    if (tree) {
+      const repo = repos[tree[2]];
+      if (!repo || `${repo.type ?? "model"}s` !== tree[1]) return new Response("Repository not found", { status: 404 });
+      const names = Object.keys(repo.files).sort();
+      const start = Number(url.searchParams.get("cursor") ?? 0);
+      const page = names.slice(start, start + TREE_PAGE).map((path) => ({
+        type: "file",
+        path,
+        size: repo.files[path].length,
+      }));
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (start + TREE_PAGE < names.length) {
+        headers.link = `<${url.origin}${url.pathname}?recursive=true&cursor=${start + TREE_PAGE}>; rel="next"`;
+      }
+      return new Response(JSON.stringify(page), { headers });
+    }
+    const m = url.pathname.match(/^\/(datasets\/)?([\w.-]+\/[\w.-]+)\/resolve\/([^/]+)\/(.+)$/);
+    const repo = m && (m[1] ? "dataset" : "model") === (repos[m[2]]?.type ?? "model") ? repos[m[2]] : undefined;
+    const bytes = repo && (m![3] === "main" || m![3] === repo.commit) ? repo.files[m![4]] : undefined;
     if (!repo || !bytes) {
       return new Response("Entry not found", { status: 404, headers: { "x-error-code": "EntryNotFound" } });
     }
     const tag = etags.get(bytes)!;
-    if (m![3].endsWith(".safetensors")) {
+    if (/\.(safetensors|parquet)$/.test(m![4])) {
       return new Response(null, {
         status: 302,
         headers: {

@@ -1,0 +1,215 @@
+/**
+ * SAELens's evals for an SAE on a model (`run_evals` with CE and KL): reconstruction and sparsity at the
+ * hook, and the model's next-token loss and distribution with the SAE spliced in and with the hook
+ * zero-ablated. Rows stream through in batches; nothing but running sums is kept.
+ *
+ * @module
+ */
+
+import { saeInput, saeSite, writeSaeOutput } from "../analysis/sae_on_model.ts";
+import type { HostTensor } from "../gpu/tensor.ts";
+import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { SAE } from "../sae/sae.ts";
+import { type Histogram, histogram } from "./histogram.ts";
+import { ReconstructionSums } from "./reconstruction.ts";
+
+/** Density above which a feature counts as dense (SAE_FACTS). */
+export const DENSE_DENSITY = 0.1;
+
+/** The metrics, under SAELens's names where it has them. */
+export interface SaeEvaluation {
+  /** Rows and tokens evaluated. */
+  rows: number;
+  /** Tokens evaluated (rows × context). */
+  tokens: number;
+  /** Mean count of active features per token (each row's opening BOS left out, as for the metrics to `explained_variance`). */
+  l0: number;
+  /** Mean Σ f per token. */
+  l1: number;
+  /** Mean squared error per element. */
+  mse: number;
+  /** Mean cosine similarity of the SAE's input and output. */
+  cossim: number;
+  /** Mean ‖x̂‖ / ‖x‖. */
+  l2_ratio: number;
+  /** 1 − E‖x − x̂‖² / Σ_d Var(x_d), over all tokens. */
+  explained_variance: number;
+  /** Mean next-token cross-entropy of the model (every position of every row). */
+  ce_orig: number;
+  /** The same with the SAE's reconstruction spliced in at the hook. */
+  ce_sae: number;
+  /** The same with the hook zeroed. */
+  ce_zero_ablation: number;
+  /** (CE_zero − CE_sae) / (CE_zero − CE_orig). */
+  ce_loss_score: number;
+  /** Mean KL(p_orig ‖ p_sae) per position, summed over the vocabulary. */
+  kl_div_sae: number;
+  /** Mean KL(p_orig ‖ p_zero). */
+  kl_div_zero_ablation: number;
+  /** (KL_zero − KL_sae) / KL_zero. */
+  kl_div_score: number;
+  /** Features that never fired. */
+  dead_features: number;
+  /** Features firing on more than 10% of tokens. */
+  dense_features: number;
+  /** Number of features. */
+  d_sae: number;
+  /** Per feature, the fraction of tokens where it fired. */
+  feature_density: number[];
+  /** Histogram of log10(density + 1e-10) over [-10, 0] in 50 bins (dead features in the first). */
+  log_density_histogram: Histogram;
+}
+
+/** Options of {@linkcode evaluateSae}. */
+export interface EvaluateOptions {
+  /** Rows per forward pass. @default {8} */
+  batchSize?: number;
+  /** Stop after this many batches. @default {Infinity} */
+  maxBatches?: number;
+  /** Called after each batch with the rows and tokens done. */
+  onProgress?: (rows: number, tokens: number) => void;
+}
+
+/** Adds Σ_positions KL(p_orig ‖ p_new) over rows of logits [positions, vocab]. */
+function klSum(orig: Float32Array, other: Float32Array, vocab: number): number {
+  let total = 0;
+  const positions = orig.length / vocab;
+  for (let p = 0; p < positions; p++) {
+    const a = orig.subarray(p * vocab, (p + 1) * vocab), b = other.subarray(p * vocab, (p + 1) * vocab);
+    let maxA = -Infinity, maxB = -Infinity;
+    for (let v = 0; v < vocab; v++) {
+      if (a[v] > maxA) maxA = a[v];
+      if (b[v] > maxB) maxB = b[v];
+    }
+    let sumA = 0, sumB = 0;
+    for (let v = 0; v < vocab; v++) {
+      sumA += Math.exp(a[v] - maxA);
+      sumB += Math.exp(b[v] - maxB);
+    }
+    const logZa = maxA + Math.log(sumA), logZb = maxB + Math.log(sumB);
+    let kl = 0;
+    for (let v = 0; v < vocab; v++) {
+      const logP = a[v] - logZa;
+      kl += Math.exp(logP) * (logP - (b[v] - logZb));
+    }
+    total += kl;
+  }
+  return total;
+}
+
+function lossSum(t: HostTensor): number {
+  let s = 0;
+  for (const v of t.data) s += v;
+  return s;
+}
+
+/**
+ * Evaluates an SAE on rows of tokens.
+ *
+ * Every row must have the same length. The BOS opening each row is left out of the reconstruction
+ * metrics and densities (BOS tokens that separate documents inside a row are counted); the SAE is
+ * spliced in at every position, and the loss and KL count every position.
+ *
+ * @example
+ * ```ts ignore
+ * const data = await openTokenDataset("reference-dev.safetensors", { tokenizer: model });
+ * const m = await evaluateSae(model, sae, data.rows());
+ * console.log(m.ce_loss_score, m.l0, m.explained_variance);
+ * ```
+ *
+ * @param model The model.
+ * @param sae The SAE.
+ * @param rows Token rows, all of one length.
+ * @param options Batch size, batch limit, progress.
+ * @returns The metrics.
+ * @throws {TypeError} When the SAE does not fit the model, no row comes or rows differ in length.
+ */
+export async function evaluateSae(
+  model: HookedGpt2,
+  sae: SAE,
+  rows: AsyncIterable<number[]>,
+  options: EvaluateOptions = {},
+): Promise<SaeEvaluation> {
+  const { batchSize = 8, maxBatches = Infinity, onProgress } = options;
+  const site = saeSite(model, sae);
+  const { d_in: dIn, d_sae: dSae } = sae.cfg;
+  const vocab = model.cfg.dVocab;
+  const bos = model.cfg.bosTokenId;
+  const sums = new ReconstructionSums(dIn, dSae);
+  let ceOrig = 0, ceSae = 0, ceZero = 0, lossCount = 0, klSae = 0, klZero = 0, positions = 0;
+  let rowCount = 0, tokenCount = 0, batches = 0;
+
+  const runBatch = async (batch: number[][]): Promise<void> => {
+    const flat = batch.flat();
+    const width = batch[0].length;
+    const keep = (r: number) => r % width !== 0 || flat[r] !== bos;
+    const orig = await model.runWithCache(batch, { names: [site.hookName], returnType: "both", lossPerToken: true });
+    const x = saeInput(site, orig.cache.get(site.hookName)!, dIn);
+    const { features, recon } = sae.encodeDecode(x);
+    const r = await recon.read().finally(() => recon.destroy());
+    sums.add(x.data, r, await features.read().finally(() => features.destroy()), keep);
+    const spliced = await model.runWithHooks(batch, {
+      returnType: "both",
+      lossPerToken: true,
+      fwdHooks: [[site.hookName, (activation) => writeSaeOutput(site, activation, r)]],
+    });
+    const zeros = new Float32Array(x.data.length);
+    const zeroed = await model.runWithHooks(batch, {
+      returnType: "both",
+      lossPerToken: true,
+      fwdHooks: [[site.hookName, (activation) => writeSaeOutput(site, activation, zeros)]],
+    });
+    ceOrig += lossSum(orig.lossPerToken!);
+    ceSae += lossSum(spliced.lossPerToken!);
+    ceZero += lossSum(zeroed.lossPerToken!);
+    lossCount += orig.lossPerToken!.data.length;
+    klSae += klSum(orig.logits!.data, spliced.logits!.data, vocab);
+    klZero += klSum(orig.logits!.data, zeroed.logits!.data, vocab);
+    positions += flat.length;
+    rowCount += batch.length;
+    tokenCount += flat.length;
+    onProgress?.(rowCount, tokenCount);
+  };
+
+  let batch: number[][] = [];
+  for await (const row of rows) {
+    if (batch.length > 0 && row.length !== batch[0].length) {
+      throw new TypeError(`Rows must all have one length: got ${row.length} after ${batch[0].length}`);
+    }
+    batch.push(row);
+    if (batch.length === batchSize) {
+      await runBatch(batch);
+      batch = [];
+      if (++batches >= maxBatches) break;
+    }
+  }
+  if (batch.length > 0) await runBatch(batch);
+  if (rowCount === 0) throw new TypeError("No rows to evaluate: the dataset is empty");
+
+  const means = sums.means();
+  const density = Array.from(means.density);
+  const ce = { orig: ceOrig / lossCount, sae: ceSae / lossCount, zero: ceZero / lossCount };
+  const kl = { sae: klSae / positions, zero: klZero / positions };
+  return {
+    rows: rowCount,
+    tokens: tokenCount,
+    l0: means.l0,
+    l1: means.l1,
+    mse: means.mse,
+    cossim: means.cossim,
+    l2_ratio: means.l2Ratio,
+    explained_variance: means.explainedVariance,
+    ce_orig: ce.orig,
+    ce_sae: ce.sae,
+    ce_zero_ablation: ce.zero,
+    ce_loss_score: (ce.zero - ce.sae) / (ce.zero - ce.orig),
+    kl_div_sae: kl.sae,
+    kl_div_zero_ablation: kl.zero,
+    kl_div_score: (kl.zero - kl.sae) / kl.zero,
+    dead_features: density.filter((d) => d === 0).length,
+    dense_features: density.filter((d) => d > DENSE_DENSITY).length,
+    d_sae: dSae,
+    feature_density: density,
+    log_density_histogram: histogram(density.map((d) => Math.log10(d + 1e-10)), 50, [-10, 0]),
+  };
+}

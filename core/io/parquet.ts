@@ -1,0 +1,85 @@
+/**
+ * Reads one column of a Parquet file row group by row group (hyparquet), so large files stream.
+ *
+ * @module
+ */
+
+import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+
+/** A Parquet file on disk read by byte ranges. */
+async function fileBuffer(path: string): Promise<AsyncBuffer & { close(): void }> {
+  const file = await Deno.open(path);
+  const { size } = await file.stat();
+  return {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const bytes = new Uint8Array(end - start);
+      await file.seek(start, Deno.SeekMode.Start);
+      let read = 0;
+      while (read < bytes.length) {
+        const n = await file.read(bytes.subarray(read));
+        if (n === null) throw new RangeError(`${path} ended at byte ${start + read}, before ${end}`);
+        read += n;
+      }
+      return bytes.buffer;
+    },
+    close: () => file.close(),
+  };
+}
+
+/**
+ * The top-level column names of a Parquet file.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(await parquetColumns("train-00000.parquet")); // ["text", "meta"]
+ * ```
+ *
+ * @param path The file.
+ * @returns Column names.
+ * @throws {SyntaxError} When the file is not Parquet.
+ */
+export async function parquetColumns(path: string): Promise<string[]> {
+  const file = await fileBuffer(path);
+  try {
+    const metadata = await parquetMetadataAsync(file).catch((e) => {
+      throw new SyntaxError(`${path} is not a readable Parquet file: ${(e as Error).message}`, { cause: e });
+    });
+    return parquetSchema(metadata).children.map((c) => c.element.name);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The values of one column, row by row, reading one row group at a time.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const text of readParquetColumn("train-00000.parquet", "text")) console.log(text);
+ * ```
+ *
+ * @param path The file.
+ * @param column The column's name.
+ * @returns Its values.
+ * @throws {SyntaxError} When the file is not Parquet or cannot be decoded.
+ */
+export async function* readParquetColumn(path: string, column: string): AsyncGenerator<unknown> {
+  const file = await fileBuffer(path);
+  try {
+    const metadata = await parquetMetadataAsync(file).catch((e) => {
+      throw new SyntaxError(`${path} is not a readable Parquet file: ${(e as Error).message}`, { cause: e });
+    });
+    let rowStart = 0;
+    for (const group of metadata.row_groups) {
+      const rowEnd = rowStart + Number(group.num_rows);
+      const rows = await parquetReadObjects({ file, metadata, columns: [column], rowStart, rowEnd }).catch((e) => {
+        throw new SyntaxError(`Cannot decode column ${column} of ${path}: ${(e as Error).message}`, { cause: e });
+      });
+      for (const row of rows) yield row[column];
+      rowStart = rowEnd;
+    }
+  } finally {
+    file.close();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The `sae eval --html` report: the metrics and the feature-density histogram in one HTML file.
+ *
+ * @module
+ */
+
+import type { SaeEvaluation } from "../eval/evaluate_sae.ts";
+import { escapeHtml, histogramSvg, htmlPage } from "./html.ts";
+
+/** What was evaluated, for the report's heading. */
+export interface EvalReportLabels {
+  /** The SAE. */
+  sae: string;
+  /** The model. */
+  model: string;
+  /** The dataset. */
+  dataset: string;
+}
+
+const ROWS: [keyof SaeEvaluation, string][] = [
+  ["l0", "L0 (mean active features per token)"],
+  ["l1", "L1 (mean Σ f)"],
+  ["mse", "MSE per element"],
+  ["cossim", "cosine similarity of x and x̂"],
+  ["l2_ratio", "‖x̂‖ / ‖x‖"],
+  ["explained_variance", "explained variance"],
+  ["ce_orig", "CE loss, model alone"],
+  ["ce_sae", "CE loss, SAE spliced in"],
+  ["ce_zero_ablation", "CE loss, hook zero-ablated"],
+  ["ce_loss_score", "CE loss score"],
+  ["kl_div_sae", "KL(orig ‖ SAE)"],
+  ["kl_div_zero_ablation", "KL(orig ‖ zero-ablated)"],
+  ["kl_div_score", "KL divergence score"],
+  ["dead_features", "dead features (never fired)"],
+  ["dense_features", "dense features (density > 0.1)"],
+];
+
+/**
+ * Renders the eval report.
+ *
+ * @example
+ * ```ts ignore
+ * await Deno.writeTextFile("eval.html", evalReportHtml(metrics, { sae: "sae-standard", model: "gpt2", dataset: "sotu" }));
+ * ```
+ *
+ * @param m The metrics.
+ * @param labels What was evaluated.
+ * @returns The HTML page.
+ */
+export function evalReportHtml(m: SaeEvaluation, labels: EvalReportLabels): string {
+  const rows = ROWS.map(([key, name]) => {
+    const v = m[key] as number;
+    const shown = Number.isInteger(v) ? String(v) : v.toFixed(5);
+    return `<tr><td>${
+      escapeHtml(name)
+    }</td><td class="num" data-metric="${key}">${shown}</td><td class="muted">${key}</td></tr>`;
+  }).join("\n");
+  const body = `<h1>SAE evaluation: ${escapeHtml(labels.sae)}</h1>
+<p class="muted">model ${escapeHtml(labels.model)} · dataset ${
+    escapeHtml(labels.dataset)
+  } · ${m.rows} rows, ${m.tokens} tokens ·
+${m.d_sae} features. Reconstruction metrics leave out each row's opening BOS; CE and KL count every position.</p>
+<table>${rows}</table>
+<h2>Feature density</h2>
+<p class="muted">log10(fraction of tokens where the feature fires + 1e-10), ${m.d_sae} features; dead ones sit at −10.</p>
+${
+    histogramSvg(m.log_density_histogram, {
+      width: 640,
+      height: 220,
+      color: "#4a7fb5",
+      xLabel: "log10 feature density",
+    })
+  }`;
+  return htmlPage(`SAE evaluation: ${labels.sae}`, body);
+}

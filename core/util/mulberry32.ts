@@ -1,0 +1,29 @@
+/**
+ * A small seeded random number generator (mulberry32), for draws that must repeat run to run.
+ *
+ * @module
+ */
+
+/**
+ * Uniform numbers in [0, 1) from a 32-bit seed.
+ *
+ * @example
+ * ```ts
+ * import { mulberry32 } from "./mulberry32.ts";
+ * const a = mulberry32(42), b = mulberry32(42);
+ * console.log(a() === b()); // true
+ * ```
+ *
+ * @param seed Any integer; only its low 32 bits count.
+ * @returns The generator.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
