@@ -13,6 +13,7 @@
  */
 
 import type { HookedGpt2 } from "../lm/gpt2.ts";
+import { batchRows } from "../data/token_rows.ts";
 import { histogram } from "../eval/histogram.ts";
 import type { SAE } from "../sae/sae.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
@@ -233,18 +234,11 @@ export async function featureDashboards(
     onProgress?.(rowCount, tokens.length);
   };
 
-  let batch: number[][] = [];
-  for await (const row of rows) {
-    if (width === 0) width = row.length;
-    if (row.length !== width) throw new TypeError(`Rows must all have one length: got ${row.length} after ${width}`);
-    batch.push(row);
-    if (batch.length === batchSize || (rowCount + batch.length) * width >= maxTokens) {
-      await runBatch(batch);
-      batch = [];
-      if (tokens.length >= maxTokens) break;
-    }
+  for await (const batch of batchRows(rows, batchSize)) {
+    width = batch[0].length;
+    await runBatch(batch.slice(0, Math.ceil((maxTokens - tokens.length) / width)));
+    if (tokens.length >= maxTokens) break;
   }
-  if (batch.length > 0) await runBatch(batch);
   if (rowCount === 0) throw new TypeError("No rows to read: the dataset is empty");
 
   const corpus = tokens.view();

@@ -47,3 +47,37 @@ export async function* concatAndChunk(
     }
   }
 }
+
+/**
+ * Groups rows into batches for the model, which takes rows of one length.
+ *
+ * @example
+ * ```ts
+ * import { batchRows } from "./token_rows.ts";
+ * const batches = [];
+ * for await (const b of batchRows([[1, 2], [3, 4], [5, 6]], 2)) batches.push(b);
+ * console.log(batches); // [[[1, 2], [3, 4]], [[5, 6]]]
+ * ```
+ *
+ * @param rows Token rows.
+ * @param batchSize Rows per batch; the last batch may be smaller.
+ * @returns The batches.
+ * @throws {TypeError} When a row's length differs from the first row's.
+ */
+export async function* batchRows(
+  rows: AsyncIterable<number[]> | Iterable<number[]>,
+  batchSize: number,
+): AsyncGenerator<number[][]> {
+  let batch: number[][] = [];
+  let width: number | undefined;
+  for await (const row of rows) {
+    width ??= row.length;
+    if (row.length !== width) throw new TypeError(`Rows must all have one length: got ${row.length} after ${width}`);
+    batch.push(row);
+    if (batch.length === batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}

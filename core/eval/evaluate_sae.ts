@@ -9,6 +9,7 @@
 import { saeInput, saeSite, writeSaeOutput } from "../analysis/sae_on_model.ts";
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
+import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";
 import { type Histogram, histogram } from "./histogram.ts";
 import { ReconstructionSums } from "./reconstruction.ts";
@@ -136,7 +137,7 @@ export async function evaluateSae(
   const vocab = model.cfg.dVocab;
   const bos = model.cfg.bosTokenId;
   const sums = new ReconstructionSums(dIn, dSae);
-  let ceOrig = 0, ceSae = 0, ceZero = 0, lossCount = 0, klSae = 0, klZero = 0, positions = 0;
+  let ceOrig = 0, ceSae = 0, ceZero = 0, lossCount = 0, klSae = 0, klZero = 0;
   let rowCount = 0, tokenCount = 0, batches = 0;
 
   const runBatch = async (batch: number[][]): Promise<void> => {
@@ -165,31 +166,21 @@ export async function evaluateSae(
     lossCount += orig.lossPerToken!.data.length;
     klSae += klSum(orig.logits!.data, spliced.logits!.data, vocab);
     klZero += klSum(orig.logits!.data, zeroed.logits!.data, vocab);
-    positions += flat.length;
     rowCount += batch.length;
     tokenCount += flat.length;
     onProgress?.(rowCount, tokenCount);
   };
 
-  let batch: number[][] = [];
-  for await (const row of rows) {
-    if (batch.length > 0 && row.length !== batch[0].length) {
-      throw new TypeError(`Rows must all have one length: got ${row.length} after ${batch[0].length}`);
-    }
-    batch.push(row);
-    if (batch.length === batchSize) {
-      await runBatch(batch);
-      batch = [];
-      if (++batches >= maxBatches) break;
-    }
+  for await (const batch of batchRows(rows, batchSize)) {
+    await runBatch(batch);
+    if (++batches >= maxBatches) break;
   }
-  if (batch.length > 0) await runBatch(batch);
   if (rowCount === 0) throw new TypeError("No rows to evaluate: the dataset is empty");
 
   const means = sums.means();
   const density = Array.from(means.density);
   const ce = { orig: ceOrig / lossCount, sae: ceSae / lossCount, zero: ceZero / lossCount };
-  const kl = { sae: klSae / positions, zero: klZero / positions };
+  const kl = { sae: klSae / tokenCount, zero: klZero / tokenCount };
   return {
     rows: rowCount,
     tokens: tokenCount,

@@ -1,5 +1,5 @@
-import { assertEquals } from "../_assert.ts";
-import { concatAndChunk } from "../../core/data/token_rows.ts";
+import { assertEquals, assertRejects } from "../_assert.ts";
+import { batchRows, concatAndChunk } from "../../core/data/token_rows.ts";
 
 const BOS = 0;
 
@@ -30,4 +30,14 @@ Deno.test("concatAndChunk() passes rows that already start with BOS through unch
 
 Deno.test("concatAndChunk() skips empty documents and adds nothing without a BOS", async () => {
   assertEquals(await rows([[], [1, 2, 3], [], [4, 5]], 2, false), [[1, 2], [3, 4]]);
+});
+
+Deno.test("batchRows() refuses rows of different lengths", async () => {
+  await assertRejects(
+    async () => {
+      for await (const _ of batchRows([[1, 2], [3]], 4)) { /* drain */ }
+    },
+    TypeError,
+    "Rows must all have one length: got 1 after 2",
+  );
 });
