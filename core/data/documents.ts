@@ -139,7 +139,12 @@ async function hubDataset(
   hub: HubOptions,
 ): Promise<DocumentSource> {
   const options: HubOptions = { ...hub, repoType: "dataset", ...(revision ? { revision } : {}) };
-  const data = (await hfListFiles(repoId, options)).filter((f) => DATA_EXTENSIONS.includes(extname(f).toLowerCase()));
+  const listed = await hfListFiles(repoId, options).catch((e) => {
+    throw new TypeError(`${repoId} is not a local path, and as a Hugging Face dataset: ${(e as Error).message}`, {
+      cause: e,
+    });
+  });
+  const data = listed.filter((f) => DATA_EXTENSIONS.includes(extname(f).toLowerCase()));
   if (data.length === 0) {
     throw new TypeError(
       `The Hugging Face dataset ${repoId} has no .parquet, .jsonl or .txt data files: its Parquet conversion is at ${repoId}@refs/convert/parquet`,
