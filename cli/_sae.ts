@@ -55,6 +55,25 @@ export async function loadSaeWithModel(
 }
 
 /**
+ * Loads the SAE and model as {@linkcode loadSaeWithModel} does, runs `fn` on them and releases both,
+ * whatever `fn` does.
+ *
+ * @returns What `fn` returns (a verb's exit code).
+ */
+export async function withSaeAndModel<T>(
+  values: Parameters<typeof loadSaeWithModel>[0],
+  fn: (loaded: LoadedSae) => Promise<T>,
+): Promise<T> {
+  const loaded = await loadSaeWithModel(values);
+  try {
+    return await fn(loaded);
+  } finally {
+    loaded.sae.destroy();
+    await loaded.model.dispose();
+  }
+}
+
+/**
  * Parses a feature index, checked against the SAE's width.
  *
  * @throws {UsageError} When it is not an integer in 0..d_sae − 1.

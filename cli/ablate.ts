@@ -6,7 +6,7 @@
 
 import { ablateFeatures } from "../core/analysis/ablation.ts";
 import { encodeText } from "../core/analysis/encode_text.ts";
-import { featureIndex, loadSaeWithModel, SAE_FLAGS, SAE_HELP, targetToken } from "./_sae.ts";
+import { featureIndex, SAE_FLAGS, SAE_HELP, targetToken, withSaeAndModel } from "./_sae.ts";
 import { oneText } from "./_model.ts";
 import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
@@ -63,10 +63,10 @@ export async function ablate(args: string[]): Promise<number> {
   }
   const top = positiveInt(values.top, "--top") ?? 5;
   if (values.target === undefined) throw new UsageError(`--target is required: one token, e.g. " Mary"`);
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
+  const targetText = values.target; // narrowed, for the callback below
   const p = (x: number) => x >= 1e-3 ? x.toFixed(5) : x.toExponential(3);
-  try {
-    const target = targetToken(model, values.target);
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
+    const target = targetToken(model, targetText);
     const chosen = values.features?.split(",").map((s) => featureIndex(s.trim(), sae.cfg.d_sae, "--features index"));
     const encoded = await encodeText(model, sae, text, { top: chosen ? 1 : top });
     const last = encoded.tokens.length - 1;
@@ -85,7 +85,7 @@ export async function ablate(args: string[]): Promise<number> {
       return 0;
     }
     console.log(
-      `P(${JSON.stringify(values.target)}) after ${JSON.stringify(encoded.strTokens[last])}: clean ${
+      `P(${JSON.stringify(targetText)}) after ${JSON.stringify(encoded.strTokens[last])}: clean ${
         p(result.baseline)
       }, with ${saeLabel} spliced in ${p(result.spliced)} (${errorTerm ? "with" : "without"} the error term)`,
     );
@@ -98,8 +98,5 @@ export async function ablate(args: string[]): Promise<number> {
       );
     }
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

@@ -7,7 +7,7 @@
 
 import { encodeText } from "../core/analysis/encode_text.ts";
 import { logitAttribution } from "../core/analysis/logit_attribution.ts";
-import { loadSaeWithModel, SAE_FLAGS, SAE_HELP, targetToken } from "./_sae.ts";
+import { SAE_FLAGS, SAE_HELP, targetToken, withSaeAndModel } from "./_sae.ts";
 import { oneText } from "./_model.ts";
 import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
@@ -53,17 +53,17 @@ export async function attribute(args: string[]): Promise<number> {
   const text = oneText(positionals, "attribute");
   const top = positiveInt(values.top, "--top") ?? 10;
   if (values.target === undefined) throw new UsageError(`--target is required: one token, e.g. " Paris"`);
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
-    const target = targetToken(model, values.target);
+  const targetText = values.target; // narrowed, for the callback below
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
+    const target = targetToken(model, targetText);
     const encoded = await encodeText(model, sae, text, { top: 1 });
     const a = await logitAttribution(model, sae, encoded, target);
     if (values.json) {
-      console.log(JSON.stringify({ ...a, target_str: values.target, str_token: encoded.strTokens[a.position] }));
+      console.log(JSON.stringify({ ...a, target_str: targetText, str_token: encoded.strTokens[a.position] }));
       return 0;
     }
     console.log(
-      `logit of ${JSON.stringify(values.target)} (${target}) after ${JSON.stringify(encoded.strTokens[a.position])} ` +
+      `logit of ${JSON.stringify(targetText)} (${target}) after ${JSON.stringify(encoded.strTokens[a.position])} ` +
         `(position ${a.position}): ${a.logit.toFixed(3)}; ln_final scale ${a.scale.toFixed(4)}`,
     );
     console.log(`direct contributions through ${saeLabel} at ${encoded.site.hookName}:`);
@@ -82,8 +82,5 @@ export async function attribute(args: string[]): Promise<number> {
       }: total direct contribution of ${encoded.site.hookName} ${a.total.toFixed(4)}`,
     );
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

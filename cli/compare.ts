@@ -8,7 +8,7 @@ import { sharedFeatures } from "../core/analysis/compare_prompts.ts";
 import { encodeText, type TextFeatures } from "../core/analysis/encode_text.ts";
 import { neuronpediaQuickListUrl } from "../core/analysis/neuronpedia.ts";
 import { numberFlag } from "./_sampling.ts";
-import { loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** Help text of `sae compare`. */
@@ -49,8 +49,7 @@ export async function compare(args: string[]): Promise<number> {
   if (positionals.length < 2) throw new UsageError("sae compare takes at least two TEXT arguments");
   const threshold = numberFlag(values.threshold, "--threshold") ?? 0.5;
   const top = positiveInt(values.top, "--top") ?? 20;
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const encoded: TextFeatures[] = [];
     for (const text of positionals) encoded.push(await encodeText(model, sae, text, { top: 1 }));
     const shared = sharedFeatures(encoded, threshold);
@@ -77,8 +76,5 @@ export async function compare(args: string[]): Promise<number> {
     }
     if (url) console.log(`Neuronpedia quick list: ${url}`);
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

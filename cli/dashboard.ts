@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../core/io/atomic_write.ts";
 import { dashboardHtml } from "../core/report/dashboard_html.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
 import { Progress } from "./_progress.ts";
-import { featureList, loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { featureList, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** Help text of `sae dashboard`. */
@@ -61,13 +61,13 @@ export async function dashboard(args: string[]): Promise<number> {
     throw new UsageError(`sae dashboard takes no positional arguments: got ${positionals[0]}`);
   }
   if (values.features === undefined) throw new UsageError("--features is required, e.g. --features 0-9,14057");
+  const featureSpec = values.features; // narrowed, for the callback below
   if (values.out === undefined && !values.json) throw new UsageError("pass --out FILE.html, --json or both");
   const maxTokens = positiveInt(values.tokens, "--tokens") ?? 65536;
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 8;
   if (values.out !== undefined) await checkWritableFolder(values.out, "--out");
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
-    const features = featureList(values.features, sae.cfg.d_sae);
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
+    const features = featureList(featureSpec, sae.cfg.d_sae);
     const dataset = await openDataset(values, model, sae);
     const progress = new Progress("dashboard", Math.ceil(maxTokens / dataset.contextSize));
     const dash = await featureDashboards(model, sae, dataset.rows(), features, {
@@ -85,8 +85,5 @@ export async function dashboard(args: string[]): Promise<number> {
         `Dashboards of ${features.length} features (${dash.n_tokens} tokens read) written to ${values.out}`,
       );}
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

@@ -12,7 +12,7 @@ import { reconstructionStats } from "../core/eval/reconstruction.ts";
 import { readSafetensors, toFloat32, writeSafetensors } from "../core/io/safetensors.ts";
 import { SAE } from "../core/sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts";
-import { loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** Help text of `sae encode`. */
@@ -145,8 +145,7 @@ async function encodeFromText(
   text: string,
   top: number,
 ): Promise<number> {
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     if (top > sae.cfg.d_sae) {
       throw new UsageError(`--top must be at most d_sae (${sae.cfg.d_sae}): current value is ${top}`);
     }
@@ -183,8 +182,5 @@ async function encodeFromText(
     );
     if (values.out) console.log(`wrote features and recons to ${values.out}`);
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../core/io/atomic_write.ts";
 import { evalReportHtml } from "../core/report/eval_report.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
 import { Progress } from "./_progress.ts";
-import { loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** Help text of `sae eval`. */
@@ -58,8 +58,7 @@ export async function evalVerb(args: string[]): Promise<number> {
   const maxBatches = values.batches === "all" ? Infinity : positiveInt(values.batches, "--batches") ?? 10;
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 8;
   if (values.html !== undefined) await checkWritableFolder(values.html, "--html");
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const dataset = await openDataset(values, model, sae);
     const progress = new Progress("eval", Number.isFinite(maxBatches) ? maxBatches * batchSize : undefined);
     const m = await evaluateSae(model, sae, dataset.rows(), {
@@ -91,8 +90,5 @@ export async function evalVerb(args: string[]): Promise<number> {
     console.log(`  dead features ${m.dead_features}   dense (>10%) ${m.dense_features}   of ${m.d_sae}`);
     if (values.html !== undefined) console.log(`Report written to ${values.html}`);
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

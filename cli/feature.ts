@@ -7,7 +7,7 @@
 import { encodeText } from "../core/analysis/encode_text.ts";
 import { type FeaturePeak, featurePeak } from "../core/analysis/feature_probe.ts";
 import { neuronpediaFeatureUrl } from "../core/analysis/neuronpedia.ts";
-import { featureIndex, loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { featureIndex, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { parseFlags, UsageError } from "./_usage.ts";
 
 /** Help text of `sae feature`. */
@@ -52,8 +52,7 @@ export async function feature(args: string[]): Promise<number> {
   if (index === undefined || texts.length === 0) {
     throw new UsageError("sae feature takes a feature INDEX and at least one TEXT");
   }
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const i = featureIndex(index, sae.cfg.d_sae);
     const npId = sae.cfg.metadata.neuronpedia_id;
     if (values.neuronpedia && typeof npId !== "string") {
@@ -84,8 +83,5 @@ export async function feature(args: string[]): Promise<number> {
     });
     if (values.neuronpedia && url) console.log(url);
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }

@@ -6,7 +6,7 @@
  */
 
 import { steer as steerText, STEER_POSITIONS, type SteerPositions } from "../core/analysis/steering.ts";
-import { featureIndex, loadSaeWithModel, SAE_FLAGS, SAE_HELP } from "./_sae.ts";
+import { featureIndex, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { oneText } from "./_model.ts";
 import { numberFlag, SAMPLING_FLAGS, SAMPLING_HELP, samplingOptions } from "./_sampling.ts";
 import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
@@ -64,8 +64,7 @@ export async function steer(args: string[]): Promise<number> {
   }
   const samples = positiveInt(values.samples, "--samples") ?? 3;
   const generation = samplingOptions(values);
-  const { sae, model, saeLabel } = await loadSaeWithModel(values);
-  try {
+  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const feature = featureIndex(values.feature, sae.cfg.d_sae);
     const result = await steerText(model, sae, text, { ...generation, feature, strength, positions, samples });
     if (values.json) {
@@ -83,8 +82,5 @@ export async function steer(args: string[]): Promise<number> {
       console.log(`  steered: ${JSON.stringify(result.steered[i])}`);
     });
     return 0;
-  } finally {
-    sae.destroy();
-    await model.dispose();
-  }
+  });
 }
