@@ -7,7 +7,6 @@
  */
 
 import { saeInput, saeSite, writeSaeOutput } from "../analysis/sae_on_model.ts";
-import type { HostTensor } from "../gpu/tensor.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";
@@ -98,12 +97,6 @@ function klSum(orig: Float32Array, other: Float32Array, vocab: number): number {
   return total;
 }
 
-function lossSum(t: HostTensor): number {
-  let s = 0;
-  for (const v of t.data) s += v;
-  return s;
-}
-
 /**
  * Evaluates an SAE on rows of tokens.
  *
@@ -144,26 +137,26 @@ export async function evaluateSae(
     const flat = batch.flat();
     const width = batch[0].length;
     const keep = (r: number) => r % width !== 0 || flat[r] !== bos;
-    const orig = await model.runWithCache(batch, { names: [site.hookName], returnType: "both", lossPerToken: true });
+    const orig = await model.runWithCache(batch, { names: [site.hookName], returnType: "both" });
     const x = saeInput(site, orig.cache.get(site.hookName)!, dIn);
     const { features, recon } = sae.encodeDecode(x);
     const r = await recon.read().finally(() => recon.destroy());
     sums.add(x.data, r, await features.read().finally(() => features.destroy()), keep);
     const spliced = await model.runWithHooks(batch, {
       returnType: "both",
-      lossPerToken: true,
       fwdHooks: [[site.hookName, (activation) => writeSaeOutput(site, activation, r)]],
     });
     const zeros = new Float32Array(x.data.length);
     const zeroed = await model.runWithHooks(batch, {
       returnType: "both",
-      lossPerToken: true,
       fwdHooks: [[site.hookName, (activation) => writeSaeOutput(site, activation, zeros)]],
     });
-    ceOrig += lossSum(orig.lossPerToken!);
-    ceSae += lossSum(spliced.lossPerToken!);
-    ceZero += lossSum(zeroed.lossPerToken!);
-    lossCount += orig.lossPerToken!.data.length;
+    // the model's loss is the mean over the batch's next-token positions: weight it by their number
+    const predicted = batch.length * (width - 1);
+    ceOrig += orig.loss! * predicted;
+    ceSae += spliced.loss! * predicted;
+    ceZero += zeroed.loss! * predicted;
+    lossCount += predicted;
     klSae += klSum(orig.logits!.data, spliced.logits!.data, vocab);
     klZero += klSum(orig.logits!.data, zeroed.logits!.data, vocab);
     rowCount += batch.length;
