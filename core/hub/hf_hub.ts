@@ -9,6 +9,7 @@
 
 import { dirname, join, relative } from "node:path";
 import { exists } from "../io/exists.ts";
+import { listFiles } from "../io/list_files.ts";
 
 /** Where and how to reach the Hub; each field defaults to the environment variable Python uses. */
 export interface HubOptions {
@@ -283,16 +284,7 @@ export async function hfListFiles(repoId: string, options: HubOptions = {}): Pro
   const cached = async (): Promise<string[] | undefined> => {
     const root = await snapshotDir(repoDir, revision);
     if (!await exists(root)) return undefined;
-    const files: string[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      for await (const entry of Deno.readDir(dir)) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory) await walk(path);
-        else files.push(relative(root, path));
-      }
-    };
-    await walk(root);
-    return files.sort();
+    return (await listFiles(root)).map((path) => relative(root, path));
   };
   if (offline) {
     const files = await cached();

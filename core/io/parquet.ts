@@ -4,7 +4,13 @@
  * @module
  */
 
-import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+import {
+  type AsyncBuffer,
+  type FileMetaData,
+  parquetMetadataAsync,
+  parquetReadObjects,
+  parquetSchema,
+} from "hyparquet";
 
 /** A Parquet file on disk read by byte ranges. */
 async function fileBuffer(path: string): Promise<AsyncBuffer & { close(): void }> {
@@ -27,6 +33,17 @@ async function fileBuffer(path: string): Promise<AsyncBuffer & { close(): void }
   };
 }
 
+/** Opens a Parquet file and reads its footer. */
+async function openParquet(path: string): Promise<{ file: AsyncBuffer & { close(): void }; metadata: FileMetaData }> {
+  const file = await fileBuffer(path);
+  try {
+    return { file, metadata: await parquetMetadataAsync(file) };
+  } catch (e) {
+    file.close();
+    throw new SyntaxError(`${path} is not a readable Parquet file: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /**
  * The top-level column names of a Parquet file.
  *
@@ -40,11 +57,8 @@ async function fileBuffer(path: string): Promise<AsyncBuffer & { close(): void }
  * @throws {SyntaxError} When the file is not Parquet.
  */
 export async function parquetColumns(path: string): Promise<string[]> {
-  const file = await fileBuffer(path);
+  const { file, metadata } = await openParquet(path);
   try {
-    const metadata = await parquetMetadataAsync(file).catch((e) => {
-      throw new SyntaxError(`${path} is not a readable Parquet file: ${(e as Error).message}`, { cause: e });
-    });
     return parquetSchema(metadata).children.map((c) => c.element.name);
   } finally {
     file.close();
@@ -65,11 +79,8 @@ export async function parquetColumns(path: string): Promise<string[]> {
  * @throws {SyntaxError} When the file is not Parquet or cannot be decoded.
  */
 export async function* readParquetColumn(path: string, column: string): AsyncGenerator<unknown> {
-  const file = await fileBuffer(path);
+  const { file, metadata } = await openParquet(path);
   try {
-    const metadata = await parquetMetadataAsync(file).catch((e) => {
-      throw new SyntaxError(`${path} is not a readable Parquet file: ${(e as Error).message}`, { cause: e });
-    });
     let rowStart = 0;
     for (const group of metadata.row_groups) {
       const rowEnd = rowStart + Number(group.num_rows);
