@@ -1,0 +1,37 @@
+// Per-column sums over the rows of [rows, cols], one invocation per column, summed in row order
+// (bit-reproducible). mode 0: values; 1: count of values > 0; 2: sum of ReLU(values).
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  mode: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> v: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sums: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x + gid.y * 65535u * 64u;
+  if (j >= p.cols) {
+    return;
+  }
+  var s = 0.0;
+  for (var r = 0u; r < p.rows; r++) {
+    let x = v[r * p.cols + j];
+    if (p.mode == 0u) {
+      s += x;
+    } else if (p.mode == 1u) {
+      s += select(0.0, 1.0, x > 0.0);
+    } else {
+      s += max(x, 0.0);
+    }
+  }
+  if (p.accumulate != 0u) {
+    sums[j] += s;
+  } else {
+    sums[j] = s;
+  }
+}

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { assertEquals } from "../_assert.ts";
+import { gpu } from "../_gpu.ts";
+import { SaeTrainer } from "../../core/train/sae_trainer.ts";
+import {
+  SAE_TRAINING_DEFAULTS,
+  type SaeTrainingConfig,
+  selectsByRank,
+  type TrainArchitecture,
+} from "../../core/train/sae_training_config.ts";
+import { mulberry32 } from "../../core/util/mulberry32.ts";
+import { jumpReluThresholdGrad, type Params, referenceLoss } from "./_reference_loss.ts";
+
+const D = 8, S = 32, B = 16;
+
+function config(architecture: TrainArchitecture, overrides: Partial<SaeTrainingConfig> = {}): SaeTrainingConfig {
+  return {
+    ...SAE_TRAINING_DEFAULTS,
+    architecture,
+    d_in: D,
+    d_sae: S,
+    k: 4,
+    matryoshka_widths: [4, 12],
+    dead_feature_window: 5,
+    ...overrides,
+  };
+}
+
+function batch(seed: number): Float32Array {
+  const rng = mulberry32(seed);
+  return Float32Array.from({ length: B * D }, (_, i) => (rng() - 0.5) * 2 + (i % D) * 0.1);
+}
+
+/** Latents 0, 5, 10, … marked dead (beyond the window). */
+function deadState(cfg: SaeTrainingConfig): Float32Array {
+  return Float32Array.from({ length: S }, (_, j) => j % 5 === 0 ? cfg.dead_feature_window + 1 : 0);
+}
+
+async function checkGradients(cfg: SaeTrainingConfig, dead: boolean, l1 = 0.3): Promise<void> {
+  const x = batch(7);
+  const rng = mulberry32(3);
+  const sinceFired = dead ? deadState(cfg) : new Float32Array(S);
+  const trainer = SaeTrainer.create(gpu, cfg, rng, { sinceFired });
+  try {
+    const start = (await trainer.state()).tensors;
+    const params: Params = new Map(
+      [...start].filter(([n]) => !n.includes(".")).map(([n, v]) => [n, Float64Array.from(v)]),
+    );
+    // Small biases so every parameter carries gradient.
+    const result = await trainer.step(x, { lr: 0, l1Coefficient: l1 });
+    const grads = await trainer.gradients();
+    const deadMask = Uint8Array.from(sinceFired, (v) => v > cfg.dead_feature_window ? 1 : 0);
+    const input = { cfg, x, l1, dead: deadMask };
+    const { loss, frozen } = referenceLoss(params, input);
+    assert(Math.abs(loss - result.loss) <= 1e-4 * Math.abs(loss), `loss ${result.loss} vs reference ${loss}`);
+    for (const [name, value] of params) {
+      const gpuGrad = grads.get(name)!;
+      if (name === "log_threshold") {
+        const ste = jumpReluThresholdGrad(params, input);
+        assert(ste.some((v) => v !== 0), "some pre-activations fall inside the bandwidth");
+        compare(`${cfg.architecture} ${name}`, gpuGrad, ste);
+        continue;
+      }
+      const fd = new Float64Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        const keep = value[i];
+        const h = 1e-5;
+        value[i] = keep + h;
+        const up = referenceLoss(params, input, frozen).loss;
+        value[i] = keep - h;
+        const down = referenceLoss(params, input, frozen).loss;
+        value[i] = keep;
+        fd[i] = (up - down) / (2 * h);
+      }
+      if (name === "W_dec" && selectsByRank(cfg.architecture)) {
+        for (let j = 0; j < S; j++) {
+          const row = value.subarray(j * D, (j + 1) * D), g = fd.subarray(j * D, (j + 1) * D);
+          const c = row.reduce((s, w, d) => s + w * g[d], 0) / row.reduce((s, w) => s + w * w, 0);
+          for (let d = 0; d < D; d++) g[d] -= c * row[d];
+        }
+      }
+      compare(`${cfg.architecture} ${name}`, gpuGrad, fd);
+    }
+  } finally {
+    trainer.destroy();
+  }
+}
+
+function compare(what: string, actual: Float32Array, expected: Float64Array): void {
+  const scale = Math.max(...expected.map(Math.abs));
+  assert(scale > 0, `${what}: the reference gradient is zero everywhere`);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  assert(worst <= 1e-3 * scale + 1e-6, `${what}: largest difference ${worst} against a scale of ${scale}`);
+}
+
+for (const arch of ["standard", "topk", "batchtopk", "jumprelu", "gated", "matryoshka_batchtopk"] as const) {
+  Deno.test(`SaeTrainer.step() gradients of ${arch} match finite differences`, async () => {
+    await checkGradients(config(arch), false);
+  });
+}
+
+for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
+  Deno.test(`SaeTrainer.step() gradients of ${arch} with AuxK on dead latents match finite differences`, async () => {
+    await checkGradients(config(arch, { aux_loss_coefficient: 0.5 }), true);
+  });
+}
+
+Deno.test("SaeTrainer.step() gradients with ghost grads on dead latents match finite differences", async () => {
+  await checkGradients(config("standard", { use_ghost_grads: true }), true);
+});
+
+Deno.test("SaeTrainer.step() without b_dec on the input matches finite differences", async () => {
+  await checkGradients(config("gated", { apply_b_dec_to_input: false }), false);
+});
+
+Deno.test("SaeTrainer.step() keeps k latents per token for topk and k on average for batchtopk", async () => {
+  for (const arch of ["topk", "batchtopk"] as const) {
+    const trainer = SaeTrainer.create(gpu, config(arch), mulberry32(1));
+    const r = await trainer.step(batch(2), { lr: 1e-3, l1Coefficient: 0 });
+    assertEquals(r.l0, 4);
+    trainer.destroy();
+  }
+});
+
+Deno.test("SaeTrainer.step() reduces the loss on a fixed batch", async () => {
+  const trainer = SaeTrainer.create(gpu, config("standard"), mulberry32(1));
+  const x = batch(4);
+  const first = await trainer.step(x, { lr: 1e-2, l1Coefficient: 0.01 });
+  let last = first;
+  for (let i = 0; i < 50; i++) last = await trainer.step(x, { lr: 1e-2, l1Coefficient: 0.01 });
+  assert(last.loss < 0.5 * first.loss, `loss ${first.loss} -> ${last.loss}`);
+  trainer.destroy();
+});
+
