@@ -23,6 +23,7 @@ import { pull } from "./pull.ts";
 import { releases } from "./releases.ts";
 import { run } from "./run.ts";
 import { steer } from "./steer.ts";
+import { train } from "./train.ts";
 import { UsageError } from "./_usage.ts";
 
 const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
@@ -34,6 +35,7 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
   compare: { run: compare, summary: "features active in every prompt" },
   eval: { run: evalVerb, summary: "L0, explained variance, CE loss score, KL... of an SAE on a dataset" },
   dashboard: { run: dashboard, summary: "feature pages: top examples, intervals, histograms, logits (HTML or JSON)" },
+  train: { run: train, summary: "train SAEs of every architecture (SAELens config names; checkpoints, resume)" },
   releases: { run: releases, summary: "list pretrained SAE releases" },
   pull: { run: pull, summary: "download a pretrained SAE into the Hugging Face cache" },
   info: { run: info, summary: "describe an SAE folder" },

@@ -100,3 +100,14 @@ fn gated_mag_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
     dst[i] = src[i] * exp(col[i % p.cols]);
   }
 }
+
+// dst [count / cols, cols] = srcᵀ: the decoder transposed once per step, so products with W_decᵀ
+// read it row by row.
+@compute @workgroup_size(64)
+fn transpose(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = flat(gid);
+  if (i < p.count) {
+    let rows = p.count / p.cols;
+    dst[i] = src[(i % p.cols) * rows + i / p.cols];
+  }
+}

@@ -1,5 +1,6 @@
 // Per-column sums over the rows of [rows, cols], one invocation per column, summed in row order
-// (bit-reproducible). mode 0: values; 1: count of values > 0; 2: sum of ReLU(values).
+// (bit-reproducible). mode 0: values; 1: count of values > 0; 2: sum of ReLU(values). Also a
+// matrix-vector product, summed the same way.
 
 struct Params {
   rows: u32,
@@ -34,4 +35,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   } else {
     sums[j] = s;
   }
+}
+
+// y[i] −= Σ_j M[i, j] · v[j] (M = [rows, cols], one invocation per row): with the input x − b_dec,
+// b_dec's gradient loses W_enc · (the encoder bias gradient).
+@group(0) @binding(3) var<storage, read> matrix: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(64)
+fn matvec(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * 65535u * 64u;
+  if (i >= p.rows) {
+    return;
+  }
+  var s = 0.0;
+  for (var j = 0u; j < p.cols; j++) {
+    s += matrix[i * p.cols + j] * v[j];
+  }
+  y[i] -= s;
 }

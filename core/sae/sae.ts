@@ -4,7 +4,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { getGpu, type Gpu } from "../gpu/device.ts";
 import { GpuTensor, type HostTensor, rowsPerBinding, uploadBuffer } from "../gpu/tensor.ts";
 import {
@@ -19,10 +18,9 @@ import { normalizeIn, normalizeOut, type Undo } from "../ops/normalize.ts";
 import { spliceError } from "../ops/splice.ts";
 import { topkDense, topkSparse } from "../ops/topk.ts";
 import { checkWeights, readSae, type SaeFormat } from "../io/read_sae.ts";
-import { writeSafetensors } from "../io/safetensors.ts";
-import { writeFileAtomic } from "../io/atomic_write.ts";
+import { writeSaeFolder } from "../io/write_sae.ts";
 import type { Architecture, SaeWeights } from "./architecture.ts";
-import { type SaeConfig, toSaeLensJson } from "./config.ts";
+import type { SaeConfig } from "./config.ts";
 import { getArchitecture } from "./registry.ts";
 import epilogueBias from "../../shaders/epilogue_bias.wgsl" with { type: "text" };
 import "./architectures.ts";
@@ -353,13 +351,7 @@ export class SAE {
    * @param folder Destination folder (created if missing).
    */
   async save(folder: string): Promise<void> {
-    await Deno.mkdir(folder, { recursive: true });
-    const tensors = Object.fromEntries(
-      Object.entries(this.weights).map(([k, t]) => [k, { shape: t.shape, data: t.data }]),
-    );
-    await writeSafetensors(join(folder, "sae_weights.safetensors"), tensors);
-    if (this.sparsity) await writeSafetensors(join(folder, "sparsity.safetensors"), { sparsity: this.sparsity });
-    await writeFileAtomic(join(folder, "cfg.json"), toSaeLensJson({ ...this.cfg, dtype: "float32" }));
+    await writeSaeFolder(folder, this.cfg, this.weights, this.sparsity);
   }
 
   /** Frees the SAE's GPU buffers. */

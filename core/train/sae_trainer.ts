@@ -25,11 +25,17 @@ const kernel = (name: string, code: string) => (entryPoint = "main"): KernelSpec
   sources: [{ name, code }],
   entryPoint,
 });
-const MATMUL = kernel("train_matmul", matmulWgsl)();
+const MATMUL_ROWS = 16, MATMUL_WG = 32;
+const MATMUL: KernelSpec = {
+  sources: [{ name: "train_matmul", code: matmulWgsl }],
+  consts: { ROWS: MATMUL_ROWS },
+  overrides: { WG: MATMUL_WG },
+};
 const SELECT = kernel("train_select", selectWgsl)();
 const ACT = kernel("train_activation", activationWgsl);
 const BACKWARD = kernel("train_backward", backwardWgsl);
 const REDUCE = kernel("train_reduce", reduceWgsl)();
+const MATVEC = kernel("train_reduce", reduceWgsl)("matvec");
 const RESIDUAL = kernel("train_residual", residualWgsl);
 const OPTIMIZER = kernel("train_optimizer", optimizerWgsl);
 const DECODER = kernel("train_decoder_rows", decoderRowsWgsl);
@@ -65,6 +71,8 @@ export interface StepResult {
   fired: Float32Array;
   /** Latents counted dead (for AuxK and ghost grads) in this step. */
   deadCount: number;
+  /** Each token's squared reconstruction error ‖x̂ − x‖². */
+  rowLoss: Float32Array;
 }
 
 /** Raised when a step produced a NaN or an infinity. */
@@ -206,6 +214,7 @@ export class SaeTrainer {
   readonly #sumSquares: GPUBuffer;
   readonly #minPositive: GPUBuffer;
   readonly #wMag?: GPUBuffer;
+  readonly #wDecT: GPUBuffer;
   #step = 0;
   #sinceFired: Float32Array;
   #batchThreshold = 0;
@@ -230,6 +239,7 @@ export class SaeTrainer {
     this.#sumSquares = emptyBuffer(gpu, this.#params.length * 4, "gradient sums of squares");
     this.#minPositive = emptyBuffer(gpu, 4, "min positive");
     if (cfg.architecture === "gated") this.#wMag = emptyBuffer(gpu, dIn * dSae * 4, "W_mag");
+    this.#wDecT = emptyBuffer(gpu, dIn * dSae * 4, "W_dec transposed");
     this.#sinceFired = new Float32Array(dSae);
   }
 
@@ -251,7 +261,18 @@ export class SaeTrainer {
   ): SaeTrainer {
     const { d_in: dIn, d_sae: dSae } = cfg;
     if (!(Number.isInteger(dIn) && dIn > 0 && Number.isInteger(dSae) && dSae > 0)) {
-      throw new RangeError(`Cannot train an SAE as d_in and d_sae must be positive integers: current values are ${dIn}, ${dSae}`);
+      throw new RangeError(
+        `Cannot train an SAE as d_in and d_sae must be positive integers: current values are ${dIn}, ${dSae}`,
+      );
+    }
+    // The products read four columns at a time.
+    const sizes: [string, number][] = [
+      ["d_in", dIn],
+      ["d_sae", dSae],
+      ...levelWidths(cfg).map((w) => ["matryoshka_widths", w] as [string, number]),
+    ];
+    for (const [name, v] of sizes) {
+      if (v % 4 !== 0) throw new RangeError(`Cannot train as ${name} must be multiples of 4: current value is ${v}`);
     }
     if (selectsByRank(cfg.architecture) && !(Number.isInteger(cfg.k) && cfg.k >= 1 && cfg.k <= dSae)) {
       throw new RangeError(`Cannot train as k must be an integer from 1 to d_sae ${dSae}: current value is ${cfg.k}`);
@@ -261,7 +282,9 @@ export class SaeTrainer {
       if (name.startsWith("m.") || name.startsWith("v.")) continue;
       const own = params.get(name);
       if (!own || own.length !== value.length) {
-        throw new TypeError(`Cannot start from tensor ${name} of ${value.length} values: the SAE expects ${own?.length ?? "none"}`);
+        throw new TypeError(
+          `Cannot start from tensor ${name} of ${value.length} values: the SAE expects ${own?.length ?? "none"}`,
+        );
       }
       params.set(name, value);
     }
@@ -335,7 +358,7 @@ export class SaeTrainer {
     return this.#params.find((p) => p.name === name)!;
   }
 
-  /** C = alpha·A·B (+C): see shaders/train_matmul.wgsl for the strides. */
+  /** C = A·B (+C): see shaders/train_matmul.wgsl for the strides (B's offset and stride in floats). */
   #matmul(
     enc: GPUCommandEncoder,
     a: GPUBuffer,
@@ -349,19 +372,27 @@ export class SaeTrainer {
       as0: number;
       as1: number;
       bOff?: number;
-      bs0: number;
-      bs1: number;
+      ldb: number;
       cOff?: number;
       ldc: number;
       acc?: boolean;
-      alpha?: number;
     },
   ): void {
-    const params = new Uint32Array(13);
-    params.set([s.m, s.n, s.k, s.aOff ?? 0, s.as0, s.as1, s.bOff ?? 0, s.bs0, s.bs1, s.cOff ?? 0, s.ldc, s.acc ? 1 : 0]);
-    new Float32Array(params.buffer)[12] = s.alpha ?? 1;
-    const gx = Math.ceil(s.n / 64), gy = Math.ceil(s.m / 64);
-    dispatch(this.#gpu, enc, MATMUL, params, [a, b, c], [gx, gy]);
+    const params = new Uint32Array([
+      s.m,
+      s.n / 4,
+      s.k,
+      s.aOff ?? 0,
+      s.as0,
+      s.as1,
+      (s.bOff ?? 0) / 4,
+      s.ldb / 4,
+      s.cOff ?? 0,
+      s.ldc,
+      s.acc ? 1 : 0,
+    ]);
+    const groups: [number, number] = [Math.ceil(s.n / 4 / MATMUL_WG), Math.ceil(s.m / MATMUL_ROWS)];
+    dispatch(this.#gpu, enc, MATMUL, params, [a, b, c], groups);
   }
 
   #elementwise(
@@ -446,6 +477,7 @@ export class SaeTrainer {
     enc.clearBuffer(this.#fired);
     enc.clearBuffer(this.#actSums);
     this.#decoderRows(enc, "row_norms", 0, [W_dec.value, undefined, undefined, this.#norms]);
+    this.#elementwise(enc, "transpose", dIn * dSae, dSae, [W_dec.value, undefined, this.#wDecT]);
     if (arch === "gated") {
       this.#elementwise(enc, "gated_mag_weights", dIn * dSae, dSae, [
         W_enc.value,
@@ -466,7 +498,7 @@ export class SaeTrainer {
       }
       // hidden_pre (gated: π_gate, and π_mag)
       const encode = (w: GPUBuffer, bias: GPUBuffer, out: GPUBuffer) => {
-        this.#matmul(enc, s.xin, w, out, { m: rows, n: dSae, k: dIn, as0: dIn, as1: 1, bs0: dSae, bs1: 1, ldc: dSae });
+        this.#matmul(enc, s.xin, w, out, { m: rows, n: dSae, k: dIn, as0: dIn, as1: 1, ldb: dSae, ldc: dSae });
         this.#elementwise(enc, "add_bias", wideCount, dSae, [undefined, undefined, out, bias], 1);
       };
       encode(W_enc.value, b_enc.value, s.pre);
@@ -475,7 +507,12 @@ export class SaeTrainer {
       if (arch === "standard") {
         this.#elementwise(enc, "relu", wideCount, dSae, [s.pre, undefined, s.acts]);
       } else if (arch === "jumprelu") {
-        this.#elementwise(enc, "jumprelu", wideCount, dSae, [s.pre, undefined, s.acts, this.#param("log_threshold").value]);
+        this.#elementwise(enc, "jumprelu", wideCount, dSae, [
+          s.pre,
+          undefined,
+          s.acts,
+          this.#param("log_threshold").value,
+        ]);
       } else if (arch === "gated") {
         this.#elementwise(enc, "gated", wideCount, dSae, [s.pre, s.preMag, s.acts]);
       } else {
@@ -485,20 +522,28 @@ export class SaeTrainer {
           ? new Uint32Array([dSae, dSae, cfg.k, 0, dSae])
           : new Uint32Array([wideCount, 0, cfg.k * rows, 0, dSae]);
         dispatch(gpu, enc, SELECT, params, [s.pre, this.#deadMask, s.thresholds], [segments, 1]);
-        this.#elementwise(enc, "threshold", wideCount, dSae, [
-          s.pre,
-          s.thresholds,
-          s.acts,
-          undefined,
-          this.#minPositive,
-        ], 0, perRow ? 0 : 1);
+        this.#elementwise(
+          enc,
+          "threshold",
+          wideCount,
+          dSae,
+          [
+            s.pre,
+            s.thresholds,
+            s.acts,
+            undefined,
+            this.#minPositive,
+          ],
+          0,
+          perRow ? 0 : 1,
+        );
       }
       // Reconstructions of each level, their gradients, and ∂/∂f by suffix sums over levels.
       const widths = this.#widths;
       // widths increase, so s.recon ends as the full reconstruction.
       widths.forEach((w, l) => {
         const out = s.recon;
-        this.#matmul(enc, s.acts, W_dec.value, out, { m: rows, n: dIn, k: w, as0: dSae, as1: 1, bs0: dIn, bs1: 1, ldc: dIn });
+        this.#matmul(enc, s.acts, W_dec.value, out, { m: rows, n: dIn, k: w, as0: dSae, as1: 1, ldb: dIn, ldc: dIn });
         this.#elementwise(enc, "add_bias", narrowCount, dIn, [undefined, undefined, out, b_dec.value], 1);
         const last = l === widths.length - 1;
         this.#residual(enc, "mse", rows, 2 / batch, last ? 0 : 2 + l, [
@@ -513,15 +558,14 @@ export class SaeTrainer {
       if (widths.length > 1) enc.copyBufferToBuffer(s.levelGrads[widths.length - 1], 0, s.dacc, 0, narrowCount * 4);
       for (let l = widths.length - 1; l >= 0; l--) {
         const start = l === 0 ? 0 : widths[l - 1], n = widths[l] - start;
-        this.#matmul(enc, dacc, W_dec.value, s.t, {
+        this.#matmul(enc, dacc, this.#wDecT, s.t, {
           m: rows,
           n,
           k: dIn,
           as0: dIn,
           as1: 1,
-          bOff: start * dIn,
-          bs0: 1,
-          bs1: dIn,
+          bOff: start,
+          ldb: dSae,
           cOff: start,
           ldc: dSae,
         });
@@ -532,14 +576,18 @@ export class SaeTrainer {
           aOff: start,
           as0: 1,
           as1: dSae,
-          bs0: dIn,
-          bs1: 1,
+          ldb: dIn,
           cOff: start * dIn,
           ldc: dIn,
           acc: true,
         });
         if (l > 0) {
-          this.#elementwise(enc, "add_bias", narrowCount, narrowCount, [undefined, undefined, dacc, s.levelGrads[l - 1]], 1);
+          this.#elementwise(enc, "add_bias", narrowCount, narrowCount, [
+            undefined,
+            undefined,
+            dacc,
+            s.levelGrads[l - 1],
+          ], 1);
         }
       }
       this.#columnSum(enc, dacc, b_dec.grad, rows, dIn, 0);
@@ -551,19 +599,17 @@ export class SaeTrainer {
           k: dSae,
           as0: dSae,
           as1: 1,
-          bs0: dIn,
-          bs1: 1,
+          ldb: dIn,
           ldc: dIn,
         });
       const auxBackward = (decoderGrad: boolean) => {
-        this.#matmul(enc, s.auxGrad, W_dec.value, s.t2, {
+        this.#matmul(enc, s.auxGrad, this.#wDecT, s.t2, {
           m: rows,
           n: dSae,
           k: dIn,
           as0: dIn,
           as1: 1,
-          bs0: 1,
-          bs1: dIn,
+          ldb: dSae,
           ldc: dSae,
         });
         if (decoderGrad) {
@@ -573,8 +619,7 @@ export class SaeTrainer {
             k: rows,
             as0: 1,
             as1: dSae,
-            bs0: dIn,
-            bs1: 1,
+            ldb: dIn,
             ldc: dIn,
             acc: true,
           });
@@ -612,12 +657,18 @@ export class SaeTrainer {
         this.#elementwise(enc, "relu", wideCount, dSae, [s.pre, undefined, s.aux]);
         decodeAux();
         this.#elementwise(enc, "add_bias", narrowCount, dIn, [undefined, undefined, s.auxOut, b_dec.value], 1);
-        this.#residual(enc, "mse", rows, 2 / batch, 1, [s.auxOut, s.x, undefined, s.auxGrad, this.#statsSlice(stats, r0, rows)]);
+        this.#residual(enc, "mse", rows, 2 / batch, 1, [
+          s.auxOut,
+          s.x,
+          undefined,
+          s.auxGrad,
+          this.#statsSlice(stats, r0, rows),
+        ]);
         auxBackward(false);
       }
       // ∂/∂hidden_pre
       const flag = useAuxK || useGhost ? 1 : 0;
-        const bw = (entry: string, c1: number, c2: number, f: number, bindings: (GPUBuffer | undefined)[]) => {
+      const bw = (entry: string, c1: number, c2: number, f: number, bindings: (GPUBuffer | undefined)[]) => {
         const params = new Uint32Array([wideCount, dSae, 0, 0, f]);
         new Float32Array(params.buffer).set([c1, c2], 2);
         dispatch(gpu, enc, BACKWARD(entry), params, bindings, elementwiseGroups(wideCount));
@@ -628,7 +679,15 @@ export class SaeTrainer {
         bw("topk", 0, 0, flag, [s.acts, useAuxK ? s.aux : s.pre, s.t, s.t2, undefined, s.dpre]);
       } else if (arch === "jumprelu") {
         const logThreshold = this.#param("log_threshold").value;
-        bw("jumprelu", lambdaPerRow, cfg.jumprelu_bandwidth, 0, [undefined, s.pre, s.t, undefined, logThreshold, s.dpre, s.dpre2]);
+        bw("jumprelu", lambdaPerRow, cfg.jumprelu_bandwidth, 0, [
+          undefined,
+          s.pre,
+          s.t,
+          undefined,
+          logThreshold,
+          s.dpre,
+          s.dpre2,
+        ]);
       } else {
         bw("gated", lambdaPerRow, 0, 0, [s.acts, s.pre, s.t, s.t2, this.#norms, s.dpre, s.dpre2]);
       }
@@ -640,8 +699,7 @@ export class SaeTrainer {
           k: rows,
           as0: 1,
           as1: dIn,
-          bs0: dSae,
-          bs1: 1,
+          ldb: dSae,
           ldc: dSae,
           acc,
         });
@@ -672,18 +730,14 @@ export class SaeTrainer {
     if (cfg.apply_b_dec_to_input) {
       // sae_in = x − b_dec: b_dec's gradient loses Σ_batch ∂/∂sae_in = W_enc · Σ_batch ∂/∂hidden_pre.
       const back = (w: GPUBuffer, dBias: GPUBuffer) =>
-        this.#matmul(enc, dBias, w, b_dec.grad, {
-          m: 1,
-          n: dIn,
-          k: dSae,
-          as0: 0,
-          as1: 1,
-          bs0: 1,
-          bs1: dSae,
-          ldc: dIn,
-          acc: true,
-          alpha: -1,
-        });
+        dispatch(
+          gpu,
+          enc,
+          MATVEC,
+          new Uint32Array([dIn, dSae, 0, 0]),
+          [dBias, undefined, w, b_dec.grad],
+          elementwiseGroups(dIn),
+        );
       back(W_enc.value, b_enc.grad);
       if (arch === "gated") back(this.#wMag!, this.#param("b_mag").grad);
     }
@@ -695,15 +749,29 @@ export class SaeTrainer {
     const { adam_beta1: beta1, adam_beta2: beta2 } = cfg;
     this.#params.forEach((p, slot) => {
       const params = this.#optimizerParams(p.size, slot, coefficients.lr, t, beta1, beta2);
-      dispatch(gpu, enc, OPTIMIZER("sum_squares"), params, [undefined, p.grad, undefined, undefined, this.#sumSquares], [
-        1,
-        1,
-      ]);
+      dispatch(
+        gpu,
+        enc,
+        OPTIMIZER("sum_squares"),
+        params,
+        [undefined, p.grad, undefined, undefined, this.#sumSquares],
+        [
+          1,
+          1,
+        ],
+      );
     });
     // The clip factor needs every tensor's sum, so all sums come before the first update.
     this.#params.forEach((p, slot) => {
       const params = this.#optimizerParams(p.size, slot, coefficients.lr, t, beta1, beta2);
-      dispatch(gpu, enc, OPTIMIZER("adam"), params, [p.value, p.grad, p.m, p.v, this.#sumSquares], elementwiseGroups(p.size));
+      dispatch(
+        gpu,
+        enc,
+        OPTIMIZER("adam"),
+        params,
+        [p.value, p.grad, p.m, p.v, this.#sumSquares],
+        elementwiseGroups(p.size),
+      );
     });
     if (rank) this.#decoderRows(enc, "normalize", 0, [W_dec.value]);
     gpu.device.queue.submit([enc.finish()]);
@@ -767,6 +835,7 @@ export class SaeTrainer {
       gradNorm,
       fired,
       deadCount,
+      rowLoss: Float32Array.from({ length: batch }, (_, r) => rowStats[r * this.#statSlots]),
     };
   }
 
@@ -824,15 +893,17 @@ export class SaeTrainer {
   }
 
   /**
-   * Replaces some parameters (dead-latent resampling) and zeroes their Adam moments where `resetMoments` marks.
+   * Replaces parameters or Adam moments (`m.NAME`, `v.NAME`), as dead-latent resampling does.
    *
-   * @param tensors New values by parameter name.
+   * @param tensors New values by name, as {@linkcode SaeTrainer.state} names them.
+   * @throws {TypeError} On an unknown name or a wrong length.
    */
-  setParameters(tensors: ParameterMap): void {
+  setTensors(tensors: ParameterMap): void {
     for (const [name, value] of tensors) {
-      const p = this.#param(name);
-      if (!p || p.size !== value.length) throw new TypeError(`No parameter ${name} of ${value.length} values`);
-      writeToBuffer(this.#gpu, p.value, value);
+      const [kind, base] = name.startsWith("m.") || name.startsWith("v.") ? [name[0], name.slice(2)] : ["", name];
+      const p = this.#param(base);
+      if (!p || p.size !== value.length) throw new TypeError(`The SAE has no tensor ${name} of ${value.length} values`);
+      writeToBuffer(this.#gpu, kind === "m" ? p.m : kind === "v" ? p.v : p.value, value);
     }
   }
 
@@ -844,6 +915,7 @@ export class SaeTrainer {
       b.destroy();
     }
     this.#wMag?.destroy();
+    this.#wDecT.destroy();
   }
 }
 

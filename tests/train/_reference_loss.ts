@@ -114,7 +114,7 @@ export function referenceLoss(params: Params, input: LossInput, frozen?: Frozen)
     for (let i = 0; i < B * S; i++) loss += l1 / B * gateActs[i] * norms[i % S];
     loss += sq(decode(gateActs, S, fz.decoder, fz.bDec), x64) / B;
   }
-  if (base) for (let i = 0; i < B * D; i++) fz.residual[i] = x[i] - xhat[i];
+  if (base) { for (let i = 0; i < B * D; i++) fz.residual[i] = x[i] - xhat[i]; }
   const deadCount = dead.reduce((a, b) => a + b, 0);
   if (selectsByRank(arch) && deadCount > 0) {
     const kAux = Math.min(Math.floor(D / 2), deadCount);

@@ -132,4 +132,3 @@ Deno.test("SaeTrainer.step() reduces the loss on a fixed batch", async () => {
   assert(last.loss < 0.5 * first.loss, `loss ${first.loss} -> ${last.loss}`);
   trainer.destroy();
 });
-

@@ -1,0 +1,167 @@
+/**
+ * Training activations: token rows run through the model to the deepest hook needed, mixed in a
+ * buffer (fill, shuffle, serve half, keep half), served in batches; several hooks at once so
+ * several SAEs train from one forward pass.
+ *
+ * @module
+ */
+
+import type { SeededRandom } from "../util/mulberry32.ts";
+
+/** Produces activations for a batch of token rows: one [rows·context, width] array per hook. */
+export type ActivationSource = (rows: number[][]) => Promise<Float32Array[]>;
+
+/** Options of {@linkcode ActivationStore}. */
+export interface ActivationStoreOptions {
+  /** Token rows, in order; restarted when exhausted (a new epoch). */
+  rows: () => AsyncIterator<number[]>;
+  /** Runs the model. */
+  source: ActivationSource;
+  /** Width of each hook's activations. */
+  widths: number[];
+  /** Tokens per row. */
+  contextSize: number;
+  /** Rows per model run (SAELens `store_batch_size_prompts`). */
+  rowsPerRun: number;
+  /** Tokens the buffer holds when full (SAELens `n_batches_in_buffer` × rows × context). */
+  bufferTokens: number;
+  /** Shuffles the buffer. */
+  rng: SeededRandom;
+}
+
+/** What a checkpoint keeps of the store to continue it exactly. */
+export interface ActivationStoreState {
+  /** Rows read from the dataset since the start, over all epochs. */
+  rowsRead: number;
+  /** Buffered tokens, per hook `[tokens, width]`, the next to serve first. */
+  buffered: Float32Array[];
+  /** Tokens still to serve before the next refill. */
+  servable: number;
+}
+
+/**
+ * Serves shuffled activation batches.
+ *
+ * @example
+ * ```ts ignore
+ * const store = new ActivationStore({ rows, source, widths: [768], contextSize: 128, rowsPerRun: 32, bufferTokens: 81920, rng });
+ * const [x] = await store.next(4096); // [4096, 768]
+ * ```
+ */
+export class ActivationStore {
+  readonly #o: ActivationStoreOptions;
+  #iterator?: AsyncIterator<number[]>;
+  #rowsRead = 0;
+  #skip = 0;
+  #buffers: Float32Array[];
+  #count = 0; // tokens held
+  #servable = 0; // of which to serve before refilling
+
+  /**
+   * Creates the store, empty or continuing from a checkpoint's state.
+   *
+   * @param options Data, model and buffer sizes.
+   * @param state A checkpoint's state.
+   */
+  constructor(options: ActivationStoreOptions, state?: ActivationStoreState) {
+    this.#o = options;
+    const tokens = Math.max(options.bufferTokens, options.rowsPerRun * options.contextSize);
+    this.#buffers = options.widths.map((w) => new Float32Array(tokens * w));
+    if (state) {
+      this.#skip = state.rowsRead;
+      this.#rowsRead = state.rowsRead;
+      this.#count = state.buffered[0].length / options.widths[0];
+      state.buffered.forEach((b, h) => this.#buffers[h].set(b));
+      this.#servable = state.servable;
+    }
+  }
+
+  /** Tokens the buffer holds when full. */
+  get capacity(): number {
+    return this.#buffers[0].length / this.#o.widths[0];
+  }
+
+  /** Rows read from the dataset. */
+  get rowsRead(): number {
+    return this.#rowsRead;
+  }
+
+  async #nextRow(): Promise<number[]> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.#iterator ??= this.#o.rows();
+      const r = await this.#iterator.next();
+      if (!r.done) return r.value;
+      this.#iterator = undefined; // a new epoch
+    }
+    throw new RangeError("The dataset gave no rows");
+  }
+
+  async #refill(): Promise<void> {
+    const { contextSize, rowsPerRun, widths } = this.#o;
+    // Continuing from a checkpoint: skip the rows it had already read.
+    while (this.#skip > 0) {
+      await this.#nextRow();
+      this.#skip--;
+    }
+    while (this.#count + rowsPerRun * contextSize <= this.capacity) {
+      const rows: number[][] = [];
+      for (let i = 0; i < rowsPerRun; i++) rows.push(await this.#nextRow());
+      this.#rowsRead += rows.length;
+      const acts = await this.#o.source(rows);
+      acts.forEach((a, h) => this.#buffers[h].set(a, this.#count * widths[h]));
+      this.#count += rows.length * contextSize;
+    }
+    // Fisher–Yates over tokens, the same permutation for every hook.
+    const { rng } = this.#o;
+    for (let i = this.#count - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      widths.forEach((w, h) => {
+        const b = this.#buffers[h];
+        for (let d = 0; d < w; d++) {
+          const t = b[i * w + d];
+          b[i * w + d] = b[j * w + d];
+          b[j * w + d] = t;
+        }
+      });
+    }
+    this.#servable = Math.floor(this.#count / 2);
+  }
+
+  /**
+   * The next batch: `tokens` activations per hook, `[tokens, width]` row-major.
+   *
+   * @param tokens Tokens in the batch (SAELens `train_batch_size_tokens`).
+   * @returns One array per hook.
+   * @throws {RangeError} When the buffer cannot hold twice the batch.
+   */
+  async next(tokens: number): Promise<Float32Array[]> {
+    if (2 * tokens > this.capacity) {
+      throw new RangeError(
+        `The activation buffer of ${this.capacity} tokens cannot serve batches of ${tokens}: raise n_batches_in_buffer`,
+      );
+    }
+    if (this.#servable < tokens) await this.#refill();
+    const out = this.#o.widths.map((w, h) => {
+      const b = this.#buffers[h];
+      const batch = b.slice(0, tokens * w);
+      b.copyWithin(0, tokens * w, this.#count * w);
+      return batch;
+    });
+    this.#count -= tokens;
+    this.#servable -= tokens;
+    return out;
+  }
+
+  /**
+   * The state to save in a checkpoint.
+   *
+   * @returns Rows read, the buffered activations and the tokens left to serve.
+   */
+  state(): ActivationStoreState {
+    return {
+      rowsRead: this.#rowsRead,
+      buffered: this.#o.widths.map((w, h) => this.#buffers[h].slice(0, this.#count * w)),
+      servable: this.#servable,
+    };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Training checkpoints: one safetensors file, replaced atomically, holding every SAE's weights, Adam
+ * moments and dead-latent counters, the mixing buffer, and (as JSON metadata) the step, data position
+ * and random state, so a resumed run continues exactly as the uninterrupted one would.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { readSafetensors, toFloat32, writeSafetensors } from "../io/safetensors.ts";
+import { exists } from "../io/exists.ts";
+
+/** The file a run's checkpoint is kept in, inside `checkpoint_path`. */
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
+
+/** Everything a checkpoint holds. */
+export interface Checkpoint {
+  /** Scalars and settings, stored as JSON. */
+  meta: CheckpointMeta;
+  /** Tensors by name. */
+  tensors: Map<string, Float32Array>;
+}
+
+/** The JSON part of a checkpoint. */
+export interface CheckpointMeta {
+  /** Steps taken. */
+  step: number;
+  /** The shuffling generator's state. */
+  rngState: number;
+  /** Dataset rows read. */
+  rowsRead: number;
+  /** Buffered tokens still to serve before the next refill. */
+  servable: number;
+  /** Per SAE: BatchTopK threshold and the tokens counted in the current density window. */
+  saes: { batchThreshold: number; windowTokens: number }[];
+  /** The run's settings, to check that a resume continues the same run. */
+  config: Record<string, unknown>;
+}
+
+/**
+ * Writes the checkpoint to `folder/checkpoint.safetensors` atomically (temporary file, then rename).
+ *
+ * @example
+ * ```ts ignore
+ * await writeCheckpoint("checkpoints", { meta, tensors });
+ * ```
+ *
+ * @param folder The run's checkpoint folder (created when missing).
+ * @param checkpoint What to keep.
+ * @returns The file written.
+ */
+export async function writeCheckpoint(folder: string, checkpoint: Checkpoint): Promise<string> {
+  await Deno.mkdir(folder, { recursive: true });
+  const path = join(folder, CHECKPOINT_FILE);
+  const tensors = Object.fromEntries(
+    [...checkpoint.tensors].map(([name, data]) => [name, { shape: [data.length], data }]),
+  );
+  await writeSafetensors(path, tensors, { checkpoint: JSON.stringify(checkpoint.meta) });
+  return path;
+}
+
+/**
+ * Reads a checkpoint from a folder (or the file itself).
+ *
+ * @example
+ * ```ts ignore
+ * const { meta } = await readCheckpoint("checkpoints");
+ * ```
+ *
+ * @param path The checkpoint folder or file.
+ * @returns The checkpoint.
+ * @throws {Deno.errors.NotFound} When there is no checkpoint there.
+ * @throws {SyntaxError} When the file is not a checkpoint written by `sae train`.
+ */
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  const file = (await Deno.stat(path).catch(() => undefined))?.isDirectory ? join(path, CHECKPOINT_FILE) : path;
+  if (!(await exists(file))) {
+    throw new Deno.errors.NotFound(`${file} does not exist: there is no checkpoint to resume from`);
+  }
+  const { tensors, metadata } = await readSafetensors(file);
+  const raw = metadata?.checkpoint;
+  if (typeof raw !== "string") {
+    throw new SyntaxError(`${file} has no "checkpoint" metadata: it was not written by sae train`);
+  }
+  const out = new Map<string, Float32Array>();
+  for (const [name, entry] of tensors) out.set(name, toFloat32(entry, `${file} ${name}`));
+  return { meta: JSON.parse(raw) as CheckpointMeta, tensors: out };
+}

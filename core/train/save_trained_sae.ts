@@ -1,0 +1,120 @@
+/**
+ * Turns a trained SAE into the SAELens v6 folder its users load: decoder norms folded into the
+ * encoder, BatchTopK and Matryoshka saved as JumpReLU with their threshold, and the feature
+ * densities as `sparsity.safetensors`.
+ *
+ * @module
+ */
+
+import { writeSaeFolder } from "../io/write_sae.ts";
+import type { SaeWeights } from "../sae/architecture.ts";
+import type { SaeConfig, SaeMetadata } from "../sae/config.ts";
+import type { ParameterMap } from "./sae_trainer.ts";
+import type { SaeTrainingConfig } from "./sae_training_config.ts";
+
+/** What {@linkcode inferenceSae} needs besides the parameters. */
+export interface TrainedSae {
+  /** The SAE's training settings. */
+  cfg: SaeTrainingConfig;
+  /** Trained parameters by name. */
+  params: ParameterMap;
+  /** BatchTopK's running threshold. */
+  batchThreshold: number;
+  /** Training metadata for cfg.json. */
+  metadata: SaeMetadata;
+}
+
+/**
+ * The inference form of a trained SAE: its cfg.json and weights, with each decoder row scaled to
+ * unit norm and the encoder (and biases, thresholds) scaled to match, so encode·decode is unchanged
+ * (SAELens `fold_W_dec_norm`).
+ *
+ * @example
+ * ```ts
+ * import { inferenceSae } from "./save_trained_sae.ts";
+ * const params = new Map([["W_enc", new Float32Array([1, 1])], ["b_enc", new Float32Array([0.5])], ["W_dec", new Float32Array([0, 2])], ["b_dec", new Float32Array(2)]]);
+ * const cfg = { architecture: "standard", d_in: 2, d_sae: 1, k: 1, apply_b_dec_to_input: true } as const;
+ * const { weights } = inferenceSae({ cfg: cfg as never, params, batchThreshold: 0, metadata: {} as never });
+ * console.log([...weights.W_dec.data], [...weights.W_enc.data], [...weights.b_enc.data]); // [0, 1] [2, 2] [1]
+ * ```
+ *
+ * @param sae The trained SAE.
+ * @returns cfg.json contents and weights.
+ */
+export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWeights } {
+  const { cfg: t, params } = sae;
+  const { d_in: dIn, d_sae: dSae } = t;
+  const wEnc = Float32Array.from(params.get("W_enc")!), wDec = Float32Array.from(params.get("W_dec")!);
+  const norms = new Float32Array(dSae);
+  for (let j = 0; j < dSae; j++) {
+    norms[j] = Math.hypot(...wDec.subarray(j * dIn, (j + 1) * dIn)) || 1;
+    for (let d = 0; d < dIn; d++) wDec[j * dIn + d] /= norms[j], wEnc[d * dSae + j] *= norms[j];
+  }
+  const scaled = (name: string) => Float32Array.from(params.get(name)!, (v, j) => v * norms[j]);
+  const vector = (data: Float32Array) => ({ shape: [dSae], data });
+  const weights: SaeWeights = {
+    W_enc: { shape: [dIn, dSae], data: wEnc },
+    W_dec: { shape: [dSae, dIn], data: wDec },
+    b_dec: { shape: [dIn], data: Float32Array.from(params.get("b_dec")!) },
+  };
+  let architecture: string = t.architecture;
+  const extra: Partial<SaeConfig> = {};
+  switch (t.architecture) {
+    case "standard":
+      weights.b_enc = vector(scaled("b_enc"));
+      break;
+    case "topk":
+      weights.b_enc = vector(scaled("b_enc"));
+      extra.k = t.k;
+      extra.rescale_acts_by_decoder_norm = false;
+      break;
+    case "batchtopk":
+    case "matryoshka_batchtopk":
+      architecture = "jumprelu";
+      weights.b_enc = vector(scaled("b_enc"));
+      weights.threshold = vector(Float32Array.from(norms, (n) => sae.batchThreshold * n));
+      break;
+    case "jumprelu":
+      architecture = "jumprelu";
+      weights.b_enc = vector(scaled("b_enc"));
+      weights.threshold = vector(Float32Array.from(params.get("log_threshold")!, (v, j) => Math.exp(v) * norms[j]));
+      break;
+    case "gated":
+      weights.b_gate = vector(scaled("b_gate"));
+      weights.b_mag = vector(scaled("b_mag"));
+      weights.r_mag = vector(Float32Array.from(params.get("r_mag")!));
+      break;
+  }
+  return {
+    cfg: {
+      architecture,
+      d_in: dIn,
+      d_sae: dSae,
+      dtype: "float32",
+      device: "webgpu",
+      apply_b_dec_to_input: t.apply_b_dec_to_input,
+      normalize_activations: "none",
+      reshape_activations: "none",
+      ...extra,
+      metadata: sae.metadata,
+    },
+    weights,
+  };
+}
+
+/**
+ * Writes the trained SAE as a SAELens v6 folder with `sparsity.safetensors`.
+ *
+ * @example
+ * ```ts ignore
+ * await saveTrainedSae("out/sae", trained, logDensity);
+ * ```
+ *
+ * @param folder Destination.
+ * @param sae The trained SAE.
+ * @param logDensity log10(feature density + 1e-10) per latent.
+ */
+export async function saveTrainedSae(folder: string, sae: TrainedSae, logDensity: Float32Array): Promise<void> {
+  const { cfg, weights } = inferenceSae(sae);
+  await writeSaeFolder(folder, cfg, weights, { shape: [cfg.d_sae], data: logDensity });
+}

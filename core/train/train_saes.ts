@@ -1,0 +1,322 @@
+/**
+ * A training run: batches from the activation store feed every SAE of the run (one forward pass
+ * for all), with schedules, dead-latent tracking, resampling, metrics, checkpoints and resume.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Gpu } from "../gpu/device.ts";
+import type { SaeMetadata } from "../sae/config.ts";
+import { mulberry32 } from "../util/mulberry32.ts";
+import { type ActivationSource, ActivationStore } from "./activation_store.ts";
+import { type Checkpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { geometricMedian } from "./geometric_median.ts";
+import { resampleDeadLatents } from "./resample_dead.ts";
+import type { ResolvedRun, RunnerConfig } from "./runner_config.ts";
+import { saveTrainedSae } from "./save_trained_sae.ts";
+import { type ParameterMap, SaeTrainer, type StepResult } from "./sae_trainer.ts";
+import { learningRate, warmedUpCoefficient } from "./schedules.ts";
+import type { SaeTrainingConfig } from "./sae_training_config.ts";
+
+/** One metrics line (SAELens's W&B names), also kept for the report. */
+export type MetricsLine = Record<string, number>;
+
+/** The metrics file inside `checkpoint_path`. */
+export const METRICS_FILE = "metrics.jsonl";
+
+/** Progress after a step. */
+export interface TrainProgress {
+  /** Steps taken. */
+  step: number;
+  /** Steps in the run. */
+  totalSteps: number;
+  /** Tokens trained on. */
+  tokens: number;
+  /** Each SAE's step result. */
+  results: StepResult[];
+}
+
+/** Options of {@linkcode trainSaes}. */
+export interface TrainSaesOptions {
+  /** The device. */
+  gpu: Gpu;
+  /** Token rows, in order (restarted each epoch). */
+  rows: () => AsyncIterator<number[]>;
+  /** Activations of a batch of rows, one array per distinct hook in `hooks` order. */
+  source: ActivationSource;
+  /** Distinct hooks the source returns, in order. */
+  hooks: string[];
+  /** cfg.json metadata of each SAE (model, hook, dataset). */
+  metadata: SaeMetadata[];
+  /** Continue from the checkpoint in this folder. */
+  resume?: string;
+  /** Stops the run after the current step, saving a checkpoint (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Called after every step. */
+  onProgress?: (p: TrainProgress) => void;
+}
+
+/** What a run produced. */
+export interface TrainResult {
+  /** Folders of the trained SAEs (empty when stopped early). */
+  outputs: string[];
+  /** The checkpoint written when stopped early or at checkpoints. */
+  checkpoint?: string;
+  /** Steps taken. */
+  steps: number;
+  /** Whether the signal stopped the run before the end. */
+  stopped: boolean;
+  /** Every metrics line of the run, resumed parts included. */
+  metrics: MetricsLine[];
+}
+
+/** Each SAE's output folder: `output_path`, or `checkpoint_path/final`; numbered when several. */
+export function outputFolders(run: RunnerConfig, count: number): string[] {
+  const base = run.output_path || join(run.checkpoint_path, "final");
+  return Array.from({ length: count }, (_, i) => count === 1 ? base : join(base, String(i)));
+}
+
+const DENSITY_EPS = 1e-10;
+
+/** The settings a resumed run must share with its checkpoint. */
+function runIdentity(resolved: ResolvedRun): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({ saes: resolved.saes.map(({ saes: _, ...s }) => s) }));
+}
+
+/**
+ * Trains every SAE of the run.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await trainSaes(resolved, { gpu, rows, source, hooks: ["blocks.2.hook_resid_pre"], metadata });
+ * console.log(result.outputs); // ["checkpoints/final"]
+ * ```
+ *
+ * @param resolved The run's settings.
+ * @param options Data, device, resume and callbacks.
+ * @returns Output folders, steps and metrics.
+ * @throws {NonFiniteError} When a step gives NaN or infinity; the last checkpoint is kept as it was.
+ * @throws {TypeError} When `resume` holds a checkpoint of different settings.
+ */
+export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions): Promise<TrainResult> {
+  const { run, saes } = resolved;
+  const { gpu, hooks } = options;
+  const batch = run.train_batch_size_tokens;
+  const totalSteps = Math.floor(run.training_tokens / batch);
+  const checkpointEvery = run.n_checkpoints > 0 ? Math.max(1, Math.floor(totalSteps / run.n_checkpoints)) : 0;
+  const metricsPath = join(run.checkpoint_path, METRICS_FILE);
+  await Deno.mkdir(run.checkpoint_path, { recursive: true });
+
+  let resumed: Checkpoint | undefined;
+  if (options.resume) {
+    resumed = await readCheckpoint(options.resume);
+    const expected = JSON.stringify(runIdentity(resolved)), found = JSON.stringify(resumed.meta.config);
+    if (expected !== found) {
+      throw new TypeError(
+        `The checkpoint in ${options.resume} was written by a run with other settings: resume with the same config (it has ${found})`,
+      );
+    }
+  }
+  // Shuffling and resampling draw from `rng`, whose state checkpoints keep; initial weights from
+  // their own generators, so a resumed run draws the same numbers as the uninterrupted one.
+  const rng = mulberry32(resumed ? resumed.meta.rngState : run.seed);
+  const initRng = (i: number) => mulberry32(run.seed + 0x9e3779b9 * (i + 1));
+  const hookIndex = saes.map((s) => hooks.indexOf(s.hook_name));
+  const store = new ActivationStore(
+    {
+      rows: options.rows,
+      source: options.source,
+      widths: hooks.map((h) => saes.find((s) => s.hook_name === h)!.d_in),
+      contextSize: run.context_size,
+      rowsPerRun: run.store_batch_size_prompts,
+      bufferTokens: run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size,
+      rng,
+    },
+    resumed && {
+      rowsRead: resumed.meta.rowsRead,
+      servable: resumed.meta.servable,
+      buffered: hooks.map((_, h) => resumed!.tensors.get(`store.hook${h}`)!),
+    },
+  );
+
+  const trainers: SaeTrainer[] = [];
+  const windowFired = saes.map((s) => new Float64Array(s.d_sae));
+  const windowTokens = saes.map(() => 0);
+  const resampleFired = saes.map((s) => new Float64Array(s.d_sae));
+  let lastDensity: Float32Array[] = saes.map((s) => new Float32Array(s.d_sae));
+  const metrics: MetricsLine[] = [];
+  let step = 0;
+  try {
+    if (resumed) {
+      step = resumed.meta.step;
+      saes.forEach((cfg, i) => {
+        const own = (name: string) => resumed!.tensors.get(`sae${i}.${name}`);
+        const tensors: ParameterMap = new Map();
+        for (const [name, value] of resumed!.tensors) {
+          const prefix = `sae${i}.param.`;
+          if (name.startsWith(prefix)) tensors.set(name.slice(prefix.length), value);
+        }
+        trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), {
+          tensors,
+          step,
+          sinceFired: own("since_fired"),
+          batchThreshold: resumed!.meta.saes[i].batchThreshold,
+        }));
+        windowFired[i].set(own("window_fired")!);
+        resampleFired[i].set(own("resample_fired")!);
+        lastDensity[i] = own("last_density")!;
+        windowTokens[i] = resumed!.meta.saes[i].windowTokens;
+      });
+      metrics.push(...await readMetrics(metricsPath, step));
+      await Deno.writeTextFile(metricsPath, metrics.map((m) => JSON.stringify(m) + "\n").join(""));
+    } else {
+      await Deno.writeTextFile(metricsPath, "");
+    }
+
+    const checkpoint = async (): Promise<string> => {
+      const tensors = new Map<string, Float32Array>();
+      const storeState = store.state();
+      storeState.buffered.forEach((b, h) => tensors.set(`store.hook${h}`, b));
+      for (const [i, t] of trainers.entries()) {
+        const state = await t.state();
+        for (const [name, value] of state.tensors) tensors.set(`sae${i}.param.${name}`, value);
+        tensors.set(`sae${i}.since_fired`, state.sinceFired);
+        tensors.set(`sae${i}.window_fired`, Float32Array.from(windowFired[i]));
+        tensors.set(`sae${i}.resample_fired`, Float32Array.from(resampleFired[i]));
+        tensors.set(`sae${i}.last_density`, lastDensity[i]);
+      }
+      return await writeCheckpoint(run.checkpoint_path, {
+        meta: {
+          step,
+          rngState: rng.state,
+          rowsRead: storeState.rowsRead,
+          servable: storeState.servable,
+          saes: trainers.map((t, i) => ({ batchThreshold: t.batchThreshold, windowTokens: windowTokens[i] })),
+          config: runIdentity(resolved),
+        },
+        tensors,
+      });
+    };
+
+    let lastCheckpoint: string | undefined;
+    while (step < totalSteps) {
+      const xs = await store.next(batch);
+      if (trainers.length === 0) {
+        saes.forEach((cfg, i) => {
+          const x = xs[hookIndex[i]];
+          const tensors: ParameterMap = new Map();
+          if (cfg.b_dec_init_method !== "zeros") {
+            tensors.set("b_dec", cfg.b_dec_init_method === "mean" ? mean(x, cfg.d_in) : geometricMedian(x, cfg.d_in));
+          }
+          trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), { tensors }));
+        });
+      }
+      const results: StepResult[] = [];
+      for (const [i, trainer] of trainers.entries()) {
+        const cfg = saes[i];
+        const lr = learningRate({
+          lr: cfg.lr,
+          lrSchedulerName: cfg.lr_scheduler_name,
+          lrWarmUpSteps: cfg.lr_warm_up_steps,
+          lrDecaySteps: cfg.lr_decay_steps,
+          lrEnd: cfg.lr_end >= 0 ? cfg.lr_end : cfg.lr / 10,
+          totalSteps,
+        }, step);
+        const l1Coefficient = warmedUpCoefficient(cfg.l1_coefficient, cfg.l1_warm_up_steps, step);
+        const x = xs[hookIndex[i]];
+        const r = await trainer.step(x, { lr, l1Coefficient });
+        results.push(r);
+        for (let j = 0; j < cfg.d_sae; j++) windowFired[i][j] += r.fired[j], resampleFired[i][j] += r.fired[j];
+        windowTokens[i] += batch;
+        const stepsDone = step + 1;
+        const line: MetricsLine = {
+          step: stepsDone,
+          ...(saes.length > 1 ? { sae: i } : {}),
+          "details/n_training_tokens": stepsDone * batch,
+          "details/current_learning_rate": lr,
+          "details/current_l1_coefficient": l1Coefficient,
+          "losses/overall_loss": r.loss,
+          ...Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [`losses/${k}`, v])),
+          "metrics/explained_variance": r.explainedVariance,
+          "metrics/l0": r.l0,
+          "metrics/grad_norm": r.gradNorm,
+          "sparsity/mean_passes_since_fired": trainer.sinceFired.reduce((a, b) => a + b, 0) / cfg.d_sae,
+          "sparsity/dead_features": r.deadCount,
+        };
+        if (stepsDone % cfg.feature_sampling_window === 0) {
+          lastDensity[i] = logDensity(windowFired[i], windowTokens[i]);
+          line["sparsity/below_1e-5"] = lastDensity[i].filter((v) => v < -5).length;
+          line["sparsity/below_1e-6"] = lastDensity[i].filter((v) => v < -6).length;
+          line["sparsity/dense_1e-1"] = lastDensity[i].filter((v) => v > -1).length;
+          windowFired[i].fill(0);
+          windowTokens[i] = 0;
+        }
+        if (cfg.resample_steps > 0 && stepsDone % cfg.resample_steps === 0 && stepsDone < totalSteps) {
+          const dead = resampleFired[i].reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
+          if (dead > 0) {
+            await resampleDeadLatents(
+              trainer,
+              x,
+              r.rowLoss,
+              Uint8Array.from(resampleFired[i], (v) => v === 0 ? 1 : 0),
+              rng,
+            );
+          }
+          line["sparsity/resampled_features"] = dead;
+          resampleFired[i].fill(0);
+        }
+        if (
+          stepsDone % cfg.wandb_log_frequency === 0 || stepsDone === totalSteps ||
+          line["sparsity/below_1e-5"] !== undefined
+        ) {
+          metrics.push(line);
+          await Deno.writeTextFile(metricsPath, JSON.stringify(line) + "\n", { append: true });
+        }
+      }
+      step++;
+      options.onProgress?.({ step, totalSteps, tokens: step * batch, results });
+      const stop = options.signal?.aborted === true;
+      if ((checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) || (stop && step < totalSteps)) {
+        lastCheckpoint = await checkpoint();
+      }
+      if (stop && step < totalSteps) {
+        return { outputs: [], checkpoint: lastCheckpoint, steps: step, stopped: true, metrics };
+      }
+    }
+
+    const outputs = outputFolders(run, saes.length);
+    for (const [i, trainer] of trainers.entries()) {
+      const density = windowTokens[i] > 0 ? logDensity(windowFired[i], windowTokens[i]) : lastDensity[i];
+      const { tensors } = await trainer.state();
+      const params: ParameterMap = new Map([...tensors].filter(([n]) => !n.includes(".")));
+      await saveTrainedSae(outputs[i], {
+        cfg: saes[i] as SaeTrainingConfig,
+        params,
+        batchThreshold: trainer.batchThreshold,
+        metadata: options.metadata[i],
+      }, density);
+    }
+    return { outputs, checkpoint: lastCheckpoint, steps: step, stopped: false, metrics };
+  } finally {
+    for (const t of trainers) t.destroy();
+  }
+}
+
+function mean(x: Float32Array, width: number): Float32Array {
+  const out = new Float64Array(width);
+  for (let i = 0; i < x.length; i++) out[i % width] += x[i];
+  return Float32Array.from(out, (v) => v / (x.length / width));
+}
+
+/** SAELens's `log_feature_sparsity`: log10(fired / tokens + 1e-10). */
+function logDensity(fired: Float64Array, tokens: number): Float32Array {
+  return Float32Array.from(fired, (f) => Math.log10(f / Math.max(tokens, 1) + DENSITY_EPS));
+}
+
+/** The metrics lines a checkpoint at `step` had written (later lines belong to the lost part of the run). */
+async function readMetrics(path: string, step: number): Promise<MetricsLine[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as MetricsLine)
+    .filter((m) => m.step <= step);
+}

@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { assertEquals } from "../_assert.ts";
+import { runCli } from "./_run.ts";
+import { FIXTURES } from "../_fixtures.ts";
+import { SAE } from "../../core/sae/sae.ts";
+import { readCheckpoint } from "../../core/train/checkpoint.ts";
+import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
+import { gpu } from "../_gpu.ts";
+
+const MODEL = `${FIXTURES}gpt2-sotu-tiny`;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+const ORT = { sanitizeOps: false, sanitizeResources: false };
+
+/** A small, fast run on the fixture model: 256-token steps of 32-token rows. */
+function smallRun(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model_name: MODEL,
+    hook_name: "blocks.2.hook_resid_pre",
+    d_sae: 64,
+    context_size: 32,
+    store_batch_size_prompts: 4,
+    n_batches_in_buffer: 4,
+    train_batch_size_tokens: 128,
+    training_tokens: 128 * 12,
+    lr: 1e-3,
+    checkpoint_path: join(dir, "ck"),
+    wandb_log_frequency: 1,
+    feature_sampling_window: 4,
+    ...extra,
+  };
+}
+
+async function writeConfig(dir: string, cfg: Record<string, unknown>): Promise<string> {
+  const path = join(dir, "train.json");
+  await Deno.writeTextFile(path, JSON.stringify(cfg));
+  return path;
+}
+
+Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens names and a report", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(dir, smallRun(dir, { architecture: "standard", l1_coefficient: 2 }));
+  const r = await runCli(["train", "--config", config, "--l1-coefficient", "3"]);
+  assertEquals(r.code, 0, r.stderr);
+  const out = join(dir, "ck", "final");
+  const cfg = JSON.parse(await Deno.readTextFile(join(out, "cfg.json")));
+  assertEquals([cfg.architecture, cfg.d_in, cfg.d_sae, cfg.metadata.hook_name], [
+    "standard",
+    128,
+    64,
+    "blocks.2.hook_resid_pre",
+  ]);
+  const sae = await SAE.load(out, { gpu });
+  assertEquals(sae.cfg.d_sae, 64);
+  sae.destroy();
+  const sparsity = (await readSafetensors(join(out, "sparsity.safetensors"))).tensors.get("sparsity")!;
+  assertEquals(sparsity.shape, [64]);
+  const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assertEquals(lines.length, 12);
+  for (
+    const key of [
+      "losses/mse_loss",
+      "losses/l1_loss",
+      "metrics/explained_variance",
+      "metrics/l0",
+      "sparsity/dead_features",
+      "details/current_learning_rate",
+    ]
+  ) assert(Number.isFinite(lines[11][key]), key);
+  assertEquals(lines[11]["details/current_l1_coefficient"], 3); // the flag overrides the file
+  assert(Number.isFinite(lines[3]["sparsity/below_1e-5"]));
+  const report = await Deno.readTextFile(join(dir, "ck", "report.html"));
+  assert(report.includes("<polyline") && report.includes("log10 feature density"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train --resume after kill -9 gives weights identical to an uninterrupted run", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const steps = 40;
+  const base = {
+    architecture: "topk",
+    k: 8,
+    training_tokens: 128 * steps,
+    n_checkpoints: steps,
+    dead_feature_window: 3,
+  };
+  const whole = await writeConfig(dir, smallRun(join(dir, "whole"), base));
+  assertEquals((await runCli(["train", "--config", whole])).code, 0);
+
+  const partDir = join(dir, "part");
+  const part = join(partDir, "part.json");
+  await Deno.mkdir(partDir);
+  await Deno.writeTextFile(part, JSON.stringify(smallRun(partDir, base)));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", part],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const checkpoint = join(partDir, "ck", "checkpoint.safetensors");
+  while (!(await Deno.stat(checkpoint).catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, Math.random() * 300));
+  child.kill("SIGKILL");
+  const status = await child.status;
+  assertEquals(status.signal, "SIGKILL", "the run was killed before it finished");
+  const { meta } = await readCheckpoint(join(partDir, "ck"));
+  assert(meta.step > 0 && meta.step < steps, `checkpoint at step ${meta.step}`);
+
+  const resumed = await runCli(["train", "--config", part, "--resume", join(partDir, "ck")]);
+  assertEquals(resumed.code, 0, resumed.stderr);
+  const a = await Deno.readFile(join(dir, "whole", "ck", "final", "sae_weights.safetensors"));
+  const b = await Deno.readFile(join(partDir, "ck", "final", "sae_weights.safetensors"));
+  assertEquals(b, a);
+  const metricsA = await Deno.readTextFile(join(dir, "whole", "ck", "metrics.jsonl"));
+  assertEquals(await Deno.readTextFile(join(partDir, "ck", "metrics.jsonl")), metricsA);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train stops on a non-finite loss and keeps the last good checkpoint", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  // A coefficient that overflows float32 once it has warmed up past step 4.
+  const cfg = smallRun(dir, { l1_coefficient: 3e38, l1_warm_up_steps: 8, n_checkpoints: 12 });
+  const r = await runCli(["train", "--config", await writeConfig(dir, cfg)]);
+  assertEquals(r.code, 1);
+  assert(/non-finite/.test(r.stderr) && /last good checkpoint/.test(r.stderr), r.stderr);
+  const { meta, tensors } = await readCheckpoint(join(dir, "ck"));
+  assert(meta.step >= 1, `checkpoint at step ${meta.step}`);
+  for (const [name, t] of tensors) assert(t.every(Number.isFinite), `${name} is finite`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train saves batchtopk as a JumpReLU SAE with its one running threshold", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = smallRun(dir, { architecture: "batchtopk", k: 8 });
+  assertEquals((await runCli(["train", "--config", await writeConfig(dir, cfg)])).code, 0);
+  const out = join(dir, "ck", "final");
+  const saved = JSON.parse(await Deno.readTextFile(join(out, "cfg.json")));
+  assertEquals(saved.architecture, "jumprelu");
+  const weights = (await readSafetensors(join(out, "sae_weights.safetensors"))).tensors;
+  const threshold = toFloat32(weights.get("threshold")!, "threshold");
+  assert(threshold.every((t) => t > 0 && Math.abs(t - threshold[0]) < 1e-5 * threshold[0]), "one positive θ");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test(
+  "sae train --cache-activations then training from the cache equals training from the model",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const cfg = smallRun(dir, { architecture: "standard", b_dec_init_method: "mean" });
+    const config = await writeConfig(dir, cfg);
+    assertEquals((await runCli(["train", "--config", config])).code, 0);
+    const cache = join(dir, "cache");
+    const cached = await runCli([
+      "train",
+      "--config",
+      config,
+      "--cache-activations",
+      cache,
+      "--training-tokens",
+      "8192",
+    ]);
+    assertEquals(cached.code, 0, cached.stderr);
+    const fromCache = await runCli([
+      "train",
+      "--config",
+      config,
+      "--cached-activations-path",
+      cache,
+      "--output-path",
+      join(dir, "from-cache"),
+    ]);
+    assertEquals(fromCache.code, 0, fromCache.stderr);
+    assertEquals(
+      await Deno.readFile(join(dir, "from-cache", "sae_weights.safetensors")),
+      await Deno.readFile(join(dir, "ck", "final", "sae_weights.safetensors")),
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test("sae train names the field and what it expects on bad settings", async () => {
+  const dir = await Deno.makeTempDir();
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ l1_coeficient: 5 }, /field l1_coeficient is not a training setting/],
+    [{ lr: "fast" }, /field lr is "fast": expected a number/],
+    [{ architecture: "sparse" }, /field architecture is "sparse": expected one of standard, topk/],
+    [{ train_batch_size_tokens: 0 }, /train_batch_size_tokens is 0: expected a positive integer/],
+    [{ hook_name: "blocks.9.hook_resid_pre" }, /blocks\.9/],
+  ];
+  for (const [bad, message] of cases) {
+    const r = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
+    assertEquals(r.code, 1, JSON.stringify(bad));
+    assert(message.test(r.stderr), `${JSON.stringify(bad)}: ${r.stderr}`);
+    assert(!r.stderr.includes("    at "), "no stack trace");
+  }
+  await Deno.remove(dir, { recursive: true });
+});
