@@ -133,3 +133,33 @@ export { evalReportHtml } from "./core/report/eval_report.ts";
 export type { EvalReportLabels } from "./core/report/eval_report.ts";
 export { escapeHtml, histogramSvg, htmlPage } from "./core/report/html.ts";
 export type { HistogramSvgOptions } from "./core/report/html.ts";
+export { initialParameters, NonFiniteError, SaeTrainer } from "./core/train/sae_trainer.ts";
+export type { ParameterMap, StepCoefficients, StepResult, TrainerState } from "./core/train/sae_trainer.ts";
+export {
+  levelWidths,
+  SAE_TRAINING_DEFAULTS,
+  selectsByRank,
+  TRAIN_ARCHITECTURES,
+} from "./core/train/sae_training_config.ts";
+export type { SaeTrainingConfig, TrainArchitecture } from "./core/train/sae_training_config.ts";
+export { ActivationStore } from "./core/train/activation_store.ts";
+export type { ActivationSource, ActivationStoreOptions, ActivationStoreState } from "./core/train/activation_store.ts";
+export { resolveRunnerConfig, RUNNER_DEFAULTS, RUNNER_FIELD_HELP } from "./core/train/runner_config.ts";
+export type { ResolvedRun, RunnerConfig } from "./core/train/runner_config.ts";
+export { learningRate, warmedUpCoefficient } from "./core/train/schedules.ts";
+export type { LrSchedule, LrSchedulerName } from "./core/train/schedules.ts";
+export { geometricMedian } from "./core/train/geometric_median.ts";
+export { resampleDeadLatents } from "./core/train/resample_dead.ts";
+export { CHECKPOINT_FILE, readCheckpoint, writeCheckpoint } from "./core/train/checkpoint.ts";
+export type { Checkpoint, CheckpointMeta } from "./core/train/checkpoint.ts";
+export { inferenceSae, saveTrainedSae } from "./core/train/save_trained_sae.ts";
+export type { TrainedSae } from "./core/train/save_trained_sae.ts";
+export { cacheActivations, openActivationCache } from "./core/train/cached_activations.ts";
+export type { ActivationCacheInfo } from "./core/train/cached_activations.ts";
+export { METRICS_FILE, outputFolders, trainSaes } from "./core/train/train_saes.ts";
+export type { MetricsLine, TrainProgress, TrainResult, TrainSaesOptions } from "./core/train/train_saes.ts";
+export { trainingReportHtml } from "./core/report/training_report.ts";
+export type { TrainingReportSae } from "./core/report/training_report.ts";
+export { writeSaeFolder } from "./core/io/write_sae.ts";
+export { mulberry32 } from "./core/util/mulberry32.ts";
+export type { SeededRandom } from "./core/util/mulberry32.ts";

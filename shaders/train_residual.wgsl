@@ -8,25 +8,18 @@ struct Params {
   scale: f32,
   stride: u32,
   slot: u32,
-  accumulate: u32, // add to grad rather than overwrite
+  residual: u32, // 1: the target is the detached residual x − x̂ (AuxK), else x
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> out: array<f32>; // a reconstruction (or decoded auxiliary term)
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> xhat: array<f32>; // the full reconstruction (auxk, ghost)
+@group(0) @binding(3) var<storage, read> xhat: array<f32>; // the full reconstruction (AuxK, ghost)
 @group(0) @binding(4) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(5) var<storage, read_write> stats: array<f32>;
 
-fn put(i: u32, g: f32) {
-  if (p.accumulate != 0u) {
-    grad[i] += g;
-  } else {
-    grad[i] = g;
-  }
-}
-
-// ‖out − x‖²: the reconstruction loss (and the matryoshka and gated-auxiliary ones).
+// ‖out − x‖²: the reconstruction loss (and the matryoshka and gated-auxiliary ones); AuxK's
+// ‖out − (x − x̂)‖² with the residual detached.
 @compute @workgroup_size(64)
 fn mse(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x + gid.y * 65535u * 64u;
@@ -36,26 +29,9 @@ fn mse(@builtin(global_invocation_id) gid: vec3<u32>) {
   var s = 0.0;
   for (var d = 0u; d < p.d_in; d++) {
     let i = r * p.d_in + d;
-    let e = out[i] - x[i];
+    let e = out[i] - select(x[i], x[i] - xhat[i], p.residual != 0u);
     s += e * e;
-    put(i, p.scale * e);
-  }
-  stats[r * p.stride + p.slot] = s;
-}
-
-// AuxK: ‖out − (x − x̂)‖² with the residual detached.
-@compute @workgroup_size(64)
-fn auxk(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x + gid.y * 65535u * 64u;
-  if (r >= p.rows) {
-    return;
-  }
-  var s = 0.0;
-  for (var d = 0u; d < p.d_in; d++) {
-    let i = r * p.d_in + d;
-    let e = out[i] - (x[i] - xhat[i]);
-    s += e * e;
-    put(i, p.scale * e);
+    grad[i] = p.scale * e;
   }
   stats[r * p.stride + p.slot] = s;
 }
@@ -86,7 +62,7 @@ fn ghost(@builtin(global_invocation_id) gid: vec3<u32>) {
     let e = diff * diff;
     let ratio = res * res / (e + 1e-6);
     total += ratio * e;
-    put(i, p.scale * ratio * 2.0 * diff * s);
+    grad[i] = p.scale * ratio * 2.0 * diff * s;
   }
   stats[r * p.stride + p.slot] = total;
 }

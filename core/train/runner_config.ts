@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type LrSchedulerName } from "./schedules.ts";
+import type { LrSchedulerName } from "./schedules.ts";
 import {
   levelWidths,
   SAE_TRAINING_DEFAULTS,

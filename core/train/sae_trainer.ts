@@ -413,17 +413,19 @@ export class SaeTrainer {
     dispatch(this.#gpu, enc, REDUCE, new Uint32Array([rows, cols, mode, 1]), [v, out], elementwiseGroups(cols));
   }
 
+  /** A per-row loss term (shaders/train_residual.wgsl): `out` against x, or against x − x̂ with `xhat`. */
   #residual(
     enc: GPUCommandEncoder,
-    entry: string,
+    entry: "mse" | "ghost",
     rows: number,
     scale: number,
     slot: number,
-    bindings: (Binding | undefined)[],
+    buffers: { out: GPUBuffer; x: GPUBuffer; xhat?: GPUBuffer; grad: GPUBuffer; stats: Binding },
   ): void {
-    const params = new Uint32Array([rows, this.cfg.d_in, 0, this.#statSlots, slot, 0]);
+    const params = new Uint32Array([rows, this.cfg.d_in, 0, this.#statSlots, slot, buffers.xhat ? 1 : 0]);
     new Float32Array(params.buffer)[2] = scale;
-    dispatch(this.#gpu, enc, RESIDUAL(entry), params, bindings, elementwiseGroups(rows));
+    const { out, x, xhat, grad, stats } = buffers;
+    dispatch(this.#gpu, enc, RESIDUAL(entry), params, [out, x, xhat ?? x, grad, stats], elementwiseGroups(rows));
   }
 
   #decoderRows(enc: GPUCommandEncoder, entry: string, scale: number, bindings: (GPUBuffer | undefined)[]): void {
@@ -546,13 +548,12 @@ export class SaeTrainer {
         this.#matmul(enc, s.acts, W_dec.value, out, { m: rows, n: dIn, k: w, as0: dSae, as1: 1, ldb: dIn, ldc: dIn });
         this.#elementwise(enc, "add_bias", narrowCount, dIn, [undefined, undefined, out, b_dec.value], 1);
         const last = l === widths.length - 1;
-        this.#residual(enc, "mse", rows, 2 / batch, last ? 0 : 2 + l, [
+        this.#residual(enc, "mse", rows, 2 / batch, last ? 0 : 2 + l, {
           out,
-          s.x,
-          undefined,
-          s.levelGrads[l],
-          this.#statsSlice(stats, r0, rows),
-        ]);
+          x: s.x,
+          grad: s.levelGrads[l],
+          stats: this.#statsSlice(stats, r0, rows),
+        });
       });
       const dacc = widths.length === 1 ? s.levelGrads[0] : s.dacc;
       if (widths.length > 1) enc.copyBufferToBuffer(s.levelGrads[widths.length - 1], 0, s.dacc, 0, narrowCount * 4);
@@ -625,6 +626,13 @@ export class SaeTrainer {
           });
         }
       };
+      const auxBuffers = (xhat?: GPUBuffer) => ({
+        out: s.auxOut,
+        x: s.x,
+        xhat,
+        grad: s.auxGrad,
+        stats: this.#statsSlice(stats, r0, rows),
+      });
       if (useAuxK) {
         dispatch(gpu, enc, SELECT, new Uint32Array([dSae, dSae, kAux, 1, dSae]), [
           s.pre,
@@ -634,36 +642,18 @@ export class SaeTrainer {
         this.#elementwise(enc, "auxk_select", wideCount, dSae, [s.pre, s.thresholds, s.aux, this.#deadMask]);
         decodeAux();
         const scale = cfg.aux_loss_coefficient * Math.min(deadCount / Math.floor(dIn / 2), 1);
-        this.#residual(enc, "auxk", rows, scale * 2 / batch, 1, [
-          s.auxOut,
-          s.x,
-          s.recon,
-          s.auxGrad,
-          this.#statsSlice(stats, r0, rows),
-        ]);
+        this.#residual(enc, "mse", rows, scale * 2 / batch, 1, auxBuffers(s.recon));
         auxBackward(true);
       } else if (useGhost) {
         this.#elementwise(enc, "ghost_acts", wideCount, dSae, [s.pre, undefined, s.aux, this.#deadMask]);
         decodeAux();
-        this.#residual(enc, "ghost", rows, 1 / (batch * dIn), 1, [
-          s.auxOut,
-          s.x,
-          s.recon,
-          s.auxGrad,
-          this.#statsSlice(stats, r0, rows),
-        ]);
+        this.#residual(enc, "ghost", rows, 1 / (batch * dIn), 1, auxBuffers(s.recon));
         auxBackward(true);
       } else if (arch === "gated") {
         this.#elementwise(enc, "relu", wideCount, dSae, [s.pre, undefined, s.aux]);
         decodeAux();
         this.#elementwise(enc, "add_bias", narrowCount, dIn, [undefined, undefined, s.auxOut, b_dec.value], 1);
-        this.#residual(enc, "mse", rows, 2 / batch, 1, [
-          s.auxOut,
-          s.x,
-          undefined,
-          s.auxGrad,
-          this.#statsSlice(stats, r0, rows),
-        ]);
+        this.#residual(enc, "mse", rows, 2 / batch, 1, auxBuffers());
         auxBackward(false);
       }
       // ∂/∂hidden_pre

@@ -144,7 +144,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const windowFired = saes.map((s) => new Float64Array(s.d_sae));
   const windowTokens = saes.map(() => 0);
   const resampleFired = saes.map((s) => new Float64Array(s.d_sae));
-  let lastDensity: Float32Array[] = saes.map((s) => new Float32Array(s.d_sae));
+  const lastDensity: Float32Array[] = saes.map((s) => new Float32Array(s.d_sae));
   const metrics: MetricsLine[] = [];
   let step = 0;
   try {

@@ -1,0 +1,72 @@
+/**
+ * Training-step throughput (tokens/s) of the WGSL trainer next to PyTorch CPU doing the same step in
+ * the same run: forward, loss, backward, clipping and Adam for a standard (L1) and a TopK SAE.
+ * Default sizes are the issue's: d_in 768, d_sae 24576, 4096 tokens per step, k = 32.
+ *
+ * Run: `deno task bench:train [d_in d_sae tokens steps]` (needs Debian's python3-torch and
+ * libopenblas0-pthread for the baseline).
+ *
+ * @module
+ */
+
+import { getGpu } from "../core/gpu/device.ts";
+import { SaeTrainer } from "../core/train/sae_trainer.ts";
+import { SAE_TRAINING_DEFAULTS } from "../core/train/sae_training_config.ts";
+import { mulberry32 } from "../core/util/mulberry32.ts";
+
+const [D_IN, D_SAE, TOKENS, STEPS] = Deno.args.length === 4 ? Deno.args.map(Number) : [768, 24576, 4096, 2];
+const K = 32;
+const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
+
+async function trainerRate(architecture: "standard" | "topk", x: Float32Array): Promise<number> {
+  const gpu = await getGpu();
+  const cfg = { ...SAE_TRAINING_DEFAULTS, architecture, d_in: D_IN, d_sae: D_SAE, k: K, l1_coefficient: 5 };
+  const trainer = SaeTrainer.create(gpu, cfg, mulberry32(0));
+  await trainer.step(x, { lr: 1e-4, l1Coefficient: 5 }); // compile kernels, allocate buffers
+  let best = Infinity;
+  for (let i = 0; i < STEPS; i++) {
+    const start = performance.now();
+    await trainer.step(x, { lr: 1e-4, l1Coefficient: 5 }); // reads the step's statistics back: a full sync
+    best = Math.min(best, (performance.now() - start) / 1000);
+  }
+  trainer.destroy();
+  return TOKENS / best;
+}
+
+async function torchRates(): Promise<{ standard: number; topk: number; threads: number } | string> {
+  const script = new URL("./train_torch.py", import.meta.url).pathname;
+  try {
+    const out = await new Deno.Command(PYTHON, {
+      args: [script, `${D_IN}`, `${D_SAE}`, `${TOKENS}`, `${K}`, `${STEPS}`],
+      stderr: "piped",
+    }).output();
+    if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
+    return JSON.parse(new TextDecoder().decode(out.stdout));
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const gpu = await getGpu();
+const rng = mulberry32(1);
+const x = Float32Array.from({ length: TOKENS * D_IN }, () => rng() * 2 - 1);
+console.log(`training step d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens on ${gpu.adapter}`);
+const ours = { standard: await trainerRate("standard", x), topk: await trainerRate("topk", x) };
+const torch = await torchRates();
+// Five products of 2·d_in·d_sae per token: encode, decode, ∂f, ∂W_enc, ∂W_dec.
+const flops = 10 * D_IN * D_SAE;
+console.log("variant         sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch");
+for (const variant of ["standard", "topk"] as const) {
+  const theirs = typeof torch === "string" ? undefined : torch[variant];
+  console.log(
+    [
+      (variant === "topk" ? `topk (k=${K})` : variant).padEnd(14),
+      ours[variant].toFixed(0).padStart(14),
+      (ours[variant] * flops / 1e9).toFixed(1).padStart(13),
+      (theirs?.toFixed(0) ?? "n/a").padStart(20),
+      (theirs ? (ours[variant] / theirs).toFixed(3) : "n/a").padStart(13),
+    ].join(" "),
+  );
+}
+if (typeof torch === "string") console.log(`PyTorch baseline unavailable (${PYTHON}): ${torch}`);
+else console.log(`PyTorch ${torch.threads} threads, OpenBLAS; best of ${STEPS} steps each, same run`);
