@@ -4,7 +4,8 @@
  * on them with the WGSL trainer, and the mean over true features of the best cosine similarity with
  * a decoder row is printed: how well it recovered the dictionary.
  *
- * Run: deno run -A examples/toy_superposition.ts [--steps 3000] [--arch standard,topk,...]
+ * Run: deno run -A examples/toy_superposition.ts [--steps 3000] [--arch standard,topk,...] (BatchTopK and
+ * Matryoshka take twice the steps).
  *
  * @module
  */
@@ -21,16 +22,17 @@ import {
 import { learningRate } from "../core/train/schedules.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
 
-const D = 64, FEATURES = 512, ACTIVE = 5, BATCH = 1024;
+const D = 64, FEATURES = 512, ACTIVE = 5, BATCH = 256;
 
 /** Settings that recover the toy dictionary, per architecture. */
-const SETTINGS: Record<TrainArchitecture, Partial<SaeTrainingConfig>> = {
+const SETTINGS: Record<TrainArchitecture, Partial<SaeTrainingConfig> & { stepsFactor?: number }> = {
   standard: { l1_coefficient: 0.3 },
   topk: { k: ACTIVE },
-  batchtopk: { k: ACTIVE },
+  // One threshold for the whole batch calibrates slower than per-token TopK: twice the steps.
+  batchtopk: { k: ACTIVE, stepsFactor: 2 },
   jumprelu: { l1_coefficient: 0.3, jumprelu_init_threshold: 0.1 },
-  gated: { l1_coefficient: 0.3 },
-  matryoshka_batchtopk: { k: ACTIVE, matryoshka_widths: [64, 256] },
+  gated: { l1_coefficient: 2 },
+  matryoshka_batchtopk: { k: ACTIVE, matryoshka_widths: [64, 256], stepsFactor: 2 },
 };
 
 /** The true directions: random unit vectors. */
@@ -85,7 +87,7 @@ if (import.meta.main) {
       arch: { type: "string", default: TRAIN_ARCHITECTURES.join(",") },
     },
   });
-  const steps = Number(values.steps);
+  const baseSteps = Number(values.steps);
   const gpu = await getGpu();
   const rng = mulberry32(7);
   const truth = dictionary(rng);
@@ -98,6 +100,7 @@ if (import.meta.main) {
       dead_feature_window: 200,
       ...SETTINGS[arch],
     };
+    const steps = baseSteps * (SETTINGS[arch].stepsFactor ?? 1);
     const trainer = SaeTrainer.create(gpu, cfg, mulberry32(11));
     const data = mulberry32(13);
     const schedule = {
@@ -120,7 +123,7 @@ if (import.meta.main) {
     console.log(
       `${arch.padEnd(22)} mean max cosine ${score.toFixed(3)}  (L0 ${last!.l0.toFixed(2)}, explained variance ${
         last!.explainedVariance.toFixed(3)
-      })`,
+      }, ${last!.deadCount} dead)`,
     );
     trainer.destroy();
   }
