@@ -9,8 +9,8 @@ Deno.test("examples/encode_stored_activations.ts runs on the embedded data", asy
     "examples/encode_stored_activations.ts",
   ]);
   assertEquals(code, 0, stderr);
-  assertEquals(stdout.includes("0 584:8.68 810:7.39 814:7.38"), true, stdout);
-  assertEquals(stdout.includes("mean L0 35.0, explained variance 0.880"), true, stdout);
+  assertEquals(stdout.includes("0 584:8.78 810:7.53 814:7.46"), true, stdout);
+  assertEquals(stdout.includes("mean L0 35.9, explained variance 0.873"), true, stdout);
 });
 
 Deno.test("the embedded f16 SAE agrees with the f32 fixture's top features on stored activations", async () => {

@@ -3,16 +3,16 @@ import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { maxAbsDiff } from "../_reference.ts";
-import { REFERENCE, referenceConventionModel } from "../lm/_models.ts";
+import { loadFixtureModel, REFERENCE } from "../lm/_models.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 
 for (const [folder, key] of [["sae-standard", "standard"], ["sae-topk", "topk"], ["sae-standard-legacy", "standard"]]) {
   Deno.test(
-    `encodeText: ${folder} top-5 features per token equal reference-dev's (reference's model convention)`,
+    `encodeText: ${folder} top-5 features per token equal reference-dev's`,
     ORT,
     async () => {
-      const model = await referenceConventionModel();
+      const model = await loadFixtureModel();
       const sae = await SAE.load(`${FIXTURES}${folder}`);
       try {
         const enc = await encodeText(model, sae, REFERENCE.prompt.text, { top: 5 });
@@ -41,7 +41,7 @@ for (const [folder, key] of [["sae-standard", "standard"], ["sae-topk", "topk"],
 }
 
 Deno.test("encodeText: an SAE whose hook or width does not fit the model is refused before running", ORT, async () => {
-  const model = await referenceConventionModel();
+  const model = await loadFixtureModel();
   const sae = await SAE.load(`${FIXTURES}sae-standard`, { cfgOverrides: { hook_name: "blocks.7.hook_resid_pre" } });
   try {
     let message = "";

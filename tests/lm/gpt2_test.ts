@@ -13,7 +13,6 @@ import {
   REF_LOGITS,
   REF_RESID_PRE,
   REFERENCE,
-  referenceConventionModel,
 } from "./_models.ts";
 
 // ONNX Runtime keeps worker threads and native handles alive between tests by design.
@@ -22,13 +21,12 @@ const VOCAB = 50257;
 const HOOK = "blocks.2.hook_resid_pre";
 
 const model = await loadFixtureModel();
-const refModel = await referenceConventionModel();
 
 Deno.test({
-  name: "HookedGpt2.run() gives reference-dev's log-probabilities and resid_pre (reference convention)",
+  name: "HookedGpt2.run() gives reference-dev's log-probabilities and resid_pre",
   ...opts,
   async fn() {
-    const { logits, cache } = await refModel.runWithCache(PROMPT_TOKENS, { names: [HOOK] });
+    const { logits, cache } = await model.runWithCache(PROMPT_TOKENS, { names: [HOOK] });
     const diff = maxAbsDiff(logSoftmax(logits!.data, VOCAB), logSoftmax(REF_LOGITS, VOCAB));
     if (!(diff <= 1e-4)) throw new Error(`log_softmax differs by ${diff}`);
     const resid = maxAbsDiff(cache.get(HOOK)!.data, REF_RESID_PRE);
@@ -90,11 +88,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 loss: ce_orig and zero-ablated ce on eval_tokens match reference-dev (reference convention)",
+  name: "HookedGpt2 loss: ce_orig and zero-ablated ce on eval_tokens match reference-dev",
   ...opts,
   async fn() {
-    const { loss } = await refModel.run(EVAL_ROWS, { returnType: "loss" });
-    const zero = await refModel.runWithHooks(EVAL_ROWS, {
+    const { loss } = await model.run(EVAL_ROWS, { returnType: "loss" });
+    const zero = await model.runWithHooks(EVAL_ROWS, {
       returnType: "loss",
       fwdHooks: [[HOOK, (x) => void x.data.fill(0)]],
     });
