@@ -40,7 +40,7 @@ Trains SAEs on a model's activations (run only up to the deepest hook needed, sh
 buffer) and writes each as a SAELens v6 folder with sparsity.safetensors, a metrics.jsonl log and an
 HTML report. Config fields are SAELens's LanguageModelSAERunnerConfig names; every field is also a
 flag (--l1-coefficient 5) that overrides the file. A "saes" list in the config trains several SAEs
-(other hooks, widths or coefficients) from one forward pass. Ctrl-C saves a checkpoint and exits.
+(other hooks, widths or coefficients) from one forward pass. Ctrl-C or SIGTERM saves a checkpoint and exits.
 
 Options:
   --config FILE            JSON config (SAELens field names; a nested "sae" object is merged in)
@@ -202,8 +202,10 @@ export async function train(args: string[]): Promise<number> {
 
     const gpu = await getGpu();
     const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    Deno.addSignalListener("SIGINT", onSigint);
+    const onSignal = () => controller.abort();
+    // Ctrl-C, and SIGTERM as schedulers (Slurm, Kubernetes, systemd) stop jobs: both checkpoint and stop
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
     const progress = new Progress("train", Math.floor(run.training_tokens / run.train_batch_size_tokens), "steps");
     try {
       const result = await trainSaes(resolved, {
@@ -263,7 +265,7 @@ export async function train(args: string[]): Promise<number> {
       }
       throw error;
     } finally {
-      Deno.removeSignalListener("SIGINT", onSigint);
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
   } finally {
     await model?.dispose();

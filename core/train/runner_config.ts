@@ -210,7 +210,39 @@ export function resolveRunnerConfig(
     checkRanges(sae, entries.length > 1 ? `${where} saes[${i}]` : where);
     return sae;
   });
+  checkMemory(run, saes, where);
   return { run: { ...run, ...saes[0], saes: run.saes }, saes };
+}
+
+/** Refuses a run whose activations (the mixing buffer and a batch, f32, every hook) exceed the machine's memory. */
+function checkMemory(run: RunnerConfig, saes: ResolvedRun["saes"], where: string): void {
+  const total = systemMemoryBytes();
+  if (total === undefined) return;
+  const widths = new Map(saes.map((s) => [s.hook_name, s.d_in]));
+  const bytesPerToken = 4 * [...widths.values()].reduce((a, b) => a + b, 0);
+  const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
+  const need = (bufferTokens + 2 * run.train_batch_size_tokens) * bytesPerToken;
+  if (need > total) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    throw new RangeError(
+      `${where}: a batch of train_batch_size_tokens ${run.train_batch_size_tokens} and a mixing buffer of n_batches_in_buffer × store_batch_size_prompts × context_size ${bufferTokens} tokens need ${
+        gib(need)
+      } of activations, more than this machine's ${gib(total)}: lower them`,
+    );
+  }
+}
+
+/** Total memory, when the process may ask (`--allow-sys`, or /proc/meminfo on Linux). */
+function systemMemoryBytes(): number | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
+      return Deno.systemMemoryInfo().total;
+    }
+    const kib = /^MemTotal:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/meminfo"))?.[1];
+    return kib === undefined ? undefined : Number(kib) * 1024;
+  } catch {
+    return undefined; // no permission to read it: the run is not refused on a guess
+  }
 }
 
 function normalise(raw: Record<string, unknown>, where: string, base: RunnerConfig): RunnerConfig {
@@ -308,6 +340,11 @@ function checkRanges(cfg: RunnerConfig & SaeTrainingConfig, where: string): void
   if (!["zeros", "mean", "geometric_median"].includes(cfg.b_dec_init_method)) {
     throw new RangeError(
       `${where}: field b_dec_init_method is "${cfg.b_dec_init_method}": expected zeros, mean or geometric_median`,
+    );
+  }
+  if (cfg.training_tokens < cfg.train_batch_size_tokens) {
+    throw new RangeError(
+      `${where}: training_tokens ${cfg.training_tokens} is less than one batch of train_batch_size_tokens ${cfg.train_batch_size_tokens}: the run would take no step`,
     );
   }
   if (cfg.lr_warm_up_steps + cfg.lr_decay_steps > Math.floor(cfg.training_tokens / cfg.train_batch_size_tokens)) {

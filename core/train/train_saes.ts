@@ -10,7 +10,7 @@ import type { Gpu } from "../gpu/device.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { type ActivationSource, ActivationStore } from "./activation_store.ts";
-import { type Checkpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, readCheckpoint, removeStaleCheckpointTemps, writeCheckpoint } from "./checkpoint.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
 import type { ResolvedRun, RunnerConfig } from "./runner_config.ts";
@@ -107,6 +107,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const checkpointEvery = run.n_checkpoints > 0 ? Math.max(1, Math.floor(totalSteps / run.n_checkpoints)) : 0;
   const metricsPath = join(run.checkpoint_path, METRICS_FILE);
   await Deno.mkdir(run.checkpoint_path, { recursive: true });
+  await removeStaleCheckpointTemps(run.checkpoint_path);
 
   let resumed: Checkpoint | undefined;
   if (options.resume) {
@@ -117,6 +118,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
         `The checkpoint in ${options.resume} was written by a run with other settings: resume with the same config (it has ${found})`,
       );
     }
+    checkResumable(resumed, options.resume, totalSteps, saes.map((s) => s.d_sae), hooks.length);
   }
   // Shuffling and resampling draw from `rng`, whose state checkpoints keep; initial weights from
   // their own generators, so a resumed run draws the same numbers as the uninterrupted one.
@@ -157,12 +159,16 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           const prefix = `sae${i}.param.`;
           if (name.startsWith(prefix)) tensors.set(name.slice(prefix.length), value);
         }
-        trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), {
-          tensors,
-          step,
-          sinceFired: own("since_fired"),
-          batchThreshold: resumed!.meta.saes[i].batchThreshold,
-        }));
+        try {
+          trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), {
+            tensors,
+            step,
+            sinceFired: own("since_fired"),
+            batchThreshold: resumed!.meta.saes[i].batchThreshold,
+          }));
+        } catch (error) {
+          throw new TypeError(`The checkpoint in ${options.resume} does not fit SAE ${i}: ${(error as Error).message}`);
+        }
         windowFired[i].set(own("window_fired")!);
         resampleFired[i].set(own("resample_fired")!);
         lastDensity[i] = own("last_density")!;
@@ -314,9 +320,65 @@ function logDensity(fired: Float64Array, tokens: number): Float32Array {
   return Float32Array.from(fired, (f) => Math.log10(f / Math.max(tokens, 1) + DENSITY_EPS));
 }
 
-/** The metrics lines a checkpoint at `step` had written (later lines belong to the lost part of the run). */
+/**
+ * The metrics lines a checkpoint at `step` had written (later lines belong to the lost part of the run). A last
+ * line without its newline is a write cut short by the kill and is dropped; any other bad line is an error.
+ */
 async function readMetrics(path: string, step: number): Promise<MetricsLine[]> {
   const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as MetricsLine)
-    .filter((m) => m.step <= step);
+  // Every line is written with its newline: what follows the last one is empty or a cut-off line.
+  const complete = text.split("\n").slice(0, -1);
+  const out: MetricsLine[] = [];
+  complete.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || !Number.isInteger((parsed as MetricsLine).step)) {
+      throw new SyntaxError(`${path} line ${i + 1} is not a metrics line with a step: ${line.slice(0, 80)}`);
+    }
+    out.push(parsed as MetricsLine);
+  });
+  return out.filter((m) => m.step <= step);
+}
+
+/** Refuses a checkpoint that the run cannot continue from: a step outside the plan, or state missing. */
+function checkResumable(
+  { meta, tensors }: Checkpoint,
+  where: string,
+  totalSteps: number,
+  dSae: number[],
+  hooks: number,
+): void {
+  if (!(meta.step >= 1 && meta.step < totalSteps)) {
+    throw new RangeError(
+      `The checkpoint in ${where} is at step ${meta.step}: a run of ${totalSteps} steps writes them at steps 1 to ${
+        totalSteps - 1
+      }`,
+    );
+  }
+  if (meta.saes.length !== dSae.length) {
+    throw new TypeError(`The checkpoint in ${where} holds ${meta.saes.length} SAEs: the run trains ${dSae.length}`);
+  }
+  const need: [string, number | undefined][] = [
+    ...Array.from({ length: hooks }, (_, h) => [`store.hook${h}`, undefined] as [string, undefined]),
+    ...dSae.flatMap((d, i) =>
+      ["since_fired", "window_fired", "resample_fired", "last_density"].map((n) =>
+        [`sae${i}.${n}`, d] as [string, number]
+      )
+    ),
+  ];
+  for (const [name, length] of need) {
+    const t = tensors.get(name);
+    if (!t || (length !== undefined && t.length !== length)) {
+      throw new TypeError(
+        `The checkpoint in ${where} has ${t ? `${t.length} values in` : "no"} tensor ${name}${
+          length !== undefined ? `: expected ${length}` : ""
+        }`,
+      );
+    }
+  }
 }

@@ -4,7 +4,7 @@ import { assertEquals } from "../_assert.ts";
 import { runCli } from "./_run.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { SAE } from "../../core/sae/sae.ts";
-import { readCheckpoint } from "../../core/train/checkpoint.ts";
+import { readCheckpoint, writeCheckpoint } from "../../core/train/checkpoint.ts";
 import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
 import { gpu } from "../_gpu.ts";
 
@@ -114,6 +114,66 @@ Deno.test("sae train --resume after kill -9 gives weights identical to an uninte
   assertEquals(b, a);
   const metricsA = await Deno.readTextFile(join(dir, "whole", "ck", "metrics.jsonl"));
   assertEquals(await Deno.readTextFile(join(partDir, "ck", "metrics.jsonl")), metricsA);
+
+  // SIGTERM, as a scheduler stops a job: a checkpoint at the step it stopped, exit 130, and the same end on resume
+  const termDir = join(dir, "term");
+  const term = join(termDir, "term.json");
+  await Deno.mkdir(termDir);
+  await Deno.writeTextFile(term, JSON.stringify(smallRun(termDir, base)));
+  const termed = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", term],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const termCheckpoint = join(termDir, "ck", "checkpoint.safetensors");
+  while (!(await Deno.stat(termCheckpoint).catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+  termed.kill("SIGTERM");
+  const termOut = await termed.output();
+  assertEquals(termOut.code, 130, "SIGTERM stops the run with a checkpoint");
+  assert(new TextDecoder().decode(termOut.stdout).includes("continue with --resume"));
+  const termed2 = await runCli(["train", "--config", term, "--resume", join(termDir, "ck")]);
+  assertEquals(termed2.code, 0, termed2.stderr);
+  assertEquals(await Deno.readFile(join(termDir, "ck", "final", "sae_weights.safetensors")), a);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train --resume refuses a checkpoint it cannot continue, and cleans what a kill left", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(
+    dir,
+    smallRun(dir, { architecture: "topk", k: 8, training_tokens: 128 * 4, n_checkpoints: 4 }),
+  );
+  assertEquals((await runCli(["train", "--config", config])).code, 0);
+  const ck = join(dir, "ck");
+  const good = await readCheckpoint(ck);
+  assertEquals(good.meta.step, 3);
+  const resumeWith = async (edit: (c: typeof good) => void) => {
+    const c = await readCheckpoint(ck);
+    edit(c);
+    const folder = await Deno.makeTempDir({ dir });
+    await writeCheckpoint(folder, c);
+    return await runCli(["train", "--config", config, "--resume", folder]);
+  };
+  const far = await resumeWith((c) => c.meta.step = 1e9);
+  assertEquals(far.code, 1);
+  assert(far.stderr.includes("is at step 1000000000: a run of 4 steps writes them at steps 1 to 3"), far.stderr);
+  const noEncoder = await resumeWith((c) => c.tensors.delete("sae0.param.W_enc"));
+  assertEquals(noEncoder.code, 1);
+  assert(noEncoder.stderr.includes("tensor W_enc is missing"), noEncoder.stderr);
+  const badMeta = await resumeWith((c) => (c.meta as unknown as Record<string, unknown>).saes = 3);
+  assert(badMeta.stderr.includes("checkpoint field saes is 3: expected a list"), badMeta.stderr);
+
+  // a metrics line cut off by a kill is dropped; a temporary checkpoint left by one is removed
+  const metrics = join(ck, "metrics.jsonl");
+  const whole = await Deno.readTextFile(metrics);
+  const upTo3 = whole.split("\n").slice(0, 3).join("\n") + "\n";
+  await Deno.writeTextFile(metrics, upTo3 + whole.split("\n")[3].slice(0, 10));
+  const stale = join(ck, `.checkpoint.safetensors.${crypto.randomUUID()}.tmp`);
+  await Deno.writeTextFile(stale, "partial");
+  const resumed = await runCli(["train", "--config", config, "--resume", ck]);
+  assertEquals(resumed.code, 0, resumed.stderr);
+  assertEquals(await Deno.readTextFile(metrics), whole);
+  assertEquals(await Deno.stat(stale).catch(() => undefined), undefined);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -188,6 +248,14 @@ Deno.test("sae train names the field and what it expects on bad settings", async
     [{ architecture: "sparse" }, /field architecture is "sparse": expected one of standard, topk/],
     [{ train_batch_size_tokens: 0 }, /train_batch_size_tokens is 0: expected a positive integer/],
     [{ hook_name: "blocks.9.hook_resid_pre" }, /blocks\.9/],
+    [
+      { train_batch_size_tokens: 1e12 },
+      /training_tokens 1536 is less than one batch of train_batch_size_tokens 1000000000000/,
+    ],
+    [
+      { train_batch_size_tokens: 2 ** 40, training_tokens: 2 ** 41 },
+      /GiB of activations, more than this machine's [\d.]+ GiB/,
+    ],
   ];
   for (const [bad, message] of cases) {
     const r = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
