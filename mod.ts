@@ -138,14 +138,34 @@ export type { ParameterMap, StepCoefficients, StepResult, TrainerState } from ".
 export {
   levelWidths,
   SAE_TRAINING_DEFAULTS,
+  SAE_TRAINING_SETTINGS,
   selectsByRank,
   TRAIN_ARCHITECTURES,
 } from "./core/train/sae_training_config.ts";
-export type { SaeTrainingConfig, TrainArchitecture } from "./core/train/sae_training_config.ts";
+export type {
+  SaeTrainingConfig,
+  SaeTrainingValues,
+  SettingsOf,
+  TrainArchitecture,
+} from "./core/train/sae_training_config.ts";
 export { ActivationStore } from "./core/train/activation_store.ts";
 export type { ActivationSource, ActivationStoreOptions, ActivationStoreState } from "./core/train/activation_store.ts";
-export { resolveRunnerConfig, RUNNER_DEFAULTS, RUNNER_FIELD_HELP } from "./core/train/runner_config.ts";
-export type { ResolvedRun, RunnerConfig } from "./core/train/runner_config.ts";
+export { resolveRunnerConfig } from "./core/train/runner_config.ts";
+export type { ResolvedRun } from "./core/train/runner_config.ts";
+export {
+  RUNNER_DEFAULTS,
+  RUNNER_FIELD_HELP,
+  RUNNER_SETTINGS,
+  SAELENS_ONLY_FIELDS,
+  TRAIN_NORMALIZATIONS,
+} from "./core/train/runner_settings.ts";
+export type { RunnerConfig, RunValues, SaeLensField } from "./core/train/runner_settings.ts";
+export { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, setting } from "./core/train/setting.ts";
+export type { Setting } from "./core/train/setting.ts";
+export { trainSae } from "./core/train/train_sae.ts";
+export type { TrainSaeOptions, TrainSaeResult } from "./core/train/train_sae.ts";
+export { openTrainingRun } from "./core/train/training_run.ts";
+export type { TrainingRun } from "./core/train/training_run.ts";
 export { learningRate, warmedUpCoefficient } from "./core/train/schedules.ts";
 export type { LrSchedule, LrSchedulerName } from "./core/train/schedules.ts";
 export { geometricMedian } from "./core/train/geometric_median.ts";

@@ -31,8 +31,9 @@ export interface CheckpointMeta {
   rowsRead: number;
   /** Buffered tokens still to serve before the next refill. */
   servable: number;
-  /** Per SAE: BatchTopK threshold and the tokens counted in the current density window. */
-  saes: { batchThreshold: number; windowTokens: number }[];
+  /** Per SAE: BatchTopK threshold, the tokens counted in the current density window, and the input scale of
+   * `expected_average_only_in` (null without). */
+  saes: { batchThreshold: number; windowTokens: number; scalingFactor?: number | null }[];
   /** The run's settings, to check that a resume continues the same run. */
   config: Record<string, unknown>;
 }
@@ -111,6 +112,9 @@ function checkMeta(meta: unknown, file: string): CheckpointMeta {
     const e = (sae ?? {}) as Record<string, unknown>;
     if (!Number.isFinite(e.batchThreshold)) fail(`saes[${i}].batchThreshold`, "a number", e.batchThreshold);
     count(`saes[${i}].windowTokens`, e.windowTokens);
+    if (e.scalingFactor != null && !(Number.isFinite(e.scalingFactor) && (e.scalingFactor as number) > 0)) {
+      fail(`saes[${i}].scalingFactor`, "a positive number or null", e.scalingFactor);
+    }
   });
   if (typeof m.config !== "object" || m.config === null) fail("config", "an object", m.config);
   return m as unknown as CheckpointMeta;

@@ -13,11 +13,12 @@ import { type ActivationSource, ActivationStore } from "./activation_store.ts";
 import { type Checkpoint, readCheckpoint, removeStaleCheckpointTemps, writeCheckpoint } from "./checkpoint.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
-import type { ResolvedRun, RunnerConfig } from "./runner_config.ts";
+import type { ResolvedRun } from "./runner_config.ts";
+import type { RunnerConfig } from "./runner_settings.ts";
 import { saveTrainedSae } from "./save_trained_sae.ts";
 import { type ParameterMap, SaeTrainer, type StepResult } from "./sae_trainer.ts";
 import { learningRate, warmedUpCoefficient } from "./schedules.ts";
-import type { SaeTrainingConfig } from "./sae_training_config.ts";
+import { type SaeTrainingConfig, sparsityCoefficientName } from "./sae_training_config.ts";
 
 /** One metrics line (SAELens's W&B names), also kept for the report. */
 export type MetricsLine = Record<string, number>;
@@ -148,6 +149,8 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const resampleFired = saes.map((s) => new Float64Array(s.d_sae));
   const lastDensity: Float32Array[] = saes.map((s) => new Float32Array(s.d_sae));
   const metrics: MetricsLine[] = [];
+  // expected_average_only_in: each SAE's input scale, estimated before the first step and folded in on save
+  const scales: (number | undefined)[] = saes.map(() => undefined);
   let step = 0;
   try {
     if (resumed) {
@@ -173,6 +176,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
         resampleFired[i].set(own("resample_fired")!);
         lastDensity[i] = own("last_density")!;
         windowTokens[i] = resumed!.meta.saes[i].windowTokens;
+        scales[i] = resumed!.meta.saes[i].scalingFactor ?? undefined;
       });
       metrics.push(...await readMetrics(metricsPath, step));
       await Deno.writeTextFile(metricsPath, metrics.map((m) => JSON.stringify(m) + "\n").join(""));
@@ -198,19 +202,24 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           rngState: rng.state,
           rowsRead: storeState.rowsRead,
           servable: storeState.servable,
-          saes: trainers.map((t, i) => ({ batchThreshold: t.batchThreshold, windowTokens: windowTokens[i] })),
+          saes: trainers.map((t, i) => ({
+            batchThreshold: t.batchThreshold,
+            windowTokens: windowTokens[i],
+            scalingFactor: scales[i] ?? null,
+          })),
           config: runIdentity(resolved),
         },
         tensors,
       });
     };
 
+    if (!resumed) scales.splice(0, scales.length, ...await estimateScales(store, resolved, hookIndex));
     let lastCheckpoint: string | undefined;
     while (step < totalSteps) {
       const xs = await store.next(batch);
       if (trainers.length === 0) {
         saes.forEach((cfg, i) => {
-          const x = xs[hookIndex[i]];
+          const x = scaled(xs[hookIndex[i]], scales[i]);
           const tensors: ParameterMap = new Map();
           if (cfg.b_dec_init_method !== "zeros") {
             tensors.set("b_dec", cfg.b_dec_init_method === "mean" ? mean(x, cfg.d_in) : geometricMedian(x, cfg.d_in));
@@ -230,7 +239,8 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           totalSteps,
         }, step);
         const l1Coefficient = warmedUpCoefficient(cfg.l1_coefficient, cfg.l1_warm_up_steps, step);
-        const x = xs[hookIndex[i]];
+        const coefficient = sparsityCoefficientName(cfg.architecture);
+        const x = scaled(xs[hookIndex[i]], scales[i]);
         const r = await trainer.step(x, { lr, l1Coefficient });
         results.push(r);
         for (let j = 0; j < cfg.d_sae; j++) windowFired[i][j] += r.fired[j], resampleFired[i][j] += r.fired[j];
@@ -241,7 +251,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           ...(saes.length > 1 ? { sae: i } : {}),
           "details/n_training_tokens": stepsDone * batch,
           "details/current_learning_rate": lr,
-          "details/current_l1_coefficient": l1Coefficient,
+          ...(coefficient ? { [`details/${coefficient}_coefficient`]: l1Coefficient } : {}),
           "losses/overall_loss": r.loss,
           ...Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [`losses/${k}`, v])),
           "metrics/explained_variance": r.explainedVariance,
@@ -300,6 +310,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
         cfg: saes[i] as SaeTrainingConfig,
         params,
         batchThreshold: trainer.batchThreshold,
+        scalingFactor: scales[i],
         metadata: options.metadata[i],
       }, density);
     }
@@ -307,6 +318,39 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   } finally {
     for (const t of trainers) t.destroy();
   }
+}
+
+/**
+ * SAELens's `ActivationScaler.estimate_scaling_factor`: √d_in over the mean, across the first
+ * `n_batches_for_norm_estimate` batches (drawn from the store and not trained on), of each batch's mean ‖x‖.
+ */
+async function estimateScales(
+  store: ActivationStore,
+  { run, saes }: ResolvedRun,
+  hookIndex: number[],
+): Promise<(number | undefined)[]> {
+  const wanted = saes.map((s) => s.normalize_activations === "expected_average_only_in");
+  const batches = Math.max(0, ...saes.map((s, i) => wanted[i] ? s.n_batches_for_norm_estimate : 0));
+  const sums = saes.map(() => 0);
+  for (let b = 0; b < batches; b++) {
+    const xs = await store.next(run.train_batch_size_tokens);
+    saes.forEach((s, i) => {
+      if (!wanted[i] || b >= s.n_batches_for_norm_estimate) return;
+      const x = xs[hookIndex[i]], rows = x.length / s.d_in;
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        let sq = 0;
+        for (let d = 0; d < s.d_in; d++) sq += x[r * s.d_in + d] ** 2;
+        total += Math.sqrt(sq);
+      }
+      sums[i] += total / rows;
+    });
+  }
+  return saes.map((s, i) => wanted[i] ? Math.sqrt(s.d_in) / (sums[i] / s.n_batches_for_norm_estimate) : undefined);
+}
+
+function scaled(x: Float32Array, scale: number | undefined): Float32Array {
+  return scale === undefined ? x : x.map((v) => v * scale);
 }
 
 function mean(x: Float32Array, width: number): Float32Array {

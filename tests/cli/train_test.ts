@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { join, relative as relativePath } from "node:path";
 import { assertEquals } from "../_assert.ts";
 import { runCli } from "./_run.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { readCheckpoint, writeCheckpoint } from "../../core/train/checkpoint.ts";
+import { trainSae } from "../../core/train/train_sae.ts";
 import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
 import { gpu } from "../_gpu.ts";
 
@@ -69,7 +70,7 @@ Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
       "details/current_learning_rate",
     ]
   ) assert(Number.isFinite(lines[11][key]), key);
-  assertEquals(lines[11]["details/current_l1_coefficient"], 3); // the flag overrides the file
+  assertEquals(lines[11]["details/l1_coefficient"], 3); // the flag overrides the file
   assert(Number.isFinite(lines[3]["sparsity/below_1e-5"]));
   const report = await Deno.readTextFile(join(dir, "ck", "report.html"));
   assert(report.includes("<polyline") && report.includes("log10 feature density"));
@@ -262,6 +263,92 @@ Deno.test("sae train names the field and what it expects on bad settings", async
     assertEquals(r.code, 1, JSON.stringify(bad));
     assert(message.test(r.stderr), `${JSON.stringify(bad)}: ${r.stderr}`);
     assert(!r.stderr.includes("    at "), "no stack trace");
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train refuses SAELens fields it does not implement and accepts those without effect", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ hook_head_index: 3 }, /field hook_head_index is 3, which this trainer does not implement/],
+    [{ normalize_activations: "layer_norm" }, /field normalize_activations is "layer_norm": expected one of none/],
+    [{ dtype: "bfloat16" }, /field dtype is "bfloat16", which this trainer does not implement/],
+    [{ autocast: true }, /field autocast is true/],
+    [{ model_from_pretrained_kwargs: 5 }, /field model_from_pretrained_kwargs is 5: expected a JSON object/],
+    [{ saes: [{}, { dataset_path: "other" }] }, /saes\[1\] sets dataset_path "other": the SAEs of a run share/],
+  ];
+  for (const [bad, message] of refused) {
+    const r = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
+    assertEquals(r.code, 1, JSON.stringify(bad));
+    assert(message.test(r.stderr), `${JSON.stringify(bad)}: ${r.stderr}`);
+  }
+  const accepted = { n_eval_batches: 10, device: "cuda", log_to_wandb: true, hook_head_index: null, dtype: "float32" };
+  const ok = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, accepted))]);
+  assertEquals(ok.code, 0, ok.stderr);
+  const help = await runCli(["train", "--help"]);
+  assert(/accepted in a config with no effect on the result here:\n(.|\n)*n_eval_batches/.test(help.stdout));
+  assert(/accepted only at the value this trainer implements(.|\n)*hook_head_index/.test(help.stdout));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("trainSae() saves an honest, portable folder with its runner config, and returns the SAEs", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const relative = relativePath(Deno.cwd(), MODEL);
+  const result = await trainSae(
+    smallRun(dir, {
+      model_name: relative,
+      architecture: "topk",
+      k: 8,
+      normalize_activations: "expected_average_only_in",
+      n_batches_for_norm_estimate: 2,
+    }),
+    { gpu },
+  );
+  try {
+    assertEquals(result.saes.length, 1);
+    assertEquals(result.saes[0].cfg.architecture, "topk");
+    const out = result.outputs[0];
+    const cfg = JSON.parse(await Deno.readTextFile(join(out, "cfg.json")));
+    assertEquals(cfg.device, "cpu");
+    assertEquals(cfg.normalize_activations, "none"); // the scale is folded in, as SAELens saves it
+    assertEquals(cfg.metadata.model_name, MODEL.replace(/\/$/, ""));
+    assertEquals(cfg.metadata.trained_with, "sae");
+    assertEquals(cfg.metadata.model_from_pretrained_kwargs, { center_writing_weights: false });
+    assertEquals("sae_lens_training_version" in cfg.metadata, false);
+    const runner = JSON.parse(await Deno.readTextFile(join(out, "runner_cfg.json")));
+    assertEquals([runner.architecture, runner.k, runner.normalize_activations], [
+      "topk",
+      8,
+      "expected_average_only_in",
+    ]);
+    const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assertEquals(lines.some((l) => Object.keys(l).some((k) => k.includes("coefficient"))), false, "TopK has no λ");
+  } finally {
+    for (const sae of result.saes) sae.destroy();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sae train: ghost grads engage once latents are dead", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = smallRun(dir, {
+    use_ghost_grads: true,
+    l1_coefficient: 200,
+    dead_feature_window: 2,
+    lr: 0.05,
+    training_tokens: 128 * 20,
+  });
+  assertEquals((await runCli(["train", "--config", await writeConfig(dir, cfg)])).code, 0);
+  const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const engaged = lines.filter((l) => l["sparsity/dead_features"] > 0);
+  assert(engaged.length > 0, "some latents died");
+  for (const l of engaged) assert(l["losses/ghost_grad_loss"] > 0, `step ${l.step}: ghost_grad_loss`);
+  for (const l of lines.filter((l) => l["sparsity/dead_features"] === 0)) {
+    assertEquals(l["losses/ghost_grad_loss"], undefined);
   }
   await Deno.remove(dir, { recursive: true });
 });
