@@ -163,6 +163,8 @@ export type { RunnerConfig, RunValues, SaeLensField } from "./core/train/runner_
 export { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, setting } from "./core/train/setting.ts";
 export type { Setting } from "./core/train/setting.ts";
 export { trainSae } from "./core/train/train_sae.ts";
+export { trainingEvaluator } from "./core/train/training_evals.ts";
+export type { TrainingEvaluator } from "./core/train/training_evals.ts";
 export type { TrainSaeOptions, TrainSaeResult } from "./core/train/train_sae.ts";
 export { openTrainingRun } from "./core/train/training_run.ts";
 export type { TrainingRun } from "./core/train/training_run.ts";

@@ -17,6 +17,9 @@ export interface ResolvedRun {
   saes: (RunnerConfig & SaeTrainingConfig)[];
 }
 
+/** SAELens fields whose null means "the default", as it reads them. */
+const NULL_MEANS_DEFAULT = new Set(["model_from_pretrained_kwargs", "eval_batch_size_prompts"]);
+
 const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk: "topk" };
 
 /**
@@ -101,7 +104,7 @@ function normalise(raw: Record<string, unknown>, where: string, base: RunnerConf
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(flat)) {
     // SAELens's null means its default here
-    if (value === undefined || (value === null && key === "model_from_pretrained_kwargs")) continue;
+    if (value === undefined || (value === null && NULL_MEANS_DEFAULT.has(key))) continue;
     const saeLens = SAELENS_ONLY_FIELDS[key];
     if (saeLens) {
       if (saeLens.accepts && !saeLens.accepts(value)) {

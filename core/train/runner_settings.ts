@@ -86,6 +86,12 @@ export interface RunValues {
   seed: number;
   /** Steps between metric lines (SAELens `wandb_log_frequency`). */
   wandb_log_frequency: number;
+  /** Metric lines between evaluations of the SAE spliced into the model; 0 for none. */
+  eval_every_n_wandb_logs: number;
+  /** Batches per evaluation. */
+  n_eval_batches: number;
+  /** Rows per evaluation batch; store_batch_size_prompts when 0. */
+  eval_batch_size_prompts: number;
   /** Prepend BOS to every row. */
   prepend_bos: boolean;
   /** Train on activations cached by `--cache-activations` in this folder instead of running the model. */
@@ -146,6 +152,13 @@ export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
   output_path: setting("", "folder of the trained SAE (empty: checkpoint_path/final)"),
   seed: setting(42, "seed of weights and shuffling", countOrZero),
   wandb_log_frequency: setting(30, "steps between metric lines", positiveInteger),
+  eval_every_n_wandb_logs: setting(
+    100,
+    "metric lines between evaluations (CE loss score, KL, ... with the SAE spliced in; not with cached activations; 0: none)",
+    countOrZero,
+  ),
+  n_eval_batches: setting(10, "batches per evaluation", positiveInteger),
+  eval_batch_size_prompts: setting(0, "rows per evaluation batch (0: store_batch_size_prompts)", countOrZero),
   prepend_bos: setting(true, "prepend BOS to every row"),
   cached_activations_path: setting("", "train on activations cached with --cache-activations"),
 };
@@ -186,9 +199,6 @@ export const SAELENS_ONLY_FIELDS: Record<string, SaeLensField> = {
   wandb_id: any("no W&B here"),
   run_name: any("no W&B here"),
   logger: any("no W&B here"),
-  eval_every_n_wandb_logs: any("logging only"),
-  n_eval_batches: any("logging only"),
-  eval_batch_size_prompts: any("logging only"),
   device: any("the SAE trains on WebGPU"),
   act_store_device: any("activations stay in host memory"),
   compile_llm: any("no torch.compile here"),

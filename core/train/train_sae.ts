@@ -13,6 +13,7 @@ import { readSafetensors, toFloat32 } from "../io/safetensors.ts";
 import { trainingReportHtml } from "../report/training_report.ts";
 import { SAE } from "../sae/sae.ts";
 import type { ResolvedRun } from "./runner_config.ts";
+import { trainingEvaluator } from "./training_evals.ts";
 import { openTrainingRun } from "./training_run.ts";
 import { type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
 
@@ -67,8 +68,8 @@ export async function trainSae(
   options: TrainSaeOptions = {},
 ): Promise<TrainSaeResult> {
   const run = await openTrainingRun(config, options.where ?? "config");
-  const gpu = options.gpu ?? await getGpu();
   try {
+    const gpu = options.gpu ?? await getGpu();
     options.onStart?.(run.resolved);
     const result = await trainSaes(run.resolved, {
       gpu,
@@ -79,6 +80,10 @@ export async function trainSae(
       resume: options.resume,
       signal: options.signal,
       onProgress: options.onProgress,
+      evaluate: run.model && trainingEvaluator(run.model, gpu, run.rows, {
+        batches: run.resolved.run.n_eval_batches,
+        batchSize: run.resolved.run.eval_batch_size_prompts || run.resolved.run.store_batch_size_prompts,
+      }),
     });
     if (result.stopped) return { ...result, saes: [] };
     const { run: settings, saes } = run.resolved;

@@ -15,7 +15,8 @@ import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
 import type { ResolvedRun } from "./runner_config.ts";
 import type { RunnerConfig } from "./runner_settings.ts";
-import { saveTrainedSae } from "./save_trained_sae.ts";
+import { inferenceSae, saveTrainedSae } from "./save_trained_sae.ts";
+import type { TrainingEvaluator } from "./training_evals.ts";
 import { type ParameterMap, SaeTrainer, type StepResult } from "./sae_trainer.ts";
 import { learningRate, warmedUpCoefficient } from "./schedules.ts";
 import { type SaeTrainingConfig, sparsityCoefficientName } from "./sae_training_config.ts";
@@ -56,6 +57,8 @@ export interface TrainSaesOptions {
   signal?: AbortSignal;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
+  /** Evaluates an SAE as it stands, every `eval_every_n_wandb_logs` metric lines (none when absent). */
+  evaluate?: TrainingEvaluator;
 }
 
 /** What a run produced. */
@@ -281,6 +284,18 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           }
           line["sparsity/resampled_features"] = dead;
           resampleFired[i].fill(0);
+        }
+        const evalEvery = cfg.wandb_log_frequency * cfg.eval_every_n_wandb_logs;
+        if (options.evaluate && evalEvery > 0 && stepsDone % evalEvery === 0) {
+          const { tensors } = await trainer.state();
+          const sae = inferenceSae({
+            cfg,
+            params: new Map([...tensors].filter(([n]) => !n.includes("."))),
+            batchThreshold: trainer.batchThreshold,
+            scalingFactor: scales[i],
+            metadata: options.metadata[i],
+          });
+          Object.assign(line, await options.evaluate(sae));
         }
         if (
           stepsDone % cfg.wandb_log_frequency === 0 || stepsDone === totalSteps ||

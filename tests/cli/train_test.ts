@@ -6,6 +6,8 @@ import { FIXTURES } from "../_fixtures.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { readCheckpoint, writeCheckpoint } from "../../core/train/checkpoint.ts";
 import { trainSae } from "../../core/train/train_sae.ts";
+import { openTrainingRun } from "../../core/train/training_run.ts";
+import { evaluateSae } from "../../core/eval/evaluate_sae.ts";
 import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
 import { gpu } from "../_gpu.ts";
 
@@ -286,7 +288,7 @@ Deno.test("sae train refuses SAELens fields it does not implement and accepts th
   const ok = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, accepted))]);
   assertEquals(ok.code, 0, ok.stderr);
   const help = await runCli(["train", "--help"]);
-  assert(/accepted in a config with no effect on the result here:\n(.|\n)*n_eval_batches/.test(help.stdout));
+  assert(/accepted in a config with no effect on the result here:\n(.|\n)*log_to_wandb/.test(help.stdout));
   assert(/accepted only at the value this trainer implements(.|\n)*hook_head_index/.test(help.stdout));
   await Deno.remove(dir, { recursive: true });
 });
@@ -351,4 +353,48 @@ Deno.test("sae train: ghost grads engage once latents are dead", ORT, async () =
     assertEquals(l["losses/ghost_grad_loss"], undefined);
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("trainSae() evaluates the SAE spliced into the model every eval_every_n_wandb_logs lines", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = smallRun(dir, {
+    wandb_log_frequency: 2,
+    eval_every_n_wandb_logs: 2,
+    n_eval_batches: 1,
+    eval_batch_size_prompts: 2,
+  });
+  const result = await trainSae(config, { gpu });
+  const run = await openTrainingRun(config, "test");
+  try {
+    const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const evaluated = lines.filter((l) => "model_performance_preservation/ce_loss_score" in l).map((l) => l.step);
+    assertEquals(evaluated, [4, 8, 12]);
+    // the third evaluation read rows 4 and 5 with the SAE as saved at the last step
+    const rows = run.rows();
+    for (let i = 0; i < 4; i++) await rows.next();
+    const two = [(await rows.next()).value, (await rows.next()).value];
+    const m = await evaluateSae(
+      run.model!,
+      result.saes[0],
+      (async function* () {
+        yield* two;
+      })(),
+      { batchSize: 2 },
+    );
+    const last = lines.at(-1);
+    for (
+      const [name, value] of [
+        ["model_performance_preservation/ce_loss_score", m.ce_loss_score],
+        ["model_performance_preservation/ce_loss_with_sae", m.ce_sae],
+        ["model_behavior_preservation/kl_div_with_sae", m.kl_div_sae],
+        ["reconstruction_quality/explained_variance", m.explained_variance],
+      ] as const
+    ) assert(Math.abs(last[name] - value) < 1e-5, `${name}: ${last[name]} vs ${value}`);
+  } finally {
+    for (const sae of result.saes) sae.destroy();
+    await run.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
