@@ -182,5 +182,5 @@ async function encodeFromText(
     );
     if (values.out) console.log(`wrote features and recons to ${values.out}`);
     return 0;
-  });
+  }, { verb: "encode" });
 }
