@@ -74,6 +74,56 @@ Deno.test("sae encode with no arguments runs tutorial 1 on the embedded model an
   assertEquals(out.tokens, REFERENCE.prompt.tokens);
 });
 
+Deno.test(
+  "sae encode: --acts and TEXT leave BOS out alike; one token gives n/a, not NaN; the most active feature",
+  ORT,
+  async () => {
+    const text = await json(["encode", ...FIXTURE_SAE("sae-standard"), "--json", PROMPT]);
+    const acts = await json(
+      [
+        "encode",
+        "--sae",
+        `${FIXTURES}sae-standard`,
+        "--acts",
+        `${FIXTURES}reference-dev.safetensors`,
+        "--tensor",
+        "resid_pre",
+        "--json",
+      ],
+    );
+    assertEquals([text.bos_excluded, acts.bos_excluded], [true, true]);
+    assertEquals(acts.l0.length, text.l0.length); // per token, BOS included in both
+    assertEquals(Math.abs(acts.mean_l0 - text.mean_l0) < 0.2, true, `${acts.mean_l0} vs ${text.mean_l0}`);
+    assertEquals(
+      Math.abs(acts.explained_variance - text.explained_variance) < 1e-3,
+      true,
+      `${acts.explained_variance} vs ${text.explained_variance}`,
+    );
+    // the most active feature over every position after BOS
+    const model = await loadFixtureModel();
+    const sae = await SAE.load(`${FIXTURES}sae-standard`);
+    try {
+      const enc = await encodeText(model, sae, PROMPT);
+      let best = { index: -1, activation: 0, position: -1 };
+      enc.features.data.forEach((v, i) => {
+        const position = Math.floor(i / 1024);
+        if (position > 0 && v > best.activation) best = { index: i % 1024, activation: v, position };
+      });
+      assertEquals([text.most_active.index, text.most_active.position], [best.index, best.position]);
+      assertEquals(Math.abs(text.most_active.activation - best.activation) < 1e-6, true);
+    } finally {
+      sae.destroy();
+      await model.dispose();
+    }
+    const one = await runCli(["encode", ...FIXTURE_SAE("sae-standard"), "The"]);
+    assertEquals(one.code, 0, one.stderr);
+    assertEquals(one.stdout.includes("NaN"), false, one.stdout);
+    assertEquals(one.stdout.includes("explained variance n/a (1 token counted: it divides by the variance"), true);
+    assertEquals(/most active feature: \d+ at [\d.]+ on "The" \(position 1, BOS left out\)/.test(one.stdout), true);
+    assertEquals((await json(["encode", ...FIXTURE_SAE("sae-standard"), "--json", "The"])).explained_variance, null);
+  },
+);
+
 Deno.test("sae feature: each text's peak of one feature, as the SAE's features show it", ORT, async () => {
   const texts = [PROMPT, "The nation is strong and our people are free"];
   const out = await json(["feature", ...FIXTURE_SAE("sae-standard"), "--json", "340", ...texts]);
