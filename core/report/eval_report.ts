@@ -17,6 +17,28 @@ export interface EvalReportLabels {
   dataset: string;
 }
 
+/** Below this many tokens, dead and dense counts get a warning: densities under 1e-5 cannot show. */
+export const SMALL_SAMPLE_TOKENS = 100_000;
+
+/**
+ * The warning that dead and dense counts come from few tokens, or undefined when there are enough.
+ *
+ * @example
+ * ```ts
+ * import { densitySampleWarning } from "./eval_report.ts";
+ * console.log(densitySampleWarning({ tokens: 1024 })?.startsWith("dead and dense counts come from only 1024 tokens")); // true
+ * console.log(densitySampleWarning({ tokens: 1e6 })); // undefined
+ * ```
+ *
+ * @param m The evaluation (its token count).
+ * @returns The warning, if any.
+ */
+export function densitySampleWarning(m: Pick<SaeEvaluation, "tokens">): string | undefined {
+  if (m.tokens >= SMALL_SAMPLE_TOKENS) return undefined;
+  return `dead and dense counts come from only ${m.tokens} tokens: a feature firing on fewer than 1 in ${m.tokens} ` +
+    `tokens counts as dead; evaluate ${SMALL_SAMPLE_TOKENS} tokens or more (--batches) for counts to trust`;
+}
+
 const ROWS: [keyof SaeEvaluation, string][] = [
   ["l0", "L0 (mean active features per token)"],
   ["l1", "L1 (mean Σ f)"],
