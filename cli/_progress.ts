@@ -91,7 +91,8 @@ export class Progress {
       const bar = total
         ? `[${"#".repeat(Math.round(20 * Math.min(done / total, 1))).padEnd(20)}] ${done}/${total} ${this.#unit}`
         : `${done} ${this.#unit}`;
-      Deno.stderr.writeSync(new TextEncoder().encode(`\r${this.#label} ${bar}${rate}${tail}\x1b[K`));
+      const eta = total && done > 0 && done < total ? `, ETA ${formatSeconds(seconds * (total - done) / done)}` : "";
+      Deno.stderr.writeSync(new TextEncoder().encode(`\r${this.#label} ${bar}${rate}${eta}${tail}\x1b[K`));
       this.#shown = true;
       return;
     }

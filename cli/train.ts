@@ -12,7 +12,7 @@ import { RUNNER_DEFAULTS, RUNNER_FIELD_HELP, SAELENS_ONLY_FIELDS } from "../core
 import { NonFiniteError } from "../core/train/sae_trainer.ts";
 import { trainSae } from "../core/train/train_sae.ts";
 import { openTrainingRun } from "../core/train/training_run.ts";
-import { Progress } from "./_progress.ts";
+import { formatSeconds, logLine, Progress } from "./_progress.ts";
 import { type Flags, parseFlags, UsageError } from "./_usage.ts";
 
 const FIELD_FLAGS = Object.fromEntries(
@@ -165,25 +165,59 @@ export async function train(args: string[]): Promise<number> {
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let progress: Progress | undefined;
   let checkpointPath = "";
+  const named = (field: "model_name" | "dataset_path" | "hook_name") =>
+    typeof raw[field] === "string" && raw[field] !== "" ? raw[field] : RUNNER_DEFAULTS[field] || "embedded";
+  // within a second, before the model and the data are opened
+  console.error(
+    `sae train: model ${named("model_name")}, ${named("hook_name")}, dataset ${named("dataset_path")}; loading`,
+  );
+  let estimated = false, firstStepAt = 0;
+  let last: { l0: number; ev: number; dead: number } | undefined;
   try {
     const result = await trainSae(raw, {
       where,
       resume: typeof v.resume === "string" ? v.resume : undefined,
       report: typeof v.report === "string" ? v.report : undefined,
       signal: controller.signal,
-      onStart: (resolved) => {
-        checkpointPath = resolved.run.checkpoint_path;
-        const { training_tokens: tokens, train_batch_size_tokens: batch } = resolved.run;
-        progress = new Progress("train", Math.floor(tokens / batch), "steps");
+      onStart: (run, gpu) => {
+        const { run: settings, saes } = run.resolved;
+        checkpointPath = settings.checkpoint_path;
+        const steps = Math.floor(settings.training_tokens / settings.train_batch_size_tokens);
+        const buffer = settings.n_batches_in_buffer * settings.store_batch_size_prompts * settings.context_size;
+        console.error(
+          `sae train: device WebGPU ${JSON.stringify(gpu.adapter)}${
+            run.model ? `, model on ONNX Runtime ${run.model.backend}` : ", cached activations"
+          }; ${
+            saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")
+          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; filling the mixing buffer (${buffer} tokens) before step 1`,
+        );
+        progress = new Progress("train", steps, "steps");
       },
-      onProgress: ({ step, tokens, results }) => {
+      onProgress: ({ step, totalSteps, tokens, results }) => {
         const r = results[0];
-        const dSae = r.fired.length;
-        const dead = (100 * r.deadCount / dSae).toFixed(1);
-        progress?.update(step, tokens, `L0 ${r.l0.toFixed(1)} EV ${r.explainedVariance.toFixed(3)} dead ${dead}%`);
+        last = { l0: r.l0, ev: r.explainedVariance, dead: 100 * r.deadCount / r.fired.length };
+        // Step 1 includes the buffer's fill and the kernels' compilation: estimate from the steps after it, once
+        // five have run or five seconds have passed (a terminal's bar shows its ETA all along)
+        const now = performance.now();
+        if (step === 1) firstStepAt = now;
+        const since = (now - firstStepAt) / 1000;
+        if (!estimated && step > 1 && (step >= 6 || since > 5) && step < totalSteps) {
+          estimated = true;
+          const perStep = since / (step - 1);
+          logLine(
+            `sae train: about ${formatSeconds(perStep * (totalSteps - step))} to go for ${
+              totalSteps - step
+            } more steps (${formatSeconds(perStep)} per step)`,
+          );
+        }
+        progress?.update(
+          step,
+          tokens,
+          `L0 ${r.l0.toFixed(1)}, EV ${r.explainedVariance.toFixed(3)}, dead ${last.dead.toFixed(1)}%`,
+        );
       },
     });
-    progress?.done();
+    progress?.done(last ? `L0 ${last.l0.toFixed(2)}, EV ${last.ev.toFixed(4)}, dead ${last.dead.toFixed(1)}%` : "");
     try {
       if (result.stopped) {
         console.log(

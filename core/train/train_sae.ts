@@ -12,9 +12,8 @@ import { writeFileAtomic } from "../io/atomic_write.ts";
 import { readSafetensors, toFloat32 } from "../io/safetensors.ts";
 import { trainingReportHtml } from "../report/training_report.ts";
 import { SAE } from "../sae/sae.ts";
-import type { ResolvedRun } from "./runner_config.ts";
 import { trainingEvaluator } from "./training_evals.ts";
-import { openTrainingRun } from "./training_run.ts";
+import { openTrainingRun, type TrainingRun } from "./training_run.ts";
 import { type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
 
 /** SAELens's name for the run's settings saved beside each SAE. */
@@ -30,8 +29,8 @@ export interface TrainSaeOptions {
   resume?: string;
   /** Stops after the current step with a checkpoint. */
   signal?: AbortSignal;
-  /** Called once the run's inputs are open, before the first step. */
-  onStart?: (resolved: ResolvedRun) => void;
+  /** Called once the run's inputs are open and the device is had, before the first step. */
+  onStart?: (run: TrainingRun, gpu: Gpu) => void;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
   /** Where to write the HTML report. @default {checkpoint_path/report.html} */
@@ -70,7 +69,7 @@ export async function trainSae(
   const run = await openTrainingRun(config, options.where ?? "config");
   try {
     const gpu = options.gpu ?? await getGpu();
-    options.onStart?.(run.resolved);
+    options.onStart?.(run, gpu);
     const result = await trainSaes(run.resolved, {
       gpu,
       rows: run.rows,

@@ -45,6 +45,12 @@ Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
   const config = await writeConfig(dir, smallRun(dir, { architecture: "standard", l1_coefficient: 2 }));
   const r = await runCli(["train", "--config", config, "--l1-coefficient", "3"]);
   assertEquals(r.code, 0, r.stderr);
+  // stderr is a log here, not a terminal: what runs, on which device, progress with an ETA, then a summary
+  const log = r.stderr.split("\n");
+  assert(log[0].startsWith("sae train: model ") && log[0].endsWith("; loading"), log[0]);
+  assert(/^sae train: device WebGPU .*standard 128 → 64 at blocks\.2\.hook_resid_pre; 12 steps/.test(log[1]), log[1]);
+  assert(log.some((l) => /^sae train: \d+\/12 steps \(\d+%\), \d+ tokens, \d+ tokens\/s, ETA /.test(l)), r.stderr);
+  assert(/^sae train: done, 12 steps in .*: L0 [\d.]+, EV -?[\d.]+, dead [\d.]+%$/.test(log.at(-1)!), r.stderr);
   const out = join(dir, "ck", "final");
   const cfg = JSON.parse(await Deno.readTextFile(join(out, "cfg.json")));
   assertEquals([cfg.architecture, cfg.d_in, cfg.d_sae, cfg.metadata.hook_name], [
