@@ -163,3 +163,13 @@ export type { TrainingReportSae } from "./core/report/training_report.ts";
 export { writeSaeFolder } from "./core/io/write_sae.ts";
 export { mulberry32 } from "./core/util/mulberry32.ts";
 export type { SeededRandom } from "./core/util/mulberry32.ts";
+export { withTransformerLensNames } from "./core/lm/gpt2_config.ts";
+export type { HookedGpt2Config, TransformerLensConfigNames } from "./core/lm/gpt2_config.ts";
+export { hookReached } from "./core/lm/hook_points.ts";
+export {
+  stackLayers,
+  TransformerLensAttention,
+  TransformerLensBlock,
+  transformerLensLayerNorm,
+} from "./core/lm/transformer_lens_weights.ts";
+export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
