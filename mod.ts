@@ -173,3 +173,5 @@ export {
   transformerLensLayerNorm,
 } from "./core/lm/transformer_lens_weights.ts";
 export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
+export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
+export type { BoundWgsl } from "./core/sae/architecture.ts";
