@@ -21,6 +21,16 @@
  * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.8.hook_resid_pre"], stopAtLayer: 9 });
  * ```
  *
+ * @example Run GPT-2 with an SAE spliced in and cache its hook points (SAELens HookedSAETransformer)
+ * ```ts ignore
+ * import { HookedSaeTransformer, SAE } from "@sae/cli";
+ *
+ * const model = await HookedSaeTransformer.load("gpt2");
+ * const sae = await SAE.fromPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre");
+ * const { cache } = await model.runWithCacheWithSaes("Hello world", [sae], { useErrorTerm: true });
+ * console.log(cache.get("blocks.8.hook_resid_pre.hook_sae_acts_post")!.shape); // [1, 3, 24576]
+ * ```
+ *
  * @module
  */
 
@@ -175,3 +185,6 @@ export {
 export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
 export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
 export type { BoundWgsl } from "./core/sae/architecture.ts";
+export { applyHookFns } from "./core/lm/gpt2.ts";
+export { HookedSaeTransformer, SAE_HOOK_POINTS } from "./core/analysis/hooked_sae_transformer.ts";
+export type { AddSaeOptions, SaeHookPoint, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";

@@ -91,6 +91,44 @@ export type HookFn = (
   hook: HookContext,
 ) => HostTensor | void | Promise<HostTensor | void>;
 
+/**
+ * Runs hook functions on an activation in order, as every run method does: each edits it in place or
+ * returns a same-shaped replacement that the next one receives.
+ *
+ * @example
+ * ```ts
+ * import { applyHookFns } from "./gpt2.ts";
+ * const act = { shape: [1, 2], data: Float32Array.of(1, 2) };
+ * const out = await applyHookFns([(x) => void x.data.fill(3)], act, { name: "hook_embed", positions: [0] });
+ * console.log([...out.data]); // [3, 3]
+ * ```
+ *
+ * @param fns The hooks.
+ * @param activation The activation, handed to the first hook.
+ * @param hook Where they fire.
+ * @returns The last hook's result.
+ * @throws {TypeError} When a hook returns another shape.
+ */
+export async function applyHookFns(
+  fns: readonly HookFn[],
+  activation: HostTensor,
+  hook: HookContext,
+): Promise<HostTensor> {
+  let act = activation;
+  for (const fn of fns) {
+    const replaced = await fn(act, hook);
+    if (replaced) {
+      if (replaced.shape.join() !== act.shape.join() || replaced.data.length !== act.data.length) {
+        throw new TypeError(
+          `The hook on ${hook.name} returned shape [${replaced.shape}]: expected [${act.shape}] (hooks may not change shapes)`,
+        );
+      }
+      act = replaced;
+    }
+  }
+  return act;
+}
+
 /** What a forward returns (TransformerLens `return_type`). */
 export type ReturnType = "logits" | "loss" | "both" | "none";
 
@@ -724,18 +762,8 @@ export class HookedGpt2 {
   }
 
   async #applyHooks(name: string, fns: HookFn[], tensor: OrtTensor, positions: number[]): Promise<OrtTensor> {
-    let act: HostTensor = { shape: [...tensor.dims], data: new Float32Array(tensor.data as Float32Array) };
-    for (const fn of fns) {
-      const replaced = await fn(act, { name, positions });
-      if (replaced) {
-        if (replaced.shape.join() !== act.shape.join() || replaced.data.length !== act.data.length) {
-          throw new TypeError(
-            `The hook on ${name} returned shape [${replaced.shape}]: expected [${act.shape}] (hooks may not change shapes)`,
-          );
-        }
-        act = replaced;
-      }
-    }
+    const copy: HostTensor = { shape: [...tensor.dims], data: new Float32Array(tensor.data as Float32Array) };
+    const act = await applyHookFns(fns, copy, { name, positions });
     return new this.#ort.Tensor("float32", act.data, [...act.shape]);
   }
 }
