@@ -174,6 +174,30 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "HookedSaeTransformer.generate() splices the attached SAEs and runs SAE hooks at every step",
+  ORT,
+  async () => {
+    const sae = saes["sae-standard"];
+    model.addSae(sae, { useErrorTerm: true });
+    try {
+      const greedy = { maxNewTokens: 4, doSample: false, stopAtEos: false };
+      const expected = await base.generate([TOKENS], greedy);
+      const positions: number[][] = [];
+      const out = await model.generate([TOKENS], {
+        ...greedy,
+        fwdHooks: [[`${HOOK}.hook_sae_acts_post`, (_, hook) => void positions.push([...hook.positions])]],
+      });
+      assertEquals(out.tokens, expected.tokens);
+      // the KV cache runs the prompt, then one new position per step
+      assertEquals(positions.map((p) => p.length), [POS, 1, 1, 1]);
+      assertEquals(positions[3], [POS + 2]);
+    } finally {
+      model.resetSaes();
+    }
+  },
+);
+
 Deno.test("HookedSaeTransformer: a per-head SAE on hook_z reads and writes its head's slice", ORT, async () => {
   const hookName = "blocks.1.attn.hook_z";
   const cfg = makeConfig({ d_in: 32, d_sae: 96, metadata: { hook_name: hookName, hook_head_index: 2 } });
