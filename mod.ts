@@ -21,6 +21,16 @@
  * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.8.hook_resid_pre"], stopAtLayer: 9 });
  * ```
  *
+ * @example Run GPT-2 with an SAE spliced in and cache its hook points (SAELens HookedSAETransformer)
+ * ```ts ignore
+ * import { HookedSaeTransformer, SAE } from "@sae/cli";
+ *
+ * const model = await HookedSaeTransformer.load("gpt2");
+ * const sae = await SAE.fromPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre");
+ * const { cache } = await model.runWithCacheWithSaes("Hello world", [sae], { useErrorTerm: true });
+ * console.log(cache.get("blocks.8.hook_resid_pre.hook_sae_acts_post")!.shape); // [1, 3, 24576]
+ * ```
+ *
  * @module
  */
 
@@ -191,3 +201,18 @@ export type { AblateOptions } from "./core/analysis/ablation.ts";
 export { checkNeuronpediaId } from "./core/analysis/neuronpedia.ts";
 export type { EvalSoFar } from "./core/eval/evaluate_sae.ts";
 export { densitySampleWarning } from "./core/report/eval_report.ts";
+export { withTransformerLensNames } from "./core/lm/gpt2_config.ts";
+export type { HookedGpt2Config, TransformerLensConfigNames } from "./core/lm/gpt2_config.ts";
+export { hookReached } from "./core/lm/hook_points.ts";
+export {
+  stackLayers,
+  TransformerLensAttention,
+  TransformerLensBlock,
+  transformerLensLayerNorm,
+} from "./core/lm/transformer_lens_weights.ts";
+export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
+export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
+export type { BoundWgsl } from "./core/sae/architecture.ts";
+export { applyHookFns } from "./core/lm/gpt2.ts";
+export { HookedSaeTransformer, SAE_HOOK_POINTS } from "./core/analysis/hooked_sae_transformer.ts";
+export type { AddSaeOptions, SaeHookPoint, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";

@@ -27,7 +27,7 @@ export interface SaeSite {
  *
  * @example
  * ```ts ignore
- * const site = saeSite(model, sae); // { hookName: "blocks.2.hook_resid_pre", stopAtLayer: 3, prependBos: true }
+ * const site = saeSite(model, sae); // { hookName: "blocks.2.hook_resid_pre", stopAtLayer: 2, prependBos: true }
  * ```
  *
  * @param model The model.
@@ -63,8 +63,11 @@ export function saeSite(model: HookedGpt2, sae: SAE): SaeSite {
       }: the SAE was trained on another model or hook`,
     );
   }
-  const layer = /^blocks\.(\d+)\./.exec(hookName)?.[1];
-  const stop = layer === undefined ? (hookName.startsWith("ln_final") ? undefined : 1) : Number(layer) + 1;
+  // A run stopped at layer L reaches blocks.L.hook_resid_pre (and the embedding hooks at 0).
+  const layer = /^blocks\.(\d+)\.(.+)$/.exec(hookName);
+  const stop = layer === null
+    ? (hookName.startsWith("ln_final") ? undefined : 0)
+    : Number(layer[1]) + (layer[2] === "hook_resid_pre" ? 0 : 1);
   return {
     hookName,
     ...(perHead ? { head } : {}),

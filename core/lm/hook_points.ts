@@ -94,3 +94,28 @@ export function hookWidth(
   if (name.endsWith("hook_scale")) return 1;
   return cfg.dModel;
 }
+
+/**
+ * Whether a forward run with `stopAtLayer` reaches a hook: blocks 0 … stopAtLayer − 1 run, and
+ * `blocks.{stopAtLayer}.hook_resid_pre` holds the residual they return; the final layer norm runs only
+ * without `stopAtLayer`.
+ *
+ * @example
+ * ```ts
+ * import { hookReached } from "./hook_points.ts";
+ * console.log(hookReached("blocks.2.hook_resid_pre", 2, 4), hookReached("blocks.2.hook_attn_out", 2, 4)); // true false
+ * ```
+ *
+ * @param name A valid hook name.
+ * @param stopAtLayer Blocks run, or undefined for the whole model.
+ * @param nLayers Number of blocks in the model.
+ * @returns Whether the hook fires.
+ */
+export function hookReached(name: string, stopAtLayer: number | undefined, nLayers: number): boolean {
+  if (stopAtLayer === undefined) return true;
+  if (name.startsWith("ln_final.")) return false;
+  const block = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (!block) return true;
+  const layer = Number(block[1]);
+  return layer < Math.min(stopAtLayer, nLayers) || (layer === stopAtLayer && block[2] === "hook_resid_pre");
+}
