@@ -7,7 +7,7 @@
 
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
-import { checkHookName, hookWidth } from "../lm/hook_points.ts";
+import { checkHookName, hookWidth, stopLayerFor } from "../lm/hook_points.ts";
 import type { SAE } from "../sae/sae.ts";
 
 /** Where an SAE sits in a model: its hook, head and the layer to stop after. */
@@ -63,11 +63,7 @@ export function saeSite(model: HookedGpt2, sae: SAE): SaeSite {
       }: the SAE was trained on another model or hook`,
     );
   }
-  // A run stopped at layer L reaches blocks.L.hook_resid_pre (and the embedding hooks at 0).
-  const layer = /^blocks\.(\d+)\.(.+)$/.exec(hookName);
-  const stop = layer === null
-    ? (hookName.startsWith("ln_final") ? undefined : 0)
-    : Number(layer[1]) + (layer[2] === "hook_resid_pre" ? 0 : 1);
+  const stop = stopLayerFor(hookName);
   return {
     hookName,
     ...(perHead ? { head } : {}),

@@ -119,3 +119,22 @@ export function hookReached(name: string, stopAtLayer: number | undefined, nLaye
   const layer = Number(block[1]);
   return layer < Math.min(stopAtLayer, nLayers) || (layer === stopAtLayer && block[2] === "hook_resid_pre");
 }
+
+/**
+ * The fewest blocks to run to reach a hook: `stopAtLayer` for it (L for `blocks.L.hook_resid_pre`, L + 1 for the
+ * block's other hooks, 0 for the embedding hooks), or undefined when the whole model must run (`ln_final.*`).
+ *
+ * @example
+ * ```ts
+ * import { stopLayerFor } from "./hook_points.ts";
+ * console.log(stopLayerFor("blocks.2.hook_resid_pre"), stopLayerFor("blocks.2.hook_mlp_out"), stopLayerFor("ln_final.hook_normalized")); // 2 3 undefined
+ * ```
+ *
+ * @param name A valid hook name.
+ * @returns The layer to stop at, or undefined.
+ */
+export function stopLayerFor(name: string): number | undefined {
+  const block = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (block) return Number(block[1]) + (block[2] === "hook_resid_pre" ? 0 : 1);
+  return name.startsWith("ln_final") ? undefined : 0;
+}

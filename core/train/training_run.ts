@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import { openTokenDataset } from "../data/token_dataset.ts";
 import { embeddedModel } from "../embedded.ts";
 import { HookedGpt2 } from "../lm/gpt2.ts";
-import { checkHookName, hookWidth } from "../lm/hook_points.ts";
+import { checkHookName, hookWidth, stopLayerFor } from "../lm/hook_points.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import type { ActivationSource } from "./activation_store.ts";
 import { openActivationCache } from "./cached_activations.ts";
@@ -37,12 +37,6 @@ export interface TrainingRun {
   model?: HookedGpt2;
   /** Releases the model. */
   dispose(): Promise<void>;
-}
-
-/** The block a hook is computed in (its layer + 1), or undefined when the whole model must run. */
-function stopAfter(hook: string): number | undefined {
-  const layer = /^blocks\.(\d+)\./.exec(hook)?.[1];
-  return layer === undefined ? (hook.startsWith("ln_final") ? undefined : 1) : Number(layer) + 1;
 }
 
 /**
@@ -133,7 +127,7 @@ export async function openTrainingRun(raw: Record<string, unknown>, where: strin
       });
       datasetLabel = dataset.label;
       rows = () => dataset.rows();
-      const stops = hooks.map(stopAfter);
+      const stops = hooks.map(stopLayerFor);
       const stopAtLayer = stops.includes(undefined) ? undefined : Math.max(...(stops as number[]));
       source = async (batch) => {
         const { cache } = await m.runWithCache(batch, { names: hooks, stopAtLayer, returnType: "none" });
