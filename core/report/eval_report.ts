@@ -70,6 +70,7 @@ const ROWS: [keyof SaeEvaluation, string][] = [
  * @returns The HTML page.
  */
 export function evalReportHtml(m: SaeEvaluation, labels: EvalReportLabels): string {
+  const warning = densitySampleWarning(m);
   const rows = ROWS.map(([key, name]) => {
     const v = m[key] as number;
     const shown = Number.isInteger(v) ? String(v) : v.toFixed(5);
@@ -83,15 +84,18 @@ export function evalReportHtml(m: SaeEvaluation, labels: EvalReportLabels): stri
   } · ${m.rows} rows, ${m.tokens} tokens ·
 ${m.d_sae} features. Reconstruction metrics leave out each row's opening BOS; CE and KL count every position.</p>
 <table>${rows}</table>
+${warning ? `<p class="warning" id="sample-warning">Warning: ${escapeHtml(warning)}.</p>` : ""}
 <h2>Feature density</h2>
-<p class="muted">log10(fraction of tokens where the feature fires + 1e-10), ${m.d_sae} features; dead ones sit at −10.</p>
+<p class="muted">log10(fraction of tokens where the feature fires + 1e-10), ${m.d_sae} features; dead ones sit at −10,
+and no density below 1 in ${m.tokens} tokens (${Math.log10(1 / m.tokens).toFixed(1)}) can show.</p>
 ${
     histogramSvg(m.log_density_histogram, {
       width: 640,
-      height: 220,
+      height: 240,
       color: "#4a7fb5",
       xLabel: "log10 feature density",
+      yLabel: "features",
     })
   }`;
-  return htmlPage(`SAE evaluation: ${labels.sae}`, body);
+  return htmlPage(`SAE evaluation: ${labels.sae}`, body, { css: ".warning { color: #8a4b00; }" });
 }
