@@ -191,6 +191,8 @@ export type { ActivationCacheInfo } from "./core/train/cached_activations.ts";
 export { METRICS_FILE, outputFolders, trainSaes } from "./core/train/train_saes.ts";
 export type { MetricsLine, TrainProgress, TrainResult, TrainSaesOptions } from "./core/train/train_saes.ts";
 export { trainingReportHtml } from "./core/report/training_report.ts";
+export { HEALTHY, sparsityVerdict } from "./core/eval/sparsity_verdict.ts";
+export type { SparsityVerdict, VerdictCheck } from "./core/eval/sparsity_verdict.ts";
 export type { TrainingReportSae } from "./core/report/training_report.ts";
 export { writeSaeFolder } from "./core/io/write_sae.ts";
 export { mulberry32 } from "./core/util/mulberry32.ts";

@@ -11,7 +11,8 @@ import { cacheActivations } from "../core/train/cached_activations.ts";
 import { RUNNER_DEFAULTS, RUNNER_FIELD_HELP, SAELENS_ONLY_FIELDS } from "../core/train/runner_settings.ts";
 import { NonFiniteError } from "../core/train/sae_trainer.ts";
 import { trainSae } from "../core/train/train_sae.ts";
-import { openTrainingRun } from "../core/train/training_run.ts";
+import { openTrainingRun, type TrainingRun } from "../core/train/training_run.ts";
+import { sparsityVerdict } from "../core/eval/sparsity_verdict.ts";
 import { formatSeconds, logLine, Progress } from "./_progress.ts";
 import { type Flags, parseFlags, UsageError } from "./_usage.ts";
 
@@ -172,6 +173,7 @@ export async function train(args: string[]): Promise<number> {
     `sae train: model ${named("model_name")}, ${named("hook_name")}, dataset ${named("dataset_path")}; loading`,
   );
   let estimated = false, firstStepAt = 0;
+  let trained: TrainingRun["resolved"]["saes"] = [];
   let last: { l0: number; ev: number; dead: number } | undefined;
   try {
     const result = await trainSae(raw, {
@@ -181,6 +183,7 @@ export async function train(args: string[]): Promise<number> {
       signal: controller.signal,
       onStart: (run, gpu) => {
         const { run: settings, saes } = run.resolved;
+        trained = saes;
         checkpointPath = settings.checkpoint_path;
         const steps = Math.floor(settings.training_tokens / settings.train_batch_size_tokens);
         const buffer = settings.n_batches_in_buffer * settings.store_batch_size_prompts * settings.context_size;
@@ -227,10 +230,17 @@ export async function train(args: string[]): Promise<number> {
       }
       for (const [i, folder] of result.outputs.entries()) {
         const last = result.metrics.filter((m) => (m.sae ?? 0) === i).at(-1) ?? {};
+        const verdict = sparsityVerdict({
+          l0: last["metrics/l0"],
+          dSae: trained[i].d_sae,
+          dead: last["sparsity/dead_features"] ?? 0,
+          deadWindow: trained[i].dead_feature_window,
+          explainedVariance: last["metrics/explained_variance"],
+        });
         console.log(
           `Saved ${folder}: L0 ${last["metrics/l0"]?.toFixed(2)}, explained variance ${
             last["metrics/explained_variance"]?.toFixed(4)
-          }`,
+          }; ${verdict.summary}`,
         );
       }
       console.log(`Metrics in ${join(checkpointPath, "metrics.jsonl")}, report ${result.report}`);

@@ -93,6 +93,7 @@ export async function trainSae(
     const report = options.report ?? join(settings.checkpoint_path, "report.html");
     const reportSaes = await Promise.all(result.outputs.map(async (folder, i) => ({
       label: `${saes[i].architecture} ${saes[i].d_sae} on ${saes[i].hook_name} (${folder})`,
+      settings: (({ saes: _, ...own }) => own)(saes[i]),
       metrics: result.metrics.filter((m) => (m.sae ?? 0) === i),
       logDensity: toFloat32(
         (await readSafetensors(join(folder, "sparsity.safetensors"))).tensors.get("sparsity")!,

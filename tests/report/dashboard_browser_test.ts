@@ -178,3 +178,68 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "sae train's report gives a verdict, the settings, each loss term and ticked, labelled axes",
+  ORT,
+  async () => {
+    await checkChromium();
+    const page = `${ARTIFACTS}train.html`;
+    const dir = await Deno.makeTempDir();
+    const config = `${dir}/train.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        model_name: MODEL_DIR,
+        d_sae: 64,
+        context_size: 32,
+        store_batch_size_prompts: 4,
+        n_batches_in_buffer: 4,
+        train_batch_size_tokens: 128,
+        training_tokens: 128 * 24,
+        l1_coefficient: 0.01,
+        checkpoint_path: `${dir}/ck`,
+        wandb_log_frequency: 2,
+        feature_sampling_window: 8,
+      }),
+    );
+    const { code, stdout, stderr } = await runCli(["train", "--config", config, "--report", page]);
+    assertEquals(code, 0, stderr);
+    // the log says the verdict too: after 24 steps the explained variance is far below 0.8
+    assertEquals(
+      /: L0 [\d.]+, explained variance -?[\d.]+; explained variance -?[\d.]+ is not above 0\.8/.test(stdout),
+      true,
+      stdout,
+    );
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const tab = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(String(e)));
+      await tab.goto(`file://${page}`);
+      const verdict = (await tab.textContent("#verdict"))!;
+      assertEquals(/L0 [\d.]+/.test(verdict) && verdict.includes("no firing in the last 1000 steps"), true, verdict);
+      // the loss is drawn term by term, every chart has ticks along both axes and a step caption
+      for (const term of ["overall_loss", "mse_loss", "l1_loss"]) {
+        assertEquals(await tab.locator("svg.curve title", { hasText: term }).count(), 1, term);
+      }
+      const charts = await tab.locator("svg.curve").count();
+      assertEquals(charts, 4);
+      assertEquals(await tab.locator("svg.curve text", { hasText: /^step$/ }).count(), charts);
+      assertEquals((await tab.locator("svg.curve .x-tick").count()) >= 2 * charts, true);
+      assertEquals((await tab.locator("svg.curve .y-tick").count()) >= 2 * charts, true);
+      const never = (await tab.textContent("#never-fired"))!;
+      assertEquals(/^\d+ of 64 latents never fired in that window/.test(never), true, never);
+      assertEquals(await tab.locator("td", { hasText: /^l1_coefficient$/ }).count(), 1);
+      // no value printed with 15 digits
+      const cells = await tab.locator("td").allTextContents();
+      assertEquals(cells.filter((c) => /\d\.\d{6,}/.test(c)), []);
+      assertEquals(await clippedChartTexts(tab), []);
+      await tab.screenshot({ path: `${ARTIFACTS}train.png`, fullPage: true });
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
