@@ -13,7 +13,7 @@
  * @module
  */
 
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { createHash } from "node:crypto";
 import { exists } from "../io/exists.ts";
 import { listFiles } from "../io/list_files.ts";
@@ -316,7 +316,12 @@ function parseSize(value: string | null): number | undefined {
   return value !== null && /^\d{1,16}$/.test(value.trim()) ? Number(value) : undefined;
 }
 
-async function fileMetadata(url: string, headers: Record<string, string>, etagTimeout: number): Promise<FileMetadata> {
+async function fileMetadata(
+  url: string,
+  tail: string,
+  headers: Record<string, string>,
+  etagTimeout: number,
+): Promise<FileMetadata> {
   let current = url;
   let head: TimedResponse;
   try {
@@ -328,8 +333,12 @@ async function fileMetadata(url: string, headers: Record<string, string>, etagTi
       const relativeRedirect = head.response.status >= 300 && head.response.status < 400 &&
         location?.startsWith("/") && !location.startsWith("//");
       if (!relativeRedirect) break;
-      if (hops === MAX_REDIRECTS) throw new MetadataError(`${url} redirects more than ${MAX_REDIRECTS} times`, true);
+      if (hops === MAX_REDIRECTS) throw new MetadataError(`the Hub redirects more than ${MAX_REDIRECTS} times`, true);
       current = new URL(location!, current).href;
+      // a new repo name, never another file or revision: a redirect must not swap the file we asked for
+      if (!new URL(current).pathname.endsWith(tail)) {
+        throw new MetadataError(`the Hub redirects to ${quote(location!)}, not to ${tail} of a renamed repo`, true);
+      }
     }
   } catch (error) {
     if (error instanceof MetadataError) throw error;
@@ -396,11 +405,29 @@ async function fileMetadata(url: string, headers: Record<string, string>, etagTi
  */
 export async function hfHubDownload(repoId: string, filename: string, options: HubOptions = {}): Promise<string> {
   const settings = hubSettings(options);
+  checkNames(repoId, settings.revision, filename);
+  const label = `${options.repoType === "dataset" ? "dataset " : ""}${repoId}/${filename}`;
+  try {
+    return await downloadToCache(repoId, filename, label, settings, options);
+  } catch (error) {
+    // the file system's own errors (a cache on a full or read-only disk, a file where a folder belongs)
+    if (error instanceof HubError) throw error;
+    throw new HubError(`Cannot get ${label}: the cache ${settings.cacheDir} failed (${oneLine(error)})`, {
+      cause: error,
+    });
+  }
+}
+
+async function downloadToCache(
+  repoId: string,
+  filename: string,
+  label: string,
+  settings: ReturnType<typeof hubSettings>,
+  options: HubOptions,
+): Promise<string> {
   const { endpoint, cacheDir, token, offline, revision } = settings;
-  checkNames(repoId, revision, filename);
   const repoType = options.repoType ?? "model";
   const repoDir = repoCacheDir(repoId, cacheDir, repoType);
-  const label = `${repoType === "dataset" ? "dataset " : ""}${repoId}/${filename}`;
   if (COMMIT.test(revision)) {
     const cached = await cachedPointer(repoDir, revision, filename, label);
     if (cached) return cached; // a commit's files never change: no need to ask the Hub
@@ -412,14 +439,13 @@ export async function hfHubDownload(repoId: string, filename: string, options: H
       `${label} is not in the cache ${cacheDir} and HF_HUB_OFFLINE is set: download it once online`,
     );
   }
-  const url = `${endpoint}/${repoPath(repoId, repoType)}/resolve/${encodeURIComponent(revision)}/${
-    filename.split("/").map(encodeURIComponent).join("/")
-  }`;
+  const tail = `/resolve/${encodeURIComponent(revision)}/${filename.split("/").map(encodeURIComponent).join("/")}`;
+  const url = `${endpoint}/${repoPath(repoId, repoType)}${tail}`;
   const headers: Record<string, string> = { "Accept-Encoding": "identity" };
   if (token) headers.Authorization = `Bearer ${token}`;
   let meta: FileMetadata;
   try {
-    meta = await fileMetadata(url, headers, settings.etagTimeout);
+    meta = await fileMetadata(url, tail, headers, settings.etagTimeout);
   } catch (error) {
     if (!(error instanceof HubError)) throw error;
     // the Hub down, the token refused, a proxy in the way: a cached copy serves, as huggingface_hub's does
@@ -444,8 +470,7 @@ export async function hfHubDownload(repoId: string, filename: string, options: H
   await Deno.mkdir(join(repoDir, "blobs"), { recursive: true });
   await writeRef(repoDir, revision, meta.commit);
   const blob = join(repoDir, "blobs", meta.etag);
-  const lock = join(cacheDir, ".locks", `${repoType}s--${repoId.replaceAll("/", "--")}`, `${meta.etag}.lock`);
-  await withFileLock(lock, async () => {
+  await withFileLock(join(cacheDir, ".locks", basename(repoDir), `${meta.etag}.lock`), async () => {
     // another run may have fetched it while we waited; a blob of the wrong size is fetched again
     if (!await exists(blob) || (await Deno.stat(blob)).size !== meta.size) {
       const authorized = hostOf(meta.location) === hostOf(url) ? headers : { "Accept-Encoding": "identity" };

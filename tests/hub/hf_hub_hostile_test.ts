@@ -358,6 +358,36 @@ Deno.test("hfHubDownload() sends the token to the Hub but not to the CDN of anot
   }, "secret");
 });
 
+Deno.test("hfHubDownload() says in one line that the cache cannot be used", async () => {
+  await withCache(async ({ opts, cacheDir }) => {
+    await Deno.writeTextFile(cacheDir, "a file where the cache should be");
+    const error = await assertRejects(
+      () => hfHubDownload(REPO, "cfg.json", opts),
+      HubError,
+      `Cannot get org/sae/cfg.json: the cache ${cacheDir} failed (Not a directory`,
+    );
+    assertEquals(error.message.includes("\n"), false);
+    await Deno.remove(cacheDir);
+  });
+});
+
+Deno.test("hfHubDownload() follows a renamed repo's redirect, but not one to another file", async () => {
+  await withCache(async ({ server, opts }) => {
+    const target = { value: "/org/sae/resolve/main/cfg.json" };
+    server.hook = (_req, url) =>
+      url.pathname.startsWith("/org/old/")
+        ? new Response(null, { status: 307, headers: { location: target.value } })
+        : undefined;
+    assertEquals(await Deno.readFile(await hfHubDownload("org/old", "cfg.json", opts)), CFG);
+    target.value = "/org/sae/resolve/main/weights.safetensors";
+    await assertRejects(
+      () => hfHubDownload("org/old", "cfg.json", { ...opts, cacheDir: `${opts.cacheDir}/other` }),
+      HubError,
+      'redirects to "/org/sae/resolve/main/weights.safetensors", not to /resolve/main/cfg.json of a renamed repo',
+    );
+  });
+});
+
 Deno.test("hfHubDownload() leaves refs/ alone when it has not changed", async () => {
   await withCache(async ({ opts, repoDir }) => {
     await hfHubDownload(REPO, "cfg.json", opts);

@@ -8,7 +8,7 @@ import { assertEquals } from "../_assert.ts";
 import { hfHubDownload, HubError, repoCacheDir } from "../../core/hub/hf_hub.ts";
 import { type HubServer, sha, startHubServer, testBytes, walk } from "./_hub_server.ts";
 
-const INPUTS = Number(Deno.env.get("SAE_FUZZ_INPUTS") ?? 60);
+const INPUTS = Number(Deno.env.get("SAE_FUZZ_INPUTS") ?? 150);
 const SEED = Number(Deno.env.get("SAE_FUZZ_SEED") ?? Date.now() % 2 ** 31);
 /** A call gets this long before it counts as a hang: far beyond the timeouts of at most 0.2 s it is given. */
 const HANG_MS = 8_000;
