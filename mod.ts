@@ -92,6 +92,7 @@ export type { SamplingOptions } from "./core/lm/sampling.ts";
 export { MODEL_ALIASES, modelRepoId, resolveModelDir } from "./core/lm/model_source.ts";
 export { hfHubDownload, hfListFiles, HubError, hubSettings, repoCacheDir } from "./core/hub/hf_hub.ts";
 export type { RepoType } from "./core/hub/hf_hub.ts";
+export { EntryNotFoundError } from "./core/hub/hf_hub.ts";
 export type { HubOptions } from "./core/hub/hf_hub.ts";
 export { applyConfigOverrides } from "./core/sae/config.ts";
 export { lookupRelease, releaseOverrides, RELEASES } from "./core/sae/releases.ts";
