@@ -10,7 +10,16 @@
 /** Seconds between log lines while work goes on (a line also comes at every tenth of the work). */
 const LOG_EVERY_SECONDS = 5;
 
-/** Whether progress goes to a log (stderr is not a terminal) rather than an in-place bar. */
+/**
+ * Whether progress goes to a log (stderr is not a terminal) rather than an in-place bar.
+ *
+ * @example
+ * ```ts ignore
+ * if (progressToLog()) console.error("sae generate: 3 tokens so far");
+ * ```
+ *
+ * @returns True when stderr is not a terminal.
+ */
 export function progressToLog(): boolean {
   return !Deno.stderr.isTerminal();
 }
@@ -36,6 +45,9 @@ export function logLine(line: string): void {
  * ```ts ignore
  * formatSeconds(245); // "4m05s"
  * ```
+ *
+ * @param seconds A duration in seconds.
+ * @returns It in the largest fitting units.
  */
 export function formatSeconds(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;

@@ -10,7 +10,7 @@ import { SOTU } from "../core/data/documents.ts";
 import { writeFileAtomic } from "../core/io/atomic_write.ts";
 import { dashboardHtml } from "../core/report/dashboard_html.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
-import { Progress } from "./_progress.ts";
+import { logLine, Progress } from "./_progress.ts";
 import { featureList, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
@@ -74,6 +74,7 @@ export async function dashboard(args: string[]): Promise<number> {
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const features = featureList(featureSpec, sae.cfg.d_sae);
     const dataset = await openDataset(values, model, sae);
+    logLine(`sae dashboard: dataset ${dataset.label} opened, rows of ${dataset.contextSize} tokens; reading`);
     const progress = new Progress("dashboard", Math.ceil(maxTokens / dataset.contextSize));
     const dash = await featureDashboards(model, sae, dataset.rows(), features, {
       batchSize,

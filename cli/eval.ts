@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../core/io/atomic_write.ts";
 import { SOTU } from "../core/data/documents.ts";
 import { densitySampleWarning, evalReportHtml } from "../core/report/eval_report.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
-import { Progress } from "./_progress.ts";
+import { logLine, Progress } from "./_progress.ts";
 import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
@@ -62,6 +62,7 @@ export async function evalVerb(args: string[]): Promise<number> {
   const start = { verb: "eval", inputs: { dataset: values.dataset ?? SOTU } };
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const dataset = await openDataset(values, model, sae);
+    logLine(`sae eval: dataset ${dataset.label} opened, rows of ${dataset.contextSize} tokens; reading`);
     const progress = new Progress("eval", Number.isFinite(maxBatches) ? maxBatches * batchSize : undefined);
     const m = await evaluateSae(model, sae, dataset.rows(), {
       batchSize,

@@ -52,6 +52,8 @@ Commands:
 ${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.summary}`).join("\n")}
 
 Run "sae <command> --help" for a command's options.
+Long commands report progress on stderr: a bar on a terminal; in a log (nohup, CI, a notebook), a start
+line with the device, a line every few seconds with done/total, tokens/s and ETA, and a summary.
 Set SAE_DEBUG=1 to print stack traces of errors.`;
 
 /**
