@@ -39,7 +39,7 @@ export type { EncodeDecodeResult, SaeInput, SaeOptions } from "./core/sae/sae.ts
 export { parseSaeLensConfig, toSaeLensJson } from "./core/sae/config.ts";
 export type { SaeConfig, SaeMetadata } from "./core/sae/config.ts";
 export type { Architecture, SaeWeights } from "./core/sae/architecture.ts";
-export type { WgslSource } from "./core/gpu/pipelines.ts";
+export type { Binding, WgslSource } from "./core/gpu/pipelines.ts";
 export { architectureNames, getArchitecture, registerArchitecture } from "./core/sae/registry.ts";
 export { topFeatures } from "./core/sae/top_features.ts";
 export type { FeatureActivation } from "./core/sae/top_features.ts";
@@ -144,8 +144,22 @@ export { evalReportHtml } from "./core/report/eval_report.ts";
 export type { EvalReportLabels } from "./core/report/eval_report.ts";
 export { escapeHtml, histogramSvg, htmlPage } from "./core/report/html.ts";
 export type { HistogramSvgOptions } from "./core/report/html.ts";
-export { initialParameters, NonFiniteError, SaeTrainer } from "./core/train/sae_trainer.ts";
-export type { ParameterMap, StepCoefficients, StepResult, TrainerState } from "./core/train/sae_trainer.ts";
+export { SaeTrainer } from "./core/train/sae_trainer.ts";
+export { NonFiniteError, stepResult } from "./core/train/step_result.ts";
+export type { StepCoefficients, StepReadback, StepResult } from "./core/train/step_result.ts";
+export { TRAINING_ARCHITECTURES, trainingArchitecture } from "./core/train/architectures/registry.ts";
+export type {
+  AuxiliaryTerm,
+  ParameterBuffers,
+  StepBuffers,
+  StepContext,
+  TrainingArchitecture,
+} from "./core/train/architectures/training_architecture.ts";
+export { TrainKernels } from "./core/train/train_kernels.ts";
+export type { MatmulShape, ResidualEntry } from "./core/train/train_kernels.ts";
+export { initialParameters } from "./core/train/initial_parameters.ts";
+export type { TrainerState } from "./core/train/sae_trainer.ts";
+export type { ParameterMap } from "./core/train/initial_parameters.ts";
 export {
   levelWidths,
   SAE_TRAINING_DEFAULTS,
@@ -189,8 +203,10 @@ export { inferenceSae, saveTrainedSae } from "./core/train/save_trained_sae.ts";
 export type { TrainedSae } from "./core/train/save_trained_sae.ts";
 export { cacheActivations, openActivationCache } from "./core/train/cached_activations.ts";
 export type { ActivationCacheInfo } from "./core/train/cached_activations.ts";
-export { METRICS_FILE, outputFolders, trainSaes } from "./core/train/train_saes.ts";
-export type { MetricsLine, TrainProgress, TrainResult, TrainSaesOptions } from "./core/train/train_saes.ts";
+export { outputFolders, trainSaes } from "./core/train/train_saes.ts";
+export { METRICS_FILE, readMetrics } from "./core/train/metrics_log.ts";
+export type { MetricsLine } from "./core/train/metrics_log.ts";
+export type { TrainProgress, TrainResult, TrainSaesOptions } from "./core/train/train_saes.ts";
 export { trainingReportHtml } from "./core/report/training_report.ts";
 export { HEALTHY, sparsityVerdict } from "./core/eval/sparsity_verdict.ts";
 export type { SparsityVerdict, VerdictCheck } from "./core/eval/sparsity_verdict.ts";

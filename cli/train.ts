@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { readJson } from "../core/io/read_json.ts";
 import { cacheActivations } from "../core/train/cached_activations.ts";
 import { RUNNER_DEFAULTS, RUNNER_FIELD_HELP, SAELENS_ONLY_FIELDS } from "../core/train/runner_settings.ts";
-import { NonFiniteError } from "../core/train/sae_trainer.ts";
+import { NonFiniteError } from "../core/train/step_result.ts";
 import { trainSae } from "../core/train/train_sae.ts";
 import { openTrainingRun, type TrainingRun } from "../core/train/training_run.ts";
 import { sparsityVerdict } from "../core/eval/sparsity_verdict.ts";

@@ -139,3 +139,56 @@ export async function removeStaleCheckpointTemps(folder: string): Promise<number
   }
   return removed;
 }
+
+/**
+ * Refuses a checkpoint that a run cannot continue from: a step outside the run's plan, another number of SAEs, or
+ * state missing.
+ *
+ * @example
+ * ```ts ignore
+ * checkResumable(await readCheckpoint("checkpoints"), "checkpoints", 244, [1024], 1);
+ * ```
+ *
+ * @param checkpoint The checkpoint.
+ * @param where Its folder, for messages.
+ * @param totalSteps The run's steps.
+ * @param dSae Each SAE's width.
+ * @param hooks The number of hooks the store buffers.
+ * @throws {RangeError} On a step outside the plan; {TypeError} on missing or mis-sized state.
+ */
+export function checkResumable(
+  { meta, tensors }: Checkpoint,
+  where: string,
+  totalSteps: number,
+  dSae: number[],
+  hooks: number,
+): void {
+  if (!(meta.step >= 1 && meta.step < totalSteps)) {
+    throw new RangeError(
+      `The checkpoint in ${where} is at step ${meta.step}: a run of ${totalSteps} steps writes them at steps 1 to ${
+        totalSteps - 1
+      }`,
+    );
+  }
+  if (meta.saes.length !== dSae.length) {
+    throw new TypeError(`The checkpoint in ${where} holds ${meta.saes.length} SAEs: the run trains ${dSae.length}`);
+  }
+  const need: [string, number | undefined][] = [
+    ...Array.from({ length: hooks }, (_, h) => [`store.hook${h}`, undefined] as [string, undefined]),
+    ...dSae.flatMap((d, i) =>
+      ["since_fired", "window_fired", "resample_fired", "last_density"].map((n) =>
+        [`sae${i}.${n}`, d] as [string, number]
+      )
+    ),
+  ];
+  for (const [name, length] of need) {
+    const t = tensors.get(name);
+    if (!t || (length !== undefined && t.length !== length)) {
+      throw new TypeError(
+        `The checkpoint in ${where} has ${t ? `${t.length} values in` : "no"} tensor ${name}${
+          length !== undefined ? `: expected ${length}` : ""
+        }`,
+      );
+    }
+  }
+}

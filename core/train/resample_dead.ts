@@ -5,6 +5,7 @@
  * @module
  */
 
+import { trainingArchitecture } from "./architectures/registry.ts";
 import type { SaeTrainer } from "./sae_trainer.ts";
 
 /**
@@ -46,7 +47,7 @@ export async function resampleDeadLatents(
   rowLoss.reduce((acc, l, i) => cumulative[i] = acc + l * l, 0);
   const total = cumulative[cumulative.length - 1];
   const touched = new Map<string, Float32Array>();
-  const perLatent = ["b_enc", "b_gate", "b_mag", "r_mag"].filter((n) => tensors.has(n));
+  const perLatent = trainingArchitecture(trainer.cfg.architecture).resampled;
   for (let j = 0; j < dSae; j++) {
     if (!dead[j]) continue;
     const u = rng() * total;

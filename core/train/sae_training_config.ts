@@ -4,20 +4,20 @@
  * @module
  */
 
+import { BATCHTOPK_SETTINGS } from "./architectures/batchtopk.ts";
+import { JUMPRELU_SETTINGS } from "./architectures/jumprelu.ts";
+import { MATRYOSHKA_SETTINGS } from "./architectures/matryoshka_batchtopk.ts";
+import { type TrainArchitecture, TRAINING_ARCHITECTURES, trainingArchitecture } from "./architectures/registry.ts";
+import { STANDARD_SETTINGS } from "./architectures/standard.ts";
+import { TOPK_SETTINGS } from "./architectures/topk.ts";
 import { defaultsOf, positiveInteger, positiveNumber, type Setting, setting } from "./setting.ts";
 
-/** Architectures the trainer knows (SAELens training names). */
-export const TRAIN_ARCHITECTURES = [
-  "standard",
-  "topk",
-  "batchtopk",
-  "jumprelu",
-  "gated",
-  "matryoshka_batchtopk",
-] as const;
+/** Architectures the trainer knows (SAELens training names), one file each in `architectures/`. */
+export const TRAIN_ARCHITECTURES: readonly TrainArchitecture[] = Object.keys(
+  TRAINING_ARCHITECTURES,
+) as TrainArchitecture[];
 
-/** One of {@linkcode TRAIN_ARCHITECTURES}. */
-export type TrainArchitecture = typeof TRAIN_ARCHITECTURES[number];
+export type { TrainArchitecture };
 
 /** The per-SAE training values; each field's default, help and check are in {@linkcode SAE_TRAINING_SETTINGS}. */
 export interface SaeTrainingValues {
@@ -52,30 +52,24 @@ export interface SaeTrainingValues {
 /** A table of settings for the fields of `T`. */
 export type SettingsOf<T> = { [K in keyof T]: Setting<T[K]> };
 
-/** One SAE's settings besides its architecture and sizes: default, help line and check in one place. */
+/** One SAE's settings besides its architecture and sizes: the common ones, then each architecture's own. */
 export const SAE_TRAINING_SETTINGS: SettingsOf<SaeTrainingValues> = {
-  k: setting(100, "latents kept per token (topk) or on average (batchtopk, matryoshka)", positiveInteger),
   apply_b_dec_to_input: setting(true, "subtract b_dec from the input"),
-  l1_coefficient: setting(1, "sparsity coefficient (L1; L0 for jumprelu)", nonNegative),
-  jumprelu_bandwidth: setting(0.05, "JumpReLU straight-through bandwidth", positiveNumber),
-  jumprelu_init_threshold: setting(0.01, "JumpReLU initial threshold", positiveNumber),
-  aux_loss_coefficient: setting(1, "AuxK coefficient (topk family)", nonNegative),
-  topk_threshold_lr: setting(
-    0.01,
-    "BatchTopK threshold moving-average rate",
-    (v: number) => v > 0 && v <= 1 ? undefined : "a number in (0, 1]",
+  l1_coefficient: setting(
+    1,
+    "sparsity coefficient (L1; L0 for jumprelu)",
+    (v: number) => v >= 0 ? undefined : "a number >= 0",
   ),
-  matryoshka_widths: setting([] as number[], "matryoshka prefix widths, comma-separated"),
   decoder_init_norm: setting(0.1, "initial decoder row norm", positiveNumber),
-  use_ghost_grads: setting(false, "ghost grads on dead latents (standard)"),
   dead_feature_window: setting(1000, "steps without firing after which a latent is dead", positiveInteger),
   adam_beta1: setting(0.9, "Adam beta1", unitInterval),
   adam_beta2: setting(0.999, "Adam beta2", unitInterval),
+  ...STANDARD_SETTINGS,
+  ...TOPK_SETTINGS,
+  ...BATCHTOPK_SETTINGS,
+  ...MATRYOSHKA_SETTINGS,
+  ...JUMPRELU_SETTINGS,
 };
-
-function nonNegative(v: number): string | undefined {
-  return v >= 0 ? undefined : "a number >= 0";
-}
 
 function unitInterval(v: number): string | undefined {
   return v >= 0 && v < 1 ? undefined : "a number in [0, 1)";
@@ -96,9 +90,21 @@ export type SaeTrainingConfig =
 /** Defaults of the fields a caller may leave out. */
 export const SAE_TRAINING_DEFAULTS: SaeTrainingValues = defaultsOf(SAE_TRAINING_SETTINGS);
 
-/** Whether the architecture selects latents by rank (and so keeps unit-norm decoder rows and AuxK). */
+/**
+ * Whether the architecture is of the TopK family, which keeps unit-norm decoder rows (see its `decoder`) and adds
+ * AuxK for dead latents.
+ *
+ * @example
+ * ```ts
+ * import { selectsByRank } from "./sae_training_config.ts";
+ * console.log(selectsByRank("batchtopk"), selectsByRank("jumprelu")); // true false
+ * ```
+ *
+ * @param architecture The architecture.
+ * @returns Whether its decoder rows are held at unit norm.
+ */
 export function selectsByRank(architecture: TrainArchitecture): boolean {
-  return architecture === "topk" || architecture === "batchtopk" || architecture === "matryoshka_batchtopk";
+  return trainingArchitecture(architecture).decoder === "unit_norm";
 }
 
 /**
@@ -115,12 +121,12 @@ export function selectsByRank(architecture: TrainArchitecture): boolean {
  * @returns "l1", "l0", or undefined.
  */
 export function sparsityCoefficientName(architecture: TrainArchitecture): "l1" | "l0" | undefined {
-  if (architecture === "standard" || architecture === "gated") return "l1";
-  return architecture === "jumprelu" ? "l0" : undefined;
+  const { sparsity } = trainingArchitecture(architecture);
+  return sparsity === "l1_decoder_norm" ? "l1" : sparsity === "l0" ? "l0" : undefined;
 }
 
 /**
- * The matryoshka level widths, ending at d_sae (SAELens appends it when missing); `[d_sae]` otherwise.
+ * The prefix widths whose reconstructions each add an MSE term: Matryoshka's levels, `[d_sae]` otherwise.
  *
  * @example
  * ```ts
@@ -130,20 +136,10 @@ export function sparsityCoefficientName(architecture: TrainArchitecture): "l1" |
  *
  * @param cfg The SAE's settings.
  * @returns Increasing widths, the last equal to d_sae.
- * @throws {RangeError} When the widths are not increasing or exceed d_sae.
+ * @throws {RangeError} When Matryoshka's widths are not increasing or exceed d_sae.
  */
 export function levelWidths(
   cfg: Pick<SaeTrainingConfig, "architecture" | "d_sae" | "matryoshka_widths">,
 ): number[] {
-  if (cfg.architecture !== "matryoshka_batchtopk") return [cfg.d_sae];
-  const widths = [...cfg.matryoshka_widths];
-  if (widths.at(-1) !== cfg.d_sae) widths.push(cfg.d_sae);
-  widths.forEach((w, i) => {
-    if (!Number.isInteger(w) || w < 1 || w > cfg.d_sae || (i > 0 && w <= widths[i - 1])) {
-      throw new RangeError(
-        `matryoshka_widths must be increasing positive integers no larger than d_sae ${cfg.d_sae}: current value is [${cfg.matryoshka_widths}]`,
-      );
-    }
-  });
-  return widths;
+  return trainingArchitecture(cfg.architecture).levels?.(cfg as SaeTrainingConfig) ?? [cfg.d_sae];
 }

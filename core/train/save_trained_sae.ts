@@ -9,7 +9,8 @@
 import { writeSaeFolder } from "../io/write_sae.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig, SaeMetadata } from "../sae/config.ts";
-import type { ParameterMap } from "./sae_trainer.ts";
+import type { ParameterMap } from "./initial_parameters.ts";
+import { trainingArchitecture } from "./architectures/registry.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
 
 /** What {@linkcode inferenceSae} needs besides the parameters. */
@@ -56,43 +57,22 @@ export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWei
     for (let d = 0; d < dIn; d++) wDec[j * dIn + d] /= norms[j], wEnc[d * dSae + j] *= norms[j];
   }
   const scaled = (name: string) => Float32Array.from(params.get(name)!, (v, j) => v * norms[j]);
-  const vector = (data: Float32Array) => ({ shape: [dSae], data });
-  const weights: SaeWeights = {
+  const inference = trainingArchitecture(t.architecture).toInference({
+    cfg: t,
+    params,
+    norms,
+    scaled,
+    batchThreshold: sae.batchThreshold,
+  });
+  const weights = {
     W_enc: { shape: [dIn, dSae], data: wEnc },
     W_dec: { shape: [dSae, dIn], data: wDec },
     b_dec: { shape: [dIn], data: Float32Array.from(params.get("b_dec")!, (v) => v / s) },
-  };
-  let architecture: string = t.architecture;
-  const extra: Partial<SaeConfig> = {};
-  switch (t.architecture) {
-    case "standard":
-      weights.b_enc = vector(scaled("b_enc"));
-      break;
-    case "topk":
-      weights.b_enc = vector(scaled("b_enc"));
-      extra.k = t.k;
-      extra.rescale_acts_by_decoder_norm = false;
-      break;
-    case "batchtopk":
-    case "matryoshka_batchtopk":
-      architecture = "jumprelu";
-      weights.b_enc = vector(scaled("b_enc"));
-      weights.threshold = vector(Float32Array.from(norms, (n) => sae.batchThreshold * n));
-      break;
-    case "jumprelu":
-      architecture = "jumprelu";
-      weights.b_enc = vector(scaled("b_enc"));
-      weights.threshold = vector(Float32Array.from(params.get("log_threshold")!, (v, j) => Math.exp(v) * norms[j]));
-      break;
-    case "gated":
-      weights.b_gate = vector(scaled("b_gate"));
-      weights.b_mag = vector(scaled("b_mag"));
-      weights.r_mag = vector(Float32Array.from(params.get("r_mag")!));
-      break;
-  }
+    ...inference.weights,
+  } as SaeWeights;
   return {
     cfg: {
-      architecture,
+      architecture: inference.architecture,
       d_in: dIn,
       d_sae: dSae,
       dtype: "float32",
@@ -101,7 +81,7 @@ export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWei
       apply_b_dec_to_input: t.apply_b_dec_to_input,
       normalize_activations: "none",
       reshape_activations: "none",
-      ...extra,
+      ...inference.cfg,
       metadata: sae.metadata,
     },
     weights,

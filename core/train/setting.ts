@@ -21,7 +21,7 @@ export interface Setting<T> {
  * @example
  * ```ts
  * import { positiveInteger, setting } from "./setting.ts";
- * const s = setting(128, "tokens per row", positiveInteger);
+ * const s = setting<number>(128, "tokens per row", positiveInteger);
  * console.log(s.default, s.check!(0)); // 128 a positive integer
  * ```
  *

@@ -10,22 +10,26 @@ import type { Gpu } from "../gpu/device.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { type ActivationSource, ActivationStore } from "./activation_store.ts";
-import { type Checkpoint, readCheckpoint, removeStaleCheckpointTemps, writeCheckpoint } from "./checkpoint.ts";
+import {
+  type Checkpoint,
+  checkResumable,
+  readCheckpoint,
+  removeStaleCheckpointTemps,
+  writeCheckpoint,
+} from "./checkpoint.ts";
+import { estimateScales, scaled } from "./activation_scale.ts";
+import { METRICS_FILE, type MetricsLine, readMetrics } from "./metrics_log.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
 import type { ResolvedRun } from "./runner_config.ts";
 import type { RunnerConfig } from "./runner_settings.ts";
 import { inferenceSae, saveTrainedSae } from "./save_trained_sae.ts";
 import type { TrainingEvaluator } from "./training_evals.ts";
-import { type ParameterMap, SaeTrainer, type StepResult } from "./sae_trainer.ts";
+import type { ParameterMap } from "./initial_parameters.ts";
+import { SaeTrainer } from "./sae_trainer.ts";
+import type { StepResult } from "./step_result.ts";
 import { learningRate, warmedUpCoefficient } from "./schedules.ts";
 import { type SaeTrainingConfig, sparsityCoefficientName } from "./sae_training_config.ts";
-
-/** One metrics line (SAELens's W&B names), also kept for the report. */
-export type MetricsLine = Record<string, number>;
-
-/** The metrics file inside `checkpoint_path`. */
-export const METRICS_FILE = "metrics.jsonl";
 
 /** Progress after a step. */
 export interface TrainProgress {
@@ -335,39 +339,6 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   }
 }
 
-/**
- * SAELens's `ActivationScaler.estimate_scaling_factor`: √d_in over the mean, across the first
- * `n_batches_for_norm_estimate` batches (drawn from the store and not trained on), of each batch's mean ‖x‖.
- */
-async function estimateScales(
-  store: ActivationStore,
-  { run, saes }: ResolvedRun,
-  hookIndex: number[],
-): Promise<(number | undefined)[]> {
-  const wanted = saes.map((s) => s.normalize_activations === "expected_average_only_in");
-  const batches = Math.max(0, ...saes.map((s, i) => wanted[i] ? s.n_batches_for_norm_estimate : 0));
-  const sums = saes.map(() => 0);
-  for (let b = 0; b < batches; b++) {
-    const xs = await store.next(run.train_batch_size_tokens);
-    saes.forEach((s, i) => {
-      if (!wanted[i] || b >= s.n_batches_for_norm_estimate) return;
-      const x = xs[hookIndex[i]], rows = x.length / s.d_in;
-      let total = 0;
-      for (let r = 0; r < rows; r++) {
-        let sq = 0;
-        for (let d = 0; d < s.d_in; d++) sq += x[r * s.d_in + d] ** 2;
-        total += Math.sqrt(sq);
-      }
-      sums[i] += total / rows;
-    });
-  }
-  return saes.map((s, i) => wanted[i] ? Math.sqrt(s.d_in) / (sums[i] / s.n_batches_for_norm_estimate) : undefined);
-}
-
-function scaled(x: Float32Array, scale: number | undefined): Float32Array {
-  return scale === undefined ? x : x.map((v) => v * scale);
-}
-
 function mean(x: Float32Array, width: number): Float32Array {
   const out = new Float64Array(width);
   for (let i = 0; i < x.length; i++) out[i % width] += x[i];
@@ -377,67 +348,4 @@ function mean(x: Float32Array, width: number): Float32Array {
 /** SAELens's `log_feature_sparsity`: log10(fired / tokens + 1e-10). */
 function logDensity(fired: Float64Array, tokens: number): Float32Array {
   return Float32Array.from(fired, (f) => Math.log10(f / Math.max(tokens, 1) + DENSITY_EPS));
-}
-
-/**
- * The metrics lines a checkpoint at `step` had written (later lines belong to the lost part of the run). A last
- * line without its newline is a write cut short by the kill and is dropped; any other bad line is an error.
- */
-async function readMetrics(path: string, step: number): Promise<MetricsLine[]> {
-  const text = await Deno.readTextFile(path).catch(() => "");
-  // Every line is written with its newline: what follows the last one is empty or a cut-off line.
-  const complete = text.split("\n").slice(0, -1);
-  const out: MetricsLine[] = [];
-  complete.forEach((line, i) => {
-    if (line.trim() === "") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      parsed = undefined;
-    }
-    if (typeof parsed !== "object" || parsed === null || !Number.isInteger((parsed as MetricsLine).step)) {
-      throw new SyntaxError(`${path} line ${i + 1} is not a metrics line with a step: ${line.slice(0, 80)}`);
-    }
-    out.push(parsed as MetricsLine);
-  });
-  return out.filter((m) => m.step <= step);
-}
-
-/** Refuses a checkpoint that the run cannot continue from: a step outside the plan, or state missing. */
-function checkResumable(
-  { meta, tensors }: Checkpoint,
-  where: string,
-  totalSteps: number,
-  dSae: number[],
-  hooks: number,
-): void {
-  if (!(meta.step >= 1 && meta.step < totalSteps)) {
-    throw new RangeError(
-      `The checkpoint in ${where} is at step ${meta.step}: a run of ${totalSteps} steps writes them at steps 1 to ${
-        totalSteps - 1
-      }`,
-    );
-  }
-  if (meta.saes.length !== dSae.length) {
-    throw new TypeError(`The checkpoint in ${where} holds ${meta.saes.length} SAEs: the run trains ${dSae.length}`);
-  }
-  const need: [string, number | undefined][] = [
-    ...Array.from({ length: hooks }, (_, h) => [`store.hook${h}`, undefined] as [string, undefined]),
-    ...dSae.flatMap((d, i) =>
-      ["since_fired", "window_fired", "resample_fired", "last_density"].map((n) =>
-        [`sae${i}.${n}`, d] as [string, number]
-      )
-    ),
-  ];
-  for (const [name, length] of need) {
-    const t = tensors.get(name);
-    if (!t || (length !== undefined && t.length !== length)) {
-      throw new TypeError(
-        `The checkpoint in ${where} has ${t ? `${t.length} values in` : "no"} tensor ${name}${
-          length !== undefined ? `: expected ${length}` : ""
-        }`,
-      );
-    }
-  }
 }

@@ -1,0 +1,65 @@
+/**
+ * SAELens's `normalize_activations: "expected_average_only_in"` in training: inputs scaled by
+ * √d_in / E‖x‖, the expectation estimated over batches drawn before the first step.
+ *
+ * @module
+ */
+
+import type { ActivationStore } from "./activation_store.ts";
+import type { ResolvedRun } from "./runner_config.ts";
+
+/**
+ * SAELens's `ActivationScaler.estimate_scaling_factor`: √d_in over the mean, across the first
+ * `n_batches_for_norm_estimate` batches (drawn from the store and not trained on), of each batch's mean ‖x‖.
+ *
+ * @example
+ * ```ts ignore
+ * const scales = await estimateScales(store, resolved, [0]); // [undefined] unless expected_average_only_in
+ * ```
+ *
+ * @param store The run's activation store.
+ * @param resolved The run's settings.
+ * @param hookIndex Each SAE's hook in the store's order.
+ * @returns Each SAE's scale, undefined for SAEs without it.
+ */
+export async function estimateScales(
+  store: ActivationStore,
+  { run, saes }: ResolvedRun,
+  hookIndex: number[],
+): Promise<(number | undefined)[]> {
+  const wanted = saes.map((s) => s.normalize_activations === "expected_average_only_in");
+  const batches = Math.max(0, ...saes.map((s, i) => wanted[i] ? s.n_batches_for_norm_estimate : 0));
+  const sums = saes.map(() => 0);
+  for (let b = 0; b < batches; b++) {
+    const xs = await store.next(run.train_batch_size_tokens);
+    saes.forEach((s, i) => {
+      if (!wanted[i] || b >= s.n_batches_for_norm_estimate) return;
+      const x = xs[hookIndex[i]], rows = x.length / s.d_in;
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        let sq = 0;
+        for (let d = 0; d < s.d_in; d++) sq += x[r * s.d_in + d] ** 2;
+        total += Math.sqrt(sq);
+      }
+      sums[i] += total / rows;
+    });
+  }
+  return saes.map((s, i) => wanted[i] ? Math.sqrt(s.d_in) / (sums[i] / s.n_batches_for_norm_estimate) : undefined);
+}
+
+/**
+ * The batch times the scale, or the batch itself without one.
+ *
+ * @example
+ * ```ts
+ * import { scaled } from "./activation_scale.ts";
+ * console.log(scaled(Float32Array.of(1, 2), 2)); // Float32Array(2) [ 2, 4 ]
+ * ```
+ *
+ * @param x Activations.
+ * @param scale The SAE's input scale.
+ * @returns The scaled activations.
+ */
+export function scaled(x: Float32Array, scale: number | undefined): Float32Array {
+  return scale === undefined ? x : x.map((v) => v * scale);
+}

@@ -1,0 +1,111 @@
+/**
+ * Gated SAE training: a gate path π_gate = x W_enc + b_gate and a magnitude path with W_enc ⊙ exp(r_mag),
+ * f = 1[π_gate > 0] · ReLU(π_mag), L1 on ReLU(π_gate) · ‖W_dec,i‖, and the auxiliary reconstruction from
+ * ReLU(π_gate) through a frozen copy of the decoder.
+ *
+ * @module
+ */
+
+import { vec } from "./standard.ts";
+import {
+  auxiliaryBackward,
+  decodeAuxiliary,
+  encodeInto,
+  encoderWeightGrad,
+  filled,
+  type TrainingArchitecture,
+} from "./training_architecture.ts";
+
+/** Gated SAE training. */
+export const GATED: TrainingArchitecture = {
+  name: "gated",
+  settings: {},
+  decoder: "free",
+  sparsity: "l1_decoder_norm",
+  parameters: (cfg) => ({
+    encoder: [["b_gate", filled(cfg.d_sae)], ["b_mag", filled(cfg.d_sae)], ["r_mag", filled(cfg.d_sae)]],
+    extra: [],
+  }),
+  resampled: ["b_gate", "b_mag", "r_mag"],
+  prepare(kernels, enc, { param, wMag, cfg }) {
+    kernels.elementwise(enc, "gated_mag_weights", { count: cfg.d_in * cfg.d_sae, cols: cfg.d_sae }, {
+      src: param("W_enc").value,
+      dst: wMag!,
+      col: param("r_mag").value,
+    });
+  },
+  forward(ctx) {
+    const s = ctx.s;
+    encodeInto(ctx, ctx.param("W_enc").value, ctx.param("b_gate").value, s.pre);
+    encodeInto(ctx, ctx.wMag!, ctx.param("b_mag").value, s.preMag!);
+    ctx.kernels.elementwise(ctx.enc, "gated", { count: ctx.rows * ctx.cfg.d_sae, cols: ctx.cfg.d_sae }, {
+      src: s.pre,
+      aux: s.preMag,
+      dst: s.acts,
+    });
+  },
+  auxiliaryTerm: () => ({
+    name: "auxiliary_reconstruction_loss",
+    loss: (sum, batch) => sum / batch,
+    reachesPre: false,
+  }),
+  auxiliary(ctx) {
+    const { d_in: dIn, d_sae: dSae } = ctx.cfg;
+    ctx.kernels.elementwise(ctx.enc, "relu", { count: ctx.rows * dSae, cols: dSae }, {
+      src: ctx.s.pre,
+      dst: ctx.s.auxActs,
+    });
+    decodeAuxiliary(ctx);
+    ctx.kernels.addBias(ctx.enc, ctx.s.auxOut, ctx.param("b_dec").value, { count: ctx.rows * dIn, cols: dIn });
+    ctx.kernels.residual(ctx.enc, "mse", { rows: ctx.rows, scale: 2 / ctx.batch, slot: 1, slots: ctx.slots }, {
+      out: ctx.s.auxOut,
+      x: ctx.s.x,
+      grad: ctx.s.dAuxOut,
+      stats: ctx.stats,
+    });
+    auxiliaryBackward(ctx, false);
+  },
+  backward(ctx) {
+    const s = ctx.s;
+    ctx.kernels.backward(ctx.enc, "gated", {
+      count: ctx.rows * ctx.cfg.d_sae,
+      c1: ctx.lambdaPerRow,
+      c2: 0,
+      flag: 0,
+    }, {
+      acts: s.acts,
+      pre: s.pre,
+      dActs: s.dActs,
+      dAux: s.dAuxActs,
+      col: ctx.norms,
+      dPre: s.dPre,
+      dSecond: s.dPreSecond,
+    });
+  },
+  encoderGradients(ctx) {
+    const s = ctx.s, size = { rows: ctx.rows, cols: ctx.cfg.d_sae };
+    const wEnc = ctx.param("W_enc"), rMag = ctx.param("r_mag");
+    encoderWeightGrad(ctx, s.dPreSecond, wEnc.grad, true);
+    ctx.kernels.columnSum(ctx.enc, s.dPreSecond, ctx.param("b_gate").grad, size);
+    encoderWeightGrad(ctx, s.dPre, s.dWMag!, false);
+    ctx.kernels.gatedMagnitude(ctx.enc, {
+      dWMag: s.dWMag!,
+      wEnc: wEnc.value,
+      rMag: rMag.value,
+      dWEnc: wEnc.grad,
+      dRMag: rMag.grad,
+    });
+    ctx.kernels.columnSum(ctx.enc, s.dPre, ctx.param("b_mag").grad, size);
+    ctx.kernels.columnSum(ctx.enc, s.pre, ctx.actSums, size, 2);
+  },
+  inputBiases: ({ param, wMag }) => [[param("W_enc").value, param("b_gate").grad], [wMag!, param("b_mag").grad]],
+  toInference: ({ params, scaled }) => ({
+    architecture: "gated",
+    weights: {
+      b_gate: vec(scaled("b_gate")),
+      b_mag: vec(scaled("b_mag")),
+      r_mag: vec(Float32Array.from(params.get("r_mag")!)),
+    },
+    cfg: {},
+  }),
+};

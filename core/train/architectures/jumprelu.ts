@@ -1,0 +1,71 @@
+/**
+ * JumpReLU SAE training: f = pre · 1[pre > θ] with θ = exp(log_threshold), an L0 term, and the
+ * straight-through estimator with a rectangle kernel of width `jumprelu_bandwidth` for θ's gradient.
+ *
+ * @module
+ */
+
+import { positiveNumber, setting } from "../setting.ts";
+import type { SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
+
+import { vec } from "./standard.ts";
+import { encodeInto, filled, plainEncoderGradients, type TrainingArchitecture } from "./training_architecture.ts";
+
+/** JumpReLU's own settings. */
+export const JUMPRELU_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "jumprelu_bandwidth" | "jumprelu_init_threshold">> =
+  {
+    jumprelu_bandwidth: setting(0.05, "JumpReLU straight-through bandwidth", positiveNumber),
+    jumprelu_init_threshold: setting(0.01, "JumpReLU initial threshold", positiveNumber),
+  };
+
+/** JumpReLU SAE training. */
+export const JUMPRELU: TrainingArchitecture = {
+  name: "jumprelu",
+  settings: JUMPRELU_SETTINGS,
+  decoder: "free",
+  sparsity: "l0",
+  parameters: (cfg) => ({
+    encoder: [["b_enc", filled(cfg.d_sae)]],
+    extra: [["log_threshold", filled(cfg.d_sae, Math.log(cfg.jumprelu_init_threshold))]],
+  }),
+  resampled: ["b_enc"],
+  forward(ctx) {
+    encodeInto(ctx, ctx.param("W_enc").value, ctx.param("b_enc").value, ctx.s.pre);
+    ctx.kernels.elementwise(ctx.enc, "jumprelu", { count: ctx.rows * ctx.cfg.d_sae, cols: ctx.cfg.d_sae }, {
+      src: ctx.s.pre,
+      dst: ctx.s.acts,
+      col: ctx.param("log_threshold").value,
+    });
+  },
+  auxiliaryTerm: () => undefined,
+  backward(ctx) {
+    ctx.kernels.backward(ctx.enc, "jumprelu", {
+      count: ctx.rows * ctx.cfg.d_sae,
+      c1: ctx.lambdaPerRow,
+      c2: ctx.cfg.jumprelu_bandwidth,
+      flag: 0,
+    }, {
+      pre: ctx.s.pre,
+      dActs: ctx.s.dActs,
+      col: ctx.param("log_threshold").value,
+      dPre: ctx.s.dPre,
+      dSecond: ctx.s.dPreSecond,
+    });
+  },
+  encoderGradients(ctx) {
+    plainEncoderGradients(ctx);
+    ctx.kernels.columnSum(ctx.enc, ctx.s.dPreSecond, ctx.param("log_threshold").grad, {
+      rows: ctx.rows,
+      cols: ctx.cfg.d_sae,
+    });
+  },
+  inputBiases: ({ param }) => [[param("W_enc").value, param("b_enc").grad]],
+  toInference: ({ params, norms, scaled }) => ({
+    architecture: "jumprelu",
+    weights: {
+      b_enc: vec(scaled("b_enc")),
+      threshold: vec(Float32Array.from(params.get("log_threshold")!, (v, j) => Math.exp(v) * norms[j])),
+    },
+    cfg: {},
+  }),
+};

@@ -1,0 +1,127 @@
+/**
+ * TopK SAE training: the k largest pre-activations of each row kept (ReLU'd), unit-norm decoder rows,
+ * and AuxK on latents dead for `dead_feature_window` steps (k_aux = d_in / 2). BatchTopK and Matryoshka
+ * reuse these parts.
+ *
+ * @module
+ */
+
+import { positiveInteger, setting } from "../setting.ts";
+import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
+import { vec } from "./standard.ts";
+import {
+  auxiliaryBackward,
+  decodeAuxiliary,
+  encodeInto,
+  filled,
+  plainEncoderGradients,
+  type StepContext,
+  type TrainingArchitecture,
+} from "./training_architecture.ts";
+
+/** k_aux = d_in / 2 dead latents decoded by AuxK, at most the dead count. */
+function auxK(cfg: SaeTrainingConfig, deadCount: number): number {
+  return Math.min(Math.floor(cfg.d_in / 2), deadCount);
+}
+
+/** AuxK's weight: the coefficient times min(n_dead / k_aux, 1). */
+function auxScale(cfg: SaeTrainingConfig, deadCount: number): number {
+  return cfg.aux_loss_coefficient * Math.min(deadCount / Math.floor(cfg.d_in / 2), 1);
+}
+
+/**
+ * Keeps each row's (or, with `batch`, the whole batch's) largest pre-activations: k per row on average.
+ *
+ * @example
+ * ```ts ignore
+ * keepLargest(ctx, false); // TopK
+ * ```
+ *
+ * @param ctx The step.
+ * @param batch One threshold for the batch (BatchTopK), which also records the smallest value kept.
+ */
+export function keepLargest(ctx: StepContext, batch: boolean): void {
+  const { d_sae: dSae, k } = ctx.cfg;
+  encodeInto(ctx, ctx.param("W_enc").value, ctx.param("b_enc").value, ctx.s.pre);
+  const count = ctx.rows * dSae;
+  ctx.kernels.select(
+    ctx.enc,
+    batch ? { segments: 1, segmentLength: count, k: k * ctx.rows } : {
+      segments: ctx.rows,
+      segmentLength: dSae,
+      k,
+    },
+    { values: ctx.s.pre, deadMask: ctx.deadMask, out: ctx.s.thresholds },
+  );
+  ctx.kernels.elementwise(ctx.enc, "threshold", { count, cols: dSae }, {
+    src: ctx.s.pre,
+    aux: ctx.s.thresholds,
+    dst: ctx.s.acts,
+    minPositive: ctx.minPositive,
+  }, { flag: batch ? 1 : 0 });
+}
+
+/** The TopK family's own settings. */
+export const TOPK_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "k" | "aux_loss_coefficient">> = {
+  k: setting(100, "latents kept per token (topk) or on average (batchtopk, matryoshka)", positiveInteger),
+  aux_loss_coefficient: setting(
+    1,
+    "AuxK coefficient (topk family)",
+    (v: number) => v >= 0 ? undefined : "a number >= 0",
+  ),
+};
+
+/** TopK SAE training. */
+export const TOPK: TrainingArchitecture = {
+  name: "topk",
+  settings: TOPK_SETTINGS,
+  decoder: "unit_norm",
+  sparsity: "none",
+  parameters: (cfg) => ({ encoder: [["b_enc", filled(cfg.d_sae)]], extra: [] }),
+  resampled: ["b_enc"],
+  forward: (ctx) => keepLargest(ctx, false),
+  auxiliaryTerm(cfg, deadCount) {
+    if (!(auxK(cfg, deadCount) > 0 && cfg.aux_loss_coefficient > 0)) return undefined;
+    const scale = auxScale(cfg, deadCount);
+    return { name: "auxiliary_reconstruction_loss", loss: (sum, batch) => scale * sum / batch, reachesPre: true };
+  },
+  auxiliary(ctx) {
+    const { d_sae: dSae } = ctx.cfg;
+    ctx.kernels.select(ctx.enc, {
+      segments: ctx.rows,
+      segmentLength: dSae,
+      k: auxK(ctx.cfg, ctx.deadCount),
+      deadOnly: true,
+    }, { values: ctx.s.pre, deadMask: ctx.deadMask, out: ctx.s.thresholds });
+    ctx.kernels.elementwise(ctx.enc, "auxk_select", { count: ctx.rows * dSae, cols: dSae }, {
+      src: ctx.s.pre,
+      aux: ctx.s.thresholds,
+      dst: ctx.s.auxActs,
+      col: ctx.deadMask,
+    });
+    decodeAuxiliary(ctx);
+    ctx.kernels.residual(ctx.enc, "mse", {
+      rows: ctx.rows,
+      scale: auxScale(ctx.cfg, ctx.deadCount) * 2 / ctx.batch,
+      slot: 1,
+      slots: ctx.slots,
+    }, { out: ctx.s.auxOut, x: ctx.s.x, xhat: ctx.s.recon, grad: ctx.s.dAuxOut, stats: ctx.stats });
+    auxiliaryBackward(ctx, true);
+  },
+  backward(ctx, term) {
+    const s = ctx.s;
+    ctx.kernels.backward(ctx.enc, "topk", {
+      count: ctx.rows * ctx.cfg.d_sae,
+      c1: 0,
+      c2: 0,
+      flag: term?.reachesPre ? 1 : 0,
+    }, { acts: s.acts, pre: term ? s.auxActs : s.pre, dActs: s.dActs, dAux: s.dAuxActs, dPre: s.dPre });
+  },
+  encoderGradients: plainEncoderGradients,
+  inputBiases: ({ param }) => [[param("W_enc").value, param("b_enc").grad]],
+  toInference: ({ cfg, scaled }) => ({
+    architecture: "topk",
+    weights: { b_enc: vec(scaled("b_enc")) },
+    cfg: { k: cfg.k, rescale_acts_by_decoder_norm: false },
+  }),
+};
