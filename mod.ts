@@ -147,14 +147,14 @@ export type { HistogramSvgOptions } from "./core/report/html.ts";
 export { SaeTrainer } from "./core/train/sae_trainer.ts";
 export { NonFiniteError, stepResult } from "./core/train/step_result.ts";
 export type { StepCoefficients, StepReadback, StepResult } from "./core/train/step_result.ts";
-export { TRAINING_ARCHITECTURES, trainingArchitecture } from "./core/train/architectures/registry.ts";
+export { TRAINING_ARCHITECTURES, trainingArchitecture } from "./core/train/training_architectures.ts";
 export type {
   AuxiliaryTerm,
   ParameterBuffers,
   StepBuffers,
   StepContext,
   TrainingArchitecture,
-} from "./core/train/architectures/training_architecture.ts";
+} from "./core/train/training_architecture.ts";
 export { TrainKernels } from "./core/train/train_kernels.ts";
 export type { MatmulShape, ResidualEntry } from "./core/train/train_kernels.ts";
 export { initialParameters } from "./core/train/initial_parameters.ts";

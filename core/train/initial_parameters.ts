@@ -6,7 +6,7 @@
  * @module
  */
 
-import { trainingArchitecture } from "./architectures/registry.ts";
+import { trainingArchitecture } from "./training_architectures.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
 
 /** Parameter tensors by SAELens name, row-major f32. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { StepContext } from "./architectures/training_architecture.ts";
+import type { StepContext } from "./training_architecture.ts";
 
 /**
  * Records the reconstruction of each level, its MSE term and gradient, ∂W_dec and ∂loss/∂f by suffix sums over the

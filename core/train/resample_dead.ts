@@ -5,7 +5,7 @@
  * @module
  */
 
-import { trainingArchitecture } from "./architectures/registry.ts";
+import { trainingArchitecture } from "./training_architectures.ts";
 import type { SaeTrainer } from "./sae_trainer.ts";
 
 /**

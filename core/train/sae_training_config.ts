@@ -4,15 +4,15 @@
  * @module
  */
 
-import { BATCHTOPK_SETTINGS } from "./architectures/batchtopk.ts";
-import { JUMPRELU_SETTINGS } from "./architectures/jumprelu.ts";
-import { MATRYOSHKA_SETTINGS } from "./architectures/matryoshka_batchtopk.ts";
-import { type TrainArchitecture, TRAINING_ARCHITECTURES, trainingArchitecture } from "./architectures/registry.ts";
-import { STANDARD_SETTINGS } from "./architectures/standard.ts";
-import { TOPK_SETTINGS } from "./architectures/topk.ts";
+import { BATCHTOPK_SETTINGS } from "./batchtopk_training.ts";
+import { JUMPRELU_SETTINGS } from "./jumprelu_training.ts";
+import { MATRYOSHKA_SETTINGS } from "./matryoshka_batchtopk_training.ts";
+import { type TrainArchitecture, TRAINING_ARCHITECTURES, trainingArchitecture } from "./training_architectures.ts";
+import { STANDARD_SETTINGS } from "./standard_training.ts";
+import { TOPK_SETTINGS } from "./topk_training.ts";
 import { defaultsOf, positiveInteger, positiveNumber, type Setting, setting } from "./setting.ts";
 
-/** Architectures the trainer knows (SAELens training names), one file each in `architectures/`. */
+/** Architectures the trainer knows (SAELens training names), one file each, `<name>_training.ts`. */
 export const TRAIN_ARCHITECTURES: readonly TrainArchitecture[] = Object.keys(
   TRAINING_ARCHITECTURES,
 ) as TrainArchitecture[];

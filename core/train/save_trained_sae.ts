@@ -10,7 +10,7 @@ import { writeSaeFolder } from "../io/write_sae.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig, SaeMetadata } from "../sae/config.ts";
 import type { ParameterMap } from "./initial_parameters.ts";
-import { trainingArchitecture } from "./architectures/registry.ts";
+import { trainingArchitecture } from "./training_architectures.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
 
 /** What {@linkcode inferenceSae} needs besides the parameters. */

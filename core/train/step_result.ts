@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AuxiliaryTerm, TrainingArchitecture } from "./architectures/training_architecture.ts";
+import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architecture.ts";
 
 /** Coefficients of one step, from the schedules. */
 export interface StepCoefficients {

@@ -6,7 +6,7 @@
 
 import type { Gpu } from "../gpu/device.ts";
 import { emptyBuffer } from "../gpu/tensor.ts";
-import type { StepBuffers } from "./architectures/training_architecture.ts";
+import type { StepBuffers } from "./training_architecture.ts";
 
 /** A micro-batch's scratch buffers, for up to `rows` rows. */
 export interface Scratch extends StepBuffers {

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { setting } from "../setting.ts";
-import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
-import { BATCHTOPK } from "./batchtopk.ts";
+import { setting } from "./setting.ts";
+import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
+import { BATCHTOPK } from "./batchtopk_training.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 
 /**
@@ -15,7 +15,7 @@ import type { TrainingArchitecture } from "./training_architecture.ts";
  *
  * @example
  * ```ts
- * import { matryoshkaWidths } from "./matryoshka_batchtopk.ts";
+ * import { matryoshkaWidths } from "./matryoshka_batchtopk_training.ts";
  * console.log(matryoshkaWidths({ d_sae: 64, matryoshka_widths: [8, 32] })); // [8, 32, 64]
  * ```
  *

@@ -4,12 +4,12 @@
  * @module
  */
 
-import { BATCHTOPK } from "./batchtopk.ts";
-import { GATED } from "./gated.ts";
-import { JUMPRELU } from "./jumprelu.ts";
-import { MATRYOSHKA_BATCHTOPK } from "./matryoshka_batchtopk.ts";
-import { STANDARD } from "./standard.ts";
-import { TOPK } from "./topk.ts";
+import { BATCHTOPK } from "./batchtopk_training.ts";
+import { GATED } from "./gated_training.ts";
+import { JUMPRELU } from "./jumprelu_training.ts";
+import { MATRYOSHKA_BATCHTOPK } from "./matryoshka_batchtopk_training.ts";
+import { STANDARD } from "./standard_training.ts";
+import { TOPK } from "./topk_training.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 
 /** The training architectures' names (SAELens's). */
@@ -30,7 +30,7 @@ export const TRAINING_ARCHITECTURES: Readonly<Record<TrainArchitecture, Training
  *
  * @example
  * ```ts
- * import { trainingArchitecture } from "./registry.ts";
+ * import { trainingArchitecture } from "./training_architectures.ts";
  * console.log(trainingArchitecture("batchtopk").decoder); // unit_norm
  * ```
  *

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { positiveNumber, setting } from "../setting.ts";
-import type { SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
+import { positiveNumber, setting } from "./setting.ts";
+import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
-import { vec } from "./standard.ts";
+import { vec } from "./standard_training.ts";
 import { encodeInto, filled, plainEncoderGradients, type TrainingArchitecture } from "./training_architecture.ts";
 
 /** JumpReLU's own settings. */

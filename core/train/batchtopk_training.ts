@@ -5,11 +5,11 @@
  * @module
  */
 
-import { setting } from "../setting.ts";
-import type { SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
+import { setting } from "./setting.ts";
+import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
-import { vec } from "./standard.ts";
-import { keepLargest, TOPK } from "./topk.ts";
+import { vec } from "./standard_training.ts";
+import { keepLargest, TOPK } from "./topk_training.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 
 /** BatchTopK's own settings. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { vec } from "./standard.ts";
+import { vec } from "./standard_training.ts";
 import {
   auxiliaryBackward,
   decodeAuxiliary,

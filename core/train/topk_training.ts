@@ -6,9 +6,9 @@
  * @module
  */
 
-import { positiveInteger, setting } from "../setting.ts";
-import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
-import { vec } from "./standard.ts";
+import { positiveInteger, setting } from "./setting.ts";
+import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
+import { vec } from "./standard_training.ts";
 import {
   auxiliaryBackward,
   decodeAuxiliary,

@@ -7,12 +7,12 @@
  * @module
  */
 
-import type { Binding } from "../../gpu/pipelines.ts";
-import type { SaeWeights } from "../../sae/architecture.ts";
-import type { SaeConfig } from "../../sae/config.ts";
-import type { Setting } from "../setting.ts";
-import type { SaeTrainingConfig, SaeTrainingValues } from "../sae_training_config.ts";
-import type { TrainKernels } from "../train_kernels.ts";
+import type { Binding } from "../gpu/pipelines.ts";
+import type { SaeWeights } from "../sae/architecture.ts";
+import type { SaeConfig } from "../sae/config.ts";
+import type { Setting } from "./setting.ts";
+import type { SaeTrainingConfig, SaeTrainingValues } from "./sae_training_config.ts";
+import type { TrainKernels } from "./train_kernels.ts";
 
 /** A parameter on the GPU: its value and its gradient. */
 export interface ParameterBuffers {

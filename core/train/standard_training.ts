@@ -4,8 +4,8 @@
  * @module
  */
 
-import { setting } from "../setting.ts";
-import type { SaeTrainingValues, SettingsOf } from "../sae_training_config.ts";
+import { setting } from "./setting.ts";
+import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
 import {
   auxiliaryBackward,
