@@ -34,7 +34,7 @@ export async function info(args: string[]): Promise<number> {
     console.log(INFO_HELP);
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError("sae info takes one SAE path");
+  if (positionals.length !== 1 || positionals[0] === "") throw new UsageError("sae info takes one SAE path");
   const path = positionals[0];
   const sae = await readSae(path);
   const { cfg } = sae;
