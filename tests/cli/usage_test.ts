@@ -1,4 +1,5 @@
-// Bad numbers, lists and paths are usage errors (exit 2) caught before any model or SAE is loaded.
+// Bad numbers, lists, paths and inputs are caught before any model or SAE is loaded.
+import { encodeSafetensors } from "../../core/io/safetensors.ts";
 import { assertEquals } from "../_assert.ts";
 import { runCli } from "./_run.ts";
 
@@ -28,4 +29,16 @@ Deno.test("empty flag values and paths are refused, not taken as absent", async 
 Deno.test("counts must be written as plain positive integers", async () => {
   await usageError(["run", "--top", "1e3", "x"], "--top must be a positive integer: current value is 1e3");
   await usageError(["encode", "--top", "0x10", "x"], "--top must be a positive integer: current value is 0x10");
+});
+
+Deno.test("sae encode --acts refuses non-finite activations instead of printing an infinite MSE", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await Deno.writeFile(
+    path,
+    encodeSafetensors({ acts: { shape: [2, 2], data: new Float32Array([1, Infinity, NaN, 0]) } }),
+  );
+  const out = await runCli(["encode", "--sae", "unused", "--acts", path]);
+  assertEquals(out.code, 1, out.stderr);
+  assertEquals(out.stderr.includes(`${path}: tensor "acts" holds 2 non-finite values`), true, out.stderr);
+  await Deno.remove(path);
 });

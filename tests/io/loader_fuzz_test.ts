@@ -5,14 +5,17 @@ import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
 import { readSae, type SaeOnDisk } from "../../core/io/read_sae.ts";
+import { SAE } from "../../core/sae/sae.ts";
 import { encodeSafetensors, type TensorToWrite } from "../../core/io/safetensors.ts";
 import { assertEquals } from "../_assert.ts";
-import { FIXTURES } from "../_fixtures.ts";
+import { FIXTURES, gpu } from "../_gpu.ts";
 import { npy, npz, zipArchive } from "./_npz_writer.ts";
 
 const INPUTS = Number(Deno.env.get("SAE_FUZZ_INPUTS") ?? 2400);
 const SEED = Number(Deno.env.get("SAE_FUZZ_SEED") ?? 16);
 const HANG_MS = 5000;
+/** Successful loads that also go all the way to a GPU SAE (slower, so only a few). */
+const GPU_LOADS = 12;
 
 type Files = Record<string, Uint8Array>;
 type Special = "fifo" | "dev-zero" | "folder" | "dangling" | "good-link";
@@ -784,6 +787,7 @@ async function writeInput(dir: string, input: Input): Promise<void> {
 }
 
 type Outcome = "success" | "clean" | "crash" | "hang" | "wrong";
+let gpuLoads = 0;
 
 async function classify(dir: string, loadPath: string, input: Input): Promise<{ outcome: Outcome; detail: string }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -796,7 +800,15 @@ async function classify(dir: string, loadPath: string, input: Input): Promise<{ 
       return { outcome: "hang", detail: `no answer in ${HANG_MS} ms` };
     }
     const why = input.oracle(result);
-    return why === undefined ? { outcome: "success", detail: "" } : { outcome: "wrong", detail: why };
+    if (why !== undefined) return { outcome: "wrong", detail: why };
+    if (gpuLoads < GPU_LOADS) {
+      gpuLoads++;
+      const sae = await SAE.load(loadPath, { gpu });
+      const same = JSON.stringify(sae.cfg) === JSON.stringify(result.cfg);
+      sae.destroy();
+      if (!same) return { outcome: "wrong", detail: `SAE.load gives ${JSON.stringify(sae.cfg)}` };
+    }
+    return { outcome: "success", detail: "" };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const clean = error instanceof Error && !message.includes("\n") && message.includes(dir);
@@ -839,8 +851,9 @@ Deno.test(`readSae() survives ${INPUTS} mutated SAE folders: loads exactly or fa
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+  assertEquals(gpuLoads, Math.min(GPU_LOADS, tally.success));
   console.log(
-    `loader fuzz (seed ${SEED}): ${INPUTS} inputs, ${tally.clean} clean errors, ${tally.success} successes, ` +
+    `loader fuzz (seed ${SEED}): ${INPUTS} inputs (${gpuLoads} also through SAE.load), ${tally.clean} clean errors, ${tally.success} successes, ` +
       `${tally.crash} crashes, ${tally.hang} hangs, ${tally.wrong} silently wrong loads`,
   );
   assertEquals(failures.slice(0, 20), []);
