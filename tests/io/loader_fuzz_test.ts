@@ -6,7 +6,7 @@ import { crc32, deflateRawSync } from "node:zlib";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
 import { readSae, type SaeOnDisk } from "../../core/io/read_sae.ts";
 import { SAE } from "../../core/sae/sae.ts";
-import { encodeSafetensors, type TensorToWrite } from "../../core/io/safetensors.ts";
+import { encodeSafetensors, parseSafetensors, readSafetensors, type TensorToWrite } from "../../core/io/safetensors.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES, gpu } from "../_gpu.ts";
 import { npy, npz, zipArchive } from "./_npz_writer.ts";
@@ -40,6 +40,8 @@ interface Input {
   files: Files;
   special?: { file: string; kind: Special };
   oracle: Oracle;
+  /** Loads and checks a standalone file instead of an SAE folder; resolves to why the load is wrong. */
+  run?: (dir: string) => Promise<string | undefined>;
 }
 
 // mulberry32: a small seeded generator, so a failure can be replayed with SAE_FUZZ_SEED.
@@ -215,10 +217,6 @@ const mustFail: Oracle = () => "loaded although the input is invalid";
 
 // ---- mutations
 
-function bytesOf(files: Files, name: string): Uint8Array {
-  return files[name].slice();
-}
-
 function headerOf(bytes: Uint8Array): { n: number; header: Record<string, unknown> } {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   return { n, header: JSON.parse(dec.decode(bytes.subarray(8, 8 + n))) };
@@ -233,34 +231,39 @@ function withHeader(header: unknown, data: Uint8Array, prefixDelta = 0): Uint8Ar
   return out;
 }
 
-/** A byte-level change to any file; the oracle depends on where it lands. */
-function byteMutation(seed: Seed): Input {
-  const name = pick(Object.keys(seed.files));
-  const bytes = bytesOf(seed.files, name);
+/** A bit flip, a byte set, a truncation, appended, inserted or deleted bytes; half the point changes land
+ * before `headerEnd` (a safetensors header), where the interesting parsing is. */
+function mutateBytes(bytes: Uint8Array, headerEnd: number): { kind: string; at: number; out: Uint8Array } {
   const kind = pick(["flip", "flip", "set", "truncate", "append", "insert", "delete"] as const);
-  let out: Uint8Array = bytes;
+  let out = bytes.slice();
   let at = 0;
-  const isTensorFile = seed.tensorFiles.includes(name);
-  const headerEnd = isTensorFile ? 8 + headerOf(bytes).n : 0;
-  // Half the flips land in a safetensors header, where the interesting parsing is.
-  const anywhere = () => isTensorFile && random() < 0.5 ? int(headerEnd) : int(bytes.length);
+  const anywhere = () => headerEnd > 0 && random() < 0.5 ? int(headerEnd) : int(bytes.length);
   if (kind === "flip") {
     at = anywhere();
     out[at] ^= 1 << int(8);
   } else if (kind === "set") {
     at = anywhere();
     out[at] = int(256);
-  } else if (kind === "truncate") out = bytes.subarray(0, int(bytes.length));
+  } else if (kind === "truncate") out = bytes.slice(0, int(bytes.length));
   else if (kind === "append") {
     out = new Uint8Array(bytes.length + 1 + int(64));
     out.set(bytes);
     for (let i = bytes.length; i < out.length; i++) out[i] = int(256);
-  } else if (kind === "insert" || kind === "delete") {
+  } else {
     at = anywhere();
     out = kind === "insert"
       ? new Uint8Array([...bytes.subarray(0, at), int(256), ...bytes.subarray(at)])
       : new Uint8Array([...bytes.subarray(0, at), ...bytes.subarray(at + 1)]);
   }
+  return { kind, at, out };
+}
+
+/** A byte-level change to any file; the oracle depends on where it lands. */
+function byteMutation(seed: Seed): Input {
+  const name = pick(Object.keys(seed.files));
+  const isTensorFile = seed.tensorFiles.includes(name);
+  const { kind, at, out } = mutateBytes(seed.files[name], isTensorFile ? 8 + headerOf(seed.files[name]).n : 0);
+  const headerEnd = isTensorFile ? 8 + headerOf(seed.files[name]).n : 0;
   const files = { ...seed.files, [name]: out };
   const label = `${seed.name} ${name} ${kind} at ${at}`;
   const before = seed.files[name];
@@ -755,6 +758,178 @@ function mutate(seed: Seed): Input {
   return specialMutation(seed);
 }
 
+// ---- standalone safetensors files, against an independent reading of the format's rules
+
+const DTYPE_SIZES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+
+interface Tensors {
+  tensors: Record<string, { dtype: string; shape: number[]; bytes: Uint8Array }>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * What a file means under the safetensors library's rules (`Metadata::validate` and the header
+ * checks of `SafeTensors::read_metadata`), or undefined when the library refuses it.
+ */
+function referenceRead(bytes: Uint8Array): Tensors | undefined {
+  if (bytes.length < 8) return undefined;
+  const n = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true);
+  if (n > 100_000_000n || 8n + n > BigInt(bytes.length)) return undefined;
+  let header: unknown;
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + Number(n)));
+    if (!text.startsWith("{")) return undefined;
+    header = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(header)) return undefined;
+  const data = bytes.subarray(8 + Number(n));
+  const out: Tensors = { tensors: {}, metadata: {} };
+  const ranges: [number, number][] = [];
+  for (const [name, e] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      if (!isObject(e) || Object.values(e).some((v) => typeof v !== "string")) return undefined;
+      out.metadata = e as Record<string, string>;
+      continue;
+    }
+    if (!isObject(e) || typeof e.dtype !== "string" || !(e.dtype in DTYPE_SIZES)) return undefined;
+    const { shape, data_offsets: offsets } = e;
+    const whole = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (!Array.isArray(shape) || !shape.every(whole)) return undefined;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(whole)) return undefined;
+    const [b, end] = offsets as number[];
+    if (end < b || (end - b) !== shape.reduce((x: number, y: number) => x * y, 1) * DTYPE_SIZES[e.dtype]) {
+      return undefined;
+    }
+    ranges.push([b, end]);
+    out.tensors[name] = { dtype: e.dtype, shape, bytes: data.subarray(b, end) };
+  }
+  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let at = 0;
+  for (const [b, end] of ranges) {
+    if (b !== at) return undefined;
+    at = end;
+  }
+  return at === data.length ? out : undefined;
+}
+
+/** A file of random tensors of every dtype, in a random header order, with a random padding. */
+function randomSafetensors(): Uint8Array {
+  const count = 1 + int(5);
+  const header: Record<string, unknown> = {};
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  if (random() < 0.5) header.__metadata__ = { format: "pt", note: "fuzz" };
+  const names = Array.from({ length: count }, (_, i) => `t${i}.weight`);
+  for (const name of names) {
+    const dtype = pick(Object.keys(DTYPE_SIZES));
+    const shape = Array.from({ length: int(3) + (random() < 0.1 ? 0 : 1) }, () => int(5));
+    const size = shape.reduce((x, y) => x * y, 1) * DTYPE_SIZES[dtype];
+    const part = Uint8Array.from({ length: size }, () => int(256));
+    header[name] = { dtype, shape, data_offsets: [offset, offset + size] };
+    parts.push(part);
+    offset += size;
+  }
+  const shuffled = Object.fromEntries(Object.entries(header).sort(() => random() - 0.5));
+  const text = JSON.stringify(shuffled) + " ".repeat(int(8));
+  return withHeaderText(text, parts);
+}
+
+function withHeaderText(text: string, parts: Uint8Array[]): Uint8Array {
+  const h = enc.encode(text);
+  const size = parts.reduce((x, p) => x + p.length, 0);
+  const out = new Uint8Array(8 + h.length + size);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  let at = 8 + h.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A changed standalone safetensors file. */
+function fileMutation(original: Uint8Array): { label: string; bytes: Uint8Array } {
+  const { n, header } = headerOf(original);
+  const data = original.subarray(8 + n);
+  const names = Object.keys(header).filter((k) => k !== "__metadata__");
+  const h = structuredClone(header) as Record<
+    string,
+    Record<string, unknown> & { data_offsets: number[]; shape: number[] }
+  >;
+  const t = pick(names);
+  const kind = pick(["bytes", "bytes", "bytes", "offset", "shape", "dtype", "swap", "drop", "copy", "prefix"] as const);
+  switch (kind) {
+    case "bytes": {
+      const { kind, at, out } = mutateBytes(original, 8 + n);
+      return { label: `safetensors ${kind} at ${at}`, bytes: out };
+    }
+    case "offset":
+      h[t].data_offsets[int(2)] += pick([-1, 1, 4, -4]);
+      break;
+    case "shape":
+      if (h[t].shape.length === 0) h[t].shape = [1];
+      else h[t].shape[int(h[t].shape.length)] += pick([-1, 1]);
+      break;
+    case "dtype":
+      h[t].dtype = pick(Object.keys(DTYPE_SIZES)); // sometimes the same size: then valid
+      break;
+    case "swap": {
+      const u = pick(names);
+      [h[t].data_offsets, h[u].data_offsets] = [h[u].data_offsets, h[t].data_offsets];
+      break;
+    }
+    case "drop":
+      delete h[t];
+      break;
+    case "copy":
+      h[`${t}.copy`] = structuredClone(h[t]);
+      break;
+    case "prefix":
+      return { label: `safetensors prefix`, bytes: withHeader(h, data, pick([-1, 1, 7, -7, 1 << 30])) };
+  }
+  return { label: `safetensors ${kind} on ${t}`, bytes: withHeader(h, data) };
+}
+
+/** Both readers (from bytes and from the file) must agree with the reference reading, or fail. */
+function fileOracle(bytes: Uint8Array): (loaded: { fromBytes: unknown; fromFile: unknown }) => string | undefined {
+  const expected = referenceRead(bytes);
+  return ({ fromBytes, fromFile }) => {
+    if (expected === undefined) return "loaded a file the safetensors library refuses";
+    for (const [how, got] of [["parseSafetensors", fromBytes], ["readSafetensors", fromFile]] as const) {
+      const file = got as {
+        tensors: Map<string, { dtype: string; shape: number[]; bytes: Uint8Array }>;
+        metadata: unknown;
+      };
+      if (JSON.stringify(file.metadata) !== JSON.stringify(expected.metadata)) return `${how} read other metadata`;
+      if ([...file.tensors.keys()].sort().join() !== Object.keys(expected.tensors).sort().join()) {
+        return `${how} read tensors ${[...file.tensors.keys()]}`;
+      }
+      for (const [name, e] of Object.entries(expected.tensors)) {
+        const g = file.tensors.get(name)!;
+        if (g.dtype !== e.dtype || g.shape.join() !== e.shape.join() || g.bytes.length !== e.bytes.length) {
+          return `${how} read ${name} as ${g.dtype} [${g.shape}]`;
+        }
+        if (!g.bytes.every((b, i) => b === e.bytes[i])) return `${how} read other bytes for ${name}`;
+      }
+    }
+    return undefined;
+  };
+}
+
 // ---- running
 
 async function writeInput(dir: string, input: Input): Promise<void> {
@@ -789,39 +964,86 @@ async function writeInput(dir: string, input: Input): Promise<void> {
 type Outcome = "success" | "clean" | "crash" | "hang" | "wrong";
 let gpuLoads = 0;
 
+const FILE = "file.safetensors";
+
+/** An input of one standalone safetensors file, read from its bytes and from disk. */
+function fileInput(original: Uint8Array, label: string): Input {
+  if (random() < 0.15) {
+    const kind = pick(["fifo", "dev-zero", "folder", "dangling", "good-link"] as const);
+    const check = kind === "good-link" ? fileOracle(original) : () => "loaded a file that is not a regular file";
+    return {
+      label: `${label} is ${kind}`,
+      files: { [FILE]: original },
+      special: { file: FILE, kind },
+      oracle: () => undefined,
+      run: async (dir) =>
+        check({ fromBytes: parseSafetensors(original, FILE), fromFile: await readSafetensors(join(dir, FILE)) }),
+    };
+  }
+  const { label: how, bytes } = fileMutation(original);
+  return {
+    label: `${label} ${how}`,
+    files: { [FILE]: bytes },
+    oracle: () => undefined,
+    run: async (dir) => {
+      const path = join(dir, FILE);
+      const outcome = async <T>(f: () => T | Promise<T>) => {
+        try {
+          return { value: await f() };
+        } catch (error) {
+          return { error };
+        }
+      };
+      const fromBytes = await outcome(() => parseSafetensors(bytes, path));
+      const fromFile = await outcome(() => readSafetensors(path));
+      if ("error" in fromBytes && "error" in fromFile) {
+        throw isClean(fromBytes.error, dir) ? fromFile.error : fromBytes.error;
+      }
+      if ("error" in fromBytes || "error" in fromFile) {
+        return `parseSafetensors and readSafetensors disagree: ${(fromBytes.error ?? fromFile.error) as Error}`;
+      }
+      return fileOracle(bytes)({ fromBytes: fromBytes.value, fromFile: fromFile.value });
+    },
+  };
+}
+
+function isClean(error: unknown, dir: string): boolean {
+  return error instanceof Error && !error.message.includes("\n") && error.message.includes(dir);
+}
+
+async function loadFolder(loadPath: string, input: Input): Promise<string | undefined> {
+  const result = await readSae(loadPath);
+  const why = input.oracle(result);
+  if (why !== undefined || gpuLoads >= GPU_LOADS) return why;
+  gpuLoads++;
+  const sae = await SAE.load(loadPath, { gpu });
+  const cfg = JSON.stringify(sae.cfg);
+  sae.destroy();
+  return cfg === JSON.stringify(result.cfg) ? undefined : `SAE.load gives ${cfg}`;
+}
+
 async function classify(dir: string, loadPath: string, input: Input): Promise<{ outcome: Outcome; detail: string }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<"hang">((resolve) => timer = setTimeout(() => resolve("hang"), HANG_MS));
   try {
-    const result = await Promise.race([readSae(loadPath), hang]);
-    if (result === "hang") {
+    const why = await Promise.race([input.run ? input.run(dir) : loadFolder(loadPath, input), hang]);
+    if (why === "hang") {
       // Unblock a reader stuck on a FIFO, so the test can end.
       if (input.special?.kind === "fifo") (await Deno.open(join(dir, input.special.file), { write: true })).close();
       return { outcome: "hang", detail: `no answer in ${HANG_MS} ms` };
     }
-    const why = input.oracle(result);
-    if (why !== undefined) return { outcome: "wrong", detail: why };
-    if (gpuLoads < GPU_LOADS) {
-      gpuLoads++;
-      const sae = await SAE.load(loadPath, { gpu });
-      const same = JSON.stringify(sae.cfg) === JSON.stringify(result.cfg);
-      sae.destroy();
-      if (!same) return { outcome: "wrong", detail: `SAE.load gives ${JSON.stringify(sae.cfg)}` };
-    }
-    return { outcome: "success", detail: "" };
+    return why === undefined ? { outcome: "success", detail: "" } : { outcome: "wrong", detail: why };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const clean = error instanceof Error && !message.includes("\n") && message.includes(dir);
     return {
-      outcome: clean ? "clean" : "crash",
-      detail: `${error instanceof Error ? error.name : typeof error}: ${message}`,
+      outcome: isClean(error, dir) ? "clean" : "crash",
+      detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     };
   } finally {
     clearTimeout(timer);
   }
 }
 
-Deno.test(`readSae() survives ${INPUTS} mutated SAE folders: loads exactly or fails naming the file`, async () => {
+Deno.test(`readSae() and readSafetensors() survive ${INPUTS} mutated SAE folders and safetensors files`, async () => {
   const all = [
     ...seeds(),
     ...await Promise.all(["sae-standard", "sae-standard-legacy", "sae-topk"].map(fixtureSeed)),
@@ -829,16 +1051,25 @@ Deno.test(`readSae() survives ${INPUTS} mutated SAE folders: loads exactly or fa
   const root = await Deno.makeTempDir({ prefix: "sae-fuzz-" });
   const tally: Record<Outcome, number> = { success: 0, clean: 0, crash: 0, hang: 0, wrong: 0 };
   const failures: string[] = [];
+  let files = 0;
   try {
     for (const seed of all) {
       const dir = join(root, `seed-${seed.name}`);
       await writeInput(dir, { label: seed.name, files: seed.files, oracle: () => undefined });
       seed.original = await readSae(join(dir, seed.folder));
     }
+    const reference = await Deno.readFile(join(FIXTURES, "reference-dev.safetensors"));
     for (let i = 0; i < INPUTS; i++) {
-      // Fixtures are 1 MB each: one input in five, the rest small generated SAEs of every format.
+      // One input in four is a lone safetensors file (random tensors of every dtype, or the 3 MB reference
+      // file); of SAE folders, fixtures (1 MB each) are one in five, the rest small generated SAEs of every format.
+      const file = random() < 0.25;
+      if (file) files++;
       const seed = random() < 0.2 ? all[all.length - 1 - int(3)] : all[int(all.length - 3)];
-      const input = mutate(seed);
+      const input = !file
+        ? mutate(seed)
+        : random() < 0.05
+        ? fileInput(reference, "reference-dev.safetensors")
+        : fileInput(randomSafetensors(), "random safetensors");
       const dir = join(root, String(i));
       await writeInput(dir, input);
       const { outcome, detail } = await classify(dir, join(dir, seed.folder), input);
@@ -853,8 +1084,9 @@ Deno.test(`readSae() survives ${INPUTS} mutated SAE folders: loads exactly or fa
   }
   assertEquals(gpuLoads, Math.min(GPU_LOADS, tally.success));
   console.log(
-    `loader fuzz (seed ${SEED}): ${INPUTS} inputs (${gpuLoads} also through SAE.load), ${tally.clean} clean errors, ${tally.success} successes, ` +
-      `${tally.crash} crashes, ${tally.hang} hangs, ${tally.wrong} silently wrong loads`,
+    `loader fuzz (seed ${SEED}): ${INPUTS} inputs (${files} lone safetensors files, ${gpuLoads} SAEs also ` +
+      `through SAE.load), ${tally.clean} clean errors, ${tally.success} successes, ${tally.crash} crashes, ` +
+      `${tally.hang} hangs, ${tally.wrong} silently wrong loads`,
   );
   assertEquals(failures.slice(0, 20), []);
 });
