@@ -21,6 +21,16 @@
  * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.8.hook_resid_pre"], stopAtLayer: 9 });
  * ```
  *
+ * @example Run GPT-2 with an SAE spliced in and cache its hook points (SAELens HookedSAETransformer)
+ * ```ts ignore
+ * import { HookedSaeTransformer, SAE } from "@sae/cli";
+ *
+ * const model = await HookedSaeTransformer.load("gpt2");
+ * const sae = await SAE.fromPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre");
+ * const { cache } = await model.runWithCacheWithSaes("Hello world", [sae], { useErrorTerm: true });
+ * console.log(cache.get("blocks.8.hook_resid_pre.hook_sae_acts_post")!.shape); // [1, 3, 24576]
+ * ```
+ *
  * @module
  */
 
@@ -82,6 +92,7 @@ export type { SamplingOptions } from "./core/lm/sampling.ts";
 export { MODEL_ALIASES, modelRepoId, resolveModelDir } from "./core/lm/model_source.ts";
 export { hfHubDownload, hfListFiles, HubError, hubSettings, repoCacheDir } from "./core/hub/hf_hub.ts";
 export type { RepoType } from "./core/hub/hf_hub.ts";
+export { EntryNotFoundError } from "./core/hub/hf_hub.ts";
 export type { HubOptions } from "./core/hub/hf_hub.ts";
 export { applyConfigOverrides } from "./core/sae/config.ts";
 export { lookupRelease, releaseOverrides, RELEASES } from "./core/sae/releases.ts";
@@ -138,14 +149,36 @@ export type { ParameterMap, StepCoefficients, StepResult, TrainerState } from ".
 export {
   levelWidths,
   SAE_TRAINING_DEFAULTS,
+  SAE_TRAINING_SETTINGS,
   selectsByRank,
   TRAIN_ARCHITECTURES,
 } from "./core/train/sae_training_config.ts";
-export type { SaeTrainingConfig, TrainArchitecture } from "./core/train/sae_training_config.ts";
+export type {
+  SaeTrainingConfig,
+  SaeTrainingValues,
+  SettingsOf,
+  TrainArchitecture,
+} from "./core/train/sae_training_config.ts";
 export { ActivationStore } from "./core/train/activation_store.ts";
 export type { ActivationSource, ActivationStoreOptions, ActivationStoreState } from "./core/train/activation_store.ts";
-export { resolveRunnerConfig, RUNNER_DEFAULTS, RUNNER_FIELD_HELP } from "./core/train/runner_config.ts";
-export type { ResolvedRun, RunnerConfig } from "./core/train/runner_config.ts";
+export { resolveRunnerConfig } from "./core/train/runner_config.ts";
+export type { ResolvedRun } from "./core/train/runner_config.ts";
+export {
+  RUNNER_DEFAULTS,
+  RUNNER_FIELD_HELP,
+  RUNNER_SETTINGS,
+  SAELENS_ONLY_FIELDS,
+  TRAIN_NORMALIZATIONS,
+} from "./core/train/runner_settings.ts";
+export type { RunnerConfig, RunValues, SaeLensField } from "./core/train/runner_settings.ts";
+export { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, setting } from "./core/train/setting.ts";
+export type { Setting } from "./core/train/setting.ts";
+export { trainSae } from "./core/train/train_sae.ts";
+export { trainingEvaluator } from "./core/train/training_evals.ts";
+export type { TrainingEvaluator } from "./core/train/training_evals.ts";
+export type { TrainSaeOptions, TrainSaeResult } from "./core/train/train_sae.ts";
+export { openTrainingRun } from "./core/train/training_run.ts";
+export type { TrainingRun } from "./core/train/training_run.ts";
 export { learningRate, warmedUpCoefficient } from "./core/train/schedules.ts";
 export type { LrSchedule, LrSchedulerName } from "./core/train/schedules.ts";
 export { geometricMedian } from "./core/train/geometric_median.ts";
@@ -159,7 +192,30 @@ export type { ActivationCacheInfo } from "./core/train/cached_activations.ts";
 export { METRICS_FILE, outputFolders, trainSaes } from "./core/train/train_saes.ts";
 export type { MetricsLine, TrainProgress, TrainResult, TrainSaesOptions } from "./core/train/train_saes.ts";
 export { trainingReportHtml } from "./core/report/training_report.ts";
+export { HEALTHY, sparsityVerdict } from "./core/eval/sparsity_verdict.ts";
+export type { SparsityVerdict, VerdictCheck } from "./core/eval/sparsity_verdict.ts";
 export type { TrainingReportSae } from "./core/report/training_report.ts";
 export { writeSaeFolder } from "./core/io/write_sae.ts";
 export { mulberry32 } from "./core/util/mulberry32.ts";
 export type { SeededRandom } from "./core/util/mulberry32.ts";
+export { appliedStrength, steeringScale, STRENGTH_RELATIVE_TO } from "./core/analysis/steering.ts";
+export type { SteeringScale, StrengthRelativeTo } from "./core/analysis/steering.ts";
+export type { AblateOptions } from "./core/analysis/ablation.ts";
+export { checkNeuronpediaId } from "./core/analysis/neuronpedia.ts";
+export type { EvalSoFar } from "./core/eval/evaluate_sae.ts";
+export { densitySampleWarning } from "./core/report/eval_report.ts";
+export { withTransformerLensNames } from "./core/lm/gpt2_config.ts";
+export type { HookedGpt2Config, TransformerLensConfigNames } from "./core/lm/gpt2_config.ts";
+export { hookReached } from "./core/lm/hook_points.ts";
+export {
+  stackLayers,
+  TransformerLensAttention,
+  TransformerLensBlock,
+  transformerLensLayerNorm,
+} from "./core/lm/transformer_lens_weights.ts";
+export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
+export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
+export type { BoundWgsl } from "./core/sae/architecture.ts";
+export { applyHookFns } from "./core/lm/gpt2.ts";
+export { HookedSaeTransformer, SAE_HOOK_POINTS } from "./core/analysis/hooked_sae_transformer.ts";
+export type { AddSaeOptions, SaeHookPoint, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";

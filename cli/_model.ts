@@ -6,6 +6,7 @@
 
 import { type Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
+import { formatSeconds, logLine } from "./_progress.ts";
 import { type Flags, UsageError } from "./_usage.ts";
 
 /** `--model`, `--backend`, `--no-processing`. */
@@ -37,18 +38,35 @@ export function parseBackend(value: string | undefined): Backend | "auto" {
 }
 
 /**
- * Loads the model the flags name.
+ * Loads the model the flags name. With `verb`, and stderr a log (not a terminal), a start line names the
+ * model before the load and a second line the ONNX Runtime backend it runs on.
+ *
+ * @example
+ * ```ts ignore
+ * const model = await loadModel({ model: "gpt2" }, "generate");
+ * ```
  *
  * @throws {UsageError} When --model is missing or --backend unknown.
  */
-export function loadModel(
+export async function loadModel(
   values: { model?: string; backend?: string; "no-processing"?: boolean },
+  verb?: string,
 ): Promise<HookedGpt2> {
   if (!values.model) throw new UsageError("--model is required: a model folder or a Hub id such as gpt2");
-  return HookedGpt2.load(values.model, {
+  const begun = performance.now();
+  if (verb) logLine(`sae ${verb}: model ${values.model}; loading`);
+  const model = await HookedGpt2.load(values.model, {
     backend: parseBackend(values.backend),
     processing: values["no-processing"] ? NO_PROCESSING : {},
   });
+  if (verb) {
+    logLine(
+      `sae ${verb}: loaded in ${
+        formatSeconds((performance.now() - begun) / 1000)
+      }; device: ONNX Runtime ${model.backend}; model ${values.model} (${model.cfg.nLayers} layers, ${model.cfg.dModel} wide)`,
+    );
+  }
+  return model;
 }
 
 /** The text argument of a verb that takes exactly one. */

@@ -5,19 +5,28 @@
  * @module
  */
 
+import { checkNeuronpediaId } from "../core/analysis/neuronpedia.ts";
 import { loadSaeAndModel, type SaeAndModel, UnnamedModelError } from "../core/analysis/load_sae_and_model.ts";
 import type { HookedGpt2 } from "../core/lm/gpt2.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
 import { MODEL_FLAGS, parseBackend } from "./_model.ts";
+import { formatSeconds, logLine } from "./_progress.ts";
 import { type Flags, listItems, UsageError, wholeNumber } from "./_usage.ts";
 
 /** `--sae` and the model flags. */
-export const SAE_FLAGS = { sae: { type: "string" }, ...MODEL_FLAGS } as const satisfies Flags;
+export const SAE_FLAGS = {
+  sae: { type: "string" },
+  "neuronpedia-id": { type: "string" },
+  ...MODEL_FLAGS,
+} as const satisfies Flags;
 
 /** Help lines of {@linkcode SAE_FLAGS}. */
 export const SAE_HELP =
   `  --sae S          SAE folder or RELEASE/SAE_ID, e.g. gpt2-small-res-jb/blocks.8.hook_resid_pre (default: the
                    embedded 1024-feature SAE on the embedded model's blocks.2.hook_resid_pre)
+  --neuronpedia-id MODEL/SET
+                   the SAE's Neuronpedia id, e.g. gpt2-small/8-res-jb, for links to its feature pages
+                   (default: the cfg's metadata.neuronpedia_id; release SAEs carry theirs)
   --model M        model folder or Hub id (default: the model the SAE's cfg.json names; gpt2-small is
                    openai-community/gpt2)
   --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
@@ -36,14 +45,23 @@ export interface LoadedSae extends SaeAndModel {
  * @throws {TypeError} When the SAE does not fit the model.
  */
 export async function loadSaeWithModel(
-  values: { sae?: string; model?: string; backend?: string; "no-processing"?: boolean },
+  values: { sae?: string; model?: string; backend?: string; "no-processing"?: boolean; "neuronpedia-id"?: string },
 ): Promise<LoadedSae> {
   const backend = parseBackend(values.backend);
+  const neuronpediaId = values["neuronpedia-id"];
+  if (neuronpediaId !== undefined) {
+    try {
+      checkNeuronpediaId(neuronpediaId);
+    } catch (e) {
+      throw new UsageError(`--neuronpedia-id ${(e as Error).message}`);
+    }
+  }
   try {
     const loaded = await loadSaeAndModel(values.sae, {
       model: values.model,
       backend,
       processing: values["no-processing"] ? NO_PROCESSING : undefined,
+      neuronpediaId,
     });
     return { ...loaded, saeLabel: values.sae ?? "embedded" };
   } catch (e) {
@@ -54,17 +72,51 @@ export async function loadSaeWithModel(
   }
 }
 
+/** What a verb logs before loading: its name and the inputs beyond the SAE and model, e.g. the dataset. */
+export interface StartInfo {
+  /** The verb, e.g. "eval". */
+  verb: string;
+  /** More inputs to name, e.g. `{ dataset: "sotu" }`. */
+  inputs?: Record<string, string>;
+}
+
 /**
  * Loads the SAE and model as {@linkcode loadSaeWithModel} does, runs `fn` on them and releases both,
- * whatever `fn` does.
+ * whatever `fn` does. When stderr is a log (not a terminal), a start line names what runs before the
+ * load, and a second line the device (WebGPU adapter, ONNX Runtime backend) and what was loaded.
+ *
+ * @example
+ * ```ts ignore
+ * await withSaeAndModel({}, async ({ sae }) => sae.cfg.d_sae, { verb: "encode" });
+ * ```
  *
  * @returns What `fn` returns (a verb's exit code).
  */
 export async function withSaeAndModel<T>(
   values: Parameters<typeof loadSaeWithModel>[0],
   fn: (loaded: LoadedSae) => Promise<T>,
+  start?: StartInfo,
 ): Promise<T> {
+  const begun = performance.now();
+  if (start) {
+    const inputs = Object.entries(start.inputs ?? {}).map(([k, v]) => `, ${k} ${v}`).join("");
+    logLine(
+      `sae ${start.verb}: SAE ${values.sae ?? "embedded"}, model ${
+        values.model ?? "named by the SAE"
+      }${inputs}; loading`,
+    );
+  }
   const loaded = await loadSaeWithModel(values);
+  if (start) {
+    const { sae, model } = loaded;
+    logLine(
+      `sae ${start.verb}: loaded in ${formatSeconds((performance.now() - begun) / 1000)}; device: WebGPU ${
+        JSON.stringify(sae.gpu.adapter)
+      } (SAE), ONNX Runtime ${model.backend} (model); ${sae.cfg.architecture} SAE ${sae.cfg.d_in} → ${sae.cfg.d_sae} at ${sae.cfg.metadata.hook_name}, model ${
+        values.model ?? sae.cfg.metadata.model_name
+      } (${model.cfg.nLayers} layers)`,
+    );
+  }
   try {
     return await fn(loaded);
   } finally {

@@ -35,7 +35,10 @@ export const SAMPLING_HELP = `  --max-new-tokens N  tokens to add (default 20)
 export function numberFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number: current value is ${value}`);
+  // Number() also reads " " as 0 and "0x10" as 16: only decimal numbers are meant.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || !Number.isFinite(n)) {
+    throw new UsageError(`${flag} must be a number: current value is ${JSON.stringify(value)}`);
+  }
   return n;
 }
 

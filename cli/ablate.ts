@@ -8,6 +8,7 @@ import { ablateFeatures } from "../core/analysis/ablation.ts";
 import { encodeText } from "../core/analysis/encode_text.ts";
 import { featureIndex, SAE_FLAGS, SAE_HELP, targetToken, withSaeAndModel } from "./_sae.ts";
 import { oneText } from "./_model.ts";
+import { Progress } from "./_progress.ts";
 import { listItems, parseFlags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Help text of `sae ablate`. */
@@ -15,9 +16,11 @@ export const ABLATE_HELP =
   `Usage: sae ablate [--sae S] [--model M] --target TOKEN [--features I,J,...|--top N] [--no-error-term] [--json] TEXT
 
 Splice the SAE in at its hook with one feature zeroed at every position, for each chosen feature, and
-report P(TOKEN) at the last position against the clean model's. With the error term (default) the
-spliced output is x̂_ablated + (x − x̂), so only the feature's effect shows; with --no-error-term it is
-x̂_ablated, so the reconstruction error's effect is included too (as SAELens tutorial 4's splice does).
+report P(TOKEN) at the last position and its change. With the error term (default) the spliced output is
+x̂_ablated + (x − x̂), so only the feature's effect shows, against the clean model's P. With
+--no-error-term it is x̂_ablated (as SAELens tutorial 4's splice does): the change is then measured
+against the spliced model's P with nothing ablated (the feature's own effect), and also shown against
+the clean model's P (which mixes in the reconstruction error's effect).
 
 Options:
 ${SAE_HELP}
@@ -26,7 +29,8 @@ ${SAE_HELP}
   --top N             ablate the N features most active at the last position (default 5)
   --error-term        add the reconstruction error x − x̂ back (the default)
   --no-error-term     leave the reconstruction error out
-  --json              print JSON: target, baseline, spliced, features [{"index", "activation", "probability", "change"}]
+  --json              print JSON: target, baseline, spliced, error_term, features [{"index", "activation",
+                      "probability", "change" (vs clean), "change_from_spliced"}]
   -h, --help          show this help`;
 
 /**
@@ -70,6 +74,8 @@ export async function ablate(args: string[]): Promise<number> {
   if (values.target === undefined) throw new UsageError(`--target is required: one token, e.g. " Mary"`);
   const targetText = values.target; // narrowed, for the callback below
   const p = (x: number) => x >= 1e-3 ? x.toFixed(5) : x.toExponential(3);
+  const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}%`;
+  const start = { verb: "ablate", inputs: { target: JSON.stringify(targetText) } };
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const target = targetToken(model, targetText);
     const chosen = items?.map((s) => featureIndex(s, sae.cfg.d_sae, "--features index"));
@@ -78,14 +84,28 @@ export async function ablate(args: string[]): Promise<number> {
     const features = chosen ?? encoded.top[last].map((f) => f.index);
     if (features.length === 0) throw new UsageError("No feature is active at the last position: give --features");
     const errorTerm = !values["no-error-term"];
-    const result = await ablateFeatures(model, sae, encoded.tokens, target, features, { errorTerm });
+    const progress = new Progress("ablate", features.length, "features");
+    const result = await ablateFeatures(model, sae, encoded.tokens, target, features, {
+      errorTerm,
+      onProgress: (done) => progress.update(done, 0),
+    });
+    const strongest = [...result.features].sort((a, b) => a.changeFromSpliced - b.changeFromSpliced)[0];
+    progress.done(
+      `P clean ${p(result.baseline)}, spliced ${p(result.spliced)}; largest drop: feature ${strongest.index} ${
+        pct(strongest.changeFromSpliced)
+      } vs spliced`,
+    );
     const d = sae.cfg.d_sae;
     const activation = (i: number) => encoded.features.data[last * d + i];
     if (values.json) {
       console.log(JSON.stringify({
         ...result,
         error_term: errorTerm,
-        features: result.features.map((f) => ({ ...f, activation: activation(f.index) })),
+        features: result.features.map(({ changeFromSpliced, ...f }) => ({
+          ...f,
+          change_from_spliced: changeFromSpliced,
+          activation: activation(f.index),
+        })),
       }));
       return 0;
     }
@@ -94,14 +114,28 @@ export async function ablate(args: string[]): Promise<number> {
         p(result.baseline)
       }, with ${saeLabel} spliced in ${p(result.spliced)} (${errorTerm ? "with" : "without"} the error term)`,
     );
-    console.log("  feature  activation  P(target)    change");
-    for (const f of result.features) {
+    if (errorTerm) {
+      console.log("  feature  activation  P(target)    change");
+      for (const f of result.features) {
+        console.log(
+          `${String(f.index).padStart(9)} ${activation(f.index).toFixed(3).padStart(11)} ${
+            p(f.probability).padStart(10)
+          } ${pct(f.change)}`,
+        );
+      }
+    } else {
+      console.log("  feature  activation  P(target)  vs spliced  vs clean");
+      for (const f of result.features) {
+        console.log(
+          `${String(f.index).padStart(9)} ${activation(f.index).toFixed(3).padStart(11)} ${
+            p(f.probability).padStart(10)
+          } ${pct(f.changeFromSpliced).padStart(11)} ${pct(f.change).padStart(9)}`,
+        );
+      }
       console.log(
-        `${String(f.index).padStart(9)} ${activation(f.index).toFixed(3).padStart(11)} ${
-          p(f.probability).padStart(10)
-        } ${(f.change >= 0 ? "+" : "") + f.change.toFixed(2)}%`,
+        "  vs spliced: the feature's own effect; vs clean also counts the reconstruction error left out",
       );
     }
     return 0;
-  });
+  }, start);
 }

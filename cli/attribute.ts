@@ -82,5 +82,5 @@ export async function attribute(args: string[]): Promise<number> {
       }: total direct contribution of ${encoded.site.hookName} ${a.total.toFixed(4)}`,
     );
     return 0;
-  });
+  }, { verb: "attribute" });
 }

@@ -7,6 +7,7 @@
 import { sharedFeatures } from "../core/analysis/compare_prompts.ts";
 import { encodeText, type TextFeatures } from "../core/analysis/encode_text.ts";
 import { neuronpediaQuickListUrl } from "../core/analysis/neuronpedia.ts";
+import { Progress } from "./_progress.ts";
 import { numberFlag } from "./_sampling.ts";
 import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
@@ -15,7 +16,8 @@ import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
 export const COMPARE_HELP = `Usage: sae compare [--sae S] [--model M] [--threshold T] [--top N] [--json] TEXT...
 
 The features whose peak (max over a prompt's tokens, BOS left out) exceeds T in every prompt, ranked by
-the mean of their peaks. Where the SAE has a Neuronpedia id, also a quick-list URL of them.
+the mean of their peaks. Where the SAE has a Neuronpedia id (release SAEs, or --neuronpedia-id), also a
+quick-list URL of them.
 
 Options:
 ${SAE_HELP}
@@ -51,8 +53,15 @@ export async function compare(args: string[]): Promise<number> {
   const top = positiveInt(values.top, "--top") ?? 20;
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const encoded: TextFeatures[] = [];
-    for (const text of positionals) encoded.push(await encodeText(model, sae, text, { top: 1 }));
+    const progress = new Progress("compare", positionals.length, "prompts");
+    let tokens = 0;
+    for (const text of positionals) {
+      encoded.push(await encodeText(model, sae, text, { top: 1 }));
+      tokens += encoded.at(-1)!.tokens.length;
+      progress.update(encoded.length, tokens);
+    }
     const shared = sharedFeatures(encoded, threshold);
+    progress.done(`${shared.length} features peak above ${threshold} in every prompt`);
     const npId = sae.cfg.metadata.neuronpedia_id;
     const url = typeof npId === "string" && shared.length > 0
       ? neuronpediaQuickListUrl(npId, shared.slice(0, top).map((f) => f.index), "sae compare")
@@ -76,5 +85,5 @@ export async function compare(args: string[]): Promise<number> {
     }
     if (url) console.log(`Neuronpedia quick list: ${url}`);
     return 0;
-  });
+  }, { verb: "compare", inputs: { prompts: String(positionals.length) } });
 }

@@ -6,10 +6,11 @@
  */
 
 import { featureDashboards } from "../core/analysis/feature_dashboard.ts";
+import { SOTU } from "../core/data/documents.ts";
 import { writeFileAtomic } from "../core/io/atomic_write.ts";
 import { dashboardHtml } from "../core/report/dashboard_html.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
-import { Progress } from "./_progress.ts";
+import { logLine, Progress } from "./_progress.ts";
 import { featureList, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
@@ -66,9 +67,14 @@ export async function dashboard(args: string[]): Promise<number> {
   const maxTokens = positiveInt(values.tokens, "--tokens") ?? 65536;
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 8;
   if (values.out !== undefined) await checkWritableFolder(values.out, "--out");
+  const start = {
+    verb: "dashboard",
+    inputs: { dataset: values.dataset ?? SOTU, features: featureSpec, tokens: String(maxTokens) },
+  };
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const features = featureList(featureSpec, sae.cfg.d_sae);
     const dataset = await openDataset(values, model, sae);
+    logLine(`sae dashboard: dataset ${dataset.label} opened, rows of ${dataset.contextSize} tokens; reading`);
     const progress = new Progress("dashboard", Math.ceil(maxTokens / dataset.contextSize));
     const dash = await featureDashboards(model, sae, dataset.rows(), features, {
       batchSize,
@@ -76,7 +82,8 @@ export async function dashboard(args: string[]): Promise<number> {
       dataset: dataset.label,
       onProgress: (rows, tokens) => progress.update(rows, tokens),
     });
-    progress.done();
+    const dead = dash.features.filter((f) => f.frac_nonzero === 0).length;
+    progress.done(`${features.length} features, ${dead} never fired in ${dash.n_tokens} tokens`);
     if (values.out !== undefined) {
       await writeFileAtomic(values.out, dashboardHtml(dash, { sae: saeLabel, dataset: dataset.label }));
     }
@@ -85,5 +92,5 @@ export async function dashboard(args: string[]): Promise<number> {
         `Dashboards of ${features.length} features (${dash.n_tokens} tokens read) written to ${values.out}`,
       );}
     return 0;
-  });
+  }, start);
 }

@@ -8,22 +8,28 @@
 
 import { encodeText } from "../core/analysis/encode_text.ts";
 import { EMBEDDED_PROMPT } from "../core/embedded.ts";
-import { reconstructionStats } from "../core/eval/reconstruction.ts";
-import { readSafetensors, toFloat32, writeSafetensors } from "../core/io/safetensors.ts";
+import { ReconstructionSums } from "../core/eval/reconstruction.ts";
+import { readSafetensors, toFloat32, toIntegers, writeSafetensors } from "../core/io/safetensors.ts";
 import { SAE } from "../core/sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts";
 import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
+
+/** GPT-2's <|endoftext|>, which `sae run` and the text verbs prepend as BOS. */
+const GPT2_BOS = 50256;
 
 /** Help text of `sae encode`. */
 export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [--out FILE] [--json] [TEXT]
        sae encode --sae S --acts FILE.safetensors [--tensor NAME] [--top K] [--out FILE] [--json]
 
 Run GPT-2 on TEXT (BOS prepended as the SAE was trained) to the SAE's hook, encode the activations
-with the SAE on the GPU (WebGPU) and print, per token, its L0 and strongest features, then the mean
-L0, sparsity, MSE and explained variance of the reconstruction (BOS left out, as SAELens's evals do).
+with the SAE on the GPU (WebGPU) and print, per token, its L0 and strongest features, the most active
+feature over all positions, then the mean L0, sparsity, MSE and explained variance of the reconstruction
+(BOS left out, as SAELens's evals do; explained variance needs two tokens after BOS, else n/a).
 With no arguments: the embedded model and SAE on "${EMBEDDED_PROMPT}".
-With --acts, encode stored activations [..., d_in] instead (no model; every row counted).
+With --acts, encode stored activations [..., d_in] instead (no model). The same BOS rule holds where the
+file says which positions are BOS: a "tokens" tensor of the activations' leading shape (as sae run --out
+writes) whose sequences open with <|endoftext|> (${GPT2_BOS}); without one every row is counted.
 
 Options:
 ${SAE_HELP}
@@ -31,8 +37,39 @@ ${SAE_HELP}
   --tensor NAME    tensor in FILE (default: its only floating-point tensor)
   --top K          features listed per token (default 5)
   --out FILE       write "features" [..., d_sae] and "recons" [..., d_in] to a safetensors file
-  --json           print JSON: tokens, str_tokens, l0 and per-token features [{"index", "activation"}], summary
+  --json           print JSON: tokens, str_tokens, l0 (per token, BOS included) and per-token features
+                   [{"index", "activation"}], most_active {"index", "activation", "position"}, summary
+                   (mean_l0, sparsity, mse, explained_variance: null where undefined), bos_excluded
   -h, --help       show this help`;
+
+/** The largest activation over the kept positions, with its feature and position. */
+interface MostActive {
+  /** Feature index. */
+  index: number;
+  /** Its activation. */
+  activation: number;
+  /** The position (row) where it is reached. */
+  position: number;
+}
+
+function mostActive(features: Float32Array, dSae: number, keep: (row: number) => boolean): MostActive | null {
+  let best: MostActive | null = null;
+  for (let i = 0; i < features.length; i++) {
+    const v = features[i];
+    if (v > 0 && (best === null || v > best.activation) && keep(Math.floor(i / dSae))) {
+      best = { index: i % dSae, activation: v, position: Math.floor(i / dSae) };
+    }
+  }
+  return best;
+}
+
+/** The summary line's explained variance: n/a, with the reason, where it is undefined. */
+function explainedVarianceText(ev: number, rows: number): string {
+  if (Number.isFinite(ev)) return `explained variance ${ev.toFixed(4)}`;
+  return `explained variance n/a (${rows} token${
+    rows === 1 ? "" : "s"
+  } counted: it divides by the variance across tokens, 0 here)`;
+}
 
 function printTable(tokens: string[] | undefined, l0: number[], top: FeatureActivation[][]): void {
   const width = tokens ? Math.min(16, Math.max(5, ...tokens.map((t) => JSON.stringify(t).length))) : 0;
@@ -115,8 +152,20 @@ export async function encode(args: string[]): Promise<number> {
   const { features, recon } = sae.encodeDecode(acts);
   const [f, r] = await Promise.all([features.read(), recon.read()]);
   const perToken = await topFeatures(sae.gpu, features, top);
-  const stats = reconstructionStats(acts.data, r, f, sae.cfg.d_in, sae.cfg.d_sae);
   const lead = entry.shape.slice(0, -1);
+  // BOS positions, where a tokens tensor of the same leading shape names them (sae run --out writes one)
+  const tokensEntry = file.tensors.get("tokens");
+  const tokenIds = tokensEntry && tokensEntry.shape.join() === lead.join() && lead.length >= 1
+    ? toIntegers(tokensEntry, `${values.acts}: tensor "tokens"`)
+    : undefined;
+  const sequence = lead.at(-1) ?? 1;
+  const isBos = (row: number) => tokenIds !== undefined && row % sequence === 0 && tokenIds[row] === GPT2_BOS;
+  const keep = (row: number) => !isBos(row);
+  const sums = new ReconstructionSums(sae.cfg.d_in, sae.cfg.d_sae);
+  const l0 = sums.add(acts.data, r, f, keep);
+  const stats = sums.means();
+  const bosExcluded = l0.some((_, row) => isBos(row));
+  const peak = mostActive(f, sae.cfg.d_sae, keep);
   if (values.out) {
     await writeSafetensors(values.out, {
       features: { shape: [...lead, sae.cfg.d_sae], data: f },
@@ -127,19 +176,33 @@ export async function encode(args: string[]): Promise<number> {
     console.log(JSON.stringify({
       tensor: name,
       shape: entry.shape,
-      l0: stats.l0,
-      mean_l0: stats.meanL0,
+      l0,
+      mean_l0: stats.l0,
       mse: stats.mse,
       explained_variance: stats.explainedVariance,
       features: perToken,
+      most_active: peak,
+      bos_excluded: bosExcluded,
     }));
     return 0;
   }
   console.log(`${sae.cfg.architecture} SAE ${values.sae} on ${values.acts}:${name} [${entry.shape.join(", ")}]`);
-  printTable(undefined, stats.l0, perToken);
+  printTable(undefined, l0, perToken);
+  if (peak) {
+    console.log(
+      `most active feature: ${peak.index} at ${peak.activation.toFixed(3)} (row ${peak.position}${
+        bosExcluded ? ", BOS left out" : ""
+      })`,
+    );
+  }
   console.log(
-    `mean L0 ${stats.meanL0.toFixed(2)} (${(100 * stats.meanL0 / sae.cfg.d_sae).toFixed(2)}% of ${sae.cfg.d_sae}), ` +
-      `MSE ${stats.mse.toPrecision(4)}, explained variance ${stats.explainedVariance.toFixed(4)}`,
+    `mean L0 ${stats.l0.toFixed(2)} (${(100 * stats.l0 / sae.cfg.d_sae).toFixed(2)}% of ${sae.cfg.d_sae}), ` +
+      `MSE ${stats.mse.toPrecision(4)}, ${explainedVarianceText(stats.explainedVariance, stats.rows)}` +
+      (bosExcluded
+        ? " (BOS left out)"
+        : tokenIds === undefined
+        ? ` (every row counted: ${values.acts} holds no "tokens" tensor that marks BOS)`
+        : ""),
   );
   if (values.out) console.log(`wrote features and recons to ${values.out}`);
   return 0;
@@ -157,6 +220,7 @@ async function encodeFromText(
     const enc = await encodeText(model, sae, text, { top });
     const { summary } = enc;
     const sparsity = 100 * (1 - summary.meanL0 / sae.cfg.d_sae);
+    const peak = mostActive(enc.features.data, sae.cfg.d_sae, (row) => row >= enc.bosPositions);
     if (values.out) await writeSafetensors(values.out, { features: enc.features, recons: enc.recon });
     if (values.json) {
       console.log(JSON.stringify({
@@ -170,6 +234,7 @@ async function encodeFromText(
         sparsity,
         mse: summary.mse,
         explained_variance: summary.explainedVariance,
+        most_active: peak,
         bos_excluded: enc.bosPositions > 0,
       }));
       return 0;
@@ -180,12 +245,21 @@ async function encodeFromText(
       }`,
     );
     printTable(enc.strTokens, enc.l0, enc.top);
+    if (peak) {
+      console.log(
+        `most active feature: ${peak.index} at ${peak.activation.toFixed(3)} on ${
+          JSON.stringify(enc.strTokens[peak.position])
+        } (position ${peak.position}${enc.bosPositions > 0 ? ", BOS left out" : ""})`,
+      );
+    }
     console.log(
       `mean L0 ${summary.meanL0.toFixed(2)} of ${sae.cfg.d_sae} (sparsity ${sparsity.toFixed(2)}%), ` +
-        `MSE ${summary.mse.toPrecision(4)}, explained variance ${summary.explainedVariance.toFixed(4)}` +
+        `MSE ${summary.mse.toPrecision(4)}, ${
+          explainedVarianceText(summary.explainedVariance, enc.tokens.length - enc.bosPositions)
+        }` +
         (enc.bosPositions > 0 ? " (BOS left out)" : ""),
     );
     if (values.out) console.log(`wrote features and recons to ${values.out}`);
     return 0;
-  });
+  }, { verb: "encode" });
 }

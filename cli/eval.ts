@@ -6,9 +6,10 @@
 
 import { evaluateSae } from "../core/eval/evaluate_sae.ts";
 import { writeFileAtomic } from "../core/io/atomic_write.ts";
-import { evalReportHtml } from "../core/report/eval_report.ts";
+import { SOTU } from "../core/data/documents.ts";
+import { densitySampleWarning, evalReportHtml } from "../core/report/eval_report.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
-import { Progress } from "./_progress.ts";
+import { logLine, Progress } from "./_progress.ts";
 import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
@@ -58,15 +59,29 @@ export async function evalVerb(args: string[]): Promise<number> {
   const maxBatches = values.batches === "all" ? Infinity : positiveInt(values.batches, "--batches") ?? 10;
   const batchSize = positiveInt(values["batch-size"], "--batch-size") ?? 8;
   if (values.html !== undefined) await checkWritableFolder(values.html, "--html");
+  const start = { verb: "eval", inputs: { dataset: values.dataset ?? SOTU } };
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const dataset = await openDataset(values, model, sae);
+    logLine(`sae eval: dataset ${dataset.label} opened, rows of ${dataset.contextSize} tokens; reading`);
     const progress = new Progress("eval", Number.isFinite(maxBatches) ? maxBatches * batchSize : undefined);
     const m = await evaluateSae(model, sae, dataset.rows(), {
       batchSize,
       maxBatches,
-      onProgress: (rows, tokens) => progress.update(rows, tokens),
+      onProgress: (rows, tokens, sofar) =>
+        progress.update(
+          rows,
+          tokens,
+          `L0 ${sofar.l0.toFixed(2)}, explained variance ${sofar.explained_variance.toFixed(4)}, ce_loss_score ${
+            sofar.ce_loss_score.toFixed(4)
+          }`,
+        ),
     });
-    progress.done();
+    progress.done(
+      `L0 ${m.l0.toFixed(2)}, explained variance ${m.explained_variance.toFixed(4)}, ce_loss_score ${
+        m.ce_loss_score.toFixed(4)
+      }, dead ${m.dead_features} of ${m.d_sae}`,
+    );
+    const warning = densitySampleWarning(m);
     if (values.html !== undefined) {
       const labels = {
         sae: saeLabel,
@@ -76,7 +91,13 @@ export async function evalVerb(args: string[]): Promise<number> {
       await writeFileAtomic(values.html, evalReportHtml(m, labels));
     }
     if (values.json) {
-      console.log(JSON.stringify({ sae: saeLabel, dataset: dataset.label, context_size: dataset.contextSize, ...m }));
+      console.log(JSON.stringify({
+        sae: saeLabel,
+        dataset: dataset.label,
+        context_size: dataset.contextSize,
+        ...m,
+        warnings: warning ? [warning] : [],
+      }));
       return 0;
     }
     const f = (v: number) => v.toFixed(4);
@@ -88,7 +109,8 @@ export async function evalVerb(args: string[]): Promise<number> {
       `  ce_loss_score ${f(m.ce_loss_score)}   KL with SAE ${f(m.kl_div_sae)}   kl_div_score ${f(m.kl_div_score)}`,
     );
     console.log(`  dead features ${m.dead_features}   dense (>10%) ${m.dense_features}   of ${m.d_sae}`);
+    if (warning) console.log(`  warning: ${warning}`);
     if (values.html !== undefined) console.log(`Report written to ${values.html}`);
     return 0;
-  });
+  }, start);
 }

@@ -7,6 +7,7 @@
 import { encodeText } from "../core/analysis/encode_text.ts";
 import { type FeaturePeak, featurePeak } from "../core/analysis/feature_probe.ts";
 import { neuronpediaFeatureUrl } from "../core/analysis/neuronpedia.ts";
+import { Progress } from "./_progress.ts";
 import { featureIndex, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { parseFlags, UsageError, wholeNumber } from "./_usage.ts";
 
@@ -18,7 +19,7 @@ where it peaks.
 
 Options:
 ${SAE_HELP}
-  --neuronpedia    also print the feature's Neuronpedia URL (SAEs from a release)
+  --neuronpedia    also print the feature's Neuronpedia URL (SAEs from a release, or with --neuronpedia-id)
   --json           print JSON: index, per text its max, position, token and activations, neuronpedia_url
   -h, --help       show this help`;
 
@@ -58,12 +59,21 @@ export async function feature(args: string[]): Promise<number> {
     const npId = sae.cfg.metadata.neuronpedia_id;
     if (values.neuronpedia && typeof npId !== "string") {
       throw new UsageError(
-        `The SAE ${saeLabel} has no Neuronpedia id (metadata.neuronpedia_id): SAEs loaded from a release have one`,
+        `The SAE ${saeLabel} has no Neuronpedia id (metadata.neuronpedia_id): SAEs loaded from a release have one; for a local SAE pass --neuronpedia-id MODEL/SET`,
       );
     }
     const url = typeof npId === "string" ? neuronpediaFeatureUrl(npId, i) : null;
     const peaks: FeaturePeak[] = [];
-    for (const text of texts) peaks.push(featurePeak(await encodeText(model, sae, text, { top: 1 }), i));
+    const progress = new Progress("feature", texts.length, "texts");
+    let tokens = 0;
+    for (const text of texts) {
+      const encoded = await encodeText(model, sae, text, { top: 1 });
+      peaks.push(featurePeak(encoded, i));
+      tokens += encoded.tokens.length;
+      progress.update(peaks.length, tokens);
+    }
+    const best = peaks.reduce((b, p, t) => p.max > peaks[b].max ? t : b, 0);
+    progress.done(`feature ${i} peaks at ${peaks[best].max.toFixed(3)} in text ${best + 1}`);
     if (values.json) {
       console.log(JSON.stringify({
         index: i,
@@ -84,5 +94,5 @@ export async function feature(args: string[]): Promise<number> {
     });
     if (values.neuronpedia && url) console.log(url);
     return 0;
-  });
+  }, { verb: "feature", inputs: { feature: index, texts: String(texts.length) } });
 }

@@ -6,6 +6,7 @@
 
 import { loadModel, MODEL_FLAGS, MODEL_HELP, oneText } from "./_model.ts";
 import { SAMPLING_FLAGS, SAMPLING_HELP, samplingOptions } from "./_sampling.ts";
+import { Progress, progressToLog } from "./_progress.ts";
 import { parseFlags } from "./_usage.ts";
 
 /** Help text of `sae generate`. */
@@ -42,16 +43,23 @@ export async function generate(args: string[]): Promise<number> {
   }
   const text = oneText(positionals, "generate");
   const options = samplingOptions(values);
-  const model = await loadModel(values);
+  const model = await loadModel(values, "generate");
   try {
     const prompt = model.toTokens(text);
     const stream = !values.json && Deno.stdout.isTerminal();
     if (stream) await Deno.stdout.write(new TextEncoder().encode(text));
+    // on a terminal the streamed text shows progress; a bar on stderr would break into it
+    const progress = progressToLog() ? new Progress("generate", options.maxNewTokens, "tokens generated") : undefined;
+    let generated = 0;
     const out = await model.generate(prompt, {
       ...options,
-      onToken: stream ? (t) => Deno.stdout.write(new TextEncoder().encode(model.toString(t))) : undefined,
+      onToken: (t) => {
+        progress?.update(++generated, 0);
+        if (stream) Deno.stdout.write(new TextEncoder().encode(model.toString(t)));
+      },
     });
     const newTokens = out.tokens[0].slice(prompt.length);
+    progress?.done(`${newTokens.length} new tokens after ${prompt.length} of prompt`);
     if (values.json) {
       console.log(JSON.stringify({ tokens: out.tokens[0], text: out.text[0], new_text: model.toString(newTokens) }));
     } else if (stream) {

@@ -1,17 +1,19 @@
 /**
- * `sae info PATH [--json]`: what an SAE is, without running it.
+ * `sae info [PATH|embedded] [--json]`: what an SAE is, without running it.
  *
  * @module
  */
 
+import { embeddedSae } from "../core/embedded.ts";
 import { readSae } from "../core/io/read_sae.ts";
 import { parseFlags, UsageError } from "./_usage.ts";
 
 /** Help text of `sae info`. */
-export const INFO_HELP = `Usage: sae info PATH [--json]
+export const INFO_HELP = `Usage: sae info [PATH|embedded] [--json]
 
-Describe an SAE folder (SAELens v6 or pre-6.0, sparsify, Gemma Scope): architecture, d_in, d_sae,
-hook, model, dtype, input handling, parameter count and file sizes.
+Describe an SAE folder (SAELens v6 or pre-6.0, sparsify, Gemma Scope): architecture, d_in, d_sae and
+the expansion factor d_sae / d_in, hook, model, dtype, input handling, parameter count and file sizes.
+With no PATH, or "embedded", the embedded SAE the text verbs use without --sae.
 
 Options:
   --json      print the description as JSON
@@ -34,8 +36,10 @@ export async function info(args: string[]): Promise<number> {
     console.log(INFO_HELP);
     return 0;
   }
-  if (positionals.length !== 1 || positionals[0] === "") throw new UsageError("sae info takes one SAE path");
-  const path = positionals[0];
+  if (positionals.length > 1) throw new UsageError(`sae info takes one SAE path: got ${positionals.length}`);
+  if (positionals[0] === "") throw new UsageError("sae info takes one SAE path: got an empty one");
+  const embedded = positionals.length === 0 || positionals[0] === "embedded";
+  const path = embedded ? embeddedSae() : positionals[0];
   const sae = await readSae(path);
   const { cfg } = sae;
   let files: Record<string, number> = {};
@@ -48,10 +52,12 @@ export async function info(args: string[]): Promise<number> {
   const deadFeatures = sae.sparsity ? sae.sparsity.data.filter((v) => v <= -9.99).length : undefined;
   const description = {
     path,
+    embedded,
     format: sae.format,
     architecture: cfg.architecture,
     d_in: cfg.d_in,
     d_sae: cfg.d_sae,
+    expansion_factor: cfg.d_sae / cfg.d_in,
     k: cfg.k ?? null,
     hook_name: cfg.metadata.hook_name ?? null,
     hook_head_index: cfg.metadata.hook_head_index ?? null,
@@ -76,10 +82,13 @@ export async function info(args: string[]): Promise<number> {
   }
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   const rows: [string, string][] = [
-    ["path", path],
+    ["path", embedded ? `${path} (embedded)` : path],
     ["format", description.format],
     ["architecture", cfg.architecture + (cfg.k ? ` (k = ${cfg.k})` : "")],
-    ["d_in × d_sae", `${cfg.d_in} × ${cfg.d_sae}`],
+    [
+      "d_in × d_sae",
+      `${cfg.d_in} × ${cfg.d_sae} (expansion factor ${Number(description.expansion_factor.toFixed(3))})`,
+    ],
     ["hook", String(description.hook_name ?? "unknown")],
     ["model", String(description.model_name ?? "unknown")],
     ["dtype", cfg.dtype + (sae.storedF16 ? " (stored f16)" : "")],

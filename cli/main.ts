@@ -38,7 +38,7 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
   train: { run: train, summary: "train SAEs of every architecture (SAELens config names; checkpoints, resume)" },
   releases: { run: releases, summary: "list pretrained SAE releases" },
   pull: { run: pull, summary: "download a pretrained SAE into the Hugging Face cache" },
-  info: { run: info, summary: "describe an SAE folder" },
+  info: { run: info, summary: "describe an SAE folder (none: the embedded SAE), expansion factor included" },
   run: { run, summary: "run GPT-2 on a text; cache activations at hook points" },
   generate: { run: generate, summary: "continue a text with GPT-2" },
 };
@@ -52,6 +52,8 @@ Commands:
 ${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.summary}`).join("\n")}
 
 Run "sae <command> --help" for a command's options.
+Long commands report progress on stderr: a bar on a terminal; in a log (nohup, CI, a notebook), a start
+line with the device, a line every few seconds with done/total, tokens/s and ETA, and a summary.
 Set SAE_DEBUG=1 to print stack traces of errors.`;
 
 /**

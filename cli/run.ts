@@ -7,6 +7,7 @@
 
 import { writeSafetensors } from "../core/io/safetensors.ts";
 import { loadModel, MODEL_FLAGS, MODEL_HELP, oneText } from "./_model.ts";
+import { formatSeconds, logLine } from "./_progress.ts";
 import { checkWritableFolder, parseFlags, positiveInt } from "./_usage.ts";
 
 /** Help text of `sae run`. */
@@ -51,14 +52,22 @@ export async function run(args: string[]): Promise<number> {
   const text = oneText(positionals, "run");
   const top = positiveInt(values.top, "--top") ?? 5;
   if (values.out) await checkWritableFolder(values.out);
-  const model = await loadModel(values);
+  const model = await loadModel(values, "run");
   try {
     const names = values.cache ?? [];
     const tokens = model.toTokens(text, { prependBos: !values["no-bos"] });
+    const begun = performance.now();
+    logLine(`sae run: ${tokens.length} tokens${names.length ? `, caching ${names.join(", ")}` : ""}`);
     const { logits, cache, loss } = await model.runWithCache(tokens, {
       names,
       returnType: tokens.length > 1 ? "both" : "logits",
     });
+    const seconds = (performance.now() - begun) / 1000;
+    logLine(
+      `sae run: done, ${tokens.length} tokens in ${formatSeconds(seconds)}, ${
+        (tokens.length / Math.max(seconds, 1e-3)).toFixed(0)
+      } tokens/s${loss !== undefined ? `: loss ${loss.toFixed(4)}` : ""}`,
+    );
     const vocab = model.cfg.dVocab;
     const last = logits!.data.subarray((tokens.length - 1) * vocab);
     let max = -Infinity;

@@ -6,21 +6,14 @@
  */
 
 import { join } from "node:path";
-import { openTokenDataset } from "../core/data/token_dataset.ts";
-import { embeddedModel } from "../core/embedded.ts";
-import { getGpu } from "../core/gpu/device.ts";
-import { writeFileAtomic } from "../core/io/atomic_write.ts";
 import { readJson } from "../core/io/read_json.ts";
-import { HookedGpt2 } from "../core/lm/gpt2.ts";
-import { checkHookName, hookWidth } from "../core/lm/hook_points.ts";
-import { trainingReportHtml } from "../core/report/training_report.ts";
-import { readSafetensors, toFloat32 } from "../core/io/safetensors.ts";
-import type { ActivationSource } from "../core/train/activation_store.ts";
-import { cacheActivations, openActivationCache } from "../core/train/cached_activations.ts";
-import { resolveRunnerConfig, RUNNER_DEFAULTS, RUNNER_FIELD_HELP } from "../core/train/runner_config.ts";
+import { cacheActivations } from "../core/train/cached_activations.ts";
+import { RUNNER_DEFAULTS, RUNNER_FIELD_HELP, SAELENS_ONLY_FIELDS } from "../core/train/runner_settings.ts";
 import { NonFiniteError } from "../core/train/sae_trainer.ts";
-import { trainSaes } from "../core/train/train_saes.ts";
-import { Progress } from "./_progress.ts";
+import { trainSae } from "../core/train/train_sae.ts";
+import { openTrainingRun, type TrainingRun } from "../core/train/training_run.ts";
+import { sparsityVerdict } from "../core/eval/sparsity_verdict.ts";
+import { formatSeconds, logLine, Progress } from "./_progress.ts";
 import { type Flags, parseFlags, UsageError } from "./_usage.ts";
 
 const FIELD_FLAGS = Object.fromEntries(
@@ -29,8 +22,12 @@ const FIELD_FLAGS = Object.fromEntries(
 
 const defaultText = (field: string) => {
   const v = RUNNER_DEFAULTS[field as keyof typeof RUNNER_DEFAULTS];
-  return Array.isArray(v) ? v.join(",") : String(v);
+  return Array.isArray(v) ? v.join(",") : typeof v === "object" ? JSON.stringify(v) : String(v);
 };
+
+const saeLensFields = (anyValue: boolean) =>
+  Object.entries(SAELENS_ONLY_FIELDS).filter(([, f]) => (f.accepts === undefined) === anyValue)
+    .map(([field, f]) => `  ${field.padEnd(26)} ${f.note}`).join("\n");
 
 /** Help text of `sae train`. */
 export const TRAIN_HELP =
@@ -40,7 +37,7 @@ Trains SAEs on a model's activations (run only up to the deepest hook needed, sh
 buffer) and writes each as a SAELens v6 folder with sparsity.safetensors, a metrics.jsonl log and an
 HTML report. Config fields are SAELens's LanguageModelSAERunnerConfig names; every field is also a
 flag (--l1-coefficient 5) that overrides the file. A "saes" list in the config trains several SAEs
-(other hooks, widths or coefficients) from one forward pass. Ctrl-C saves a checkpoint and exits.
+(other hooks, widths or coefficients) from one forward pass. Ctrl-C or SIGTERM saves a checkpoint and exits.
 
 Options:
   --config FILE            JSON config (SAELens field names; a nested "sae" object is merged in)
@@ -53,7 +50,13 @@ ${
       `  --${field.replaceAll("_", "-").padEnd(24)} ${help} (default ${defaultText(field) || '""'})`
     ).join("\n")
   }
-  -h, --help               show this help`;
+  -h, --help               show this help
+
+SAELens fields accepted in a config with no effect on the result here:
+${saeLensFields(true)}
+
+SAELens fields accepted only at the value this trainer implements (any other value is refused):
+${saeLensFields(false)}`;
 
 /** Flag text to the field's type (numbers, booleans, comma-separated integer lists, strings). */
 function flagValue(field: string, text: string): unknown {
@@ -73,13 +76,14 @@ function flagValue(field: string, text: string): unknown {
     return text === "true";
   }
   if (Array.isArray(d)) return text === "" ? [] : text.split(",").map((v) => Number(v));
+  if (typeof d === "object") {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new UsageError(`${flag} must be a JSON object: current value is ${text}`);
+    }
+  }
   return text;
-}
-
-/** The block a hook is computed in (its layer + 1), or undefined when the whole model must run. */
-function stopAfter(hook: string): number | undefined {
-  const layer = /^blocks\.(\d+)\./.exec(hook)?.[1];
-  return layer === undefined ? (hook.startsWith("ln_final") ? undefined : 1) : Number(layer) + 1;
 }
 
 /**
@@ -124,148 +128,134 @@ export async function train(args: string[]): Promise<number> {
   }
   const where = typeof v.config === "string" ? v.config : "flags";
 
-  const cachePath = typeof raw.cached_activations_path === "string" ? raw.cached_activations_path : "";
-  const cache = cachePath ? await openActivationCache(cachePath) : undefined;
-  const model = cache ? undefined : await HookedGpt2.load(
-    typeof raw.model_name === "string" && raw.model_name !== "" ? raw.model_name : embeddedModel(),
-  );
-  try {
-    const widthAt = (hook: string) => {
-      if (cache) {
-        const i = cache.info.hooks.indexOf(hook);
-        if (i < 0) throw new RangeError(`${cachePath} caches ${cache.info.hooks.join(", ")}, not ${hook}`);
-        return cache.info.widths[i];
-      }
-      checkHookName(hook, model!.cfg.nLayers);
-      const w = hookWidth(hook, model!.cfg);
-      if (w === undefined) throw new RangeError(`${hook} has no fixed width per token: an SAE cannot read it`);
-      return w;
-    };
-    const resolved = resolveRunnerConfig(raw, where, widthAt);
-    const { run, saes } = resolved;
-    const hooks = [...new Set(saes.map((s) => s.hook_name))];
-    let rows: () => AsyncIterator<number[]>;
-    let source: ActivationSource;
-    let datasetLabel = run.dataset_path;
-    if (cache) {
-      if (cache.info.context_size !== run.context_size) {
-        throw new RangeError(
-          `${cachePath} holds rows of ${cache.info.context_size} tokens: set context_size ${cache.info.context_size}`,
-        );
-      }
-      ({ rows, source } = cache);
-      datasetLabel = cache.info.dataset_path;
-    } else {
-      const m = model!;
-      const dataset = await openTokenDataset(run.dataset_path, {
-        tokenizer: m,
-        contextSize: run.context_size,
-        bos: run.prepend_bos ? m.cfg.bosTokenId : undefined,
-        maxContext: m.cfg.nCtx,
-        textColumn: run.text_column,
-      });
-      datasetLabel = dataset.label;
-      rows = () => dataset.rows();
-      const stops = hooks.map(stopAfter);
-      const stopAtLayer = stops.includes(undefined) ? undefined : Math.max(...(stops as number[]));
-      source = async (batch) => {
-        const { cache } = await m.runWithCache(batch, { names: hooks, stopAtLayer, returnType: "none" });
-        return hooks.map((h) => cache.get(h)!.data);
-      };
-    }
-
-    if (typeof v["cache-activations"] === "string") {
-      const folder = v["cache-activations"];
-      const total = Math.ceil(run.training_tokens / run.context_size);
+  if (typeof v["cache-activations"] === "string") {
+    const folder = v["cache-activations"];
+    const run = await openTrainingRun(raw, where);
+    try {
+      const { run: settings } = run.resolved;
+      const total = Math.ceil(settings.training_tokens / settings.context_size);
       const progress = new Progress("cache", total);
-      const iterator = rows();
-      const iterable = { [Symbol.asyncIterator]: () => iterator };
+      const iterator = run.rows();
       const info = await cacheActivations(
         folder,
-        iterable,
-        source,
+        { [Symbol.asyncIterator]: () => iterator },
+        run.source,
         {
-          hooks,
-          widths: hooks.map(widthAt),
-          context_size: run.context_size,
-          rows_per_shard: Math.max(1, Math.floor(65536 / run.context_size)),
-          model_name: run.model_name || "gpt2-sotu-tiny",
-          dataset_path: datasetLabel,
+          hooks: run.hooks,
+          widths: run.widths,
+          context_size: settings.context_size,
+          rows_per_shard: Math.max(1, Math.floor(65536 / settings.context_size)),
+          model_name: run.metadata[0].model_name as string,
+          dataset_path: run.datasetLabel,
         },
         total,
-        (n) => progress.update(n, n * run.context_size),
+        (n) => progress.update(n, n * settings.context_size),
       );
       progress.done();
-      console.log(`Cached ${info.rows * info.context_size} tokens of ${hooks.join(", ")} in ${folder}`);
+      console.log(`Cached ${info.rows * info.context_size} tokens of ${run.hooks.join(", ")} in ${folder}`);
       return 0;
+    } finally {
+      await run.dispose();
     }
+  }
 
-    const gpu = await getGpu();
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    Deno.addSignalListener("SIGINT", onSigint);
-    const progress = new Progress("train", Math.floor(run.training_tokens / run.train_batch_size_tokens), "steps");
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  // Ctrl-C, and SIGTERM as schedulers (Slurm, Kubernetes, systemd) stop jobs: both checkpoint and stop
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  let progress: Progress | undefined;
+  let checkpointPath = "";
+  const named = (field: "model_name" | "dataset_path" | "hook_name") =>
+    typeof raw[field] === "string" && raw[field] !== "" ? raw[field] : RUNNER_DEFAULTS[field] || "embedded";
+  // within a second, before the model and the data are opened
+  console.error(
+    `sae train: model ${named("model_name")}, ${named("hook_name")}, dataset ${named("dataset_path")}; loading`,
+  );
+  let estimated = false, firstStepAt = 0;
+  let trained: TrainingRun["resolved"]["saes"] = [];
+  let last: { l0: number; ev: number; dead: number } | undefined;
+  try {
+    const result = await trainSae(raw, {
+      where,
+      resume: typeof v.resume === "string" ? v.resume : undefined,
+      report: typeof v.report === "string" ? v.report : undefined,
+      signal: controller.signal,
+      onStart: (run, gpu) => {
+        const { run: settings, saes } = run.resolved;
+        trained = saes;
+        checkpointPath = settings.checkpoint_path;
+        const steps = Math.floor(settings.training_tokens / settings.train_batch_size_tokens);
+        const buffer = settings.n_batches_in_buffer * settings.store_batch_size_prompts * settings.context_size;
+        console.error(
+          `sae train: device WebGPU ${JSON.stringify(gpu.adapter)}${
+            run.model ? `, model on ONNX Runtime ${run.model.backend}` : ", cached activations"
+          }; ${
+            saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")
+          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; filling the mixing buffer (${buffer} tokens) before step 1`,
+        );
+        progress = new Progress("train", steps, "steps");
+      },
+      onProgress: ({ step, totalSteps, tokens, results }) => {
+        const r = results[0];
+        last = { l0: r.l0, ev: r.explainedVariance, dead: 100 * r.deadCount / r.fired.length };
+        // Step 1 includes the buffer's fill and the kernels' compilation: estimate from the steps after it, once
+        // five have run or five seconds have passed (a terminal's bar shows its ETA all along)
+        const now = performance.now();
+        if (step === 1) firstStepAt = now;
+        const since = (now - firstStepAt) / 1000;
+        if (!estimated && step > 1 && (step >= 6 || since > 5) && step < totalSteps) {
+          estimated = true;
+          const perStep = since / (step - 1);
+          logLine(
+            `sae train: about ${formatSeconds(perStep * (totalSteps - step))} to go for ${
+              totalSteps - step
+            } more steps (${formatSeconds(perStep)} per step)`,
+          );
+        }
+        progress?.update(
+          step,
+          tokens,
+          `L0 ${r.l0.toFixed(1)}, EV ${r.explainedVariance.toFixed(3)}, dead ${last.dead.toFixed(1)}%`,
+        );
+      },
+    });
+    progress?.done(last ? `L0 ${last.l0.toFixed(2)}, EV ${last.ev.toFixed(4)}, dead ${last.dead.toFixed(1)}%` : "");
     try {
-      const result = await trainSaes(resolved, {
-        gpu,
-        rows,
-        source,
-        hooks,
-        resume: typeof v.resume === "string" ? v.resume : undefined,
-        signal: controller.signal,
-        metadata: saes.map((s) => ({
-          model_name: s.model_name || "gpt2-sotu-tiny",
-          hook_name: s.hook_name,
-          hook_head_index: null,
-          context_size: s.context_size,
-          prepend_bos: s.prepend_bos,
-          dataset_path: datasetLabel,
-          sae_lens_training_version: "6.18.0",
-        })),
-        onProgress: ({ step, tokens, results }) => {
-          const r = results[0];
-          const dead = (100 * r.deadCount / saes[0].d_sae).toFixed(1);
-          progress.update(step, tokens, `L0 ${r.l0.toFixed(1)} EV ${r.explainedVariance.toFixed(3)} dead ${dead}%`);
-        },
-      });
-      progress.done();
       if (result.stopped) {
         console.log(
-          `Stopped at step ${result.steps}: checkpoint ${result.checkpoint}; continue with --resume ${run.checkpoint_path}`,
+          `Stopped at step ${result.steps}: checkpoint ${result.checkpoint}; continue with --resume ${checkpointPath}`,
         );
         return 130;
       }
-      const reportPath = typeof v.report === "string" ? v.report : join(run.checkpoint_path, "report.html");
-      const reportSaes = await Promise.all(result.outputs.map(async (folder, i) => ({
-        label: `${saes[i].architecture} ${saes[i].d_sae} on ${saes[i].hook_name} (${folder})`,
-        metrics: result.metrics.filter((m) => (m.sae ?? 0) === i),
-        logDensity: toFloat32(
-          (await readSafetensors(join(folder, "sparsity.safetensors"))).tensors.get("sparsity")!,
-          "sparsity",
-        ),
-      })));
-      await writeFileAtomic(reportPath, trainingReportHtml("sae train", reportSaes));
       for (const [i, folder] of result.outputs.entries()) {
-        const last = reportSaes[i].metrics.at(-1) ?? {};
+        const last = result.metrics.filter((m) => (m.sae ?? 0) === i).at(-1) ?? {};
+        const verdict = sparsityVerdict({
+          l0: last["metrics/l0"],
+          dSae: trained[i].d_sae,
+          dead: last["sparsity/dead_features"] ?? 0,
+          deadWindow: trained[i].dead_feature_window,
+          explainedVariance: last["metrics/explained_variance"],
+        });
         console.log(
           `Saved ${folder}: L0 ${last["metrics/l0"]?.toFixed(2)}, explained variance ${
             last["metrics/explained_variance"]?.toFixed(4)
-          }`,
+          }; ${verdict.summary}`,
         );
       }
-      console.log(`Metrics in ${join(run.checkpoint_path, "metrics.jsonl")}, report ${reportPath}`);
+      console.log(`Metrics in ${join(checkpointPath, "metrics.jsonl")}, report ${result.report}`);
       return 0;
-    } catch (error) {
-      if (error instanceof NonFiniteError) {
-        throw new NonFiniteError(
-          `${error.message}; the last good checkpoint in ${run.checkpoint_path} is unchanged (resume with --resume ${run.checkpoint_path})`,
-        );
-      }
-      throw error;
     } finally {
-      Deno.removeSignalListener("SIGINT", onSigint);
+      for (const sae of result.saes) sae.destroy();
     }
+  } catch (error) {
+    if (error instanceof NonFiniteError) {
+      throw new NonFiniteError(
+        `${error.message}; the last good checkpoint in ${checkpointPath} is unchanged (resume with --resume ${checkpointPath})`,
+      );
+    }
+    throw error;
   } finally {
-    await model?.dispose();
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
 }

@@ -4,7 +4,9 @@
  *
  * With the error term (the default) the spliced output is x̂_ablated + (x − x̂): exactly x minus the
  * feature's decoded contribution, so only the ablated feature's effect shows. Without it the output is
- * x̂_ablated, so the reconstruction error's effect is included, as the tutorial's plain splice does.
+ * x̂_ablated, so the reconstruction error's effect is included, as the tutorial's plain splice does;
+ * then the spliced model's P(target) is the baseline the feature's own effect shows against
+ * (`changeFromSpliced`), while `change` compares with the clean model and so mixes in the error's effect.
  *
  * @module
  */
@@ -22,6 +24,19 @@ export interface FeatureAblation {
   probability: number;
   /** Change relative to the clean model's P(target), in percent. */
   change: number;
+  /**
+   * Change relative to P(target) with the SAE spliced in and nothing ablated, in percent: the feature's
+   * own effect (equal to `change` up to rounding with the error term).
+   */
+  changeFromSpliced: number;
+}
+
+/** Options of {@linkcode ablateFeatures}. */
+export interface AblateOptions {
+  /** Add the reconstruction error x − x̂ to the spliced output. @default {true} */
+  errorTerm?: boolean;
+  /** Called after each ablated feature with the features done and their number. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Result of {@linkcode ablateFeatures}. */
@@ -59,7 +74,7 @@ function probability(logits: Float32Array, position: number, vocab: number, targ
  * @param tokens One sequence.
  * @param target Token id whose probability is measured.
  * @param features Feature indices to ablate, one at a time.
- * @param options `errorTerm`: add x − x̂ to the spliced output. @default {{ errorTerm: true }}
+ * @param options `errorTerm` (add x − x̂ to the spliced output, default true) and progress.
  * @returns Baseline and per-feature probabilities.
  * @throws {RangeError} When a feature index or the target is out of range.
  */
@@ -69,9 +84,9 @@ export async function ablateFeatures(
   tokens: readonly number[],
   target: number,
   features: readonly number[],
-  options: { errorTerm?: boolean } = {},
+  options: AblateOptions = {},
 ): Promise<Ablation> {
-  const errorTerm = options.errorTerm ?? true;
+  const { errorTerm = true, onProgress } = options;
   const site = saeSite(model, sae);
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
   const vocab = model.cfg.dVocab;
@@ -100,7 +115,13 @@ export async function ablateFeatures(
   const results: FeatureAblation[] = [];
   for (const index of features) {
     const p = await probabilityWith(index);
-    results.push({ index, probability: p, change: 100 * (p - baseline) / baseline });
+    results.push({
+      index,
+      probability: p,
+      change: 100 * (p - baseline) / baseline,
+      changeFromSpliced: 100 * (p - spliced) / spliced,
+    });
+    onProgress?.(results.length, features.length);
   }
   return { target, baseline, spliced, features: results };
 }

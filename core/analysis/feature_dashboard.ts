@@ -19,7 +19,7 @@ import type { SAE } from "../sae/sae.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { pushForward } from "./hook_to_residual.ts";
 import { checkFeatureIndex } from "./index_checks.ts";
-import { neuronpediaFeatureUrl } from "./neuronpedia.ts";
+import { checkNeuronpediaId, neuronpediaFeatureUrl } from "./neuronpedia.ts";
 import { saeInput, saeSite } from "./sae_on_model.ts";
 
 /** One example: a window of tokens around a token where the feature fired. */
@@ -80,8 +80,13 @@ export interface FeatureDashboards {
   model_id: string;
   /** Layer of the hook. */
   layer: number;
-  /** Neuronpedia SAE set, e.g. `res-jb`. */
+  /**
+   * Neuronpedia SAE set, e.g. `res-jb`: from the SAE's Neuronpedia id, or without one the kind of hook
+   * as Neuronpedia's sets begin (`res`, `res_mid`, `res_post`, `mlp`, `att`).
+   */
   sae_set: string;
+  /** The SAE's Neuronpedia id (MODEL/SET) the names come from, or null when it has none. */
+  neuronpedia_id: string | null;
   /** The SAE's hook. */
   hook_name: string;
   /** Tokens read. */
@@ -151,12 +156,37 @@ function round3(v: number): number {
 }
 
 /** Neuronpedia's model, layer and set for the SAE (from its Neuronpedia id where it has one). */
-function neuronpediaNames(sae: SAE, hookName: string): { model_id: string; layer: number; sae_set: string } {
+/** The kind of hook as Neuronpedia's set names begin, for an SAE with no Neuronpedia id. */
+function hookKind(hookName: string): string {
+  const kinds: [RegExp, string][] = [
+    [/hook_resid_pre$/, "res"],
+    [/hook_resid_mid$/, "res_mid"],
+    [/hook_resid_post$/, "res_post"],
+    [/(hook_mlp_out|mlp\.hook_post)$/, "mlp"],
+    [/(hook_attn_out|attn\.hook_z)$/, "att"],
+  ];
+  return kinds.find(([re]) => re.test(hookName))?.[1] ?? hookName.replace(/^blocks\.\d+\./, "");
+}
+
+function neuronpediaNames(
+  sae: SAE,
+  hookName: string,
+): { model_id: string; layer: number; sae_set: string; neuronpedia_id: string | null } {
   const layer = Number(/^blocks\.(\d+)\./.exec(hookName)?.[1] ?? 0);
   const id = sae.cfg.metadata.neuronpedia_id;
-  const m = typeof id === "string" ? /^([^/]+)\/(\d+)-(.+)$/.exec(id) : null;
-  if (m) return { model_id: m[1], layer: Number(m[2]), sae_set: m[3] };
-  return { model_id: String(sae.cfg.metadata.model_name ?? "model"), layer, sae_set: "sae" };
+  if (typeof id === "string") {
+    const [modelId, set] = checkNeuronpediaId(id);
+    const m = /^(\d+)-(.+)$/.exec(set);
+    return m
+      ? { model_id: modelId, layer: Number(m[1]), sae_set: m[2], neuronpedia_id: id }
+      : { model_id: modelId, layer, sae_set: set, neuronpedia_id: id };
+  }
+  return {
+    model_id: String(sae.cfg.metadata.model_name ?? "model"),
+    layer,
+    sae_set: hookKind(hookName),
+    neuronpedia_id: null,
+  };
 }
 
 /**

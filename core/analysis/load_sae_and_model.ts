@@ -11,6 +11,7 @@ import { type Backend, HookedGpt2 } from "../lm/gpt2.ts";
 import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
 import { resolveSaeSource } from "../sae/pretrained.ts";
 import { SAE } from "../sae/sae.ts";
+import { checkNeuronpediaId } from "./neuronpedia.ts";
 import { saeSite } from "./sae_on_model.ts";
 
 /** Options of {@linkcode loadSaeAndModel}. */
@@ -23,6 +24,11 @@ export interface SaeAndModelOptions {
   processing?: WeightProcessing | false;
   /** Hub settings for downloads. */
   hub?: HubOptions;
+  /**
+   * The SAE's Neuronpedia id (MODEL/SET, e.g. `gpt2-small/8-res-jb`), for a local SAE whose cfg.json
+   * lacks it; it replaces the cfg's. @default {the cfg's metadata.neuronpedia_id}
+   */
+  neuronpediaId?: string;
 }
 
 /** The SAE's cfg.json names no model and none was given. */
@@ -64,10 +70,13 @@ export interface SaeAndModel {
  * @returns Both, checked to fit (hook present, widths equal).
  * @throws {UnnamedModelError} When the SAE names no model and none is given.
  * @throws {TypeError} When the SAE does not fit the model.
+ * @throws {RangeError} When `neuronpediaId` is not MODEL/SET.
  */
 export async function loadSaeAndModel(source?: string, options: SaeAndModelOptions = {}): Promise<SaeAndModel> {
+  if (options.neuronpediaId !== undefined) checkNeuronpediaId(options.neuronpediaId);
   const { folder, overrides } = await resolveSaeSource(source ?? embeddedSae(), options.hub);
   const sae = await SAE.load(folder, { cfgOverrides: overrides });
+  if (options.neuronpediaId !== undefined) sae.cfg.metadata.neuronpedia_id = options.neuronpediaId;
   let model: HookedGpt2 | undefined;
   try {
     const named = sae.cfg.metadata.model_name;

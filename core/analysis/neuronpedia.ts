@@ -18,7 +18,20 @@ function pythonQuote(text: string): string {
   return out;
 }
 
-function checkId(neuronpediaId: string): [string, string] {
+/**
+ * Splits a Neuronpedia SAE id into its model and SAE set, checking its form.
+ *
+ * @example
+ * ```ts
+ * import { checkNeuronpediaId } from "./neuronpedia.ts";
+ * console.log(checkNeuronpediaId("gpt2-small/8-res-jb")); // ["gpt2-small", "8-res-jb"]
+ * ```
+ *
+ * @param neuronpediaId An id such as `gpt2-small/8-res-jb`.
+ * @returns The model id and the set (layer included, as Neuronpedia writes it).
+ * @throws {RangeError} When the id is not MODEL/SET.
+ */
+export function checkNeuronpediaId(neuronpediaId: string): [string, string] {
   const parts = neuronpediaId.split("/");
   if (parts.length !== 2 || !parts[0] || !parts[1]) {
     throw new RangeError(`Neuronpedia id "${neuronpediaId}": expected MODEL/SET such as gpt2-small/8-res-jb`);
@@ -41,7 +54,7 @@ function checkId(neuronpediaId: string): [string, string] {
  * @throws {RangeError} When the id is not MODEL/SET.
  */
 export function neuronpediaFeatureUrl(neuronpediaId: string, index: number): string {
-  checkId(neuronpediaId);
+  checkNeuronpediaId(neuronpediaId);
   return `${NEURONPEDIA}/${neuronpediaId}/${index}`;
 }
 
@@ -66,7 +79,7 @@ export function neuronpediaQuickListUrl(
   features: readonly number[],
   name = "temporary_list",
 ): string {
-  const [modelId, layer] = checkId(neuronpediaId);
+  const [modelId, layer] = checkNeuronpediaId(neuronpediaId);
   // json.dumps's separators, so the URL is the one SAELens opens
   const list = "[" +
     features.map((i) => `{"modelId": ${JSON.stringify(modelId)}, "layer": ${JSON.stringify(layer)}, "index": "${i}"}`)

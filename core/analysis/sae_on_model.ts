@@ -7,7 +7,7 @@
 
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
-import { checkHookName, hookWidth } from "../lm/hook_points.ts";
+import { checkHookName, hookWidth, stopLayerFor } from "../lm/hook_points.ts";
 import type { SAE } from "../sae/sae.ts";
 
 /** Where an SAE sits in a model: its hook, head and the layer to stop after. */
@@ -27,7 +27,7 @@ export interface SaeSite {
  *
  * @example
  * ```ts ignore
- * const site = saeSite(model, sae); // { hookName: "blocks.2.hook_resid_pre", stopAtLayer: 3, prependBos: true }
+ * const site = saeSite(model, sae); // { hookName: "blocks.2.hook_resid_pre", stopAtLayer: 2, prependBos: true }
  * ```
  *
  * @param model The model.
@@ -63,8 +63,7 @@ export function saeSite(model: HookedGpt2, sae: SAE): SaeSite {
       }: the SAE was trained on another model or hook`,
     );
   }
-  const layer = /^blocks\.(\d+)\./.exec(hookName)?.[1];
-  const stop = layer === undefined ? (hookName.startsWith("ln_final") ? undefined : 1) : Number(layer) + 1;
+  const stop = stopLayerFor(hookName);
   return {
     hookName,
     ...(perHead ? { head } : {}),

@@ -66,8 +66,18 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Stop after this many batches. @default {Infinity} */
   maxBatches?: number;
-  /** Called after each batch with the rows and tokens done. */
-  onProgress?: (rows: number, tokens: number) => void;
+  /** Called after each batch with the rows and tokens done and the metrics so far. */
+  onProgress?: (rows: number, tokens: number, sofar: EvalSoFar) => void;
+}
+
+/** Key metrics over the batches done so far, for progress lines. */
+export interface EvalSoFar {
+  /** Mean active features per token. */
+  l0: number;
+  /** Explained variance. */
+  explained_variance: number;
+  /** CE loss score. */
+  ce_loss_score: number;
 }
 
 /** Adds Σ_positions KL(p_orig ‖ p_new) over rows of logits [positions, vocab]. */
@@ -161,7 +171,14 @@ export async function evaluateSae(
     klZero += klSum(orig.logits!.data, zeroed.logits!.data, vocab);
     rowCount += batch.length;
     tokenCount += flat.length;
-    onProgress?.(rowCount, tokenCount);
+    if (onProgress) {
+      const { l0, explainedVariance } = sums.means();
+      onProgress(rowCount, tokenCount, {
+        l0,
+        explained_variance: explainedVariance,
+        ce_loss_score: (ceZero - ceSae) / (ceZero - ceOrig),
+      });
+    }
   };
 
   for await (const batch of batchRows(rows, batchSize)) {

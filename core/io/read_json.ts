@@ -7,7 +7,7 @@
 import { readRegularTextFile } from "./read_regular_file.ts";
 
 /** Bytes a JSON config may have unless the caller allows more: configs are a few kB. */
-export const MAX_JSON_BYTES = 8 * 1024 * 1024;
+const MAX_JSON_BYTES = 8 * 1024 * 1024;
 
 /**
  * Parses a JSON file (a regular file of bounded size, see {@linkcode readRegularTextFile}).

@@ -30,11 +30,17 @@ import {
   TOKEN_LOSS,
   TOKENS,
 } from "./_gpt2_graph.ts";
-import type { Gpt2Config } from "./gpt2_config.ts";
+import { type Gpt2Config, type HookedGpt2Config, withTransformerLensNames } from "./gpt2_config.ts";
 import { type Gpt2Weights, readGpt2Checkpoint } from "./gpt2_weights.ts";
 import type { HubOptions } from "../hub/hf_hub.ts";
 import { resolveModelDir } from "./model_source.ts";
-import { checkHookName } from "./hook_points.ts";
+import { checkHookName, hookReached } from "./hook_points.ts";
+import {
+  stackLayers,
+  TransformerLensBlock,
+  type TransformerLensLayerNorm,
+  transformerLensLayerNorm,
+} from "./transformer_lens_weights.ts";
 import { processWeights, type WeightProcessing } from "./process_weights.ts";
 import { sampleToken, type SamplingOptions } from "./sampling.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
@@ -85,6 +91,44 @@ export type HookFn = (
   hook: HookContext,
 ) => HostTensor | void | Promise<HostTensor | void>;
 
+/**
+ * Runs hook functions on an activation in order, as every run method does: each edits it in place or
+ * returns a same-shaped replacement that the next one receives.
+ *
+ * @example
+ * ```ts
+ * import { applyHookFns } from "./gpt2.ts";
+ * const act = { shape: [1, 2], data: Float32Array.of(1, 2) };
+ * const out = await applyHookFns([(x) => void x.data.fill(3)], act, { name: "hook_embed", positions: [0] });
+ * console.log([...out.data]); // [3, 3]
+ * ```
+ *
+ * @param fns The hooks.
+ * @param activation The activation, handed to the first hook.
+ * @param hook Where they fire.
+ * @returns The last hook's result.
+ * @throws {TypeError} When a hook returns another shape.
+ */
+export async function applyHookFns(
+  fns: readonly HookFn[],
+  activation: HostTensor,
+  hook: HookContext,
+): Promise<HostTensor> {
+  let act = activation;
+  for (const fn of fns) {
+    const replaced = await fn(act, hook);
+    if (replaced) {
+      if (replaced.shape.join() !== act.shape.join() || replaced.data.length !== act.data.length) {
+        throw new TypeError(
+          `The hook on ${hook.name} returned shape [${replaced.shape}]: expected [${act.shape}] (hooks may not change shapes)`,
+        );
+      }
+      act = replaced;
+    }
+  }
+  return act;
+}
+
 /** What a forward returns (TransformerLens `return_type`). */
 export type ReturnType = "logits" | "loss" | "both" | "none";
 
@@ -106,7 +150,11 @@ export interface RunWithHooksOptions extends RunOptions {
 export interface RunWithCacheOptions extends RunOptions {
   /** Hooks to cache. @default every hook point */
   names?: readonly string[];
-  /** Run blocks 0 … stopAtLayer − 1 only and return the residual stream entering block `stopAtLayer`. */
+  /**
+   * Run blocks 0 … stopAtLayer − 1 only and return the residual stream entering block `stopAtLayer`.
+   * Hooks of later blocks are not reached: naming one in `names` throws. `blocks.{stopAtLayer}.hook_resid_pre`
+   * is that residual, so it is reached and cached (TransformerLens would stop before it).
+   */
   stopAtLayer?: number;
   /** Hooks active during the run. @default {[]} */
   fwdHooks?: readonly (readonly [string, HookFn])[];
@@ -206,7 +254,16 @@ function toBatch(input: readonly number[] | readonly (readonly number[])[]): Bat
 }
 
 /**
- * GPT-2 with TransformerLens's hook points, weight processing and generation.
+ * GPT-2 with TransformerLens's hook points, weight processing and generation. TransformerLens's names
+ * work alongside the camelCase ones: `cfg.d_model`, `cfg.n_layers`, ... and the weights as run,
+ * `W_E` [d_vocab, d_model], `W_pos` [n_ctx, d_model], `W_U` [d_model, d_vocab], `b_U`, per block
+ * `blocks[l].attn.W_Q` [n_heads, d_model, d_head], ..., `blocks[l].mlp.W_in` [d_model, d_mlp], ..., and
+ * stacked over layers, `W_Q` [n_layers, n_heads, d_model, d_head], ..., `b_out` [n_layers, d_model].
+ *
+ * @example TransformerLens names
+ * ```ts ignore
+ * console.log(model.cfg.d_model, model.W_U.shape, model.blocks[0].attn.W_O.shape); // 128 [128, 50257] [4, 32, 128]
+ * ```
  *
  * @example Cache the residual stream an SAE reads
  * ```ts ignore
@@ -217,8 +274,8 @@ function toBatch(input: readonly number[] | readonly (readonly number[])[]): Bat
  * ```
  */
 export class HookedGpt2 {
-  /** Hyperparameters. */
-  readonly cfg: Gpt2Config;
+  /** Hyperparameters, under camelCase and TransformerLens's snake_case names. */
+  readonly cfg: HookedGpt2Config;
   /** Weights as run (processed unless loaded without processing). */
   readonly weights: Gpt2Weights;
   /** The tokenizer. */
@@ -229,6 +286,7 @@ export class HookedGpt2 {
   readonly #graphs = new Map<boolean, Gpt2Graph>();
   readonly #sessions = new Map<string, Promise<OrtTypes.InferenceSession>>();
   readonly #maxSessions: number;
+  #blocks: TransformerLensBlock[] | undefined;
 
   private constructor(
     cfg: Gpt2Config,
@@ -237,7 +295,7 @@ export class HookedGpt2 {
     ort: { ort: Ort; backend: Backend },
     maxSessions: number,
   ) {
-    this.cfg = cfg;
+    this.cfg = withTransformerLensNames(cfg);
     this.weights = weights;
     this.tokenizer = tokenizer;
     this.#ort = ort.ort;
@@ -282,6 +340,80 @@ export class HookedGpt2 {
     const { processing = {}, backend = "auto", maxSessions = 64 } = options;
     if (processing !== false) processWeights(weights, config, processing);
     return new HookedGpt2(config, weights, tokenizer, await loadOrt(backend), maxSessions);
+  }
+
+  /** Token embedding [d_vocab, d_model] (TransformerLens `W_E`; shares memory with `weights.W_E`). */
+  get W_E(): HostTensor {
+    return { shape: [this.cfg.dVocab, this.cfg.dModel], data: this.weights.W_E };
+  }
+  /** Position embedding [n_ctx, d_model] (TransformerLens `W_pos`). */
+  get W_pos(): HostTensor {
+    return { shape: [this.cfg.nCtx, this.cfg.dModel], data: this.weights.W_pos };
+  }
+  /** Unembedding [d_model, d_vocab] (TransformerLens `W_U`; centred by center_unembed). */
+  get W_U(): HostTensor {
+    return { shape: [this.cfg.dModel, this.cfg.dVocab], data: this.weights.W_U };
+  }
+  /** Unembedding bias [d_vocab] (TransformerLens `b_U`). */
+  get b_U(): HostTensor {
+    return { shape: [this.cfg.dVocab], data: this.weights.b_U };
+  }
+  /** Each block's weights under TransformerLens's names (`blocks[l].attn.W_Q`, `blocks[l].mlp.W_in`, ...). */
+  get blocks(): readonly TransformerLensBlock[] {
+    this.#blocks ??= this.weights.blocks.map((w) => new TransformerLensBlock(this.cfg, w));
+    return this.#blocks;
+  }
+  /** The final layer norm's scale and shift, or null where fold_ln folded them into W_U. */
+  get ln_final(): TransformerLensLayerNorm | null {
+    return transformerLensLayerNorm(this.weights.lnFinal, this.cfg.dModel);
+  }
+  /** Query weights of every layer [n_layers, n_heads, d_model, d_head] (a copy). */
+  get W_Q(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.W_Q));
+  }
+  /** Key weights of every layer [n_layers, n_heads, d_model, d_head] (a copy). */
+  get W_K(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.W_K));
+  }
+  /** Value weights of every layer [n_layers, n_heads, d_model, d_head] (a copy). */
+  get W_V(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.W_V));
+  }
+  /** Attention output weights of every layer [n_layers, n_heads, d_head, d_model] (a copy). */
+  get W_O(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.W_O));
+  }
+  /** Query biases [n_layers, n_heads, d_head] (a copy). */
+  get b_Q(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.b_Q));
+  }
+  /** Key biases [n_layers, n_heads, d_head] (a copy). */
+  get b_K(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.b_K));
+  }
+  /** Value biases [n_layers, n_heads, d_head] (a copy). */
+  get b_V(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.b_V));
+  }
+  /** Attention output biases [n_layers, d_model] (a copy). */
+  get b_O(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.attn.b_O));
+  }
+  /** MLP input weights [n_layers, d_model, d_mlp] (a copy). */
+  get W_in(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.mlp.W_in));
+  }
+  /** MLP input biases [n_layers, d_mlp] (a copy). */
+  get b_in(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.mlp.b_in));
+  }
+  /** MLP output weights [n_layers, d_mlp, d_model] (a copy). */
+  get W_out(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.mlp.W_out));
+  }
+  /** MLP output biases [n_layers, d_model] (a copy). */
+  get b_out(): HostTensor {
+    return stackLayers(this.blocks.map((b) => b.mlp.b_out));
   }
 
   /**
@@ -370,20 +502,29 @@ export class HookedGpt2 {
   async runWithCache(input: ModelInput, options: RunWithCacheOptions = {}): Promise<CachedOutput> {
     const { returnType = "logits", lossPerToken = false, stopAtLayer, fwdHooks = [] } = options;
     const batch = toBatch(this.#tokenize(input));
-    const names = options.names ?? [...this.#graph(false).hookNode.keys()];
-    for (const name of names) checkHookName(name, this.cfg.nLayers);
-    if (
-      stopAtLayer !== undefined &&
-      !(Number.isInteger(stopAtLayer) && stopAtLayer >= 0 && stopAtLayer <= this.cfg.nLayers)
-    ) {
-      throw new RangeError(`stopAtLayer must be an integer in 0..${this.cfg.nLayers}: got ${stopAtLayer}`);
+    const { nLayers } = this.cfg;
+    if (stopAtLayer !== undefined && !(Number.isInteger(stopAtLayer) && stopAtLayer >= 0 && stopAtLayer <= nLayers)) {
+      throw new RangeError(`stopAtLayer must be an integer in 0..${nLayers}: got ${stopAtLayer}`);
     }
+    for (const name of options.names ?? []) {
+      checkHookName(name, nLayers);
+      if (!hookReached(name, stopAtLayer, nLayers)) {
+        throw new RangeError(
+          `Cannot cache ${name} as stopAtLayer ${stopAtLayer} runs blocks 0..${
+            stopAtLayer! - 1
+          } only: raise stopAtLayer`,
+        );
+      }
+    }
+    const names = options.names ??
+      [...this.#graph(false).hookNode.keys()].filter((name) => hookReached(name, stopAtLayer, nLayers));
     const wantLogits = stopAtLayer === undefined && (returnType === "logits" || returnType === "both");
     const wantLoss = stopAtLayer === undefined && (returnType === "loss" || returnType === "both");
     if (wantLoss && batch.pos < 2) throw new RangeError("The loss needs at least 2 tokens per row");
-    const outputs = stopAtLayer !== undefined
-      ? [this.#graph(false).stageOutputs[stopAtLayer]]
-      : [...(wantLogits ? [LOGITS] : []), ...(wantLoss ? [TOKEN_LOSS] : [])];
+    // Short of the last block the residual is read at blocks.{stopAtLayer}.hook_resid_pre, after its hooks.
+    const outputs = stopAtLayer === undefined
+      ? [...(wantLogits ? [LOGITS] : []), ...(wantLoss ? [TOKEN_LOSS] : [])]
+      : [stopAtLayer < nLayers ? `blocks.${stopAtLayer}.hook_resid_pre` : this.#graph(false).stageOutputs[nLayers]];
     const { env, cache } = await this.#forward(batch, { names, stopAtLayer, fwdHooks, outputs });
     const out: CachedOutput = { cache };
     if (stopAtLayer !== undefined) out.residual = this.#host(env.get(outputs[0])!);
@@ -579,7 +720,11 @@ export class HookedGpt2 {
       hooks.set(name, [...hooks.get(name) ?? [], fn]);
     }
     const graph = this.#graph(kv !== undefined);
-    const end = stopAtLayer === undefined ? graph.nodes.length : graph.stageEnds[stopAtLayer];
+    const end = stopAtLayer === undefined
+      ? graph.nodes.length
+      : stopAtLayer < this.cfg.nLayers
+      ? graph.hookNode.get(`blocks.${stopAtLayer}.hook_resid_pre`)! + 1
+      : graph.stageEnds[stopAtLayer];
     const segments = this.#plan(graph, [...hooks.keys()], [...names, ...outputs], end);
 
     const ort = this.#ort;
@@ -617,18 +762,8 @@ export class HookedGpt2 {
   }
 
   async #applyHooks(name: string, fns: HookFn[], tensor: OrtTensor, positions: number[]): Promise<OrtTensor> {
-    let act: HostTensor = { shape: [...tensor.dims], data: new Float32Array(tensor.data as Float32Array) };
-    for (const fn of fns) {
-      const replaced = await fn(act, { name, positions });
-      if (replaced) {
-        if (replaced.shape.join() !== act.shape.join() || replaced.data.length !== act.data.length) {
-          throw new TypeError(
-            `The hook on ${name} returned shape [${replaced.shape}]: expected [${act.shape}] (hooks may not change shapes)`,
-          );
-        }
-        act = replaced;
-      }
-    }
+    const copy: HostTensor = { shape: [...tensor.dims], data: new Float32Array(tensor.data as Float32Array) };
+    const act = await applyHookFns(fns, copy, { name, positions });
     return new this.#ort.Tensor("float32", act.data, [...act.shape]);
   }
 }

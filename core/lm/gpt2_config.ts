@@ -103,3 +103,56 @@ export function parseGpt2Config(json: unknown, path: string): Gpt2Config {
     eosTokenId: int("eos_token_id", 50256),
   };
 }
+
+/**
+ * TransformerLens's (HookedTransformerConfig) snake_case names of {@linkcode Gpt2Config}'s fields, so
+ * code written for `model.cfg.d_model` runs unchanged; SAELens's `sae.cfg` is snake_case too.
+ */
+export interface TransformerLensConfigNames {
+  /** {@linkcode Gpt2Config.nLayers}. */
+  readonly n_layers: number;
+  /** {@linkcode Gpt2Config.nHeads}. */
+  readonly n_heads: number;
+  /** {@linkcode Gpt2Config.dModel}. */
+  readonly d_model: number;
+  /** {@linkcode Gpt2Config.dHead}. */
+  readonly d_head: number;
+  /** {@linkcode Gpt2Config.dMlp}. */
+  readonly d_mlp: number;
+  /** {@linkcode Gpt2Config.nCtx}. */
+  readonly n_ctx: number;
+  /** {@linkcode Gpt2Config.dVocab}. */
+  readonly d_vocab: number;
+  /** {@linkcode Gpt2Config.actFn}. */
+  readonly act_fn: Gpt2Activation;
+}
+
+/** A configuration under both its camelCase names and TransformerLens's snake_case ones. */
+export type HookedGpt2Config = Gpt2Config & TransformerLensConfigNames;
+
+/**
+ * Adds TransformerLens's snake_case names to a configuration (a copy; the camelCase fields stay).
+ *
+ * @example
+ * ```ts
+ * import { parseGpt2Config, withTransformerLensNames } from "./gpt2_config.ts";
+ * const cfg = withTransformerLensNames(parseGpt2Config({ n_layer: 2, n_head: 4, n_embd: 64 }, "config.json"));
+ * console.log(cfg.d_model, cfg.d_head, cfg.n_layers, cfg.dModel); // 64 16 2 64
+ * ```
+ *
+ * @param cfg The configuration.
+ * @returns It with both sets of names.
+ */
+export function withTransformerLensNames(cfg: Gpt2Config): HookedGpt2Config {
+  return {
+    ...cfg,
+    n_layers: cfg.nLayers,
+    n_heads: cfg.nHeads,
+    d_model: cfg.dModel,
+    d_head: cfg.dHead,
+    d_mlp: cfg.dMlp,
+    n_ctx: cfg.nCtx,
+    d_vocab: cfg.dVocab,
+    act_fn: cfg.actFn,
+  };
+}

@@ -94,3 +94,47 @@ export function hookWidth(
   if (name.endsWith("hook_scale")) return 1;
   return cfg.dModel;
 }
+
+/**
+ * Whether a forward run with `stopAtLayer` reaches a hook: blocks 0 … stopAtLayer − 1 run, and
+ * `blocks.{stopAtLayer}.hook_resid_pre` holds the residual they return; the final layer norm runs only
+ * without `stopAtLayer`.
+ *
+ * @example
+ * ```ts
+ * import { hookReached } from "./hook_points.ts";
+ * console.log(hookReached("blocks.2.hook_resid_pre", 2, 4), hookReached("blocks.2.hook_attn_out", 2, 4)); // true false
+ * ```
+ *
+ * @param name A valid hook name.
+ * @param stopAtLayer Blocks run, or undefined for the whole model.
+ * @param nLayers Number of blocks in the model.
+ * @returns Whether the hook fires.
+ */
+export function hookReached(name: string, stopAtLayer: number | undefined, nLayers: number): boolean {
+  if (stopAtLayer === undefined) return true;
+  if (name.startsWith("ln_final.")) return false;
+  const block = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (!block) return true;
+  const layer = Number(block[1]);
+  return layer < Math.min(stopAtLayer, nLayers) || (layer === stopAtLayer && block[2] === "hook_resid_pre");
+}
+
+/**
+ * The fewest blocks to run to reach a hook: `stopAtLayer` for it (L for `blocks.L.hook_resid_pre`, L + 1 for the
+ * block's other hooks, 0 for the embedding hooks), or undefined when the whole model must run (`ln_final.*`).
+ *
+ * @example
+ * ```ts
+ * import { stopLayerFor } from "./hook_points.ts";
+ * console.log(stopLayerFor("blocks.2.hook_resid_pre"), stopLayerFor("blocks.2.hook_mlp_out"), stopLayerFor("ln_final.hook_normalized")); // 2 3 undefined
+ * ```
+ *
+ * @param name A valid hook name.
+ * @returns The layer to stop at, or undefined.
+ */
+export function stopLayerFor(name: string): number | undefined {
+  const block = /^blocks\.(\d+)\.(.+)$/.exec(name);
+  if (block) return Number(block[1]) + (block[2] === "hook_resid_pre" ? 0 : 1);
+  return name.startsWith("ln_final") ? undefined : 0;
+}

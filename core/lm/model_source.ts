@@ -6,7 +6,10 @@
  */
 
 import { dirname } from "node:path";
-import { hfHubDownload, HubError, type HubOptions } from "../hub/hf_hub.ts";
+import { EntryNotFoundError, hfHubDownload, HubError, type HubOptions } from "../hub/hf_hub.ts";
+
+/** A model's config.json is a few KiB: a Hub announcing more than this is not believed. */
+const CONFIG_LIMIT = 2 ** 20;
 
 /** TransformerLens's names for the GPT-2 family and the Hub repos that hold them. */
 export const MODEL_ALIASES: Readonly<Record<string, string>> = {
@@ -67,14 +70,19 @@ export async function resolveModelDir(source: string, options: HubOptions = {}):
     throw new Deno.errors.NotFound(`${source} does not exist: expected a model folder or a Hub model id`);
   }
   const repo = modelRepoId(source);
-  const config = await hfHubDownload(repo, "config.json", options);
+  const config = await hfHubDownload(repo, "config.json", { ...options, maxSize: CONFIG_LIMIT });
   await hfHubDownload(repo, "model.safetensors", options);
   try {
     await hfHubDownload(repo, "tokenizer.json", options);
   } catch (e) {
     if (!(e instanceof HubError)) throw e;
-    await hfHubDownload(repo, "vocab.json", options);
-    await hfHubDownload(repo, "merges.txt", options);
+    // GPT-2's original repo has only vocab.json + merges.txt; with the Hub down, a cached pair still serves
+    try {
+      await hfHubDownload(repo, "vocab.json", options);
+      await hfHubDownload(repo, "merges.txt", options);
+    } catch (fallback) {
+      throw e instanceof EntryNotFoundError ? fallback : e;
+    }
   }
   return dirname(config);
 }

@@ -7,7 +7,8 @@
  */
 
 import type { FeatureDashboards } from "../analysis/feature_dashboard.ts";
-import { escapeHtml, htmlPage } from "./html.ts";
+import { SMALL_SAMPLE_TOKENS } from "./eval_report.ts";
+import { escapeHtml, HISTOGRAM_SVG_SOURCE, htmlPage } from "./html.ts";
 
 /** What the dashboards were built from, for the page's heading. */
 export interface DashboardLabels {
@@ -29,6 +30,8 @@ td.pos { color: #1f5fa8; } td.neg { color: #b0302a; }
 #tooltip { position: fixed; display: none; background: #222; color: #fff; padding: 3px 6px;
   font-size: 12px; border-radius: 3px; pointer-events: none; white-space: pre; z-index: 10; }
 .group { margin: 0.8em 0 0.2em; font-weight: 600; font-size: 0.9em; }
+.dead { width: 340px; padding: 0.8em; background: #f6f1ea; border-left: 3px solid #b85c00; font-size: 0.9em; }
+.warning { color: #8a4b00; }
 `;
 
 // Runs in the browser: renders the picked feature from the embedded JSON.
@@ -40,22 +43,13 @@ const tooltip = document.getElementById("tooltip");
 const esc = (s) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 const shown = (t) => t.replace(/\\n/g, "\\u21b5").replace(/\\t/g, "\\u21e5");
 
+${HISTOGRAM_SVG_SOURCE}
+
+// Neuronpedia's fields give bar centres; the bins are of equal width
 function bars(heights, centers, color, label) {
-  const w = 360, h = 130, left = 34, bottom = 28, plotW = w - left - 6, plotH = h - bottom - 6;
-  const top = Math.max(1, ...heights), bw = plotW / heights.length;
-  const rects = heights.map((c, i) => {
-    const bh = (c / top) * plotH;
-    return '<rect x="' + (left + i * bw).toFixed(1) + '" y="' + (6 + plotH - bh).toFixed(1) + '" width="' +
-      Math.max(bw - 1, 0.5).toFixed(1) + '" height="' + bh.toFixed(1) + '" fill="' + color + '"><title>' +
-      centers[i] + ': ' + c + '</title></rect>';
-  }).join("");
-  const first = centers.length ? centers[0] : 0, last = centers.length ? centers[centers.length - 1] : 0;
-  return '<svg width="' + w + '" height="' + h + '">' + rects +
-    '<line x1="' + left + '" y1="' + (6 + plotH) + '" x2="' + (w - 6) + '" y2="' + (6 + plotH) + '" stroke="#888"/>' +
-    '<text x="' + left + '" y="' + (plotH + 19) + '" font-size="10">' + first + '</text>' +
-    '<text x="' + (w - 6) + '" y="' + (plotH + 19) + '" font-size="10" text-anchor="end">' + last + '</text>' +
-    '<text x="' + (left - 4) + '" y="15" font-size="10" text-anchor="end">' + top + '</text>' +
-    '<text x="' + (left + plotW / 2) + '" y="' + (h - 2) + '" font-size="11" text-anchor="middle">' + label + '</text></svg>';
+  const w = centers.length > 1 ? centers[1] - centers[0] : 1;
+  const edges = centers.map((c) => c - w / 2).concat(centers.length ? [centers[centers.length - 1] + w / 2] : [0, 1]);
+  return histogramSvg({ counts: heights, edges }, { width: 380, height: 160, color, xLabel: label, yLabel: "tokens" });
 }
 
 function example(a, max) {
@@ -71,6 +65,7 @@ function example(a, max) {
 function render(index) {
   const f = byIndex.get(index);
   if (!f) return;
+  tooltip.style.display = "none"; // its token is gone with the old feature
   picker.value = String(index);
   history.replaceState(null, "", "#feature-" + index);
   const max = f.maxActApprox;
@@ -88,9 +83,13 @@ function render(index) {
       max.toFixed(3) + ' · ' + f.n_prompts_total + ' rows of ' + f.n_tokens_in_prompt + ' tokens' +
       (f.neuronpedia_url ? ' · <a id="neuronpedia-link" href="' + esc(f.neuronpedia_url) + '">Neuronpedia</a>' : '') + '</p>' +
     '<div class="columns"><div><div class="group">Activation density (non-zero values)</div>' +
-      bars(f.freq_hist_data_bar_heights, f.freq_hist_data_bar_values, "#e8833a", "activation") + '</div>' +
+      (f.frac_nonzero > 0
+        ? bars(f.freq_hist_data_bar_heights, f.freq_hist_data_bar_values, "#e8833a", "activation")
+        : '<p class="dead" id="dead-feature">Feature ' + f.feature_index + ' never fired on the ' + DATA.n_tokens +
+          ' tokens read (BOS left out): no activations to draw. It may be dead, or fire on text this sample lacks. ' +
+          'Its logits below come from its decoder direction alone.</p>') + '</div>' +
     '<div><div class="group">Logits of W_dec · W_U</div>' +
-      bars(f.logits_hist_data_bar_heights, f.logits_hist_data_bar_values, "#7a9cc6", "logit") + '</div>' +
+      bars(f.logits_hist_data_bar_heights, f.logits_hist_data_bar_values, "#7a9cc6", "logit (W_dec[f] · W_U)") + '</div>' +
     '<div><table class="logits" id="logit-table"><tr><th>negative</th><th></th><th>positive</th><th></th></tr>' +
       f.pos_str.map((s, i) => '<tr><td class="neg">' + esc(JSON.stringify(f.neg_str[i])) + '</td><td class="num">' +
         f.neg_values[i].toFixed(3) + '</td><td class="pos">' + esc(JSON.stringify(s)) + '</td><td class="num">' +
@@ -140,6 +139,11 @@ export function dashboardHtml(dash: FeatureDashboards, labels: DashboardLabels):
   const body = `<h1>Feature dashboards: ${escapeHtml(labels.sae)}</h1>
 <p class="muted">${escapeHtml(dash.hook_name)} · dataset ${escapeHtml(labels.dataset)} · ${dash.n_tokens} tokens ·
 ${dash.features.length} features. Each row's opening BOS is left out.</p>
+${
+    dash.n_tokens < SMALL_SAMPLE_TOKENS
+      ? `<p class="warning" id="sample-warning">Densities come from only ${dash.n_tokens} tokens: a feature firing on fewer than 1 in ${dash.n_tokens} tokens shows as never firing. Read more with --tokens.</p>`
+      : ""
+  }
 <div id="picker"><label for="feature-picker">Feature</label><select id="feature-picker">${options}</select></div>
 <div id="feature"></div>
 <div id="tooltip"></div>

@@ -17,6 +17,28 @@ export interface EvalReportLabels {
   dataset: string;
 }
 
+/** Below this many tokens, dead and dense counts get a warning: densities under 1e-5 cannot show. */
+export const SMALL_SAMPLE_TOKENS = 100_000;
+
+/**
+ * The warning that dead and dense counts come from few tokens, or undefined when there are enough.
+ *
+ * @example
+ * ```ts
+ * import { densitySampleWarning } from "./eval_report.ts";
+ * console.log(densitySampleWarning({ tokens: 1024 })?.startsWith("dead and dense counts come from only 1024 tokens")); // true
+ * console.log(densitySampleWarning({ tokens: 1e6 })); // undefined
+ * ```
+ *
+ * @param m The evaluation (its token count).
+ * @returns The warning, if any.
+ */
+export function densitySampleWarning(m: Pick<SaeEvaluation, "tokens">): string | undefined {
+  if (m.tokens >= SMALL_SAMPLE_TOKENS) return undefined;
+  return `dead and dense counts come from only ${m.tokens} tokens: a feature firing on fewer than 1 in ${m.tokens} ` +
+    `tokens counts as dead; evaluate ${SMALL_SAMPLE_TOKENS} tokens or more (--batches) for counts to trust`;
+}
+
 const ROWS: [keyof SaeEvaluation, string][] = [
   ["l0", "L0 (mean active features per token)"],
   ["l1", "L1 (mean Σ f)"],
@@ -48,6 +70,7 @@ const ROWS: [keyof SaeEvaluation, string][] = [
  * @returns The HTML page.
  */
 export function evalReportHtml(m: SaeEvaluation, labels: EvalReportLabels): string {
+  const warning = densitySampleWarning(m);
   const rows = ROWS.map(([key, name]) => {
     const v = m[key] as number;
     const shown = Number.isInteger(v) ? String(v) : v.toFixed(5);
@@ -61,15 +84,18 @@ export function evalReportHtml(m: SaeEvaluation, labels: EvalReportLabels): stri
   } · ${m.rows} rows, ${m.tokens} tokens ·
 ${m.d_sae} features. Reconstruction metrics leave out each row's opening BOS; CE and KL count every position.</p>
 <table>${rows}</table>
+${warning ? `<p class="warning" id="sample-warning">Warning: ${escapeHtml(warning)}.</p>` : ""}
 <h2>Feature density</h2>
-<p class="muted">log10(fraction of tokens where the feature fires + 1e-10), ${m.d_sae} features; dead ones sit at −10.</p>
+<p class="muted">log10(fraction of tokens where the feature fires + 1e-10), ${m.d_sae} features; dead ones sit at −10,
+and no density below 1 in ${m.tokens} tokens (${Math.log10(1 / m.tokens).toFixed(1)}) can show.</p>
 ${
     histogramSvg(m.log_density_histogram, {
       width: 640,
-      height: 220,
+      height: 240,
       color: "#4a7fb5",
       xLabel: "log10 feature density",
+      yLabel: "features",
     })
   }`;
-  return htmlPage(`SAE evaluation: ${labels.sae}`, body);
+  return htmlPage(`SAE evaluation: ${labels.sae}`, body, { css: ".warning { color: #8a4b00; }" });
 }

@@ -27,20 +27,67 @@ export function escapeHtml(text: string): string {
 export interface HistogramSvgOptions {
   /** Drawing width in pixels. @default {360} */
   width?: number;
-  /** Drawing height in pixels. @default {140} */
+  /** Drawing height in pixels. @default {150} */
   height?: number;
   /** Bar colour, or one per bar. @default {"#e8833a"} */
   color?: string | readonly string[];
   /** Caption under the x axis. */
   xLabel?: string;
-}
-
-function formatTick(v: number): string {
-  return Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(2);
+  /** Caption along the y axis. @default {"count"} */
+  yLabel?: string;
 }
 
 /**
- * A histogram as an inline SVG bar chart; each bar's `<title>` gives its range and count on hover.
+ * Round tick positions covering [lo, hi]: steps of 1, 2 or 5 times a power of ten, about `count` of them.
+ *
+ * @example
+ * ```ts
+ * import { niceTicks } from "./html.ts";
+ * console.log(niceTicks(-10, 0)); // [-10, -8, -6, -4, -2, 0]
+ * console.log(niceTicks(0, 27915, 4)); // [0, 10000, 20000]
+ * ```
+ *
+ * @param lo Low end.
+ * @param hi High end.
+ * @param count Ticks wanted, roughly. @default {5}
+ * @returns The ticks, ascending, inside [lo, hi].
+ */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [lo];
+  const raw = (hi - lo) / count;
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const n = raw / power;
+  const step = (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * power;
+  const ticks = [];
+  // a little slack so that ends equal to a tick up to rounding keep it
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) {
+    ticks.push(Number((k * step).toPrecision(12)));
+  }
+  return ticks;
+}
+
+/**
+ * A tick label with as many decimals as the tick step needs.
+ *
+ * @example
+ * ```ts
+ * import { formatTick } from "./html.ts";
+ * console.log(formatTick(0.25, 0.05), formatTick(20000, 10000)); // "0.25" "20000"
+ * ```
+ *
+ * @param value The tick.
+ * @param step The distance between ticks.
+ * @returns The label.
+ */
+export function formatTick(value: number, step: number): string {
+  const decimals = step > 0 && Number.isFinite(step) ? Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) : 0;
+  return (Object.is(value, -0) ? 0 : value).toFixed(Math.min(decimals, 6));
+}
+
+/**
+ * A histogram as an inline SVG bar chart with labelled, ticked axes; each bar's `<title>` gives its
+ * range and count on hover. It uses only {@linkcode niceTicks}, {@linkcode formatTick} and
+ * {@linkcode escapeHtml}, so pages can carry the four functions' source and draw charts in the browser.
  *
  * @example
  * ```ts
@@ -50,39 +97,65 @@ function formatTick(v: number): string {
  * console.log(svg.startsWith("<svg")); // true
  * ```
  *
- * @param hist The histogram.
- * @param options Size, colours, axis caption.
+ * @param hist The histogram: `counts` and the `edges` of its bins.
+ * @param options Size, colours, axis captions.
  * @returns The SVG markup.
  */
-export function histogramSvg(hist: Histogram, options: HistogramSvgOptions = {}): string {
-  const { width = 360, height = 140, color = "#e8833a", xLabel } = options;
-  const pad = { left: 36, right: 8, top: 6, bottom: xLabel ? 34 : 20 };
-  const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
+export function histogramSvg(
+  hist: Pick<Histogram, "counts" | "edges">,
+  options: HistogramSvgOptions = {},
+): string {
+  const { width = 360, height = 150, color = "#e8833a", xLabel, yLabel = "count" } = options;
   const top = Math.max(1, ...hist.counts);
+  const yTicks = niceTicks(0, top, Math.min(4, top)); // counts are whole: no ticks between 0 and 1
+  const yStep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : 1;
+  const yLabels = yTicks.map((t) => formatTick(t, yStep));
+  // room for the widest count label (about 6 px a character at 10 px) and the rotated caption
+  const pad = {
+    left: 18 + 6 * Math.max(...yLabels.map((l) => l.length)) + 6,
+    right: 14,
+    top: 8,
+    bottom: xLabel ? 36 : 22,
+  };
+  const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
+  const lo = hist.edges[0], hi = hist.edges[hist.edges.length - 1];
+  const xAt = (v: number) => pad.left + ((v - lo) / (hi - lo)) * plotW;
+  const yAt = (c: number) => pad.top + plotH - (c / top) * plotH;
   const barW = plotW / hist.counts.length;
   const bars = hist.counts.map((count, i) => {
-    const h = (count / top) * plotH;
     const fill = typeof color === "string" ? color : color[i];
     const range = `${hist.edges[i].toPrecision(4)} to ${hist.edges[i + 1].toPrecision(4)}`;
-    return `<rect x="${(pad.left + i * barW).toFixed(2)}" y="${(pad.top + plotH - h).toFixed(2)}" width="${
+    return `<rect x="${(pad.left + i * barW).toFixed(2)}" y="${yAt(count).toFixed(2)}" width="${
       Math.max(barW - 1, 0.5).toFixed(2)
-    }" height="${h.toFixed(2)}" fill="${fill}"><title>${range}: ${count}</title></rect>`;
+    }" height="${(plotH - yAt(count) + pad.top).toFixed(2)}" fill="${fill}"><title>${range}: ${count}</title></rect>`;
   }).join("");
-  const first = hist.edges[0], last = hist.edges[hist.edges.length - 1];
-  const axis =
-    `<line x1="${pad.left}" y1="${pad.top + plotH}" x2="${width - pad.right}" y2="${pad.top + plotH}" stroke="#888"/>` +
-    `<text x="${pad.left}" y="${pad.top + plotH + 13}" font-size="10">${formatTick(first)}</text>` +
-    `<text x="${width - pad.right}" y="${pad.top + plotH + 13}" font-size="10" text-anchor="end">${
-      formatTick(last)
-    }</text>` +
-    `<text x="${pad.left - 4}" y="${pad.top + 9}" font-size="10" text-anchor="end">${top}</text>` +
-    (xLabel
-      ? `<text x="${pad.left + plotW / 2}" y="${height - 4}" font-size="11" text-anchor="middle">${
-        escapeHtml(xLabel)
-      }</text>`
-      : "");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${bars}${axis}</svg>`;
+  const xTicks = niceTicks(lo, hi, Math.max(2, Math.floor(plotW / 60)));
+  const xStep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : hi - lo;
+  const base = pad.top + plotH;
+  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
+    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
+      escapeHtml(label)
+    }</text>`;
+  const axes = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
+    xTicks.map((t) =>
+      `<line x1="${xAt(t).toFixed(1)}" y1="${base}" x2="${xAt(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
+      text(xAt(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
+    ).join("") +
+    yTicks.map((t, i) =>
+      `<line x1="${pad.left - 4}" y1="${yAt(t).toFixed(1)}" x2="${pad.left}" y2="${
+        yAt(t).toFixed(1)
+      }" stroke="#888"/>` +
+      text(pad.left - 6, yAt(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
+    ).join("") +
+    text(11, pad.top + plotH / 2, "middle", yLabel, ` transform="rotate(-90 11 ${(pad.top + plotH / 2).toFixed(1)})"`) +
+    (xLabel ? text(pad.left + plotW / 2, height - 4, "middle", xLabel, ' font-weight="600"') : "");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${bars}${axes}</svg>`;
 }
+
+/** The source of {@linkcode histogramSvg} and what it calls, for pages that draw charts in the browser. */
+export const HISTOGRAM_SVG_SOURCE: string = [escapeHtml, niceTicks, formatTick, histogramSvg]
+  .map((f) => f.toString()).join("\n");
 
 /**
  * A complete HTML page with inline style and script.

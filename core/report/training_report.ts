@@ -1,12 +1,14 @@
 /**
- * The HTML report at the end of a training run: loss, L0, explained-variance and dead-latent curves
- * over the steps, and each SAE's log feature-density histogram. One self-contained page.
+ * The HTML report at the end of a training run, per SAE: a verdict on its sparsity against the ranges
+ * SAELens users aim for, the run's settings, curves of each loss term, L0, explained variance and dead
+ * latents with ticked, labelled axes, and the feature-density histogram. One self-contained page.
  *
  * @module
  */
 
 import { histogram } from "../eval/histogram.ts";
-import { escapeHtml, histogramSvg, htmlPage } from "./html.ts";
+import { sparsityVerdict } from "../eval/sparsity_verdict.ts";
+import { escapeHtml, formatTick, histogramSvg, htmlPage, niceTicks } from "./html.ts";
 
 /** One SAE of the report. */
 export interface TrainingReportSae {
@@ -14,35 +16,144 @@ export interface TrainingReportSae {
   label: string;
   /** Metric lines of this SAE, in step order. */
   metrics: Record<string, number>[];
-  /** log10 feature densities at the end. */
+  /** log10(density + 1e-10) of each latent over the last density window. */
   logDensity: Float32Array;
+  /** The SAE's training settings, shown as a table; `d_sae`, `dead_feature_window`, `feature_sampling_window` and
+   * `train_batch_size_tokens` also name the windows. */
+  settings: Record<string, unknown>;
 }
 
-const CURVES: [string, string][] = [
-  ["losses/overall_loss", "loss"],
-  ["metrics/l0", "L0"],
-  ["metrics/explained_variance", "explained variance"],
-  ["sparsity/dead_features", "dead latents"],
+/** Charts: title, y caption, and the metrics drawn (each a line). */
+const CHARTS: [string, string, string[]][] = [
+  ["Loss terms", "loss", [
+    "losses/overall_loss",
+    "losses/mse_loss",
+    "losses/l1_loss",
+    "losses/l0_loss",
+    "losses/auxiliary_reconstruction_loss",
+    "losses/ghost_grad_loss",
+  ]],
+  ["L0 (latents firing per token)", "L0", ["metrics/l0"]],
+  ["Explained variance", "explained variance", ["metrics/explained_variance"]],
 ];
+const COLORS = ["#333333", "#3a6ee8", "#e8833a", "#e8833a", "#2a9d5c", "#9b4dca"];
 
-function curveSvg(points: [number, number][], title: string, width = 360, height = 160): string {
-  const pad = { left: 48, right: 8, top: 18, bottom: 22 };
+/** A line chart over the steps with ticked axes and a legend. */
+function lineChartSvg(title: string, yLabel: string, series: { name: string; points: [number, number][] }[]): string {
+  const width = 420, height = 220;
+  const all = series.flatMap((s) => s.points);
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  if (y1 === y0) [y0, y1] = y0 === 0 ? [0, 1] : [y0 - Math.abs(y0) / 2, y1 + Math.abs(y1) / 2];
+  const yTicks = niceTicks(y0, y1, 4), xTicks = niceTicks(x0, Math.max(x1, x0 + 1), 5);
+  const yStep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : y1 - y0;
+  const xStep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : 1;
+  const yLabels = yTicks.map((t) => formatTick(t, yStep));
+  const pad = { left: 20 + 6 * Math.max(...yLabels.map((l) => l.length)) + 6, right: 12, top: 24, bottom: 36 };
   const w = width - pad.left - pad.right, h = height - pad.top - pad.bottom;
-  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   const sx = (x: number) => pad.left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * w;
-  const sy = (y: number) => pad.top + h - (y1 > y0 ? (y - y0) / (y1 - y0) : 0.5) * h;
-  const path = points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ");
-  const fmt = (v: number) => Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3);
-  return `<svg class="curve" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">
-<text x="${pad.left}" y="12" font-size="12">${escapeHtml(title)}</text>
-<polyline fill="none" stroke="#3a6ee8" stroke-width="1.5" points="${path}"/>
-<text x="2" y="${pad.top + 8}" font-size="10">${fmt(y1)}</text><text x="2" y="${pad.top + h}" font-size="10">${
-    fmt(y0)
-  }</text>
-<text x="${pad.left}" y="${height - 6}" font-size="10">step ${x0}</text><text x="${width - pad.right}" y="${
-    height - 6
-  }" font-size="10" text-anchor="end">${x1}</text></svg>`;
+  const sy = (y: number) => pad.top + h - (y - y0) / (y1 - y0) * h;
+  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
+    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
+      escapeHtml(label)
+    }</text>`;
+  const base = pad.top + h;
+  const lines = series.map((s, i) =>
+    `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${
+      s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ")
+    }"><title>${escapeHtml(s.name)}</title></polyline>`
+  ).join("");
+  const legend = series.length > 1
+    ? series.map((s, i) =>
+      text(width - pad.right, pad.top + 10 + 12 * i, "end", s.name, ` fill="${COLORS[i % COLORS.length]}"`)
+    ).join("")
+    : "";
+  const axes = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
+    xTicks.filter((t) => t >= x0 && t <= x1).map((t) =>
+      `<line x1="${sx(t).toFixed(1)}" y1="${base}" x2="${sx(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
+      text(sx(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
+    ).join("") +
+    yTicks.map((t, i) =>
+      `<line x1="${pad.left - 4}" y1="${sy(t).toFixed(1)}" x2="${pad.left}" y2="${sy(t).toFixed(1)}" stroke="#888"/>` +
+      text(pad.left - 6, sy(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
+    ).join("") +
+    text(11, pad.top + h / 2, "middle", yLabel, ` transform="rotate(-90 11 ${(pad.top + h / 2).toFixed(1)})"`) +
+    text(pad.left + w / 2, height - 4, "middle", "step", ' font-weight="600"') +
+    text(pad.left, 14, "start", title, ' font-size="12" font-weight="600"');
+  return `<svg class="curve" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${
+    escapeHtml(title)
+  }">${lines}${axes}${legend}</svg>`;
+}
+
+/** A number for people: 4 significant digits, integers as they are. */
+function formatValue(v: unknown): string {
+  if (typeof v !== "number") return JSON.stringify(v);
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(Number(v.toPrecision(4)));
+}
+
+function table(rows: [string, unknown][]): string {
+  return `<table>${
+    rows.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(formatValue(v))}</td></tr>`).join("")
+  }</table>`;
+}
+
+function section(sae: TrainingReportSae): string {
+  const { settings, metrics } = sae;
+  const last = metrics.at(-1) ?? {};
+  const deadWindow = Number(settings.dead_feature_window);
+  const deadSeries: [number, number][] = metrics.filter((m) => Number.isFinite(m["sparsity/dead_features"]))
+    .map((m) => [m.step, m["sparsity/dead_features"]]);
+  const charts = [
+    ...CHARTS.map(([title, yLabel, keys]) => {
+      const series = keys.map((key) => ({
+        name: key.replace(/^[a-z]+\//, ""),
+        points: metrics.filter((m) => Number.isFinite(m[key])).map((m) => [m.step, m[key]] as [number, number]),
+      })).filter((s) => s.points.length > 0);
+      return series.length > 0 ? lineChartSvg(title, yLabel, series) : "";
+    }),
+    deadSeries.length > 0
+      ? lineChartSvg(`Dead latents (no firing in the last ${deadWindow} steps)`, "latents", [{
+        name: "dead",
+        points: deadSeries,
+      }])
+      : "",
+  ].join("\n");
+  const verdict = Number.isFinite(last["metrics/l0"]) && Number.isFinite(last["metrics/explained_variance"])
+    ? sparsityVerdict({
+      l0: last["metrics/l0"],
+      dSae: Number(settings.d_sae),
+      dead: last["sparsity/dead_features"] ?? 0,
+      deadWindow,
+      explainedVariance: last["metrics/explained_variance"],
+    })
+    : undefined;
+  const verdictHtml = verdict
+    ? `<div class="verdict ${verdict.ok ? "ok" : "bad"}" id="verdict"><strong>${
+      escapeHtml(verdict.ok ? "Healthy" : "Needs attention")
+    }</strong><ul>${
+      verdict.checks.map((c) => `<li class="${c.ok ? "ok" : "bad"}">${c.ok ? "✓" : "✗"} ${escapeHtml(c.text)}</li>`)
+        .join("")
+    }</ul><p class="note">Ranges SAELens users aim for: L0 10-100, dead latents under 5%, explained variance above
+0.8; the figures are the last metrics line's, on one training batch.</p></div>`
+    : "";
+  // never-fired latents sit at log10(1e-10) = -10, in the histogram's first bin
+  const window = Number(settings.feature_sampling_window), batch = Number(settings.train_batch_size_tokens);
+  const never = sae.logDensity.filter((v) => v <= -10 + 1e-6).length;
+  const hist = histogramSvg(histogram(sae.logDensity, 50, [-10, 0]), {
+    width: 520,
+    xLabel: "log10 feature density (never fired: -10)",
+    yLabel: "latents",
+  });
+  return `<section><h2>${escapeHtml(sae.label)}</h2>${verdictHtml}
+<div class="curves">${charts}</div>
+<h3>Feature density over the last density window (up to ${window} steps, ${window * batch} tokens)</h3>
+<p id="never-fired">${never} of ${sae.logDensity.length} latents never fired in that window (shown at -10).</p>${hist}
+<div class="tables"><div><h3>Last metrics (step ${last.step ?? "-"})</h3>${
+    table(Object.entries(last).filter(([k]) => k !== "step"))
+  }</div><div><h3>Settings</h3>${table(Object.entries(settings))}</div></div></section>`;
 }
 
 /**
@@ -51,34 +162,26 @@ function curveSvg(points: [number, number][], title: string, width = 360, height
  * @example
  * ```ts
  * import { trainingReportHtml } from "./training_report.ts";
- * const html = trainingReportHtml("run", [{ label: "sae", metrics: [{ step: 1, "metrics/l0": 3 }, { step: 2, "metrics/l0": 2 }], logDensity: new Float32Array([-2, -3]) }]);
+ * const html = trainingReportHtml("run", [{
+ *   label: "sae",
+ *   metrics: [{ step: 1, "metrics/l0": 3 }, { step: 2, "metrics/l0": 2 }],
+ *   logDensity: new Float32Array([-2, -3]),
+ *   settings: { d_sae: 2, dead_feature_window: 1000, feature_sampling_window: 2000, train_batch_size_tokens: 4096 },
+ * }]);
  * console.log(html.includes("<polyline")); // true
  * ```
  *
  * @param title Page title.
- * @param saes Each SAE's metrics and densities.
+ * @param saes Each SAE's metrics, densities and settings.
  * @returns The HTML page.
  */
 export function trainingReportHtml(title: string, saes: TrainingReportSae[]): string {
-  const sections = saes.map((sae) => {
-    const curves = CURVES.map(([key, name]) => {
-      const points = sae.metrics.filter((m) => Number.isFinite(m[key])).map((m) =>
-        [m.step, m[key]] as [number, number]
-      );
-      return points.length > 0 ? curveSvg(points, name) : "";
-    }).join("\n");
-    const last = sae.metrics.at(-1) ?? {};
-    const rows = Object.entries(last).map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${v}</td></tr>`).join("");
-    const densities = sae.logDensity.filter((v) => v > -10);
-    const dead = sae.logDensity.length - densities.length;
-    const hist = densities.length > 0
-      ? histogramSvg(histogram(densities, 40), { xLabel: "log10 feature density" })
-      : "<p>No latent fired.</p>";
-    return `<section><h2>${escapeHtml(sae.label)}</h2><div class="curves">${curves}</div>
-<h3>Feature density (${dead} latents never fired)</h3>${hist}
-<h3>Last metrics</h3><table>${rows}</table></section>`;
-  }).join("\n");
-  return htmlPage(title, `<h1>${escapeHtml(title)}</h1>${sections}`, {
-    css: ".curves{display:flex;flex-wrap:wrap;gap:12px} td{padding:2px 8px;font-family:monospace}",
+  return htmlPage(title, `<h1>${escapeHtml(title)}</h1>${saes.map(section).join("\n")}`, {
+    css: ".curves{display:flex;flex-wrap:wrap;gap:12px} td{padding:2px 8px;font-family:monospace}" +
+      ".tables{display:flex;flex-wrap:wrap;gap:32px;align-items:flex-start}" +
+      ".verdict{border:1px solid #ccc;border-radius:6px;padding:8px 12px;margin:8px 0;max-width:760px}" +
+      ".verdict.ok{background:#eefaf1;border-color:#7cc48f}.verdict.bad{background:#fff3e8;border-color:#e8a35c}" +
+      ".verdict ul{margin:4px 0;padding-left:18px;list-style:none}.verdict li.bad{color:#a04a00}" +
+      ".note{color:#666;font-size:12px;margin:4px 0}",
   });
 }

@@ -12,6 +12,14 @@ import type { SaeConfig } from "./config.ts";
 /** SAE weights by SAELens name (W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_dec, b_enc, ...). */
 export type SaeWeights = Record<string, HostTensor>;
 
+/** WGSL and the `epilogueVectors` (by index) it binds from binding 4 on. */
+export interface BoundWgsl {
+  /** The WGSL. */
+  source: WgslSource;
+  /** Indices into `epilogueVectors`, in binding order. */
+  vectors: readonly number[];
+}
+
 /** One inference architecture, registered by name in `registry.ts`. */
 export interface Architecture {
   /** The `architecture` value in cfg.json. */
@@ -22,6 +30,17 @@ export interface Architecture {
   encodeEpilogue: WgslSource;
   /** The vectors bound to the epilogue, computed from the (prepared) weights. */
   epilogueVectors(weights: SaeWeights): Float32Array[];
+  /**
+   * An epilogue of x' · W_enc giving SAELens's hidden pre-activation (`hook_sae_acts_pre`); without it
+   * the SAE cannot report one.
+   */
+  hiddenPre?: BoundWgsl;
+  /**
+   * Features from a hidden pre-activation, for hooks that edit it: WGSL defining
+   * `fn activation(i: u32, col: u32, pre: f32) -> f32`, and for an activation that also reads the
+   * input (Gated), the epilogue of x' · W_enc whose result it reads as `aux`. TopK selects instead.
+   */
+  activation?: BoundWgsl & { aux?: BoundWgsl };
   /** Entries kept per token after the epilogue (TopK), or undefined for elementwise activations. */
   topK(cfg: SaeConfig): number | undefined;
   /** Checks architecture-specific config fields; throws naming the file and field. */

@@ -7,6 +7,8 @@
 
 import type { Architecture } from "./architecture.ts";
 import encodeJumpRelu from "../../shaders/encode_jumprelu.wgsl" with { type: "text" };
+import epilogueBias from "../../shaders/epilogue_bias.wgsl" with { type: "text" };
+import activationJumpRelu from "../../shaders/activation_jumprelu.wgsl" with { type: "text" };
 
 /** The JumpReLU architecture. */
 export const jumprelu: Architecture = {
@@ -14,6 +16,8 @@ export const jumprelu: Architecture = {
   latentVectors: ["b_enc", "threshold"],
   encodeEpilogue: { name: "encode_jumprelu", code: encodeJumpRelu },
   epilogueVectors: (w) => [w.b_enc.data, w.threshold.data],
+  hiddenPre: { source: { name: "epilogue_bias", code: epilogueBias }, vectors: [0] },
+  activation: { source: { name: "activation_jumprelu", code: activationJumpRelu }, vectors: [1] },
   topK: () => undefined,
   checkConfig: () => {},
   kernelWeights: (_cfg, w) => w,

@@ -7,9 +7,12 @@
  */
 
 import { dirname } from "node:path";
-import { hfHubDownload, HubError, type HubOptions } from "../hub/hf_hub.ts";
+import { EntryNotFoundError, hfHubDownload, type HubOptions } from "../hub/hf_hub.ts";
 import { lookupRelease, releaseOverrides, RELEASES } from "./releases.ts";
 import { closeMatches } from "../util/close_matches.ts";
+
+/** cfg.json is a few hundred bytes: a Hub announcing more than this is not believed. */
+const CONFIG_LIMIT = 2 ** 20;
 
 /** A pretrained SAE on disk. */
 export interface PulledSae {
@@ -32,17 +35,18 @@ export interface PulledSae {
  * @param hub Hub settings (endpoint, cache, token, offline).
  * @returns Its folder and overrides.
  * @throws {RangeError} For an unknown release or SAE id (with close matches).
- * @throws {HubError} When a required file cannot be downloaded.
+ * @throws {HubError} When a required file cannot be downloaded, or sparsity.safetensors fails other than missing.
  */
 export async function pullPretrained(release: string, saeId: string, hub: HubOptions = {}): Promise<PulledSae> {
   const found = lookupRelease(release, saeId);
   const repo = found.release.repo_id;
-  const cfg = await hfHubDownload(repo, `${found.sae.path}/cfg.json`, hub);
+  const cfg = await hfHubDownload(repo, `${found.sae.path}/cfg.json`, { ...hub, maxSize: CONFIG_LIMIT });
   await hfHubDownload(repo, `${found.sae.path}/sae_weights.safetensors`, hub);
   try {
     await hfHubDownload(repo, `${found.sae.path}/sparsity.safetensors`, hub);
   } catch (e) {
-    if (!(e instanceof HubError)) throw e; // optional, as in SAELens
+    // optional, as in SAELens: only its absence is ignored, not a refused token or a Hub outage
+    if (!(e instanceof EntryNotFoundError)) throw e;
   }
   return { folder: dirname(cfg), overrides: releaseOverrides(found.release, found.sae) };
 }

@@ -12,6 +12,7 @@ import {
   uploadWeightMatrix,
   type WeightMatrix,
 } from "../gpu/weight_matrix.ts";
+import { activate } from "../ops/activate.ts";
 import { decodeSparse } from "../ops/decode_sparse.ts";
 import { type Epilogue, matmul } from "../ops/matmul.ts";
 import { normalizeIn, normalizeOut, type Undo } from "../ops/normalize.ts";
@@ -19,7 +20,7 @@ import { spliceError } from "../ops/splice.ts";
 import { topkDense, topkSparse } from "../ops/topk.ts";
 import { checkWeights, readSae, type SaeFormat } from "../io/read_sae.ts";
 import { writeSaeFolder } from "../io/write_sae.ts";
-import type { Architecture, SaeWeights } from "./architecture.ts";
+import type { Architecture, BoundWgsl, SaeWeights } from "./architecture.ts";
 import type { SaeConfig } from "./config.ts";
 import { getArchitecture } from "./registry.ts";
 import epilogueBias from "../../shaders/epilogue_bias.wgsl" with { type: "text" };
@@ -57,6 +58,14 @@ export interface EncodeDecodeResult {
   features: GpuTensor;
   /** Reconstruction [..., d_in]. */
   recon: GpuTensor;
+}
+
+/** Features and SAELens's hidden pre-activation of one encode. */
+export interface EncodeWithHiddenPreResult {
+  /** Feature activations [..., d_sae] (`hook_sae_acts_post`). */
+  features: GpuTensor;
+  /** Pre-activations [..., d_sae] (`hook_sae_acts_pre`; Gated: the magnitude path's). */
+  hiddenPre: GpuTensor;
 }
 
 /**
@@ -315,6 +324,76 @@ export class SAE {
   }
 
   /**
+   * Features and the hidden pre-activation SAELens's `hook_sae_acts_pre` sees: x' W_enc + b_enc
+   * (TopK with `rescale_acts_by_decoder_norm`: scaled by the decoder norms; Gated: the magnitude path
+   * x' (W_enc ⊙ exp(r_mag)) + b_mag) (SAELens `encode_with_hidden_pre`).
+   *
+   * @example Pre- and post-activations
+   * ```ts ignore
+   * const { features, hiddenPre } = sae.encodeWithHiddenPre(acts);
+   * ```
+   *
+   * @throws {TypeError} When the input's last dimension is not d_in, or the architecture has no `hiddenPre`.
+   */
+  encodeWithHiddenPre(x: SaeInput): EncodeWithHiddenPreResult {
+    let hiddenPre: GpuTensor | undefined;
+    const features = this.#run((encoder, temps) => {
+      const out = this.#encode(encoder, x, temps, { features: true, recon: false, hiddenPre: true });
+      hiddenPre = out.hiddenPre;
+      return out.features!;
+    });
+    return { features, hiddenPre: hiddenPre! };
+  }
+
+  /**
+   * Features from a hidden pre-activation [..., d_sae], e.g. one a hook edited, as encode makes them
+   * from its own: ReLU, JumpReLU's threshold, TopK's selection, Gated's gate (read from `x`).
+   *
+   * @example Features after an edit of the pre-activation
+   * ```ts ignore
+   * const pre = await sae.encodeWithHiddenPre(x).hiddenPre.read();
+   * pre[3] += 1;
+   * const features = sae.activate({ shape: [1, sae.cfg.d_sae], data: pre }, x);
+   * ```
+   *
+   * @param hiddenPre Pre-activations [..., d_sae].
+   * @param x The input they came from, needed by architectures whose activation reads it (Gated).
+   * @returns The features.
+   * @throws {TypeError} When a shape is wrong, `x` is missing where needed, or the architecture has no
+   *   `activation`.
+   */
+  activate(hiddenPre: SaeInput, x?: SaeInput): GpuTensor {
+    const gpu = this.#gpu;
+    const { activation } = this.architecture;
+    if (this.#k === undefined && !activation) {
+      throw new TypeError(`Cannot activate as the ${this.architecture.name} architecture defines no activation`);
+    }
+    if (activation?.aux && x === undefined) {
+      throw new TypeError(`Cannot activate a ${this.architecture.name} SAE's pre-activation without its input x`);
+    }
+    return this.#run((encoder, temps) => {
+      const pre = this.#toGpu(encoder, hiddenPre, this.cfg.d_sae, temps);
+      const out = GpuTensor.empty(gpu, pre.shape, this.#rowsPerChunk, "features");
+      if (this.#k !== undefined) {
+        topkDense(gpu, encoder, pre, out, this.#k);
+        return out;
+      }
+      let aux: GpuTensor | undefined;
+      if (activation!.aux) {
+        const { xIn, undo } = this.#normalizeIn(encoder, this.#toGpu(encoder, x!, this.cfg.d_in, temps));
+        aux = GpuTensor.empty(gpu, pre.shape, this.#rowsPerChunk, "activation aux");
+        matmul(gpu, encoder, xIn, this.#wEnc, aux, this.#bound(activation!.aux));
+        temps.push(xIn, aux, ...undo);
+      }
+      activate(gpu, encoder, pre, out, this.#wEnc.blocks, {
+        source: activation!.source,
+        buffers: (i) => activation!.vectors.map((v) => this.#epilogueBuffers[i][v]),
+      }, aux);
+      return out;
+    });
+  }
+
+  /**
    * The SAE spliced in with its error term: decode(features) + (x − forward(x)), so edits of the
    * features move the output by exactly their own effect (SAELens `use_error_term`).
    *
@@ -407,6 +486,19 @@ export class SAE {
     });
   }
 
+  /** An epilogue of x' · W_enc binding some of the architecture's vectors. */
+  #bound(wgsl: BoundWgsl): Epilogue {
+    return { source: wgsl.source, buffers: (_block, i) => wgsl.vectors.map((v) => this.#epilogueBuffers[i][v]) };
+  }
+
+  #normalizeIn(encoder: GPUCommandEncoder, input: GpuTensor): { xIn: GpuTensor; undo: Undo } {
+    return normalizeIn(this.#gpu, encoder, input, {
+      mode: this.cfg.normalize_activations,
+      scale: this.cfg.norm_scaling_factor ?? 1,
+      bDec: this.cfg.apply_b_dec_to_input ? this.#bDec : undefined,
+    });
+  }
+
   #decoderEpilogue(): Epilogue {
     return { source: BIAS_SOURCE, buffers: (_block, i) => [this.#decoderBias[i]] };
   }
@@ -416,19 +508,26 @@ export class SAE {
     encoder: GPUCommandEncoder,
     x: SaeInput,
     temps: Disposable[],
-    want: { features: boolean; recon: boolean },
-  ): { features?: GpuTensor; recon?: GpuTensor } {
+    want: { features: boolean; recon: boolean; hiddenPre?: boolean },
+  ): { features?: GpuTensor; recon?: GpuTensor; hiddenPre?: GpuTensor } {
     const gpu = this.#gpu;
+    const { hiddenPre: preWgsl } = this.architecture;
+    if (want.hiddenPre && !preWgsl) {
+      throw new TypeError(
+        `Cannot report the hidden pre-activation as the ${this.architecture.name} architecture defines none`,
+      );
+    }
     const input = this.#toGpu(encoder, x, this.cfg.d_in, temps);
-    const { xIn, undo } = normalizeIn(gpu, encoder, input, {
-      mode: this.cfg.normalize_activations,
-      scale: this.cfg.norm_scaling_factor ?? 1,
-      bDec: this.cfg.apply_b_dec_to_input ? this.#bDec : undefined,
-    });
+    const { xIn, undo } = this.#normalizeIn(encoder, input);
     temps.push(xIn);
     for (const b of this.#lastUndo?.undo ?? []) b.destroy();
     this.#lastUndo = { rows: input.rows, undo };
     const lead = input.shape.slice(0, -1);
+    let hiddenPre: GpuTensor | undefined;
+    if (want.hiddenPre) {
+      hiddenPre = GpuTensor.empty(gpu, [...lead, this.cfg.d_sae], this.#rowsPerChunk, "hidden pre-activation");
+      matmul(gpu, encoder, xIn, this.#wEnc, hiddenPre, this.#bound(preWgsl!));
+    }
     const h = GpuTensor.empty(gpu, [...lead, this.cfg.d_sae], this.#rowsPerChunk, "hidden");
     matmul(gpu, encoder, xIn, this.#wEnc, h, {
       source: this.architecture.encodeEpilogue,
@@ -456,6 +555,6 @@ export class SAE {
       normalizeOut(gpu, encoder, recon, undo, this.cfg.normalize_activations);
     }
     if (!want.features) temps.push(features);
-    return { features: want.features ? features : undefined, recon };
+    return { features: want.features ? features : undefined, recon, hiddenPre };
   }
 }

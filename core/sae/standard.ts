@@ -6,6 +6,8 @@
 
 import type { Architecture } from "./architecture.ts";
 import encodeRelu from "../../shaders/encode_relu.wgsl" with { type: "text" };
+import epilogueBias from "../../shaders/epilogue_bias.wgsl" with { type: "text" };
+import activationRelu from "../../shaders/activation_relu.wgsl" with { type: "text" };
 
 /** The standard (ReLU) architecture. */
 export const standard: Architecture = {
@@ -13,6 +15,8 @@ export const standard: Architecture = {
   latentVectors: ["b_enc"],
   encodeEpilogue: { name: "encode_relu", code: encodeRelu },
   epilogueVectors: (w) => [w.b_enc.data],
+  hiddenPre: { source: { name: "epilogue_bias", code: epilogueBias }, vectors: [0] },
+  activation: { source: { name: "activation_relu", code: activationRelu }, vectors: [] },
   topK: () => undefined,
   checkConfig: () => {},
   kernelWeights: (_cfg, w) => w,

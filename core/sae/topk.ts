@@ -38,6 +38,7 @@ export const topk: Architecture = {
   latentVectors: ["b_enc"],
   encodeEpilogue: { name: "epilogue_bias", code: epilogueBias },
   epilogueVectors: (w) => [w.b_enc.data],
+  hiddenPre: { source: { name: "epilogue_bias", code: epilogueBias }, vectors: [0] },
   topK: (cfg) => cfg.k,
   checkConfig(cfg, path) {
     if (cfg.k === undefined) {

@@ -31,8 +31,9 @@ export interface CheckpointMeta {
   rowsRead: number;
   /** Buffered tokens still to serve before the next refill. */
   servable: number;
-  /** Per SAE: BatchTopK threshold and the tokens counted in the current density window. */
-  saes: { batchThreshold: number; windowTokens: number }[];
+  /** Per SAE: BatchTopK threshold, the tokens counted in the current density window, and the input scale of
+   * `expected_average_only_in` (null without). */
+  saes: { batchThreshold: number; windowTokens: number; scalingFactor?: number | null }[];
   /** The run's settings, to check that a resume continues the same run. */
   config: Record<string, unknown>;
 }
@@ -82,7 +83,59 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   if (typeof raw !== "string") {
     throw new SyntaxError(`${file} has no "checkpoint" metadata: it was not written by sae train`);
   }
+  let meta: unknown;
+  try {
+    meta = JSON.parse(raw);
+  } catch (error) {
+    throw new SyntaxError(`${file}: its "checkpoint" metadata is not valid JSON: ${(error as Error).message}`);
+  }
   const out = new Map<string, Float32Array>();
   for (const [name, entry] of tensors) out.set(name, toFloat32(entry, `${file} ${name}`));
-  return { meta: JSON.parse(raw) as CheckpointMeta, tensors: out };
+  return { meta: checkMeta(meta, file), tensors: out };
+}
+
+/** Checks each field of a checkpoint's metadata by type, naming the first one that is wrong. */
+function checkMeta(meta: unknown, file: string): CheckpointMeta {
+  const fail = (field: string, expected: string, found: unknown): never => {
+    throw new TypeError(
+      `${file}: checkpoint field ${field} is ${JSON.stringify(found) ?? "missing"}: expected ${expected}`,
+    );
+  };
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) fail("(metadata)", "an object", meta);
+  const m = meta as Record<string, unknown>;
+  const count = (field: string, value: unknown) => {
+    if (!(Number.isSafeInteger(value) && (value as number) >= 0)) fail(field, "a whole number >= 0", value);
+  };
+  for (const field of ["step", "rngState", "rowsRead", "servable"]) count(field, m[field]);
+  if (!Array.isArray(m.saes)) fail("saes", "a list", m.saes);
+  (m.saes as unknown[]).forEach((sae, i) => {
+    const e = (sae ?? {}) as Record<string, unknown>;
+    if (!Number.isFinite(e.batchThreshold)) fail(`saes[${i}].batchThreshold`, "a number", e.batchThreshold);
+    count(`saes[${i}].windowTokens`, e.windowTokens);
+    if (e.scalingFactor != null && !(Number.isFinite(e.scalingFactor) && (e.scalingFactor as number) > 0)) {
+      fail(`saes[${i}].scalingFactor`, "a positive number or null", e.scalingFactor);
+    }
+  });
+  if (typeof m.config !== "object" || m.config === null) fail("config", "an object", m.config);
+  return m as unknown as CheckpointMeta;
+}
+
+/**
+ * Removes temporary files that a process killed while writing a checkpoint left beside it.
+ *
+ * @example
+ * ```ts ignore
+ * await removeStaleCheckpointTemps("checkpoints");
+ * ```
+ *
+ * @param folder The run's checkpoint folder.
+ * @returns How many were removed.
+ */
+export async function removeStaleCheckpointTemps(folder: string): Promise<number> {
+  const temp = new RegExp(`^\\.${CHECKPOINT_FILE.replaceAll(".", "\\.")}\\.[0-9a-f-]{36}\\.tmp$`);
+  let removed = 0;
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.isFile && temp.test(entry.name)) await Deno.remove(join(folder, entry.name)), removed++;
+  }
+  return removed;
 }

@@ -288,6 +288,16 @@ export class SaeTrainer {
       }
       params.set(name, value);
     }
+    // A trainer continuing past step 0 needs every parameter and both Adam moments of it.
+    if ((state?.step ?? 0) > 0) {
+      for (const name of params.keys()) {
+        for (const key of [name, `m.${name}`, `v.${name}`]) {
+          if (!state?.tensors?.has(key)) {
+            throw new TypeError(`Cannot continue training at step ${state!.step} as tensor ${key} is missing`);
+          }
+        }
+      }
+    }
     const trainer = new SaeTrainer(gpu, cfg, params);
     for (const p of trainer.#params) {
       const m = state?.tensors?.get(`m.${p.name}`), v = state?.tensors?.get(`v.${p.name}`);

@@ -20,6 +20,8 @@ export interface TrainedSae {
   params: ParameterMap;
   /** BatchTopK's running threshold. */
   batchThreshold: number;
+  /** The input scale the SAE was trained with (`expected_average_only_in`), folded into the weights. */
+  scalingFactor?: number;
   /** Training metadata for cfg.json. */
   metadata: SaeMetadata;
 }
@@ -44,7 +46,10 @@ export interface TrainedSae {
 export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWeights } {
   const { cfg: t, params } = sae;
   const { d_in: dIn, d_sae: dSae } = t;
-  const wEnc = Float32Array.from(params.get("W_enc")!), wDec = Float32Array.from(params.get("W_dec")!);
+  // SAELens's fold_activation_norm_scaling_factor: the saved SAE reads unscaled activations
+  const s = sae.scalingFactor ?? 1;
+  const wEnc = Float32Array.from(params.get("W_enc")!, (v) => v * s);
+  const wDec = Float32Array.from(params.get("W_dec")!, (v) => v / s);
   const norms = new Float32Array(dSae);
   for (let j = 0; j < dSae; j++) {
     norms[j] = Math.hypot(...wDec.subarray(j * dIn, (j + 1) * dIn)) || 1;
@@ -55,7 +60,7 @@ export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWei
   const weights: SaeWeights = {
     W_enc: { shape: [dIn, dSae], data: wEnc },
     W_dec: { shape: [dSae, dIn], data: wDec },
-    b_dec: { shape: [dIn], data: Float32Array.from(params.get("b_dec")!) },
+    b_dec: { shape: [dIn], data: Float32Array.from(params.get("b_dec")!, (v) => v / s) },
   };
   let architecture: string = t.architecture;
   const extra: Partial<SaeConfig> = {};
@@ -91,7 +96,8 @@ export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWei
       d_in: dIn,
       d_sae: dSae,
       dtype: "float32",
-      device: "webgpu",
+      // where SAELens puts the SAE when loading it: a torch device, and "cpu" is the one every machine has
+      device: "cpu",
       apply_b_dec_to_input: t.apply_b_dec_to_input,
       normalize_activations: "none",
       reshape_activations: "none",

@@ -10,14 +10,16 @@ import type { Gpu } from "../gpu/device.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { type ActivationSource, ActivationStore } from "./activation_store.ts";
-import { type Checkpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, readCheckpoint, removeStaleCheckpointTemps, writeCheckpoint } from "./checkpoint.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
-import type { ResolvedRun, RunnerConfig } from "./runner_config.ts";
-import { saveTrainedSae } from "./save_trained_sae.ts";
+import type { ResolvedRun } from "./runner_config.ts";
+import type { RunnerConfig } from "./runner_settings.ts";
+import { inferenceSae, saveTrainedSae } from "./save_trained_sae.ts";
+import type { TrainingEvaluator } from "./training_evals.ts";
 import { type ParameterMap, SaeTrainer, type StepResult } from "./sae_trainer.ts";
 import { learningRate, warmedUpCoefficient } from "./schedules.ts";
-import type { SaeTrainingConfig } from "./sae_training_config.ts";
+import { type SaeTrainingConfig, sparsityCoefficientName } from "./sae_training_config.ts";
 
 /** One metrics line (SAELens's W&B names), also kept for the report. */
 export type MetricsLine = Record<string, number>;
@@ -55,6 +57,8 @@ export interface TrainSaesOptions {
   signal?: AbortSignal;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
+  /** Evaluates an SAE as it stands, every `eval_every_n_wandb_logs` metric lines (none when absent). */
+  evaluate?: TrainingEvaluator;
 }
 
 /** What a run produced. */
@@ -107,6 +111,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const checkpointEvery = run.n_checkpoints > 0 ? Math.max(1, Math.floor(totalSteps / run.n_checkpoints)) : 0;
   const metricsPath = join(run.checkpoint_path, METRICS_FILE);
   await Deno.mkdir(run.checkpoint_path, { recursive: true });
+  await removeStaleCheckpointTemps(run.checkpoint_path);
 
   let resumed: Checkpoint | undefined;
   if (options.resume) {
@@ -117,6 +122,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
         `The checkpoint in ${options.resume} was written by a run with other settings: resume with the same config (it has ${found})`,
       );
     }
+    checkResumable(resumed, options.resume, totalSteps, saes.map((s) => s.d_sae), hooks.length);
   }
   // Shuffling and resampling draw from `rng`, whose state checkpoints keep; initial weights from
   // their own generators, so a resumed run draws the same numbers as the uninterrupted one.
@@ -146,6 +152,8 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const resampleFired = saes.map((s) => new Float64Array(s.d_sae));
   const lastDensity: Float32Array[] = saes.map((s) => new Float32Array(s.d_sae));
   const metrics: MetricsLine[] = [];
+  // expected_average_only_in: each SAE's input scale, estimated before the first step and folded in on save
+  const scales: (number | undefined)[] = saes.map(() => undefined);
   let step = 0;
   try {
     if (resumed) {
@@ -157,16 +165,21 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           const prefix = `sae${i}.param.`;
           if (name.startsWith(prefix)) tensors.set(name.slice(prefix.length), value);
         }
-        trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), {
-          tensors,
-          step,
-          sinceFired: own("since_fired"),
-          batchThreshold: resumed!.meta.saes[i].batchThreshold,
-        }));
+        try {
+          trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), {
+            tensors,
+            step,
+            sinceFired: own("since_fired"),
+            batchThreshold: resumed!.meta.saes[i].batchThreshold,
+          }));
+        } catch (error) {
+          throw new TypeError(`The checkpoint in ${options.resume} does not fit SAE ${i}: ${(error as Error).message}`);
+        }
         windowFired[i].set(own("window_fired")!);
         resampleFired[i].set(own("resample_fired")!);
         lastDensity[i] = own("last_density")!;
         windowTokens[i] = resumed!.meta.saes[i].windowTokens;
+        scales[i] = resumed!.meta.saes[i].scalingFactor ?? undefined;
       });
       metrics.push(...await readMetrics(metricsPath, step));
       await Deno.writeTextFile(metricsPath, metrics.map((m) => JSON.stringify(m) + "\n").join(""));
@@ -192,19 +205,24 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           rngState: rng.state,
           rowsRead: storeState.rowsRead,
           servable: storeState.servable,
-          saes: trainers.map((t, i) => ({ batchThreshold: t.batchThreshold, windowTokens: windowTokens[i] })),
+          saes: trainers.map((t, i) => ({
+            batchThreshold: t.batchThreshold,
+            windowTokens: windowTokens[i],
+            scalingFactor: scales[i] ?? null,
+          })),
           config: runIdentity(resolved),
         },
         tensors,
       });
     };
 
+    if (!resumed) scales.splice(0, scales.length, ...await estimateScales(store, resolved, hookIndex));
     let lastCheckpoint: string | undefined;
     while (step < totalSteps) {
       const xs = await store.next(batch);
       if (trainers.length === 0) {
         saes.forEach((cfg, i) => {
-          const x = xs[hookIndex[i]];
+          const x = scaled(xs[hookIndex[i]], scales[i]);
           const tensors: ParameterMap = new Map();
           if (cfg.b_dec_init_method !== "zeros") {
             tensors.set("b_dec", cfg.b_dec_init_method === "mean" ? mean(x, cfg.d_in) : geometricMedian(x, cfg.d_in));
@@ -224,7 +242,8 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           totalSteps,
         }, step);
         const l1Coefficient = warmedUpCoefficient(cfg.l1_coefficient, cfg.l1_warm_up_steps, step);
-        const x = xs[hookIndex[i]];
+        const coefficient = sparsityCoefficientName(cfg.architecture);
+        const x = scaled(xs[hookIndex[i]], scales[i]);
         const r = await trainer.step(x, { lr, l1Coefficient });
         results.push(r);
         for (let j = 0; j < cfg.d_sae; j++) windowFired[i][j] += r.fired[j], resampleFired[i][j] += r.fired[j];
@@ -235,7 +254,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           ...(saes.length > 1 ? { sae: i } : {}),
           "details/n_training_tokens": stepsDone * batch,
           "details/current_learning_rate": lr,
-          "details/current_l1_coefficient": l1Coefficient,
+          ...(coefficient ? { [`details/${coefficient}_coefficient`]: l1Coefficient } : {}),
           "losses/overall_loss": r.loss,
           ...Object.fromEntries(Object.entries(r.losses).map(([k, v]) => [`losses/${k}`, v])),
           "metrics/explained_variance": r.explainedVariance,
@@ -266,6 +285,18 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           line["sparsity/resampled_features"] = dead;
           resampleFired[i].fill(0);
         }
+        const evalEvery = cfg.wandb_log_frequency * cfg.eval_every_n_wandb_logs;
+        if (options.evaluate && evalEvery > 0 && stepsDone % evalEvery === 0) {
+          const { tensors } = await trainer.state();
+          const sae = inferenceSae({
+            cfg,
+            params: new Map([...tensors].filter(([n]) => !n.includes("."))),
+            batchThreshold: trainer.batchThreshold,
+            scalingFactor: scales[i],
+            metadata: options.metadata[i],
+          });
+          Object.assign(line, await options.evaluate(sae));
+        }
         if (
           stepsDone % cfg.wandb_log_frequency === 0 || stepsDone === totalSteps ||
           line["sparsity/below_1e-5"] !== undefined
@@ -294,6 +325,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
         cfg: saes[i] as SaeTrainingConfig,
         params,
         batchThreshold: trainer.batchThreshold,
+        scalingFactor: scales[i],
         metadata: options.metadata[i],
       }, density);
     }
@@ -301,6 +333,39 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   } finally {
     for (const t of trainers) t.destroy();
   }
+}
+
+/**
+ * SAELens's `ActivationScaler.estimate_scaling_factor`: √d_in over the mean, across the first
+ * `n_batches_for_norm_estimate` batches (drawn from the store and not trained on), of each batch's mean ‖x‖.
+ */
+async function estimateScales(
+  store: ActivationStore,
+  { run, saes }: ResolvedRun,
+  hookIndex: number[],
+): Promise<(number | undefined)[]> {
+  const wanted = saes.map((s) => s.normalize_activations === "expected_average_only_in");
+  const batches = Math.max(0, ...saes.map((s, i) => wanted[i] ? s.n_batches_for_norm_estimate : 0));
+  const sums = saes.map(() => 0);
+  for (let b = 0; b < batches; b++) {
+    const xs = await store.next(run.train_batch_size_tokens);
+    saes.forEach((s, i) => {
+      if (!wanted[i] || b >= s.n_batches_for_norm_estimate) return;
+      const x = xs[hookIndex[i]], rows = x.length / s.d_in;
+      let total = 0;
+      for (let r = 0; r < rows; r++) {
+        let sq = 0;
+        for (let d = 0; d < s.d_in; d++) sq += x[r * s.d_in + d] ** 2;
+        total += Math.sqrt(sq);
+      }
+      sums[i] += total / rows;
+    });
+  }
+  return saes.map((s, i) => wanted[i] ? Math.sqrt(s.d_in) / (sums[i] / s.n_batches_for_norm_estimate) : undefined);
+}
+
+function scaled(x: Float32Array, scale: number | undefined): Float32Array {
+  return scale === undefined ? x : x.map((v) => v * scale);
 }
 
 function mean(x: Float32Array, width: number): Float32Array {
@@ -314,9 +379,65 @@ function logDensity(fired: Float64Array, tokens: number): Float32Array {
   return Float32Array.from(fired, (f) => Math.log10(f / Math.max(tokens, 1) + DENSITY_EPS));
 }
 
-/** The metrics lines a checkpoint at `step` had written (later lines belong to the lost part of the run). */
+/**
+ * The metrics lines a checkpoint at `step` had written (later lines belong to the lost part of the run). A last
+ * line without its newline is a write cut short by the kill and is dropped; any other bad line is an error.
+ */
 async function readMetrics(path: string, step: number): Promise<MetricsLine[]> {
   const text = await Deno.readTextFile(path).catch(() => "");
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as MetricsLine)
-    .filter((m) => m.step <= step);
+  // Every line is written with its newline: what follows the last one is empty or a cut-off line.
+  const complete = text.split("\n").slice(0, -1);
+  const out: MetricsLine[] = [];
+  complete.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      parsed = undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || !Number.isInteger((parsed as MetricsLine).step)) {
+      throw new SyntaxError(`${path} line ${i + 1} is not a metrics line with a step: ${line.slice(0, 80)}`);
+    }
+    out.push(parsed as MetricsLine);
+  });
+  return out.filter((m) => m.step <= step);
+}
+
+/** Refuses a checkpoint that the run cannot continue from: a step outside the plan, or state missing. */
+function checkResumable(
+  { meta, tensors }: Checkpoint,
+  where: string,
+  totalSteps: number,
+  dSae: number[],
+  hooks: number,
+): void {
+  if (!(meta.step >= 1 && meta.step < totalSteps)) {
+    throw new RangeError(
+      `The checkpoint in ${where} is at step ${meta.step}: a run of ${totalSteps} steps writes them at steps 1 to ${
+        totalSteps - 1
+      }`,
+    );
+  }
+  if (meta.saes.length !== dSae.length) {
+    throw new TypeError(`The checkpoint in ${where} holds ${meta.saes.length} SAEs: the run trains ${dSae.length}`);
+  }
+  const need: [string, number | undefined][] = [
+    ...Array.from({ length: hooks }, (_, h) => [`store.hook${h}`, undefined] as [string, undefined]),
+    ...dSae.flatMap((d, i) =>
+      ["since_fired", "window_fired", "resample_fired", "last_density"].map((n) =>
+        [`sae${i}.${n}`, d] as [string, number]
+      )
+    ),
+  ];
+  for (const [name, length] of need) {
+    const t = tensors.get(name);
+    if (!t || (length !== undefined && t.length !== length)) {
+      throw new TypeError(
+        `The checkpoint in ${where} has ${t ? `${t.length} values in` : "no"} tensor ${name}${
+          length !== undefined ? `: expected ${length}` : ""
+        }`,
+      );
+    }
+  }
 }

@@ -74,3 +74,48 @@ Deno.test("ablateFeatures refuses a feature index outside d_sae and a target out
     await model.dispose();
   }
 });
+
+Deno.test(
+  "ablateFeatures without the error term: the change against the spliced model's P, as computed by hand",
+  ORT,
+  async () => {
+    const model = await loadFixtureModel();
+    const sae = await SAE.load(`${FIXTURES}sae-standard`);
+    try {
+      const tokens: number[] = REFERENCE.prompt.tokens;
+      const target = model.toSingleToken(" Mary");
+      const d = sae.cfg.d_in, n = sae.cfg.d_sae, last = tokens.length - 1, vocab = model.cfg.dVocab;
+      const { cache } = await model.runWithCache([tokens], { names: [HOOK], stopAtLayer: 3, returnType: "none" });
+      const x = { shape: [tokens.length, d], data: cache.get(HOOK)!.data };
+      const f = await sae.encode(x).read();
+      const recon = await sae.decode({ shape: [tokens.length, n], data: f }).read();
+      const feature = [...f.subarray(last * n, (last + 1) * n)].reduce((b, v, i, a) => v > a[b] ? i : b, 0);
+      // the standard SAE decodes linearly: zeroing f removes f × W_dec[f] from x̂
+      const pWith = async (edit: (act: Float32Array) => void) =>
+        probability(
+          (await model.runWithHooks([tokens], { fwdHooks: [[HOOK, (act) => edit(act.data)]] })).logits!.data,
+          last,
+          vocab,
+          target,
+        );
+      const spliced = await pWith((act) => act.set(recon));
+      const ablated = await pWith((act) => {
+        act.set(recon);
+        for (let p = 0; p < tokens.length; p++) {
+          for (let j = 0; j < d; j++) act[p * d + j] -= f[p * n + feature] * sae.W_dec.data[feature * d + j];
+        }
+      });
+      const clean = probability((await model.run([tokens])).logits!.data, last, vocab, target);
+      const result = await ablateFeatures(model, sae, tokens, target, [feature], { errorTerm: false });
+      const [r] = result.features;
+      assertEquals(Math.abs(result.spliced - spliced) / spliced < 1e-4, true, `${result.spliced} vs ${spliced}`);
+      assertEquals(Math.abs(r.probability - ablated) / ablated < 2e-3, true, `${r.probability} vs ${ablated}`);
+      const expected = 100 * (ablated - spliced) / spliced;
+      assertEquals(Math.abs(r.changeFromSpliced - expected) < 0.05, true, `${r.changeFromSpliced} vs ${expected}`);
+      assertEquals(Math.abs(r.change - 100 * (r.probability - clean) / clean) < 1e-9, true);
+    } finally {
+      sae.destroy();
+      await model.dispose();
+    }
+  },
+);

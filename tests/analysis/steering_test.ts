@@ -1,6 +1,6 @@
-import { steer, steeringHook } from "../../core/analysis/steering.ts";
+import { appliedStrength, steer, steeringHook, steeringScale } from "../../core/analysis/steering.ts";
 import { SAE } from "../../core/sae/sae.ts";
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { loadFixtureModel } from "../lm/_models.ts";
 
@@ -74,4 +74,59 @@ Deno.test("steer: the same seed gives the same samples; sample i uses seed + i",
     sae.destroy();
     await model.dispose();
   }
+});
+
+Deno.test(
+  "steeringScale: ‖W_dec[f]‖, mean residual norm and the feature's activations after BOS, by hand",
+  ORT,
+  async () => {
+    const model = await loadFixtureModel();
+    const sae = await SAE.load(`${FIXTURES}sae-standard`);
+    try {
+      const feature = 847, d = sae.cfg.d_in, n = sae.cfg.d_sae;
+      const scale = await steeringScale(model, sae, "The nation", feature);
+      const row = sae.W_dec.data.subarray(feature * d, (feature + 1) * d);
+      assertEquals(Math.abs(scale.directionNorm - Math.hypot(...row)) < 1e-5, true);
+      const tokens = model.toTokens("The nation");
+      const { cache } = await model.runWithCache([tokens], { names: [SITE.hookName], stopAtLayer: 3 });
+      const x = cache.get(SITE.hookName)!.data;
+      const f = await sae.encode({ shape: [tokens.length, d], data: x }).read();
+      const after = [1, 2]; // BOS left out: its residual is an outlier
+      const norms = after.map((p) => Math.hypot(...x.subarray(p * d, (p + 1) * d)));
+      const acts = after.map((p) => f[p * n + feature]);
+      assertEquals(
+        Math.abs(scale.residNorm - (norms[0] + norms[1]) / 2) < 1e-4,
+        true,
+        `${scale.residNorm} vs ${norms}`,
+      );
+      assertEquals(Math.abs(scale.maxAct - Math.max(...acts)) < 1e-5, true);
+      assertEquals(Math.abs(scale.meanAct - (acts[0] + acts[1]) / 2) < 1e-5, true);
+      // a strength relative to the residual norm adds the absolute multiple it stands for
+      const options = { maxNewTokens: 6, doSample: false, feature };
+      const relative = await steer(model, sae, "The nation", {
+        ...options,
+        strength: 0.8,
+        strengthRelativeTo: "resid-norm",
+      });
+      assertEquals(Math.abs(relative.appliedStrength - 0.8 * scale.residNorm / scale.directionNorm) < 1e-9, true);
+      const absolute = await steer(model, sae, "The nation", { ...options, strength: relative.appliedStrength });
+      assertEquals(relative.steered, absolute.steered);
+      assertEquals(relative.scale, scale);
+    } finally {
+      sae.destroy();
+      await model.dispose();
+    }
+  },
+);
+
+Deno.test("appliedStrength: max-act and resid-norm units, and a clear error when the scale is 0", () => {
+  const scale = { directionNorm: 2, residNorm: 10, meanAct: 1, maxAct: 4 };
+  assertEquals(appliedStrength(3, "absolute", scale), 3);
+  assertEquals(appliedStrength(3, "max-act", scale), 12);
+  assertEquals(appliedStrength(0.5, "resid-norm", scale), 2.5);
+  assertThrows(
+    () => appliedStrength(1, "max-act", { ...scale, maxAct: 0 }),
+    RangeError,
+    "Cannot steer relative to max-act as the feature does not fire on the prompt",
+  );
 });

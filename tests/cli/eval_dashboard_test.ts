@@ -3,7 +3,7 @@ import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { EVAL_ROWS, loadFixtureModel, MODEL_DIR } from "../lm/_models.ts";
-import { runCli } from "./_run.ts";
+import { assertProgressLog, loggedRun, runCli } from "./_run.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 const STANDARD = ["--sae", `${FIXTURES}sae-standard`, "--model", MODEL_DIR];
@@ -62,6 +62,8 @@ Deno.test(
     assertEquals(out.code, 0, out.stderr);
     const dash = JSON.parse(out.stdout);
     assertEquals([dash.n_tokens, dash.hook_name, dash.features.length], [2048, "blocks.2.hook_resid_pre", 2]);
+    // no Neuronpedia id: the set is named after the hook, as Neuronpedia's residual-stream sets begin
+    assertEquals([dash.model_id, dash.layer, dash.sae_set, dash.neuronpedia_id], ["gpt2-sotu-tiny", 2, "res", null]);
     const model = await loadFixtureModel();
     const sae = await SAE.load(`${FIXTURES}sae-standard`);
     try {
@@ -134,4 +136,56 @@ Deno.test("sae eval and sae dashboard refuse bad input before any long work", OR
     assertEquals(performance.now() - start < 10_000, true, `${args.join(" ")} took long`);
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae eval and sae dashboard in a log: start line, device, progress lines and summary", ORT, async () => {
+  const evalRun = await loggedRun([
+    "eval",
+    ...STANDARD,
+    ...REFERENCE_TOKENS,
+    "--batches",
+    "2",
+    "--batch-size",
+    "1",
+    "--json",
+  ]);
+  assertProgressLog(
+    evalRun.lines,
+    "eval",
+    /^sae eval: 1\/2 rows \(50%\), 128 tokens, \d+ tokens\/s, ETA [\d.]+m?s, L0 [\d.]+, explained variance [\d.]+, ce_loss_score [\d.]+$/,
+    /^sae eval: done, 2 rows in .*: L0 [\d.]+, explained variance [\d.]+, ce_loss_score [\d.]+, dead \d+ of 1024$/,
+  );
+  assertEquals(evalRun.lines[0].includes(`dataset ${FIXTURES}reference-dev.safetensors`), true, evalRun.lines[0]);
+  const m = JSON.parse(evalRun.stdout);
+  assertEquals(m.warnings.length, 1);
+  assertEquals(m.warnings[0].startsWith("dead and dense counts come from only 256 tokens"), true, m.warnings[0]);
+
+  const dashRun = await loggedRun([
+    "dashboard",
+    ...STANDARD,
+    ...REFERENCE_TOKENS,
+    "--features",
+    "3,584",
+    "--tokens",
+    "256",
+    "--batch-size",
+    "1",
+    "--neuronpedia-id",
+    "gpt2-sotu-tiny/2-res-test",
+    "--json",
+  ]);
+  assertProgressLog(
+    dashRun.lines,
+    "dashboard",
+    /^sae dashboard: 1\/2 rows \(50%\), 128 tokens, \d+ tokens\/s, ETA /,
+    /^sae dashboard: done, 2 rows in .*: 2 features, \d never fired in 256 tokens$/,
+  );
+  const dash = JSON.parse(dashRun.stdout);
+  assertEquals([dash.model_id, dash.layer, dash.sae_set, dash.neuronpedia_id], [
+    "gpt2-sotu-tiny",
+    2,
+    "res-test",
+    "gpt2-sotu-tiny/2-res-test",
+  ]);
+  assertEquals(dash.features[1].neuronpedia_url, "https://neuronpedia.org/gpt2-sotu-tiny/2-res-test/584");
 });

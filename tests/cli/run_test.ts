@@ -48,7 +48,9 @@ Deno.test({
   async fn() {
     const unknown = await runCli(["run", "--model", MODEL_DIR, "--cache", "blocks.2.resid_pre", "x"]);
     assertEquals(unknown.code, 1);
-    assertEquals(unknown.stderr.startsWith('error: Unknown hook name "blocks.2.resid_pre": closest are'), true);
+    // the error is the last line: in a log, start lines come before it
+    const error = unknown.stderr.split("\n").at(-1)!;
+    assertEquals(error.startsWith('error: Unknown hook name "blocks.2.resid_pre": closest are'), true, unknown.stderr);
     const long = await runCli(["run", "--model", MODEL_DIR, "word ".repeat(200)]);
     assertEquals(long.code, 1);
     assertEquals(long.stderr.includes("the model's n_positions is 128"), true);

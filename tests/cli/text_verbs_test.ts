@@ -6,7 +6,7 @@ import { FIXTURES } from "../_fixtures.ts";
 import { maxAbsDiff } from "../_reference.ts";
 import { type HubRepo, type HubServer, startHubServer } from "../hub/_hub_server.ts";
 import { loadFixtureModel, MODEL_DIR, REFERENCE } from "../lm/_models.ts";
-import { runCli } from "./_run.ts";
+import { assertProgressLog, loggedRun, runCli } from "./_run.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 const PROMPT: string = REFERENCE.prompt.text;
@@ -74,6 +74,56 @@ Deno.test("sae encode with no arguments runs tutorial 1 on the embedded model an
   assertEquals(out.tokens, REFERENCE.prompt.tokens);
 });
 
+Deno.test(
+  "sae encode: --acts and TEXT leave BOS out alike; one token gives n/a, not NaN; the most active feature",
+  ORT,
+  async () => {
+    const text = await json(["encode", ...FIXTURE_SAE("sae-standard"), "--json", PROMPT]);
+    const acts = await json(
+      [
+        "encode",
+        "--sae",
+        `${FIXTURES}sae-standard`,
+        "--acts",
+        `${FIXTURES}reference-dev.safetensors`,
+        "--tensor",
+        "resid_pre",
+        "--json",
+      ],
+    );
+    assertEquals([text.bos_excluded, acts.bos_excluded], [true, true]);
+    assertEquals(acts.l0.length, text.l0.length); // per token, BOS included in both
+    assertEquals(Math.abs(acts.mean_l0 - text.mean_l0) < 0.2, true, `${acts.mean_l0} vs ${text.mean_l0}`);
+    assertEquals(
+      Math.abs(acts.explained_variance - text.explained_variance) < 1e-3,
+      true,
+      `${acts.explained_variance} vs ${text.explained_variance}`,
+    );
+    // the most active feature over every position after BOS
+    const model = await loadFixtureModel();
+    const sae = await SAE.load(`${FIXTURES}sae-standard`);
+    try {
+      const enc = await encodeText(model, sae, PROMPT);
+      let best = { index: -1, activation: 0, position: -1 };
+      enc.features.data.forEach((v, i) => {
+        const position = Math.floor(i / 1024);
+        if (position > 0 && v > best.activation) best = { index: i % 1024, activation: v, position };
+      });
+      assertEquals([text.most_active.index, text.most_active.position], [best.index, best.position]);
+      assertEquals(Math.abs(text.most_active.activation - best.activation) < 1e-6, true);
+    } finally {
+      sae.destroy();
+      await model.dispose();
+    }
+    const one = await runCli(["encode", ...FIXTURE_SAE("sae-standard"), "The"]);
+    assertEquals(one.code, 0, one.stderr);
+    assertEquals(one.stdout.includes("NaN"), false, one.stdout);
+    assertEquals(one.stdout.includes("explained variance n/a (1 token counted: it divides by the variance"), true);
+    assertEquals(/most active feature: \d+ at [\d.]+ on "The" \(position 1, BOS left out\)/.test(one.stdout), true);
+    assertEquals((await json(["encode", ...FIXTURE_SAE("sae-standard"), "--json", "The"])).explained_variance, null);
+  },
+);
+
 Deno.test("sae feature: each text's peak of one feature, as the SAE's features show it", ORT, async () => {
   const texts = [PROMPT, "The nation is strong and our people are free"];
   const out = await json(["feature", ...FIXTURE_SAE("sae-standard"), "--json", "340", ...texts]);
@@ -98,6 +148,16 @@ Deno.test("sae feature: each text's peak of one feature, as the SAE's features s
   const { code, stderr } = await runCli(["feature", ...FIXTURE_SAE("sae-standard"), "--neuronpedia", "1", "x"]);
   assertEquals(code, 2);
   assertEquals(stderr.includes("has no Neuronpedia id"), true, stderr);
+  assertEquals(stderr.includes("pass --neuronpedia-id MODEL/SET"), true, stderr);
+  // a local SAE whose id the user knows
+  const linked = await runCli(
+    ["feature", ...FIXTURE_SAE("sae-standard"), "--neuronpedia-id", "gpt2-small/8-res-jb", "--neuronpedia", "7", "x"],
+  );
+  assertEquals(linked.code, 0, linked.stderr);
+  assertEquals(linked.stdout.trim().split("\n").at(-1), "https://neuronpedia.org/gpt2-small/8-res-jb/7");
+  const bad = await runCli(["feature", ...FIXTURE_SAE("sae-standard"), "--neuronpedia-id", "8-res-jb", "7", "x"]);
+  assertEquals(bad.code, 2);
+  assertEquals(bad.stderr.includes(`--neuronpedia-id Neuronpedia id "8-res-jb": expected MODEL/SET`), true, bad.stderr);
 });
 
 Deno.test(
@@ -141,6 +201,14 @@ Deno.test("sae ablate: --top N ablates the N features most active at the last po
   ]);
   assertEquals(plain.error_term, false);
   assertEquals(plain.features.map((f: F) => f.index), [459]);
+  // without the error term the feature's effect is measured against the spliced model's P, and also shown vs clean
+  const [f] = plain.features;
+  assertEquals(Math.abs(f.change_from_spliced - 100 * (f.probability - plain.spliced) / plain.spliced) < 1e-9, true);
+  assertEquals(Math.abs(f.change - 100 * (f.probability - plain.baseline) / plain.baseline) < 1e-9, true);
+  const table = await runCli(
+    ["ablate", ...FIXTURE_SAE("sae-standard"), "--target", " Mary", "--features", "459", "--no-error-term", PROMPT],
+  );
+  assertEquals(table.stdout.includes("P(target)  vs spliced  vs clean"), true, table.stdout);
 });
 
 Deno.test("sae steer: strength 0 gives the baseline; a strong direction changes it", ORT, async () => {
@@ -160,9 +228,31 @@ Deno.test("sae steer: strength 0 gives the baseline; a strong direction changes 
   ]);
   assertEquals(strong.steered[0] !== strong.baseline[0], true);
   assertEquals(strong.positions, "prompt");
+  assertEquals([strong.strength_relative_to, strong.applied_strength], ["absolute", 25]);
+  assertEquals(strong.direction_norm > 0 && strong.resid_norm > 0 && strong.feature_max_act >= 0, true);
+  // relative strengths: in units of the feature's peak on the prompt, or of the residual norm
+  const at847 = args.map((a) => a === "340" ? "847" : a); // 847 fires on " nation"; 340 on neither token
+  const byMax = await json(
+    [...at847, "--strength", "2", "--strength-relative-to", "max-act", "--samples", "1", "--json", "The nation"],
+  );
+  assertEquals(byMax.feature_max_act > 4, true, String(byMax.feature_max_act));
+  assertEquals(Math.abs(byMax.applied_strength - 2 * byMax.feature_max_act) < 1e-9, true);
+  assertEquals(byMax.strength, 2);
+  const byNorm = await json(
+    [...args, "--strength", "0.5", "--strength-relative-to", "resid-norm", "--samples", "1", "--json", "The nation"],
+  );
+  assertEquals(Math.abs(byNorm.applied_strength * byNorm.direction_norm - 0.5 * byNorm.resid_norm) < 1e-6, true);
+  const text = await runCli([...args, "--strength", "25", "--samples", "1", "The nation"]);
+  assertEquals(/scale: ‖W_dec\[340\]‖ [\d.]+, mean residual norm [\d.]+, feature 340 mean/.test(text.stdout), true);
+  const silent = await runCli([...args, "--strength", "1", "--strength-relative-to", "max-act", "The nation"]);
+  assertEquals(silent.stderr.includes("as the feature does not fire on the prompt: use resid-norm"), true);
+  const bad = await runCli([...args, "--strength", "1", "--strength-relative-to", "peak", "x"]);
+  assertEquals(bad.code, 2);
+  assertEquals(bad.stderr.includes("--strength-relative-to must be one of absolute, max-act, resid-norm"), true);
 });
 
 Deno.test("sae compare: features active in every prompt, ranked by mean peak", ORT, async () => {
+  type F = { index: number };
   const prompts = ["The nation is strong", "Our nation is great", "The economy is strong"];
   const out = await json(["compare", ...FIXTURE_SAE("sae-standard"), "--threshold", "1", "--json", ...prompts]);
   assertEquals(out.features.length > 0, true);
@@ -172,6 +262,22 @@ Deno.test("sae compare: features active in every prompt, ranked by mean peak", O
   }
   const means = out.features.map((f: { mean: number }) => f.mean);
   assertEquals(means.every((m: number, i: number) => i === 0 || means[i - 1] >= m), true);
+  assertEquals(out.quick_list_url, null);
+  const linked = await json([
+    "compare",
+    ...FIXTURE_SAE("sae-standard"),
+    "--neuronpedia-id",
+    "gpt2-small/8-res-jb",
+    "--threshold",
+    "1",
+    "--json",
+    ...prompts,
+  ]);
+  const list = new URL(linked.quick_list_url).searchParams.get("features")!;
+  assertEquals(
+    JSON.parse(list).map((f: { index: string }) => Number(f.index)),
+    out.features.slice(0, 20).map((f: F) => f.index),
+  );
 });
 
 Deno.test("sae releases --json lists every release with its fields", async () => {
@@ -306,3 +412,67 @@ Deno.test(
     });
   },
 );
+
+Deno.test("text verbs in a log: a start line, the device, progress lines and a summary on stderr", ORT, async () => {
+  const sae = FIXTURE_SAE("sae-standard");
+  const device = /device: WebGPU ".+" \(SAE\), ONNX Runtime/;
+  const steer = await loggedRun(
+    [
+      "steer",
+      ...sae,
+      "--feature",
+      "340",
+      "--strength",
+      "8",
+      "--greedy",
+      "--max-new-tokens",
+      "3",
+      "--samples",
+      "1",
+      "x",
+    ],
+  );
+  assertProgressLog(
+    steer.lines,
+    "steer",
+    /^sae steer: \d+\/6 tokens generated \(\d+%\)/,
+    /^sae steer: done, 6 tokens generated in .*: applied strength 8\.000/,
+  );
+  assertEquals(device.test(steer.lines[1]), true, steer.lines[1]);
+  assertEquals(steer.lines[0], `sae steer: SAE ${sae[1]}, model ${MODEL_DIR}, feature 340, strength 8; loading`);
+  const ablate = await loggedRun(["ablate", ...sae, "--target", " Mary", "--features", "459,3", PROMPT]);
+  assertProgressLog(
+    ablate.lines,
+    "ablate",
+    /^sae ablate: 1\/2 features \(50%\), ETA /,
+    /^sae ablate: done, 2 features in .*: P clean [\d.e-]+, spliced [\d.e-]+; largest drop: feature (459|3) /,
+  );
+  const compare = await loggedRun(["compare", ...sae, "The nation is strong", "Our nation is great"]);
+  assertProgressLog(
+    compare.lines,
+    "compare",
+    /^sae compare: 2\/2 prompts \(100%\), \d+ tokens, \d+ tokens\/s/,
+    /^sae compare: done, 2 prompts in .*: \d+ features peak above 0.5 in every prompt$/,
+  );
+  const feature = await loggedRun(["feature", ...sae, "340", "The nation", "Our people"]);
+  assertProgressLog(
+    feature.lines,
+    "feature",
+    /^sae feature: 1\/2 texts \(50%\)/,
+    /^sae feature: done, 2 texts in .*: feature 340 peaks at [\d.]+ in text [12]$/,
+  );
+  const generate = await loggedRun(["generate", "--model", MODEL_DIR, "--greedy", "--max-new-tokens", "3", "x"]);
+  assertProgressLog(
+    generate.lines,
+    "generate",
+    /^sae generate: 1\/3 tokens generated \(33%\)/,
+    /^sae generate: done, 3 tokens generated in .*: 3 new tokens after 2 of prompt$/,
+  );
+  const run = await loggedRun(["run", "--model", MODEL_DIR, PROMPT]);
+  assertProgressLog(
+    run.lines,
+    "run",
+    new RegExp(`^sae run: ${REFERENCE.prompt.tokens.length} tokens$`),
+    /^sae run: done, \d+ tokens in .*, \d+ tokens\/s: loss [\d.]+$/,
+  );
+});

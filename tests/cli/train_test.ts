@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { join, relative as relativePath } from "node:path";
 import { assertEquals } from "../_assert.ts";
 import { runCli } from "./_run.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { SAE } from "../../core/sae/sae.ts";
-import { readCheckpoint } from "../../core/train/checkpoint.ts";
+import { readCheckpoint, writeCheckpoint } from "../../core/train/checkpoint.ts";
+import { trainSae } from "../../core/train/train_sae.ts";
+import { openTrainingRun } from "../../core/train/training_run.ts";
+import { evaluateSae } from "../../core/eval/evaluate_sae.ts";
 import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
 import { gpu } from "../_gpu.ts";
 
@@ -42,6 +45,12 @@ Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
   const config = await writeConfig(dir, smallRun(dir, { architecture: "standard", l1_coefficient: 2 }));
   const r = await runCli(["train", "--config", config, "--l1-coefficient", "3"]);
   assertEquals(r.code, 0, r.stderr);
+  // stderr is a log here, not a terminal: what runs, on which device, progress with an ETA, then a summary
+  const log = r.stderr.split("\n");
+  assert(log[0].startsWith("sae train: model ") && log[0].endsWith("; loading"), log[0]);
+  assert(/^sae train: device WebGPU .*standard 128 → 64 at blocks\.2\.hook_resid_pre; 12 steps/.test(log[1]), log[1]);
+  assert(log.some((l) => /^sae train: \d+\/12 steps \(\d+%\), \d+ tokens, \d+ tokens\/s, ETA /.test(l)), r.stderr);
+  assert(/^sae train: done, 12 steps in .*: L0 [\d.]+, EV -?[\d.]+, dead [\d.]+%$/.test(log.at(-1)!), r.stderr);
   const out = join(dir, "ck", "final");
   const cfg = JSON.parse(await Deno.readTextFile(join(out, "cfg.json")));
   assertEquals([cfg.architecture, cfg.d_in, cfg.d_sae, cfg.metadata.hook_name], [
@@ -69,7 +78,7 @@ Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
       "details/current_learning_rate",
     ]
   ) assert(Number.isFinite(lines[11][key]), key);
-  assertEquals(lines[11]["details/current_l1_coefficient"], 3); // the flag overrides the file
+  assertEquals(lines[11]["details/l1_coefficient"], 3); // the flag overrides the file
   assert(Number.isFinite(lines[3]["sparsity/below_1e-5"]));
   const report = await Deno.readTextFile(join(dir, "ck", "report.html"));
   assert(report.includes("<polyline") && report.includes("log10 feature density"));
@@ -114,6 +123,66 @@ Deno.test("sae train --resume after kill -9 gives weights identical to an uninte
   assertEquals(b, a);
   const metricsA = await Deno.readTextFile(join(dir, "whole", "ck", "metrics.jsonl"));
   assertEquals(await Deno.readTextFile(join(partDir, "ck", "metrics.jsonl")), metricsA);
+
+  // SIGTERM, as a scheduler stops a job: a checkpoint at the step it stopped, exit 130, and the same end on resume
+  const termDir = join(dir, "term");
+  const term = join(termDir, "term.json");
+  await Deno.mkdir(termDir);
+  await Deno.writeTextFile(term, JSON.stringify(smallRun(termDir, base)));
+  const termed = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", term],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const termCheckpoint = join(termDir, "ck", "checkpoint.safetensors");
+  while (!(await Deno.stat(termCheckpoint).catch(() => undefined))) await new Promise((r) => setTimeout(r, 20));
+  termed.kill("SIGTERM");
+  const termOut = await termed.output();
+  assertEquals(termOut.code, 130, "SIGTERM stops the run with a checkpoint");
+  assert(new TextDecoder().decode(termOut.stdout).includes("continue with --resume"));
+  const termed2 = await runCli(["train", "--config", term, "--resume", join(termDir, "ck")]);
+  assertEquals(termed2.code, 0, termed2.stderr);
+  assertEquals(await Deno.readFile(join(termDir, "ck", "final", "sae_weights.safetensors")), a);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train --resume refuses a checkpoint it cannot continue, and cleans what a kill left", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(
+    dir,
+    smallRun(dir, { architecture: "topk", k: 8, training_tokens: 128 * 4, n_checkpoints: 4 }),
+  );
+  assertEquals((await runCli(["train", "--config", config])).code, 0);
+  const ck = join(dir, "ck");
+  const good = await readCheckpoint(ck);
+  assertEquals(good.meta.step, 3);
+  const resumeWith = async (edit: (c: typeof good) => void) => {
+    const c = await readCheckpoint(ck);
+    edit(c);
+    const folder = await Deno.makeTempDir({ dir });
+    await writeCheckpoint(folder, c);
+    return await runCli(["train", "--config", config, "--resume", folder]);
+  };
+  const far = await resumeWith((c) => c.meta.step = 1e9);
+  assertEquals(far.code, 1);
+  assert(far.stderr.includes("is at step 1000000000: a run of 4 steps writes them at steps 1 to 3"), far.stderr);
+  const noEncoder = await resumeWith((c) => c.tensors.delete("sae0.param.W_enc"));
+  assertEquals(noEncoder.code, 1);
+  assert(noEncoder.stderr.includes("tensor W_enc is missing"), noEncoder.stderr);
+  const badMeta = await resumeWith((c) => (c.meta as unknown as Record<string, unknown>).saes = 3);
+  assert(badMeta.stderr.includes("checkpoint field saes is 3: expected a list"), badMeta.stderr);
+
+  // a metrics line cut off by a kill is dropped; a temporary checkpoint left by one is removed
+  const metrics = join(ck, "metrics.jsonl");
+  const whole = await Deno.readTextFile(metrics);
+  const upTo3 = whole.split("\n").slice(0, 3).join("\n") + "\n";
+  await Deno.writeTextFile(metrics, upTo3 + whole.split("\n")[3].slice(0, 10));
+  const stale = join(ck, `.checkpoint.safetensors.${crypto.randomUUID()}.tmp`);
+  await Deno.writeTextFile(stale, "partial");
+  const resumed = await runCli(["train", "--config", config, "--resume", ck]);
+  assertEquals(resumed.code, 0, resumed.stderr);
+  assertEquals(await Deno.readTextFile(metrics), whole);
+  assertEquals(await Deno.stat(stale).catch(() => undefined), undefined);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -188,6 +257,14 @@ Deno.test("sae train names the field and what it expects on bad settings", async
     [{ architecture: "sparse" }, /field architecture is "sparse": expected one of standard, topk/],
     [{ train_batch_size_tokens: 0 }, /train_batch_size_tokens is 0: expected a positive integer/],
     [{ hook_name: "blocks.9.hook_resid_pre" }, /blocks\.9/],
+    [
+      { train_batch_size_tokens: 1e12 },
+      /training_tokens 1536 is less than one batch of train_batch_size_tokens 1000000000000/,
+    ],
+    [
+      { train_batch_size_tokens: 2 ** 40, training_tokens: 2 ** 41 },
+      /GiB of activations, more than this machine's [\d.]+ GiB/,
+    ],
   ];
   for (const [bad, message] of cases) {
     const r = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
@@ -196,4 +273,134 @@ Deno.test("sae train names the field and what it expects on bad settings", async
     assert(!r.stderr.includes("    at "), "no stack trace");
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train refuses SAELens fields it does not implement and accepts those without effect", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ hook_head_index: 3 }, /field hook_head_index is 3, which this trainer does not implement/],
+    [{ normalize_activations: "layer_norm" }, /field normalize_activations is "layer_norm": expected one of none/],
+    [{ dtype: "bfloat16" }, /field dtype is "bfloat16", which this trainer does not implement/],
+    [{ autocast: true }, /field autocast is true/],
+    [{ model_from_pretrained_kwargs: 5 }, /field model_from_pretrained_kwargs is 5: expected a JSON object/],
+    [{ saes: [{}, { dataset_path: "other" }] }, /saes\[1\] sets dataset_path "other": the SAEs of a run share/],
+  ];
+  for (const [bad, message] of refused) {
+    const r = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
+    assertEquals(r.code, 1, JSON.stringify(bad));
+    assert(message.test(r.stderr), `${JSON.stringify(bad)}: ${r.stderr}`);
+  }
+  const accepted = { n_eval_batches: 10, device: "cuda", log_to_wandb: true, hook_head_index: null, dtype: "float32" };
+  const ok = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, accepted))]);
+  assertEquals(ok.code, 0, ok.stderr);
+  const help = await runCli(["train", "--help"]);
+  assert(/accepted in a config with no effect on the result here:\n(.|\n)*log_to_wandb/.test(help.stdout));
+  assert(/accepted only at the value this trainer implements(.|\n)*hook_head_index/.test(help.stdout));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("trainSae() saves an honest, portable folder with its runner config, and returns the SAEs", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const relative = relativePath(Deno.cwd(), MODEL);
+  const result = await trainSae(
+    smallRun(dir, {
+      model_name: relative,
+      architecture: "topk",
+      k: 8,
+      normalize_activations: "expected_average_only_in",
+      n_batches_for_norm_estimate: 2,
+    }),
+    { gpu },
+  );
+  try {
+    assertEquals(result.saes.length, 1);
+    assertEquals(result.saes[0].cfg.architecture, "topk");
+    const out = result.outputs[0];
+    const cfg = JSON.parse(await Deno.readTextFile(join(out, "cfg.json")));
+    assertEquals(cfg.device, "cpu");
+    assertEquals(cfg.normalize_activations, "none"); // the scale is folded in, as SAELens saves it
+    assertEquals(cfg.metadata.model_name, MODEL.replace(/\/$/, ""));
+    assertEquals(cfg.metadata.trained_with, "sae");
+    assertEquals(cfg.metadata.model_from_pretrained_kwargs, { center_writing_weights: false });
+    assertEquals("sae_lens_training_version" in cfg.metadata, false);
+    const runner = JSON.parse(await Deno.readTextFile(join(out, "runner_cfg.json")));
+    assertEquals([runner.architecture, runner.k, runner.normalize_activations], [
+      "topk",
+      8,
+      "expected_average_only_in",
+    ]);
+    const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assertEquals(lines.some((l) => Object.keys(l).some((k) => k.includes("coefficient"))), false, "TopK has no λ");
+  } finally {
+    for (const sae of result.saes) sae.destroy();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sae train: ghost grads engage once latents are dead", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = smallRun(dir, {
+    use_ghost_grads: true,
+    l1_coefficient: 200,
+    dead_feature_window: 2,
+    lr: 0.05,
+    training_tokens: 128 * 20,
+  });
+  assertEquals((await runCli(["train", "--config", await writeConfig(dir, cfg)])).code, 0);
+  const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const engaged = lines.filter((l) => l["sparsity/dead_features"] > 0);
+  assert(engaged.length > 0, "some latents died");
+  for (const l of engaged) assert(l["losses/ghost_grad_loss"] > 0, `step ${l.step}: ghost_grad_loss`);
+  for (const l of lines.filter((l) => l["sparsity/dead_features"] === 0)) {
+    assertEquals(l["losses/ghost_grad_loss"], undefined);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("trainSae() evaluates the SAE spliced into the model every eval_every_n_wandb_logs lines", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = smallRun(dir, {
+    wandb_log_frequency: 2,
+    eval_every_n_wandb_logs: 2,
+    n_eval_batches: 1,
+    eval_batch_size_prompts: 2,
+  });
+  const result = await trainSae(config, { gpu });
+  const run = await openTrainingRun(config, "test");
+  try {
+    const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const evaluated = lines.filter((l) => "model_performance_preservation/ce_loss_score" in l).map((l) => l.step);
+    assertEquals(evaluated, [4, 8, 12]);
+    // the third evaluation read rows 4 and 5 with the SAE as saved at the last step
+    const rows = run.rows();
+    for (let i = 0; i < 4; i++) await rows.next();
+    const two = [(await rows.next()).value, (await rows.next()).value];
+    const m = await evaluateSae(
+      run.model!,
+      result.saes[0],
+      (async function* () {
+        yield* two;
+      })(),
+      { batchSize: 2 },
+    );
+    const last = lines.at(-1);
+    for (
+      const [name, value] of [
+        ["model_performance_preservation/ce_loss_score", m.ce_loss_score],
+        ["model_performance_preservation/ce_loss_with_sae", m.ce_sae],
+        ["model_behavior_preservation/kl_div_with_sae", m.kl_div_sae],
+        ["reconstruction_quality/explained_variance", m.explained_variance],
+      ] as const
+    ) assert(Math.abs(last[name] - value) < 1e-5, `${name}: ${last[name]} vs ${value}`);
+  } finally {
+    for (const sae of result.saes) sae.destroy();
+    await run.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -26,7 +26,12 @@ Deno.test("empty flag values and paths are refused, not taken as absent", async 
   await usageError(["info", ""], "sae info takes one SAE path");
 });
 
-Deno.test("counts must be written as plain positive integers", async () => {
+Deno.test("counts must be written as plain positive integers, numbers as decimals", async () => {
+  await usageError(
+    ["steer", "--feature", "3", "--strength", " ", "x"],
+    `--strength must be a number: current value is " "`,
+  );
+  await usageError(["generate", "--temperature", "0x1", "x"], `--temperature must be a number`);
   await usageError(["run", "--top", "1e3", "x"], "--top must be a positive integer: current value is 1e3");
   await usageError(["encode", "--top", "0x10", "x"], "--top must be a positive integer: current value is 0x10");
 });

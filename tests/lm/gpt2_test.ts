@@ -179,9 +179,9 @@ Deno.test({
   async fn() {
     let later = false;
     const { cache, residual, logits } = await model.runWithCache(PROMPT_TOKENS, {
-      names: [HOOK, "blocks.3.hook_resid_pre"],
+      names: [HOOK],
       stopAtLayer: 3,
-      fwdHooks: [["blocks.3.hook_resid_pre", () => void (later = true)]],
+      fwdHooks: [["blocks.3.ln1.hook_scale", () => void (later = true)]],
     });
     assertEquals(later, false);
     assertEquals(logits, undefined);

@@ -24,34 +24,46 @@ export function makeWeights(cfg: SaeConfig, seed = 1): SaeWeights {
   return w;
 }
 
-/** SAELens encode for the architectures here (normalize none). */
-export function encodeRef(cfg: SaeConfig, w: SaeWeights, x: Float32Array): Float64Array {
+/** SAELens's hidden pre-activation (hook_sae_acts_pre; Gated: the magnitude path's), normalize none. */
+export function hiddenPreRef(cfg: SaeConfig, w: SaeWeights, x: Float32Array): Float64Array {
   const rows = x.length / cfg.d_in, n = cfg.d_sae;
   const xIn = cfg.apply_b_dec_to_input ? x.map((v, i) => v - w.b_dec.data[i % cfg.d_in]) : x;
+  if (cfg.architecture === "gated") {
+    const scaled = w.W_enc.data.map((v, i) => v * Math.exp(w.r_mag.data[i % n]));
+    return matmulRef(xIn, scaled, rows, cfg.d_in, n).map((v, i) => v + w.b_mag.data[i % n]);
+  }
   const h = matmulRef(xIn, w.W_enc.data, rows, cfg.d_in, n);
+  const norms = Array.from(
+    { length: n },
+    (_, i) =>
+      cfg.rescale_acts_by_decoder_norm ? Math.hypot(...w.W_dec.data.slice(i * cfg.d_in, (i + 1) * cfg.d_in)) : 1,
+  );
+  return h.map((v, i) => (v + w.b_enc.data[i % n]) * norms[i % n]);
+}
+
+/** SAELens's activation of a hidden pre-activation (Gated's gate reads x), normalize none. */
+export function activationRef(cfg: SaeConfig, w: SaeWeights, pre: ArrayLike<number>, x: Float32Array): Float64Array {
+  const n = cfg.d_sae, rows = pre.length / n;
+  const p = Float64Array.from(pre);
   switch (cfg.architecture) {
     case "standard":
-      return h.map((v, i) => Math.max(v + w.b_enc.data[i % n], 0));
+      return p.map((v) => Math.max(v, 0));
     case "jumprelu":
-      return h.map((v, i) => {
-        const y = v + w.b_enc.data[i % n];
-        return y > w.threshold.data[i % n] ? Math.max(y, 0) : 0;
-      });
+      return p.map((v, i) => v > w.threshold.data[i % n] ? Math.max(v, 0) : 0);
     case "gated": {
-      const scaled = w.W_enc.data.map((v, i) => v * Math.exp(w.r_mag.data[i % n]));
-      const m = matmulRef(xIn, scaled, rows, cfg.d_in, n);
-      return h.map((v, i) => v + w.b_gate.data[i % n] > 0 ? Math.max(m[i] + w.b_mag.data[i % n], 0) : 0);
+      const xIn = cfg.apply_b_dec_to_input ? x.map((v, i) => v - w.b_dec.data[i % cfg.d_in]) : x;
+      const gate = matmulRef(xIn, w.W_enc.data, rows, cfg.d_in, n);
+      return p.map((v, i) => gate[i] + w.b_gate.data[i % n] > 0 ? Math.max(v, 0) : 0);
     }
-    case "topk": {
-      const norms = Array.from(
-        { length: n },
-        (_, i) => Math.hypot(...w.W_dec.data.slice(i * cfg.d_in, (i + 1) * cfg.d_in)),
-      );
-      const pre = h.map((v, i) => (v + w.b_enc.data[i % n]) * (cfg.rescale_acts_by_decoder_norm ? norms[i % n] : 1));
-      return topkRef(pre, rows, n, cfg.k!);
-    }
+    case "topk":
+      return topkRef(p, rows, n, cfg.k!);
   }
   throw new Error(`no reference for ${cfg.architecture}`);
+}
+
+/** SAELens encode for the architectures here (normalize none). */
+export function encodeRef(cfg: SaeConfig, w: SaeWeights, x: Float32Array): Float64Array {
+  return activationRef(cfg, w, hiddenPreRef(cfg, w, x), x);
 }
 
 /** SAELens decode (normalize none). */

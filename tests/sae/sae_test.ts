@@ -4,7 +4,7 @@ import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { FIXTURES, gpu, smallBindingGpu } from "../_gpu.ts";
 import { assertClose, randomArray } from "../_reference.ts";
-import { decodeRef, encodeRef, makeConfig, makeWeights } from "./_factories.ts";
+import { activationRef, decodeRef, encodeRef, hiddenPreRef, makeConfig, makeWeights } from "./_factories.ts";
 
 const cases = [
   { architecture: "standard", d_in: 37, d_sae: 300 },
@@ -40,6 +40,35 @@ for (const c of cases) {
   }
 }
 
+for (const c of cases) {
+  Deno.test(`SAE.encodeWithHiddenPre() and activate() of a ${JSON.stringify(c)} match SAELens's math`, async () => {
+    const cfg = makeConfig(c);
+    const w = makeWeights(cfg, c.d_in);
+    const sae = await SAE.fromWeights(cfg, w, { gpu });
+    const rows = 5;
+    const x = { shape: [rows, cfg.d_in], data: randomArray(rows * cfg.d_in, 3, 2) };
+    const { features, hiddenPre } = sae.encodeWithHiddenPre(x);
+    const pre = await hiddenPre.read();
+    assertClose(pre, hiddenPreRef(cfg, w, x.data), 1e-4, "hidden pre-activation");
+    assertClose(await features.read(), encodeRef(cfg, w, x.data), 1e-4, "features");
+    // an edited pre-activation: every value moved, some across zero and the thresholds
+    const edited = pre.map((v, i) => i % 3 === 0 ? -v : v + 0.25);
+    const f = await sae.activate({ shape: [rows, cfg.d_sae], data: edited }, x).read();
+    assertClose(f, activationRef(cfg, w, edited, x.data), 1e-6, "activation of the edited pre-activation");
+    assertEquals(f.some((v) => v > 0) && f.some((v) => v === 0), true, "some features fire, some do not");
+  });
+}
+
+Deno.test("SAE.activate() of a Gated SAE needs the input its gate reads", async () => {
+  const cfg = makeConfig({ architecture: "gated", d_in: 4, d_sae: 8 });
+  const sae = await SAE.fromWeights(cfg, makeWeights(cfg), { gpu });
+  assertThrows(
+    () => sae.activate({ shape: [1, 8], data: new Float32Array(8) }),
+    TypeError,
+    "Cannot activate a gated SAE's pre-activation without its input x",
+  );
+});
+
 Deno.test("SAE.forward() gives the same reconstruction with the sparse and the dense TopK decoder", async () => {
   const cfg = makeConfig({ architecture: "topk", d_in: 96, d_sae: 4096, k: 32 });
   const w = makeWeights(cfg);
@@ -60,6 +89,19 @@ Deno.test("SAE splits a wide encoder, the decoder and the token rows across bind
   const f = await features.read();
   assertClose(f, encodeRef(cfg, w, x.data), 1e-4, "features");
   assertClose(await recon.read(), decodeRef(cfg, w, f), 1e-4, "recon");
+});
+
+Deno.test("SAE.encodeWithHiddenPre() and activate() bind each encoder column block's vectors", async () => {
+  const small = await smallBindingGpu(32 * 1024); // one row of 8192 features; W_enc in column blocks
+  const cfg = makeConfig({ architecture: "jumprelu", d_in: 40, d_sae: 8192 });
+  const w = makeWeights(cfg);
+  const x = { shape: [3, 40], data: randomArray(120, 9, 2) };
+  const sae = await SAE.fromWeights(cfg, w, { gpu: small });
+  const { features, hiddenPre } = sae.encodeWithHiddenPre(x);
+  assertEquals(hiddenPre.chunks.length, 3, "one token row per binding");
+  const pre = await hiddenPre.read();
+  assertClose(pre, hiddenPreRef(cfg, w, x.data), 1e-4, "hidden pre-activation");
+  assertClose(await sae.activate(hiddenPre).read(), await features.read(), 0, "activate(hiddenPre) = features");
 });
 
 Deno.test("SAE keeps f16-stored weights as f16 and matches the f32 math on them", async () => {

@@ -1,0 +1,488 @@
+/**
+ * SAELens's `HookedSAETransformer` over {@linkcode HookedGpt2}: attach SAEs at their hooks and run the
+ * model with them spliced in, caching and hooking the SAEs' own hook points.
+ *
+ * SAELens names, in this API's camelCase:
+ *
+ * | SAELens                            | here                                         |
+ * | ---------------------------------- | -------------------------------------------- |
+ * | `add_sae(sae, use_error_term)`     | `addSae(sae, { useErrorTerm })`              |
+ * | `reset_saes(act_names)`            | `resetSaes(actNames)`                        |
+ * | `acts_to_saes`                     | `actsToSaes`                                 |
+ * | `model(tokens)` with SAEs attached | `run(input)`                                 |
+ * | `run_with_cache`, `run_with_hooks` | `runWithCache`, `runWithHooks`               |
+ * | `run_with_saes(tokens, saes)`      | `runWithSaes(input, saes, options)`          |
+ * | `run_with_cache_with_saes`         | `runWithCacheWithSaes(input, saes, options)` |
+ * | `run_with_hooks_with_saes`         | `runWithHooksWithSaes(input, saes, options)` |
+ * | `use_error_term` (default False)   | `useErrorTerm` (default false)               |
+ *
+ * An SAE at hook `H` has SAELens's hook points `H.hook_sae_input` [batch, pos, d_in],
+ * `H.hook_sae_acts_pre` and `H.hook_sae_acts_post` [batch, pos, d_sae], `H.hook_sae_recons`
+ * [batch, pos, d_in], `H.hook_sae_error` and `H.hook_sae_output` (shaped like the activation the SAE
+ * replaces: [batch, pos, n_heads, d_head] at hook_z, [batch, pos, d_head] for a per-head SAE). Hooks on
+ * them take effect downstream, as in SAELens's SAE: acts_post is recomputed from an edited acts_pre,
+ * recons from edited acts_post, and the output is recons (+ error). The error term is
+ * x − decode(encode(x)) of the input before any hook, as SAELens computes it with hooks disabled.
+ * Differences: hooks on `H` itself run before the SAE (they edit what it reads), and `H`'s cache entry
+ * is the activation after it (what the model continues with); `hook_sae_recons` is in the activation's
+ * space (SAELens's is before undoing `constant_norm_rescale`/`layer_norm`), so input = recons + error
+ * holds for every normalization; per-head SAEs (`hook_head_index`) read and write their head's slice.
+ *
+ * @module
+ */
+
+import type { GpuTensor, HostTensor } from "../gpu/tensor.ts";
+import {
+  applyHookFns,
+  type CachedOutput,
+  type GenerateOptions,
+  type GenerateOutput,
+  HookedGpt2,
+  type HookFn,
+  type LoadOptions,
+  type ModelInput,
+  type ModelOutput,
+  type RunOptions,
+  type RunWithCacheOptions,
+  type RunWithHooksOptions,
+} from "../lm/gpt2.ts";
+import { hookReached } from "../lm/hook_points.ts";
+import type { SAE } from "../sae/sae.ts";
+import { closeMatches } from "../util/close_matches.ts";
+import { saeInput, type SaeSite, saeSite, writeSaeOutput } from "./sae_on_model.ts";
+
+/** SAELens's hook points inside an SAE, in the order the SAE reaches them. */
+export const SAE_HOOK_POINTS = [
+  "hook_sae_input",
+  "hook_sae_acts_pre",
+  "hook_sae_acts_post",
+  "hook_sae_recons",
+  "hook_sae_error",
+  "hook_sae_output",
+] as const;
+
+/** One of {@linkcode SAE_HOOK_POINTS}. */
+export type SaeHookPoint = typeof SAE_HOOK_POINTS[number];
+
+/** Options of {@linkcode HookedSaeTransformer.addSae}. */
+export interface AddSaeOptions {
+  /**
+   * Output recons + (x − clean recons), so the model runs as without the SAE unless its hook points
+   * are edited (SAELens `use_error_term`).
+   * @default {false}
+   */
+  useErrorTerm?: boolean;
+}
+
+/** Options of the `…WithSaes` runs. */
+export interface WithSaesOptions {
+  /**
+   * Error term of the SAEs given to this run (SAELens `use_error_term`).
+   * @default {the setting the SAE was attached with, else false}
+   */
+  useErrorTerm?: boolean;
+}
+
+interface Attached {
+  sae: SAE;
+  site: SaeSite;
+  useErrorTerm: boolean;
+}
+
+type Hooks = readonly (readonly [string, HookFn])[];
+
+/**
+ * A GPT-2 that runs with SAEs spliced in at their hooks (SAELens `HookedSAETransformer`).
+ *
+ * @example Ablate a feature through its hook point, the model otherwise unchanged
+ * ```ts ignore
+ * import { HookedSaeTransformer } from "./hooked_sae_transformer.ts";
+ * const model = await HookedSaeTransformer.load("../shared/fixtures/gpt2-sotu-tiny");
+ * const sae = await SAE.load("../shared/fixtures/sae-standard"); // blocks.2.hook_resid_pre
+ * const { logits } = await model.runWithHooksWithSaes("The nation", [sae], {
+ *   useErrorTerm: true,
+ *   fwdHooks: [["blocks.2.hook_resid_pre.hook_sae_acts_post", (f) => {
+ *     for (let i = 584; i < f.data.length; i += 1024) f.data[i] = 0;
+ *   }]],
+ * });
+ * ```
+ *
+ * @example Cache the SAE's hook points
+ * ```ts ignore
+ * const { cache } = await model.runWithCacheWithSaes("The nation", [sae]);
+ * console.log(cache.get("blocks.2.hook_resid_pre.hook_sae_acts_post")!.shape); // [1, 3, 1024]
+ * ```
+ */
+export class HookedSaeTransformer {
+  /** The model the SAEs are spliced into. */
+  readonly model: HookedGpt2;
+  readonly #attached = new Map<string, Attached>();
+
+  /**
+   * Wraps a model; no SAE is attached.
+   *
+   * @param model The model.
+   */
+  constructor(model: HookedGpt2) {
+    this.model = model;
+  }
+
+  /**
+   * Loads a model as {@linkcode HookedGpt2.load} does and wraps it.
+   *
+   * @example
+   * ```ts ignore
+   * const model = await HookedSaeTransformer.load("gpt2");
+   * ```
+   *
+   * @param source A model folder, alias or Hub repo id.
+   * @param options Processing and backend.
+   * @returns The wrapped model.
+   */
+  static async load(source: string, options: LoadOptions = {}): Promise<HookedSaeTransformer> {
+    return new HookedSaeTransformer(await HookedGpt2.load(source, options));
+  }
+
+  /** The attached SAEs by hook name (SAELens `acts_to_saes`). */
+  get actsToSaes(): ReadonlyMap<string, SAE> {
+    return new Map([...this.#attached].map(([name, a]) => [name, a.sae]));
+  }
+
+  /**
+   * Attaches an SAE at its hook (`metadata.hook_name`) until {@linkcode resetSaes}, replacing one already
+   * there (SAELens `add_sae`).
+   *
+   * @example
+   * ```ts ignore
+   * model.addSae(sae, { useErrorTerm: true });
+   * ```
+   *
+   * @param sae The SAE.
+   * @param options `useErrorTerm`.
+   * @throws {TypeError} When the SAE does not fit the model (hook missing, widths differ).
+   */
+  addSae(sae: SAE, options: AddSaeOptions = {}): void {
+    const site = saeSite(this.model, sae);
+    this.#attached.set(site.hookName, { sae, site, useErrorTerm: options.useErrorTerm ?? false });
+  }
+
+  /**
+   * Detaches SAEs: those at `actNames`, or all (SAELens `reset_saes`).
+   *
+   * @example
+   * ```ts ignore
+   * model.resetSaes(); // the clean model again
+   * ```
+   *
+   * @param actNames Hook names whose SAEs to detach. @default {every attached SAE}
+   * @throws {RangeError} When no SAE is attached at a name.
+   */
+  resetSaes(actNames?: string | readonly string[]): void {
+    const names = typeof actNames === "string" ? [actNames] : actNames ?? [...this.#attached.keys()];
+    for (const name of names) {
+      if (!this.#attached.has(name)) {
+        throw new RangeError(
+          `No SAE is attached at ${name}: attached are ${[...this.#attached.keys()].join(", ") || "none"}`,
+        );
+      }
+    }
+    for (const name of names) this.#attached.delete(name);
+  }
+
+  /**
+   * Runs the model with the attached SAEs (SAELens `model(tokens)`).
+   *
+   * @example
+   * ```ts ignore
+   * const { loss } = await model.run("The nation", { returnType: "loss" });
+   * ```
+   *
+   * @param input Text or token ids.
+   * @param options `returnType`, `lossPerToken`.
+   * @returns Logits and/or loss.
+   */
+  run(input: ModelInput, options: RunOptions = {}): Promise<ModelOutput> {
+    return this.runWithHooks(input, { ...options, fwdHooks: [] });
+  }
+
+  /**
+   * Runs the model with the attached SAEs and hooks, on model or SAE hook points (TransformerLens
+   * `run_with_hooks`).
+   *
+   * @example
+   * ```ts ignore
+   * await model.runWithHooks(tokens, { fwdHooks: [["blocks.2.hook_resid_pre.hook_sae_acts_post", fn]] });
+   * ```
+   *
+   * @param input Text or token ids.
+   * @param options `fwdHooks`, `returnType`, `lossPerToken`.
+   * @returns Logits and/or loss.
+   * @throws {RangeError} On an unknown hook name.
+   */
+  async runWithHooks(input: ModelInput, options: RunWithHooksOptions): Promise<ModelOutput> {
+    const { cache: _, ...out } = await this.#run(input, this.#attached, { ...options, names: [] });
+    return out;
+  }
+
+  /**
+   * Runs the model with the attached SAEs and returns activations, the SAEs' hook points included
+   * (TransformerLens `run_with_cache`).
+   *
+   * @example
+   * ```ts ignore
+   * const { cache } = await model.runWithCache(tokens);
+   * ```
+   *
+   * @param input Text or token ids.
+   * @param options `names` (model and SAE hook points), `stopAtLayer`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   * @throws {RangeError} On an unknown hook name or one `stopAtLayer` does not reach.
+   */
+  runWithCache(input: ModelInput, options: RunWithCacheOptions = {}): Promise<CachedOutput> {
+    return this.#run(input, this.#attached, options);
+  }
+
+  /**
+   * Runs with `saes` attached for this run only, over the attached ones (SAELens `run_with_saes`).
+   *
+   * @example Spliced logits without and with the error term
+   * ```ts ignore
+   * const spliced = await model.runWithSaes(tokens, [sae]);
+   * const clean = await model.runWithSaes(tokens, [sae], { useErrorTerm: true });
+   * ```
+   *
+   * @param input Text or token ids.
+   * @param saes SAEs to attach for the run.
+   * @param options `useErrorTerm`, `returnType`, `lossPerToken`.
+   * @returns Logits and/or loss.
+   * @throws {TypeError} When an SAE does not fit the model.
+   */
+  async runWithSaes(
+    input: ModelInput,
+    saes: SAE | readonly SAE[],
+    options: RunOptions & WithSaesOptions = {},
+  ): Promise<ModelOutput> {
+    const { cache: _, ...out } = await this.#run(input, this.#withSaes(saes, options), { ...options, names: [] });
+    return out;
+  }
+
+  /**
+   * {@linkcode runWithCache} with `saes` attached for this run only (SAELens `run_with_cache_with_saes`).
+   *
+   * @example
+   * ```ts ignore
+   * const { cache } = await model.runWithCacheWithSaes(tokens, [sae], { useErrorTerm: true });
+   * const f = cache.get("blocks.2.hook_resid_pre.hook_sae_acts_post");
+   * ```
+   *
+   * @param input Text or token ids.
+   * @param saes SAEs to attach for the run.
+   * @param options `useErrorTerm`, `names`, `stopAtLayer`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   * @throws {TypeError} When an SAE does not fit the model.
+   * @throws {RangeError} On an unknown hook name or one `stopAtLayer` does not reach.
+   */
+  runWithCacheWithSaes(
+    input: ModelInput,
+    saes: SAE | readonly SAE[],
+    options: RunWithCacheOptions & WithSaesOptions = {},
+  ): Promise<CachedOutput> {
+    return this.#run(input, this.#withSaes(saes, options), options);
+  }
+
+  /**
+   * {@linkcode runWithHooks} with `saes` attached for this run only (SAELens `run_with_hooks_with_saes`).
+   *
+   * @example
+   * ```ts ignore
+   * await model.runWithHooksWithSaes(tokens, [sae], { fwdHooks: [["blocks.2.hook_resid_pre.hook_sae_acts_pre", fn]] });
+   * ```
+   *
+   * @param input Text or token ids.
+   * @param saes SAEs to attach for the run.
+   * @param options `fwdHooks`, `useErrorTerm`, `returnType`, `lossPerToken`.
+   * @returns Logits and/or loss.
+   * @throws {TypeError} When an SAE does not fit the model.
+   * @throws {RangeError} On an unknown hook name.
+   */
+  async runWithHooksWithSaes(
+    input: ModelInput,
+    saes: SAE | readonly SAE[],
+    options: RunWithHooksOptions & WithSaesOptions,
+  ): Promise<ModelOutput> {
+    const { cache: _, ...out } = await this.#run(input, this.#withSaes(saes, options), { ...options, names: [] });
+    return out;
+  }
+
+  /**
+   * Generates with the attached SAEs spliced in at every step (TransformerLens `generate`).
+   *
+   * @example
+   * ```ts ignore
+   * const { text } = await model.generate("The nation", { maxNewTokens: 5, doSample: false });
+   * ```
+   *
+   * @param input A prompt or token ids.
+   * @param options As {@linkcode HookedGpt2.generate}; `fwdHooks` may name SAE hook points.
+   * @returns Tokens and text.
+   */
+  generate(input: ModelInput, options: GenerateOptions = {}): Promise<GenerateOutput> {
+    const { model: modelHooks, sae: saeHooks } = this.#splitHooks(this.#attached, options.fwdHooks ?? []);
+    const fwdHooks = [...modelHooks, ...this.#spliceHooks(this.#attached, saeHooks, new Map(), () => false)];
+    return this.model.generate(input, { ...options, fwdHooks });
+  }
+
+  /** Releases the model's ONNX sessions (the SAEs stay the caller's). */
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+
+  #withSaes(saes: SAE | readonly SAE[], options: WithSaesOptions): Map<string, Attached> {
+    const active = new Map(this.#attached);
+    for (const sae of Array.isArray(saes) ? saes as readonly SAE[] : [saes as SAE]) {
+      const site = saeSite(this.model, sae);
+      const before = this.#attached.get(site.hookName);
+      const useErrorTerm = options.useErrorTerm ?? (before?.sae === sae ? before.useErrorTerm : false);
+      active.set(site.hookName, { sae, site, useErrorTerm });
+    }
+    return active;
+  }
+
+  /** Splits a name into an attached SAE's hook and its SAE hook point, or undefined for a model hook. */
+  #saePoint(active: Map<string, Attached>, name: string): { hook: string; point: SaeHookPoint } | undefined {
+    const m = /^(.+)\.(hook_sae_[a-z_]+)$/.exec(name);
+    if (!m) return undefined;
+    const all = [...active.keys()].flatMap((h) => SAE_HOOK_POINTS.map((p) => `${h}.${p}`));
+    if (!active.has(m[1]) || !(SAE_HOOK_POINTS as readonly string[]).includes(m[2])) {
+      throw new RangeError(
+        `Unknown SAE hook point "${name}": ${
+          all.length ? `closest are ${closeMatches(name, all).join(", ")}` : "no SAE is attached"
+        }`,
+      );
+    }
+    return { hook: m[1], point: m[2] as SaeHookPoint };
+  }
+
+  #splitHooks(active: Map<string, Attached>, fwdHooks: Hooks): { model: Hooks; sae: Map<string, HookFn[]> } {
+    const model: [string, HookFn][] = [];
+    const sae = new Map<string, HookFn[]>();
+    for (const [name, fn] of fwdHooks) {
+      if (this.#saePoint(active, name)) sae.set(name, [...sae.get(name) ?? [], fn]);
+      else model.push([name, fn]);
+    }
+    return { model, sae };
+  }
+
+  /** The model hooks that splice each active SAE in, recording the SAE hook points `wanted`. */
+  #spliceHooks(
+    active: Map<string, Attached>,
+    saeHooks: Map<string, HookFn[]>,
+    cache: Map<string, HostTensor>,
+    wanted: (name: string) => boolean,
+  ): [string, HookFn][] {
+    return [...active.values()].map((a) => [
+      a.site.hookName,
+      (activation, { positions }) => this.#splice(a, activation, positions, saeHooks, cache, wanted),
+    ]);
+  }
+
+  async #run(input: ModelInput, active: Map<string, Attached>, options: RunWithCacheOptions): Promise<CachedOutput> {
+    const { stopAtLayer } = options;
+    const nLayers = this.model.cfg.nLayers;
+    const { model: modelHooks, sae: saeHooks } = this.#splitHooks(active, options.fwdHooks ?? []);
+    let modelNames: string[] | undefined;
+    let wanted: (name: string) => boolean = () => true;
+    if (options.names) {
+      modelNames = [];
+      const saeNames = new Set<string>();
+      for (const name of options.names) {
+        const sae = this.#saePoint(active, name);
+        if (!sae) modelNames.push(name);
+        else if (!hookReached(sae.hook, stopAtLayer, nLayers)) {
+          throw new RangeError(
+            `Cannot cache ${name} as stopAtLayer ${stopAtLayer} runs blocks 0..${
+              stopAtLayer! - 1
+            } only: raise stopAtLayer`,
+          );
+        } else saeNames.add(name);
+      }
+      wanted = (name) => saeNames.has(name);
+    }
+    const saeCache = new Map<string, HostTensor>();
+    const { cache, ...out } = await this.model.runWithCache(input, {
+      ...options,
+      names: modelNames,
+      fwdHooks: [...modelHooks, ...this.#spliceHooks(active, saeHooks, saeCache, wanted)],
+    });
+    for (const [name, t] of saeCache) cache.set(name, t);
+    return { ...out, cache };
+  }
+
+  /** Runs one SAE on a hook's activation through its hook points and writes its output back. */
+  async #splice(
+    { sae, site, useErrorTerm }: Attached,
+    activation: HostTensor,
+    positions: readonly number[],
+    hooks: Map<string, HookFn[]>,
+    cache: Map<string, HostTensor>,
+    wanted: (name: string) => boolean,
+  ): Promise<void> {
+    const { d_in: dIn, d_sae: dSae } = sae.cfg;
+    const [batch, pos] = activation.shape;
+    const rows = batch * pos;
+    const outShape = site.head === undefined ? [...activation.shape] : [batch, pos, dIn];
+    const name = (point: SaeHookPoint) => `${site.hookName}.${point}`;
+    const hooked = (point: SaeHookPoint) => hooks.has(name(point));
+    const step = async (point: SaeHookPoint, t: HostTensor): Promise<HostTensor> => {
+      const out = await applyHookFns(hooks.get(name(point)) ?? [], t, { name: name(point), positions });
+      if (wanted(name(point))) cache.set(name(point), out);
+      return out;
+    };
+    const read = async (make: () => { read(): Promise<Float32Array>; destroy(): void }) => {
+      const t = make();
+      try {
+        return await t.read();
+      } finally {
+        t.destroy();
+      }
+    };
+
+    const x = saeInput(site, activation, dIn);
+    const input = await step("hook_sae_input", { shape: [batch, pos, dIn], data: new Float32Array(x.data) });
+    let features: GpuTensor;
+    if (hooked("hook_sae_acts_pre") || wanted(name("hook_sae_acts_pre"))) {
+      const { features: clean, hiddenPre } = sae.encodeWithHiddenPre(input);
+      const pre = await step("hook_sae_acts_pre", {
+        shape: [batch, pos, dSae],
+        data: await read(() => hiddenPre),
+      });
+      if (hooked("hook_sae_acts_pre")) {
+        clean.destroy();
+        features = sae.activate(pre, input);
+      } else features = clean;
+    } else features = sae.encode(input);
+    const post = await step("hook_sae_acts_post", { shape: [batch, pos, dSae], data: await read(() => features) });
+    const recons = await step("hook_sae_recons", {
+      shape: [batch, pos, dIn],
+      data: await read(() => sae.decode(post)),
+    });
+    let output: Float32Array;
+    if (useErrorTerm) {
+      // Unhooked, the reconstruction is the clean one; otherwise it is recomputed from x, hooks left out.
+      const edited = ["hook_sae_input", "hook_sae_acts_pre", "hook_sae_acts_post", "hook_sae_recons"] as const;
+      let clean = recons.data;
+      if (edited.some(hooked)) {
+        const f = sae.encode(x);
+        clean = await read(() => sae.decode(f));
+        f.destroy();
+      }
+      const error = await step("hook_sae_error", {
+        shape: outShape,
+        data: x.data.map((v, i) => v - clean[i]),
+      });
+      output = recons.data.map((v, i) => v + error.data[i]);
+    } else output = new Float32Array(recons.data);
+    const final = await step("hook_sae_output", { shape: outShape, data: output });
+    writeSaeOutput(site, activation, final.data.subarray(0, rows * dIn));
+  }
+}

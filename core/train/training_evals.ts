@@ -1,0 +1,76 @@
+/**
+ * Evaluations during training, as SAELens's `LLMSaeEvaluator` runs them every
+ * `eval_every_n_wandb_logs` metric lines: the SAE as it stands, spliced into the model on
+ * `n_eval_batches` batches of `eval_batch_size_prompts` rows, logged under SAELens's names.
+ *
+ * @module
+ */
+
+import { evaluateSae, type SaeEvaluation } from "../eval/evaluate_sae.ts";
+import type { Gpu } from "../gpu/device.ts";
+import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { SaeWeights } from "../sae/architecture.ts";
+import type { SaeConfig } from "../sae/config.ts";
+import { SAE } from "../sae/sae.ts";
+
+/** Evaluates one SAE of the run as it stands; returns metric lines' fields. */
+export type TrainingEvaluator = (sae: { cfg: SaeConfig; weights: SaeWeights }) => Promise<Record<string, number>>;
+
+/** SAELens's eval log names for our evaluation's fields. */
+const NAMES: [string, keyof SaeEvaluation][] = [
+  ["model_performance_preservation/ce_loss_score", "ce_loss_score"],
+  ["model_performance_preservation/ce_loss_with_ablation", "ce_zero_ablation"],
+  ["model_performance_preservation/ce_loss_with_sae", "ce_sae"],
+  ["model_performance_preservation/ce_loss_without_sae", "ce_orig"],
+  ["model_behavior_preservation/kl_div_score", "kl_div_score"],
+  ["model_behavior_preservation/kl_div_with_ablation", "kl_div_zero_ablation"],
+  ["model_behavior_preservation/kl_div_with_sae", "kl_div_sae"],
+  ["shrinkage/l2_ratio", "l2_ratio"],
+  ["sparsity/l0", "l0"],
+  ["sparsity/l1", "l1"],
+  ["reconstruction_quality/explained_variance", "explained_variance"],
+  ["reconstruction_quality/mse", "mse"],
+  ["reconstruction_quality/cossim", "cossim"],
+];
+
+/**
+ * An evaluator reading its rows from `rows` (continuing where the last evaluation stopped, from the start again at
+ * the end of the data), so evaluations neither take rows from training nor repeat the same few.
+ *
+ * @example
+ * ```ts ignore
+ * const evaluate = trainingEvaluator(model, gpu, () => dataset.rows(), { batches: 10, batchSize: 32 });
+ * const line = await evaluate(inferenceSae(trained)); // { "model_performance_preservation/ce_loss_score": 0.99, ... }
+ * ```
+ *
+ * @param model The model the SAE reads.
+ * @param gpu The device.
+ * @param rows Token rows from the start of the dataset.
+ * @param size Batches per evaluation and rows per batch.
+ * @returns The evaluator.
+ */
+export function trainingEvaluator(
+  model: HookedGpt2,
+  gpu: Gpu,
+  rows: () => AsyncIterator<number[]>,
+  size: { batches: number; batchSize: number },
+): TrainingEvaluator {
+  let source = rows();
+  async function* take(n: number): AsyncGenerator<number[]> {
+    for (let i = 0; i < n; i++) {
+      let next = await source.next();
+      if (next.done) source = rows(), next = await source.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return async ({ cfg, weights }) => {
+    const sae = await SAE.fromWeights(cfg, weights, { gpu });
+    try {
+      const m = await evaluateSae(model, sae, take(size.batches * size.batchSize), { batchSize: size.batchSize });
+      return Object.fromEntries(NAMES.map(([name, field]) => [name, m[field] as number]));
+    } finally {
+      sae.destroy();
+    }
+  };
+}
