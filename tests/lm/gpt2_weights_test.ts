@@ -70,3 +70,18 @@ Deno.test("parseGpt2Config() checks fields and fills GPT-2's defaults", () => {
   }
   assertEquals(message, "c.json field n_embd (64) must be a multiple of n_head (5)");
 });
+
+Deno.test("readGpt2Checkpoint() refuses a FIFO config.json and weights linked to /dev/zero at once", async () => {
+  const fifo = await copyModel(async (dir) => {
+    await Deno.remove(`${dir}/config.json`);
+    const { success } = await new Deno.Command("mkfifo", { args: [`${dir}/config.json`] }).output();
+    assertEquals(success, true);
+  });
+  await assertRejects(() => readGpt2Checkpoint(fifo), TypeError, `${fifo}/config.json is a FIFO (named pipe)`);
+  const zero = await copyModel(async (dir) => {
+    await Deno.remove(`${dir}/model.safetensors`);
+    await Deno.symlink("/dev/zero", `${dir}/model.safetensors`);
+  });
+  await assertRejects(() => readGpt2Checkpoint(zero), TypeError, `${zero}/model.safetensors is a character device`);
+  for (const dir of [fifo, zero]) await Deno.remove(dir, { recursive: true });
+});
