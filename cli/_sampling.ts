@@ -5,7 +5,7 @@
  */
 
 import type { GenerateOptions } from "../core/lm/gpt2.ts";
-import { type Flags, positiveInt, UsageError } from "./_usage.ts";
+import { type Flags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Length and sampling flags. */
 export const SAMPLING_FLAGS = {
@@ -58,7 +58,7 @@ export function samplingOptions(
     topK: positiveInt(values["top-k"], "--top-k"),
     topP: numberFlag(values["top-p"], "--top-p"),
     doSample: !values.greedy,
-    seed: numberFlag(values.seed, "--seed"),
+    seed: values.seed === undefined ? undefined : wholeNumber(values.seed, "--seed"),
     stopAtEos: !values["no-stop-at-eos"],
   };
   if (options.temperature !== undefined && options.temperature < 0) {
@@ -66,9 +66,6 @@ export function samplingOptions(
   }
   if (options.topP !== undefined && !(options.topP > 0 && options.topP <= 1)) {
     throw new UsageError(`--top-p must be in (0, 1]: current value is ${options.topP}`);
-  }
-  if (options.seed !== undefined && !(Number.isSafeInteger(options.seed) && options.seed >= 0)) {
-    throw new UsageError(`--seed must be a non-negative integer: current value is ${options.seed}`);
   }
   return options;
 }

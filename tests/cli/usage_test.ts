@@ -32,6 +32,10 @@ Deno.test("counts must be written as plain positive integers, numbers as decimal
     `--strength must be a number: current value is " "`,
   );
   await usageError(["generate", "--temperature", "0x1", "x"], `--temperature must be a number`);
+  await usageError(
+    ["generate", "--seed", "1.5", "x"],
+    `--seed must be a whole number such as 3: current value is "1.5"`,
+  );
   await usageError(["run", "--top", "1e3", "x"], "--top must be a positive integer: current value is 1e3");
   await usageError(["encode", "--top", "0x10", "x"], "--top must be a positive integer: current value is 0x10");
 });
