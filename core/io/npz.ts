@@ -282,7 +282,7 @@ export function parseNpy(bytes: Uint8Array, what: string): SafetensorsEntry {
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
     throw new SyntaxError(`${what}: unreadable .npy header ${JSON.stringify(header.trim())}`);
   }
-  const dtype = NPY_DTYPES[descr];
+  const dtype = Object.hasOwn(NPY_DTYPES, descr) ? NPY_DTYPES[descr] : undefined;
   if (!dtype) {
     throw new TypeError(
       `${what} has NumPy dtype ${descr}: expected one of ${

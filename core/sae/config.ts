@@ -185,7 +185,9 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
     typed(metadata, key, kind, path, true);
   }
   let architecture = (typed(flat, "architecture", "string", path) as string | undefined) ?? "standard";
-  let k = typed(flat, "k", "positiveInteger", path, true);
+  // BatchTopK trains with a mean k that may be fractional (SAELens 6.11); it loads as JumpReLU, which ignores k.
+  const trainedAs = Object.hasOwn(INFERENCE_NAME, architecture);
+  let k = typed(flat, "k", trainedAs ? "positiveNumber" : "positiveInteger", path, true);
   const activation = typed(flat, "activation_fn", "string", path, true);
   const kwargs = typed(flat, "activation_fn_kwargs", "object", path, true) as Record<string, unknown> | undefined;
   if (activation === "topk") {
@@ -200,7 +202,7 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
       throw new TypeError(`${path}: field activation_fn_kwargs.k is missing: expected a positive integer`);
     }
   }
-  architecture = INFERENCE_NAME[architecture] ?? architecture;
+  if (trainedAs) architecture = INFERENCE_NAME[architecture];
   let normalize = flat.normalize_activations;
   if (typeof normalize === "boolean") normalize = normalize ? "expected_average_only_in" : "none";
   normalize ??= "none"; // SAELens's None behaves as "none"
@@ -245,7 +247,7 @@ function renameLegacyKeys(raw: Record<string, unknown>): Record<string, unknown>
     hook_point_head_index: "hook_head_index",
     activation_fn_str: "activation_fn",
   };
-  return Object.fromEntries(Object.entries(raw).map(([key, v]) => [rename[key] ?? key, v]));
+  return Object.fromEntries(Object.entries(raw).map(([key, v]) => [Object.hasOwn(rename, key) ? rename[key] : key, v]));
 }
 
 /**

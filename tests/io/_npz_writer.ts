@@ -10,9 +10,9 @@ export interface ZipMember {
   crc?: number;
 }
 
-// A .npy file (format 1.0, C order) of float32 values, as numpy.save writes it.
-export function npy(shape: number[], data: Float32Array): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${
+// A .npy file (format 1.0, C order) of float32 values, as numpy.save writes it (another descr: a broken one).
+export function npy(shape: number[], data: Float32Array, descr = "<f4"): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${
     shape.length === 1 ? "," : ""
   }), }`;
   header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";

@@ -455,7 +455,7 @@ function cfgFieldMutation(seed: Seed): Input {
         ? [{
           field: "architecture",
           valid: raw.architecture === "topk" || raw.architecture === "standard" ? ["standard"] : [],
-          invalid: [null, 5, "", "TopK", ["topk"], {}],
+          invalid: [null, 5, "", "TopK", ["topk"], {}, "constructor", "__proto__", "toString"],
           read: (s: SaeOnDisk) => s.cfg.architecture,
         }]
         : []),
@@ -677,6 +677,7 @@ function npzMutation(seed: Seed): Input {
       "dir-offset",
       "duplicate",
       "zip64-lie",
+      "npy-descr",
     ] as const,
   );
   let archive: Uint8Array;
@@ -724,6 +725,12 @@ function npzMutation(seed: Seed): Input {
       v.setUint16(eocd + 10, count, true);
       break;
     }
+    case "npy-descr":
+      archive = zipArchive([{
+        name: "W_enc.npy",
+        data: npy([4, 8], values(32), pick(["constructor", "toString", ">f4", "|O", "<c8", "<i4"])),
+      }, ...rest]);
+      break;
     case "npy-shape":
       archive = zipArchive([{ name: "W_enc.npy", data: npy([4, 9], values(32)), deflate: random() < 0.5 }, ...rest]);
       break;

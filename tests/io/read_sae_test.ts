@@ -151,7 +151,7 @@ Deno.test("readSae() names a missing JumpReLU threshold", async () => {
 
 Deno.test("readSae() loads a BatchTopK config as the JumpReLU it is saved as", async () => {
   const dir = await folder({
-    "cfg.json": JSON.stringify({ architecture: "batchtopk", d_in: 4, d_sae: 8, metadata: {} }),
+    "cfg.json": JSON.stringify({ architecture: "batchtopk", d_in: 4, d_sae: 8, k: 2.5, metadata: {} }),
     "sae_weights.safetensors": small(4, 8, { threshold: { shape: [8], data: new Float32Array(8) } }),
   });
   assertEquals((await readSae(dir)).cfg.architecture, "jumprelu");

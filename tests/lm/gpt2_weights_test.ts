@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
 import { parseGpt2Config } from "../../core/lm/gpt2_config.ts";
 import { encodeSafetensors, readSafetensors } from "../../core/io/safetensors.ts";
@@ -84,4 +84,22 @@ Deno.test("readGpt2Checkpoint() refuses a FIFO config.json and weights linked to
   });
   await assertRejects(() => readGpt2Checkpoint(zero), TypeError, `${zero}/model.safetensors is a character device`);
   for (const dir of [fifo, zero]) await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseGpt2Config() refuses wrongly typed fields instead of coercing them", () => {
+  const base = { n_layer: 2, n_head: 2, n_embd: 8 };
+  for (
+    const [field, value, message] of [
+      ["activation_function", ["gelu_new"], `field activation_function is ["gelu_new"]: expected one of`],
+      ["activation_function", "constructor", `field activation_function is "constructor": expected one of`],
+      ["vocab_size", null, "field vocab_size must be a positive integer: got null"],
+      ["layer_norm_epsilon", null, "field layer_norm_epsilon must be a positive number: got null"],
+    ] as const
+  ) {
+    assertThrows(
+      () => parseGpt2Config({ ...base, [field]: value }, "config.json"),
+      TypeError,
+      `config.json ${message}`,
+    );
+  }
 });
