@@ -101,7 +101,7 @@ async function readSaeLens(folder: string, overrides: Record<string, unknown>): 
   for (const [name, entry] of file.tensors) weights[name] = finiteTensor(entry, `${weightsPath}: tensor "${name}"`);
   foldFinetuningScale(weights, raw as Record<string, unknown>, cfg, weightsPath, cfgPath);
   checkWeights(cfg, weights, weightsPath, cfgPath);
-  checkNoOtherTensors(cfg, weights, weightsPath);
+  checkNoOtherTensors(cfg, file.tensors.keys(), weightsPath);
   let sparsity: HostTensor | undefined;
   const sparsityPath = join(folder, "sparsity.safetensors");
   if (await exists(sparsityPath, LINKS)) {
@@ -306,12 +306,14 @@ function checkShape(t: HostTensor, expected: number[], what: string, cfgPath: st
 
 /**
  * SAELens loads its state dict strictly: a tensor the architecture does not have (e.g. a misspelt
- * `scaling_factor`, which would otherwise go unused) means the file is not what it claims.
+ * `scaling_factor`, which would otherwise go unused) means the file is not what it claims. (A legacy
+ * `scaling_factor` is folded into W_dec.)
  */
-function checkNoOtherTensors(cfg: SaeConfig, weights: SaeWeights, weightsPath: string): void {
+function checkNoOtherTensors(cfg: SaeConfig, names: Iterable<string>, weightsPath: string): void {
   const architecture = getArchitecture(cfg.architecture, weightsPath);
-  const known = ["W_enc", "W_dec", "b_dec", ...architecture.latentVectors];
-  const other = Object.keys(weights).find((name) => !known.includes(name));
+  const known = ["W_enc", "W_dec", "b_dec", "scaling_factor", ...architecture.latentVectors];
+  // The file's names, not the weights object's keys: "__proto__" would be no key of it.
+  const other = [...names].find((name) => !known.includes(name));
   if (other !== undefined) {
     throw new TypeError(
       `${weightsPath}: tensor "${other}" is not part of a ${architecture.name} SAE: expected only ${known.join(", ")}`,

@@ -528,6 +528,7 @@ function headerMutation(seed: Seed): Input {
       "huge-shape",
       "append",
       "swap",
+      "extra-tensor",
     ] as const,
   );
   const label = `${seed.name} ${name} header ${kind} on ${t}`;
@@ -575,6 +576,22 @@ function headerMutation(seed: Seed): Input {
     case "huge-shape":
       h[t].shape = [2 ** 31, 2 ** 31];
       break;
+    case "extra-tensor": {
+      // A tensor no architecture has, its bytes appended: SAELens loads its weights strictly; sparsify, and
+      // SAELens reading sparsity.safetensors, ignore extras.
+      const extra = pick(["__proto__", "constructor", "toString", "W_skip"]);
+      // defineProperty, as assigning "__proto__" would set the prototype instead of adding a key
+      Object.defineProperty(h, extra, {
+        value: { dtype: "F32", shape: [1], data_offsets: [data.length, data.length + 4] },
+        enumerable: true,
+      });
+      const out = withHeader(h, new Uint8Array([...data, 0, 0, 128, 63]));
+      return {
+        label: `${label} ${extra}`,
+        files: files(out),
+        oracle: seed.kind === "sparsify" || name.includes("sparsity") ? same(seed) : mustFail,
+      };
+    }
     case "append":
       return {
         label,

@@ -238,7 +238,7 @@ Deno.test("readSae() refuses a legacy scaling_factor of the wrong shape and tens
   await assertRejects(
     () => readSae(misspelt),
     TypeError,
-    `tensor "scaling_factr" is not part of a standard SAE: expected only W_enc, W_dec, b_dec, b_enc`,
+    `tensor "scaling_factr" is not part of a standard SAE: expected only W_enc, W_dec, b_dec, scaling_factor, b_enc`,
   );
 });
 
