@@ -161,7 +161,13 @@ function centralDirectory(zip: ZipView): Member[] {
     dirOffset = zip.u64(zip64 + 48, "zip64 end record");
   }
   // Each entry takes at least 46 bytes, so a larger count is a lie to refuse before looping.
-  if (count * 46 > bytes.length) throw new SyntaxError(`${path}: the zip end record claims ${count} members`);
+  if (count * 46 > bytes.length) {
+    throw new SyntaxError(
+      `${path}: the zip end record claims ${count} members: expected at most ${
+        Math.floor(bytes.length / 46)
+      } in a ${bytes.length}-byte file`,
+    );
+  }
   const members: Member[] = [];
   let at = dirOffset;
   for (let i = 0; i < count; i++) {
