@@ -48,6 +48,7 @@ export async function openDataset(
     defaultContextSize: Math.min(typeof saeContext === "number" ? saeContext : 128, model.cfg.nCtx),
     bos: sae.cfg.metadata.prepend_bos === false ? undefined : model.cfg.bosTokenId,
     maxContext: model.cfg.nCtx,
+    vocabSize: model.cfg.dVocab,
     ...(values["text-column"] ? { textColumn: values["text-column"] } : {}),
     ...(values.split ? { split: values.split } : {}),
   });

@@ -11,7 +11,7 @@ import type { HookedGpt2 } from "../core/lm/gpt2.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
 import { MODEL_FLAGS, parseBackend } from "./_model.ts";
 import { formatSeconds, logLine } from "./_progress.ts";
-import { type Flags, UsageError } from "./_usage.ts";
+import { type Flags, listItems, UsageError, wholeNumber } from "./_usage.ts";
 
 /** `--sae` and the model flags. */
 export const SAE_FLAGS = {
@@ -131,10 +131,8 @@ export async function withSaeAndModel<T>(
  * @throws {UsageError} When it is not an integer in 0..d_sae − 1.
  */
 export function featureIndex(value: string | undefined, dSae: number, what = "feature index"): number {
-  const n = Number(value);
-  if (value === undefined || !Number.isSafeInteger(n) || n < 0) {
-    throw new UsageError(`The ${what} must be a non-negative integer: current value is ${value}`);
-  }
+  if (value === undefined) throw new UsageError(`The ${what} is missing: expected a non-negative integer`);
+  const n = wholeNumber(value, `The ${what}`);
   if (n >= dSae) throw new UsageError(`The ${what} ${n} is outside the SAE's ${dSae} features (0..${dSae - 1})`);
   return n;
 }
@@ -159,7 +157,7 @@ export function targetToken(model: HookedGpt2, target: string): number {
  */
 export function featureList(spec: string, dSae: number, flag = "--features"): number[] {
   const out: number[] = [];
-  for (const part of spec.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const part of listItems(spec, flag)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m) throw new UsageError(`${flag} ${spec}: "${part}" is neither an index nor a range such as 0-9`);
     const from = Number(m[1]), to = m[2] === undefined ? from : Number(m[2]);

@@ -5,7 +5,7 @@
  */
 
 import type { GenerateOptions } from "../core/lm/gpt2.ts";
-import { type Flags, positiveInt, UsageError } from "./_usage.ts";
+import { type Flags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Length and sampling flags. */
 export const SAMPLING_FLAGS = {
@@ -35,7 +35,10 @@ export const SAMPLING_HELP = `  --max-new-tokens N  tokens to add (default 20)
 export function numberFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number: current value is ${value}`);
+  // Number() also reads " " as 0 and "0x10" as 16: only decimal numbers are meant.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) || !Number.isFinite(n)) {
+    throw new UsageError(`${flag} must be a number: current value is ${JSON.stringify(value)}`);
+  }
   return n;
 }
 
@@ -55,7 +58,7 @@ export function samplingOptions(
     topK: positiveInt(values["top-k"], "--top-k"),
     topP: numberFlag(values["top-p"], "--top-p"),
     doSample: !values.greedy,
-    seed: numberFlag(values.seed, "--seed"),
+    seed: values.seed === undefined ? undefined : wholeNumber(values.seed, "--seed"),
     stopAtEos: !values["no-stop-at-eos"],
   };
   if (options.temperature !== undefined && options.temperature < 0) {
@@ -63,9 +66,6 @@ export function samplingOptions(
   }
   if (options.topP !== undefined && !(options.topP > 0 && options.topP <= 1)) {
     throw new UsageError(`--top-p must be in (0, 1]: current value is ${options.topP}`);
-  }
-  if (options.seed !== undefined && !(Number.isSafeInteger(options.seed) && options.seed >= 0)) {
-    throw new UsageError(`--seed must be a non-negative integer: current value is ${options.seed}`);
   }
   return options;
 }

@@ -9,7 +9,7 @@ import { encodeText } from "../core/analysis/encode_text.ts";
 import { featureIndex, SAE_FLAGS, SAE_HELP, targetToken, withSaeAndModel } from "./_sae.ts";
 import { oneText } from "./_model.ts";
 import { Progress } from "./_progress.ts";
-import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
+import { listItems, parseFlags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Help text of `sae ablate`. */
 export const ABLATE_HELP =
@@ -66,6 +66,11 @@ export async function ablate(args: string[]): Promise<number> {
     throw new UsageError("Give --error-term or --no-error-term, not both");
   }
   const top = positiveInt(values.top, "--top") ?? 5;
+  const items = values.features === undefined ? undefined : listItems(values.features, "--features");
+  const indices = items?.map((item) => wholeNumber(item, "--features index"));
+  indices?.forEach((n, i) => {
+    if (indices.indexOf(n) !== i) throw new UsageError(`--features lists feature ${n} twice`);
+  });
   if (values.target === undefined) throw new UsageError(`--target is required: one token, e.g. " Mary"`);
   const targetText = values.target; // narrowed, for the callback below
   const p = (x: number) => x >= 1e-3 ? x.toFixed(5) : x.toExponential(3);
@@ -73,7 +78,7 @@ export async function ablate(args: string[]): Promise<number> {
   const start = { verb: "ablate", inputs: { target: JSON.stringify(targetText) } };
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const target = targetToken(model, targetText);
-    const chosen = values.features?.split(",").map((s) => featureIndex(s.trim(), sae.cfg.d_sae, "--features index"));
+    const chosen = items?.map((s) => featureIndex(s, sae.cfg.d_sae, "--features index"));
     const encoded = await encodeText(model, sae, text, { top: chosen ? 1 : top });
     const last = encoded.tokens.length - 1;
     const features = chosen ?? encoded.top[last].map((f) => f.index);

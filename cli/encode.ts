@@ -139,6 +139,11 @@ export async function encode(args: string[]): Promise<number> {
     throw new TypeError(`${values.acts}: tensor "${name}" is missing: it holds ${[...file.tensors.keys()].join(", ")}`);
   }
   const acts = { shape: entry.shape, data: toFloat32(entry, `${values.acts}: tensor "${name}"`) };
+  const nonFinite = acts.data.reduce((n, v) => Number.isFinite(v) ? n : n + 1, 0);
+  if (nonFinite > 0) {
+    // One NaN or infinity would print an MSE of Infinity and exit 0.
+    throw new RangeError(`${values.acts}: tensor "${name}" holds ${nonFinite} non-finite values (NaN or infinity)`);
+  }
 
   const sae = await SAE.load(values.sae);
   if (top > sae.cfg.d_sae) {

@@ -9,7 +9,7 @@ import { type FeaturePeak, featurePeak } from "../core/analysis/feature_probe.ts
 import { neuronpediaFeatureUrl } from "../core/analysis/neuronpedia.ts";
 import { Progress } from "./_progress.ts";
 import { featureIndex, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
-import { parseFlags, UsageError } from "./_usage.ts";
+import { parseFlags, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Help text of `sae feature`. */
 export const FEATURE_HELP = `Usage: sae feature [--sae S] [--model M] [--neuronpedia] [--json] INDEX TEXT...
@@ -53,6 +53,7 @@ export async function feature(args: string[]): Promise<number> {
   if (index === undefined || texts.length === 0) {
     throw new UsageError("sae feature takes a feature INDEX and at least one TEXT");
   }
+  wholeNumber(index, "The feature index"); // checked before the slow loads; its range after
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const i = featureIndex(index, sae.cfg.d_sae);
     const npId = sae.cfg.metadata.neuronpedia_id;

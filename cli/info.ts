@@ -37,6 +37,7 @@ export async function info(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`sae info takes one SAE path: got ${positionals.length}`);
+  if (positionals[0] === "") throw new UsageError("sae info takes one SAE path: got an empty one");
   const embedded = positionals.length === 0 || positionals[0] === "embedded";
   const path = embedded ? embeddedSae() : positionals[0];
   const sae = await readSae(path);

@@ -8,7 +8,7 @@
 import { writeSafetensors } from "../core/io/safetensors.ts";
 import { loadModel, MODEL_FLAGS, MODEL_HELP, oneText } from "./_model.ts";
 import { formatSeconds, logLine } from "./_progress.ts";
-import { checkWritableFolder, parseFlags } from "./_usage.ts";
+import { checkWritableFolder, parseFlags, positiveInt } from "./_usage.ts";
 
 /** Help text of `sae run`. */
 export const RUN_HELP = `Usage: sae run --model M [--cache HOOK]... [--out FILE.safetensors] [--json] TEXT
@@ -50,7 +50,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const text = oneText(positionals, "run");
-  const top = Number(values.top ?? 5);
+  const top = positiveInt(values.top, "--top") ?? 5;
   if (values.out) await checkWritableFolder(values.out);
   const model = await loadModel(values, "run");
   try {

@@ -16,7 +16,7 @@ import { Progress } from "./_progress.ts";
 import { featureIndex, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { oneText } from "./_model.ts";
 import { numberFlag, SAMPLING_FLAGS, SAMPLING_HELP, samplingOptions } from "./_sampling.ts";
-import { parseFlags, positiveInt, UsageError } from "./_usage.ts";
+import { parseFlags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Help text of `sae steer`. */
 export const STEER_HELP =
@@ -72,6 +72,7 @@ export async function steer(args: string[]): Promise<number> {
   }
   const text = oneText(positionals, "steer");
   if (values.feature === undefined) throw new UsageError("--feature is required: the feature index to steer with");
+  wholeNumber(values.feature, "--feature"); // checked before the slow loads; its range after
   const strength = numberFlag(values.strength, "--strength");
   if (strength === undefined) throw new UsageError("--strength is required: the multiple of W_dec[feature] to add");
   const positions = (values.positions ?? "all") as SteerPositions;

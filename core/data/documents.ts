@@ -13,6 +13,7 @@ import { hfHubDownload, hfListFiles, type HubOptions } from "../hub/hf_hub.ts";
 import { listFiles } from "../io/list_files.ts";
 import { readLines } from "../io/read_lines.ts";
 import { parquetColumns, readParquetColumn } from "../io/parquet.ts";
+import { readRegularTextFile } from "../io/read_regular_file.ts";
 
 /** One document: its text, or its token ids when the source is tokenized. */
 export type Document = string | number[];
@@ -40,6 +41,8 @@ export const SOTU = "sotu";
 
 const TOKEN_FIELDS = ["tokens", "input_ids"];
 const DATA_EXTENSIONS = [".txt", ".jsonl", ".parquet"];
+/** A .txt document is held whole as one string: larger ones should be split or given as .jsonl. */
+const MAX_TXT_BYTES = 512 * 1024 * 1024;
 
 function tokenIds(value: unknown, where: string): number[] {
   const ids = Array.from(value as ArrayLike<number | bigint>, Number);
@@ -179,7 +182,7 @@ export async function resolveDocuments(source: string, options: DocumentOptions 
     return {
       label: `${source} (${files.length} .txt files)`,
       async *documents() {
-        for (const file of files) yield await Deno.readTextFile(file);
+        for (const file of files) yield await readRegularTextFile(file, MAX_TXT_BYTES, "a .txt document");
       },
     };
   }

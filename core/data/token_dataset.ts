@@ -33,12 +33,33 @@ export interface TokenDatasetOptions extends DocumentOptions {
   bos?: number;
   /** The model's context length (`n_positions`): longer rows are refused. */
   maxContext?: number;
+  /** The model's vocabulary size: token ids outside 0..vocabSize − 1 are refused, naming where they are. */
+  vocabSize?: number;
+}
+
+/** The first id of `ids` outside 0..vocabSize − 1, as its index, or −1. */
+function firstBadId(ids: ArrayLike<number>, vocabSize: number | undefined): number {
+  for (let i = 0; i < ids.length; i++) {
+    const t = ids[i];
+    if (!(Number.isInteger(t) && t >= 0 && (vocabSize === undefined || t < vocabSize))) return i;
+  }
+  return -1;
+}
+
+function vocabRange(vocabSize: number | undefined): string {
+  return vocabSize === undefined
+    ? "a non-negative integer"
+    : `an integer in 0..${vocabSize - 1} (the model's vocabulary)`;
 }
 
 // eval_tokens first: a reference file may also hold a prompt as "tokens"
 const TOKEN_TENSORS = ["eval_tokens", "tokens"];
 
-async function tokensFile(path: string, contextSize: number | undefined): Promise<TokenDataset> {
+async function tokensFile(
+  path: string,
+  contextSize: number | undefined,
+  vocabSize: number | undefined,
+): Promise<TokenDataset> {
   const { tensors } = await readSafetensors(path);
   const name = TOKEN_TENSORS.find((n) => tensors.has(n));
   if (!name) {
@@ -57,6 +78,14 @@ async function tokensFile(path: string, contextSize: number | undefined): Promis
     );
   }
   const flat = toIntegers(entry, `${path} ${name}`);
+  const bad = firstBadId(flat, vocabSize);
+  if (bad >= 0) {
+    throw new RangeError(
+      `${path}: tensor "${name}" holds token id ${flat[bad]} at row ${Math.floor(bad / width)}, position ${
+        bad % width
+      }: expected ${vocabRange(vocabSize)}`,
+    );
+  }
   return {
     label: `${path} (${name} [${count}, ${width}])`,
     contextSize: width,
@@ -80,11 +109,12 @@ async function tokensFile(path: string, contextSize: number | undefined): Promis
  * @param source A {@linkcode resolveDocuments} source or a .safetensors file of token rows.
  * @param options Tokenizer, context size, BOS, the model's context length, document options.
  * @returns The dataset.
- * @throws {RangeError} When rows would be longer than the model's context.
+ * @throws {RangeError} When rows would be longer than the model's context, or a token id is outside the
+ * vocabulary (the message names the file, tensor, row and position).
  * @throws {TypeError} When the source is missing, malformed or yields no full row.
  */
 export async function openTokenDataset(source: string, options: TokenDatasetOptions): Promise<TokenDataset> {
-  const { tokenizer, bos, maxContext } = options;
+  const { tokenizer, bos, maxContext, vocabSize } = options;
   const checkWidth = (width: number): void => {
     if (!Number.isInteger(width) || width < 1) {
       throw new RangeError(`The context size must be a positive integer: ${width}`);
@@ -96,7 +126,7 @@ export async function openTokenDataset(source: string, options: TokenDatasetOpti
   if (options.contextSize !== undefined) checkWidth(options.contextSize);
   let dataset: TokenDataset;
   if (extname(source).toLowerCase() === ".safetensors") {
-    dataset = await tokensFile(source, options.contextSize);
+    dataset = await tokensFile(source, options.contextSize, vocabSize);
     checkWidth(dataset.contextSize);
   } else {
     const contextSize = options.contextSize ?? options.defaultContextSize ?? 128;
@@ -109,7 +139,17 @@ export async function openTokenDataset(source: string, options: TokenDatasetOpti
         concatAndChunk(
           (async function* () {
             for await (const doc of documents.documents()) {
-              yield typeof doc === "string" ? tokenizer.toTokens(doc, { prependBos: false }) : doc;
+              if (typeof doc === "string") {
+                yield tokenizer.toTokens(doc, { prependBos: false });
+                continue;
+              }
+              const bad = firstBadId(doc, vocabSize);
+              if (bad >= 0) {
+                throw new RangeError(
+                  `The dataset ${documents.label} holds token id ${doc[bad]}: expected ${vocabRange(vocabSize)}`,
+                );
+              }
+              yield doc;
             }
           })(),
           contextSize,

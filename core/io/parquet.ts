@@ -11,11 +11,11 @@ import {
   parquetReadObjects,
   parquetSchema,
 } from "hyparquet";
+import { openRegularFile } from "./read_regular_file.ts";
 
 /** A Parquet file on disk read by byte ranges. */
 async function fileBuffer(path: string): Promise<AsyncBuffer & { close(): void }> {
-  const file = await Deno.open(path);
-  const { size } = await file.stat();
+  const { file, size } = await openRegularFile(path, Number.MAX_SAFE_INTEGER, "a Parquet file");
   return {
     byteLength: size,
     async slice(start: number, end = size): Promise<ArrayBuffer> {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { openRegularFile } from "./read_regular_file.ts";
+
 /**
  * The lines of a UTF-8 file, without their `\n` (or `\r\n`), read in chunks.
  *
@@ -16,7 +18,8 @@
  * @returns Its lines, the last one included when it has no final newline.
  */
 export async function* readLines(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path);
+  // Streamed, so no size bound; but a FIFO or device is refused rather than read without end.
+  const { file } = await openRegularFile(path, Number.MAX_SAFE_INTEGER, "a text file");
   let rest = "";
   try {
     for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {

@@ -12,7 +12,7 @@ import type { SaeWeights } from "../sae/architecture.ts";
 import { applyConfigOverrides, parseSaeLensConfig, type SaeConfig } from "../sae/config.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import "../sae/architectures.ts";
-import { parseNpz } from "./npz.ts";
+import { readNpz } from "./npz.ts";
 import { readSafetensors, type SafetensorsEntry, toFloat32 } from "./safetensors.ts";
 import { exists } from "./exists.ts";
 import { readJson } from "./read_json.ts";
@@ -33,6 +33,9 @@ export interface SaeOnDisk {
   /** True when W_enc and W_dec were stored as F16 (they may stay f16 on the GPU). */
   storedF16: boolean;
 }
+
+/** A dangling link in an SAE folder is reported by its reader, never taken as a missing optional file. */
+const LINKS = { danglingLinks: true };
 
 const PICKLE_EXTENSIONS = [".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle"];
 
@@ -69,9 +72,9 @@ export async function readSae(path: string, overrides: Record<string, unknown> =
     throw error;
   }
   const folder = stat.isDirectory ? path : join(path, "..");
-  if (await exists(join(folder, "sae_weights.safetensors"))) return await readSaeLens(folder, overrides);
-  if (await exists(join(folder, "sae.safetensors"))) return await readSparsify(folder);
-  if (await exists(join(folder, "params.npz"))) return await readGemmaScope(folder);
+  if (await exists(join(folder, "sae_weights.safetensors"), LINKS)) return await readSaeLens(folder, overrides);
+  if (await exists(join(folder, "sae.safetensors"), LINKS)) return await readSparsify(folder);
+  if (await exists(join(folder, "params.npz"), LINKS)) return await readGemmaScope(folder);
   for await (const entry of Deno.readDir(folder)) {
     if (PICKLE_EXTENSIONS.some((e) => entry.name.endsWith(e))) throw pickleError(join(folder, entry.name));
   }
@@ -82,7 +85,7 @@ export async function readSae(path: string, overrides: Record<string, unknown> =
 
 async function readSaeLens(folder: string, overrides: Record<string, unknown>): Promise<SaeOnDisk> {
   const cfgPath = join(folder, "cfg.json");
-  if (!(await exists(cfgPath))) {
+  if (!(await exists(cfgPath, LINKS))) {
     throw new Deno.errors.NotFound(
       `${cfgPath} is missing: a SAELens folder needs cfg.json beside sae_weights.safetensors`,
     );
@@ -95,12 +98,13 @@ async function readSaeLens(folder: string, overrides: Record<string, unknown>): 
   const weightsPath = join(folder, "sae_weights.safetensors");
   const file = await readSafetensors(weightsPath);
   const weights: SaeWeights = {};
-  for (const [name, entry] of file.tensors) weights[name] = hostTensor(entry, `${weightsPath}: tensor "${name}"`);
-  foldFinetuningScale(weights, raw as Record<string, unknown>, weightsPath);
+  for (const [name, entry] of file.tensors) weights[name] = finiteTensor(entry, `${weightsPath}: tensor "${name}"`);
+  foldFinetuningScale(weights, raw as Record<string, unknown>, cfg, weightsPath, cfgPath);
   checkWeights(cfg, weights, weightsPath, cfgPath);
+  checkNoOtherTensors(cfg, file.tensors.keys(), weightsPath);
   let sparsity: HostTensor | undefined;
   const sparsityPath = join(folder, "sparsity.safetensors");
-  if (await exists(sparsityPath)) {
+  if (await exists(sparsityPath, LINKS)) {
     const entry = (await readSafetensors(sparsityPath)).tensors.get("sparsity");
     if (!entry) throw new TypeError(`${sparsityPath}: tensor "sparsity" is missing`);
     sparsity = hostTensor(entry, `${sparsityPath}: tensor "sparsity"`);
@@ -114,12 +118,25 @@ async function readSaeLens(folder: string, overrides: Record<string, unknown>): 
  * Old SAELens SAEs may carry `scaling_factor` [d_sae], multiplied into the features before
  * decoding when `finetuning_scaling_factor` is set: fold it into W_dec's rows. All ones is dropped.
  */
-function foldFinetuningScale(weights: SaeWeights, raw: Record<string, unknown>, path: string): void {
+function foldFinetuningScale(
+  weights: SaeWeights,
+  raw: Record<string, unknown>,
+  cfg: SaeConfig,
+  path: string,
+  cfgPath: string,
+): void {
+  const flag = raw.finetuning_scaling_factor;
+  if (flag !== undefined && typeof flag !== "boolean") {
+    throw new TypeError(
+      `${cfgPath}: field finetuning_scaling_factor is ${JSON.stringify(flag)}: expected true or false`,
+    );
+  }
   const scale = weights.scaling_factor;
   if (!scale) return;
   delete weights.scaling_factor;
+  checkShape(scale, [cfg.d_sae], `${path}: tensor "scaling_factor"`, cfgPath);
   if (scale.data.every((v) => v === 1)) return;
-  if (raw.finetuning_scaling_factor !== true) {
+  if (flag !== true) {
     throw new TypeError(
       `${path}: tensor "scaling_factor" is not all ones but cfg.json field finetuning_scaling_factor is not true`,
     );
@@ -134,18 +151,9 @@ function foldFinetuningScale(weights: SaeWeights, raw: Record<string, unknown>, 
 
 async function readSparsify(folder: string): Promise<SaeOnDisk> {
   const cfgPath = join(folder, "cfg.json");
-  const raw = await readJson(cfgPath) as Record<string, unknown>;
-  if (raw.transcode === true || raw.skip_connection === true) {
-    throw new TypeError(
-      `${cfgPath}: sparsify transcoders and skip connections map outputs, not autoencoders: expected transcode and skip_connection false`,
-    );
-  }
-  if (raw.activation !== undefined && raw.activation !== "topk") {
-    throw new TypeError(`${cfgPath}: field activation is ${JSON.stringify(raw.activation)}: expected "topk"`);
-  }
-  const dIn = raw.d_in;
-  const numLatents = raw.num_latents ||
-    (typeof dIn === "number" && typeof raw.expansion_factor === "number" ? dIn * raw.expansion_factor : undefined);
+  const raw = parseSparsifyConfig(await readJson(cfgPath), cfgPath);
+  const { d_in: dIn, k } = raw;
+  const numLatents = raw.num_latents || dIn * raw.expansion_factor;
   const name = basename(folder);
   const layer = /layers[._](\d+)/.exec(name)?.[1];
   const hook = name === "embed_tokens" ? "hook_embed" : layer !== undefined ? `blocks.${layer}.hook_resid_post` : null;
@@ -153,7 +161,7 @@ async function readSparsify(folder: string): Promise<SaeOnDisk> {
     architecture: "topk",
     d_in: dIn,
     d_sae: numLatents,
-    k: raw.k,
+    k,
     dtype: "float32",
     apply_b_dec_to_input: true, // sparsify subtracts b_dec unless transcoding
     normalize_activations: "none",
@@ -163,14 +171,17 @@ async function readSparsify(folder: string): Promise<SaeOnDisk> {
   const file = await readSafetensors(weightsPath);
   const take = (n: string) => {
     const e = file.tensors.get(n);
-    return e ? hostTensor(e, `${weightsPath}: tensor "${n}"`) : undefined;
+    return e ? finiteTensor(e, `${weightsPath}: tensor "${n}"`) : undefined;
   };
-  const encoder = take("encoder.weight") ?? take("W_enc");
-  if (!encoder) throw new TypeError(`${weightsPath}: tensor "encoder.weight" is missing`);
+  const missing = (n: string): never => {
+    throw new TypeError(`${weightsPath}: tensor "${n}" is missing`);
+  };
+  const encoder = take("encoder.weight") ?? take("W_enc") ?? missing("encoder.weight");
   const weights: SaeWeights = {
     // sparsify's encoder is an nn.Linear [d_sae, d_in]; SAELens's W_enc is [d_in, d_sae].
     W_enc: encoder.shape[0] === cfg.d_sae && encoder.shape[1] === cfg.d_in ? transpose(encoder) : encoder,
-    b_enc: take("encoder.bias") ?? take("b_enc") ?? { shape: [cfg.d_sae], data: new Float32Array(cfg.d_sae) },
+    // sparsify loads strictly: a missing bias is a broken file, not zeros.
+    b_enc: take("encoder.bias") ?? take("b_enc") ?? missing("encoder.bias"),
   };
   const wDec = take("W_dec");
   if (wDec) {
@@ -186,9 +197,9 @@ async function readSparsify(folder: string): Promise<SaeOnDisk> {
 
 async function readGemmaScope(folder: string): Promise<SaeOnDisk> {
   const npzPath = join(folder, "params.npz");
-  const arrays = parseNpz(await Deno.readFile(npzPath), npzPath);
+  const arrays = await readNpz(npzPath);
   const weights: SaeWeights = {};
-  for (const [name, entry] of arrays) weights[name] = hostTensor(entry, `${npzPath}: array "${name}"`);
+  for (const [name, entry] of arrays) weights[name] = finiteTensor(entry, `${npzPath}: array "${name}"`);
   const wEnc = weights.W_enc;
   if (!wEnc || wEnc.shape.length !== 2) throw new TypeError(`${npzPath}: array "W_enc" is missing or not 2-D`);
   const layer = /layer_(\d+)/.exec(folder)?.[1];
@@ -216,6 +227,64 @@ function hostTensor(entry: SafetensorsEntry, what: string): HostTensor {
   return { shape: entry.shape, data: toFloat32(entry, what) };
 }
 
+/** A weight as float32, refused when it holds NaN or ±Inf: one such value poisons every output. */
+function finiteTensor(entry: SafetensorsEntry, what: string): HostTensor {
+  const t = hostTensor(entry, what);
+  let bad = 0;
+  for (const v of t.data) if (!Number.isFinite(v)) bad++;
+  if (bad > 0) {
+    throw new RangeError(
+      `${what} holds ${bad} non-finite values (NaN or infinity, in float32): expected finite weights`,
+    );
+  }
+  return t;
+}
+
+/** The fields of a sparsify `cfg.json` read here, with sparsify's defaults (`SparseCoderConfig`). */
+interface SparsifyConfig {
+  d_in: number;
+  num_latents: number;
+  expansion_factor: number;
+  k: number;
+  [key: string]: unknown;
+}
+
+function parseSparsifyConfig(read: unknown, cfgPath: string): SparsifyConfig {
+  if (typeof read !== "object" || read === null || Array.isArray(read)) {
+    throw new TypeError(`${cfgPath}: expected a JSON object, found ${JSON.stringify(read)}`);
+  }
+  const raw = read as Record<string, unknown>;
+  for (const field of ["transcode", "skip_connection"]) {
+    if (raw[field] !== undefined && typeof raw[field] !== "boolean") {
+      throw new TypeError(`${cfgPath}: field ${field} is ${JSON.stringify(raw[field])}: expected true or false`);
+    }
+  }
+  if (raw.transcode === true || raw.skip_connection === true) {
+    throw new TypeError(
+      `${cfgPath}: sparsify transcoders and skip connections map outputs, not autoencoders: expected transcode and skip_connection false`,
+    );
+  }
+  if (raw.activation !== undefined && raw.activation !== "topk") {
+    throw new TypeError(`${cfgPath}: field activation is ${JSON.stringify(raw.activation)}: expected "topk"`);
+  }
+  const integer = (field: string, fallback: number | undefined, min: number): number => {
+    const v = raw[field] === undefined ? fallback : raw[field]; // null is refused, not defaulted
+    if (!Number.isSafeInteger(v) || (v as number) < min) {
+      throw new TypeError(
+        `${cfgPath}: field ${field} is ${JSON.stringify(raw[field])}: expected an integer >= ${min}`,
+      );
+    }
+    return v as number;
+  };
+  return {
+    ...raw,
+    d_in: integer("d_in", undefined, 1),
+    num_latents: integer("num_latents", 0, 0),
+    expansion_factor: integer("expansion_factor", 32, 1),
+    k: integer("k", 32, 1),
+  };
+}
+
 function storedF16(tensors: Map<string, SafetensorsEntry>): boolean {
   return tensors.get("W_enc")?.dtype === "F16" || tensors.get("encoder.weight")?.dtype === "F16";
 }
@@ -231,6 +300,23 @@ function checkShape(t: HostTensor, expected: number[], what: string, cfgPath: st
   if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
     throw new TypeError(
       `${what} has shape [${t.shape.join(", ")}], expected [${expected.join(", ")}] from ${cfgPath} d_in/d_sae`,
+    );
+  }
+}
+
+/**
+ * SAELens loads its state dict strictly: a tensor the architecture does not have (e.g. a misspelt
+ * `scaling_factor`, which would otherwise go unused) means the file is not what it claims. (A legacy
+ * `scaling_factor` is folded into W_dec.)
+ */
+function checkNoOtherTensors(cfg: SaeConfig, names: Iterable<string>, weightsPath: string): void {
+  const architecture = getArchitecture(cfg.architecture, weightsPath);
+  const known = ["W_enc", "W_dec", "b_dec", "scaling_factor", ...architecture.latentVectors];
+  // The file's names, not the weights object's keys: "__proto__" would be no key of it.
+  const other = [...names].find((name) => !known.includes(name));
+  if (other !== undefined) {
+    throw new TypeError(
+      `${weightsPath}: tensor "${other}" is not part of a ${architecture.name} SAE: expected only ${known.join(", ")}`,
     );
   }
 }

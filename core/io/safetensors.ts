@@ -9,6 +9,7 @@
  */
 
 import { writeFileAtomic } from "./atomic_write.ts";
+import { openRegularFile, readExactly } from "./read_regular_file.ts";
 
 /** Element types read and written. */
 export type SafetensorsDtype = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
@@ -56,70 +57,71 @@ export function looksLikePickle(bytes: Uint8Array): boolean {
   return (bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80;
 }
 
-/**
- * Parses safetensors bytes, validating the header against the file.
- *
- * @example Parse a file's bytes
- * ```ts
- * import { parseSafetensors, encodeSafetensors } from "./safetensors.ts";
- * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
- * const file = parseSafetensors(bytes, "w.safetensors");
- * console.log(file.tensors.get("w")?.shape); // [2]
- * ```
- *
- * @param bytes The whole file.
- * @param path The file's name, for error messages.
- * @returns The tensors and metadata.
- * @throws {SyntaxError} When the header is truncated, not JSON, or inconsistent with the file.
- * @throws {TypeError} When a tensor has an unknown dtype or a shape that disagrees with its bytes.
- */
-export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFile {
-  if (bytes.length < 8) {
-    if (looksLikePickle(bytes)) {
-      throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
-    }
-    throw new SyntaxError(`${path} is truncated: ${bytes.length} bytes, a safetensors file needs at least 8`);
+/** A validated header: tensors with their byte ranges in the data section. */
+interface SafetensorsHeader {
+  entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[];
+  metadata: Record<string, string>;
+}
+
+function pickleOrTruncated(bytes: Uint8Array, path: string, problem: string): SyntaxError {
+  if (looksLikePickle(bytes)) {
+    return new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) {
-    if (looksLikePickle(bytes)) {
-      throw new SyntaxError(`${path} is a PyTorch pickle file, not safetensors: ${PICKLE_HINT}`);
-    }
-    throw new SyntaxError(
-      `${path} has a header length of ${headerLength} bytes but only ${
-        bytes.length - 8
+  return new SyntaxError(`${path} ${problem}`);
+}
+
+/** The header length from the 8-byte prefix, checked against the file size and the format's cap. */
+function headerLength(prefix: Uint8Array, fileSize: number, path: string): number {
+  if (fileSize < 8) {
+    throw pickleOrTruncated(prefix, path, `is truncated: ${fileSize} bytes, a safetensors file needs at least 8`);
+  }
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileSize - 8)) {
+    throw pickleOrTruncated(
+      prefix,
+      path,
+      `has a header length of ${n} bytes but only ${
+        fileSize - 8
       } bytes follow: the file is truncated or not safetensors`,
     );
   }
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
-    throw new SyntaxError(`${path} has a header length of ${headerLength} bytes: expected at most ${MAX_HEADER_BYTES}`);
+  if (n > BigInt(MAX_HEADER_BYTES)) {
+    throw new SyntaxError(`${path} has a header length of ${n} bytes: expected at most ${MAX_HEADER_BYTES}`);
   }
-  const n = Number(headerLength);
+  return Number(n);
+}
+
+/**
+ * Validates a header as the safetensors library does: a JSON object whose tensors have a known dtype,
+ * a shape whose size matches their byte range, and ranges that, sorted, tile the data section from 0 to
+ * its end with no gap and no overlap.
+ */
+function parseHeader(headerBytes: Uint8Array, dataLength: number, path: string): SafetensorsHeader {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes);
+    if (!text.startsWith("{")) throw new SyntaxError("it does not start with {");
+    header = JSON.parse(text);
   } catch (cause) {
-    throw new SyntaxError(`${path} has a header that is not valid JSON: ${(cause as Error).message}`, { cause });
+    const message = (cause as Error).message.replace(/\s+/g, " "); // V8 quotes the text, newlines included
+    throw new SyntaxError(`${path} has a header that is not valid JSON: ${message}`, { cause });
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     throw new SyntaxError(`${path} has a header that is not a JSON object`);
   }
-  const data = bytes.subarray(8 + n);
-  const tensors = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
-  const ranges: { name: string; begin: number; end: number }[] = [];
+  const entries: SafetensorsHeader["entries"] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
       metadata = checkMetadata(raw, path);
       continue;
     }
-    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof entry !== "object" || entry === null) {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       throw new SyntaxError(`${path}: tensor "${name}" has a header entry that is not an object`);
     }
+    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const dtype = entry.dtype as SafetensorsDtype;
-    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
+    if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype)) {
       throw new TypeError(
         `${path}: tensor "${name}" has dtype ${JSON.stringify(entry.dtype)}: expected one of ${
           Object.keys(DTYPE_BYTES).join(", ")
@@ -139,9 +141,9 @@ export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFi
       );
     }
     const [begin, end] = offsets as [number, number];
-    if (begin > end || end > data.length) {
+    if (begin > end || end > dataLength) {
       throw new SyntaxError(
-        `${path}: tensor "${name}" has data_offsets [${begin}, ${end}] outside the ${data.length} data bytes of the file`,
+        `${path}: tensor "${name}" has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes of the file`,
       );
     }
     const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
@@ -152,18 +154,60 @@ export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFi
         }] and dtype ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`,
       );
     }
-    ranges.push({ name, begin, end });
-    tensors.set(name, { dtype, shape: [...shape], bytes: data.subarray(begin, end) });
+    entries.push({ name, dtype, shape: [...shape], begin, end });
   }
-  ranges.sort((a, b) => a.begin - b.begin);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i].begin < ranges[i - 1].end) {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const { name, begin } = sorted[i];
+    if (begin < covered) {
+      throw new SyntaxError(`${path}: tensors "${sorted[i - 1].name}" and "${name}" have overlapping data_offsets`);
+    }
+    if (begin > covered) {
       throw new SyntaxError(
-        `${path}: tensors "${ranges[i - 1].name}" and "${ranges[i].name}" have overlapping data_offsets`,
+        `${path}: tensor "${name}" starts at data byte ${begin}: expected ${covered}, where the previous tensor ends`,
       );
     }
+    covered = sorted[i].end;
   }
-  return { tensors, metadata };
+  if (covered !== dataLength) {
+    throw new SyntaxError(
+      `${path}: the tensors cover ${covered} data bytes but the file holds ${dataLength}: the header length or the file size is wrong`,
+    );
+  }
+  return { entries, metadata };
+}
+
+/**
+ * Parses safetensors bytes, validating the header against the file as the safetensors library does.
+ *
+ * @example Parse a file's bytes
+ * ```ts
+ * import { parseSafetensors, encodeSafetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * const file = parseSafetensors(bytes, "w.safetensors");
+ * console.log(file.tensors.get("w")?.shape); // [2]
+ * ```
+ *
+ * @param bytes The whole file.
+ * @param path The file's name, for error messages.
+ * @returns The tensors and metadata.
+ * @throws {SyntaxError} When the header is truncated, not JSON, or inconsistent with the file (gaps,
+ * overlaps, bytes after the last tensor).
+ * @throws {TypeError} When a tensor has an unknown dtype or a shape that disagrees with its bytes.
+ */
+export function parseSafetensors(bytes: Uint8Array, path: string): SafetensorsFile {
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, path);
+  const data = bytes.subarray(8 + n);
+  return toFile(parseHeader(bytes.subarray(8, 8 + n), data.length, path), data);
+}
+
+function toFile(header: SafetensorsHeader, data: Uint8Array): SafetensorsFile {
+  const tensors = new Map<string, SafetensorsEntry>();
+  for (const { name, dtype, shape, begin, end } of header.entries) {
+    tensors.set(name, { dtype, shape, bytes: data.subarray(begin, end) });
+  }
+  return { tensors, metadata: header.metadata };
 }
 
 function checkMetadata(raw: unknown, path: string): Record<string, string> {
@@ -177,7 +221,8 @@ function checkMetadata(raw: unknown, path: string): Record<string, string> {
 }
 
 /**
- * Reads and parses a safetensors file.
+ * Reads and parses a safetensors file: a regular file (see {@linkcode openRegularFile}) whose header
+ * is read and validated first, so only the data it declares is then read.
  *
  * @example Read a file
  * ```ts ignore
@@ -187,10 +232,19 @@ function checkMetadata(raw: unknown, path: string): Record<string, string> {
  * @param path The file.
  * @returns The tensors and metadata.
  * @throws {Deno.errors.NotFound} When the file is missing.
+ * @throws {TypeError} When it is a folder, FIFO or device, or a tensor is malformed.
  * @throws {SyntaxError} When the header is invalid (see {@linkcode parseSafetensors}).
  */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  return parseSafetensors(await Deno.readFile(path), path);
+  const { file, size } = await openRegularFile(path, Number.MAX_SAFE_INTEGER, "a safetensors file");
+  try {
+    const prefix = await readExactly(file, Math.min(size, 8), path);
+    const n = headerLength(prefix, size, path);
+    const header = parseHeader(await readExactly(file, n, path), size - 8 - n, path);
+    return toFile(header, await readExactly(file, size - 8 - n, path));
+  } finally {
+    file.close();
+  }
 }
 
 /**

@@ -65,7 +65,7 @@ export function parseGpt2Config(json: unknown, path: string): Gpt2Config {
     throw new TypeError(`${path} has model_type "${raw.model_type}": expected "gpt2"`);
   }
   const int = (key: string, fallback?: number): number => {
-    const v = raw[key] ?? fallback;
+    const v = raw[key] === undefined ? fallback : raw[key]; // null is refused, not defaulted
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
       throw new TypeError(`${path} field ${key} must be a positive integer: got ${JSON.stringify(v)}`);
     }
@@ -77,14 +77,16 @@ export function parseGpt2Config(json: unknown, path: string): Gpt2Config {
   if (dModel % nHeads !== 0) {
     throw new TypeError(`${path} field n_embd (${dModel}) must be a multiple of n_head (${nHeads})`);
   }
-  const act = String(raw.activation_function ?? "gelu_new");
-  const actFn = ACTIVATIONS[act];
+  const act = raw.activation_function ?? "gelu_new";
+  const actFn = typeof act === "string" && Object.hasOwn(ACTIVATIONS, act) ? ACTIVATIONS[act] : undefined;
   if (!actFn) {
     throw new TypeError(
-      `${path} field activation_function is "${act}": expected one of ${Object.keys(ACTIVATIONS).join(", ")}`,
+      `${path} field activation_function is ${JSON.stringify(act)}: expected one of ${
+        Object.keys(ACTIVATIONS).join(", ")
+      }`,
     );
   }
-  const eps = raw.layer_norm_epsilon ?? 1e-5;
+  const eps = raw.layer_norm_epsilon === undefined ? 1e-5 : raw.layer_norm_epsilon;
   if (typeof eps !== "number" || !(eps > 0)) {
     throw new TypeError(`${path} field layer_norm_epsilon must be a positive number: got ${JSON.stringify(eps)}`);
   }

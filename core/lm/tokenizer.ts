@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { exists } from "../io/exists.ts";
 import { readJson } from "../io/read_json.ts";
+import { readRegularTextFile } from "../io/read_regular_file.ts";
+
+/** Bytes a tokenizer file may have (GPT-2's tokenizer.json is 1.4 MB; large vocabularies reach tens of MB). */
+const MAX_TOKENIZER_BYTES = 256 * 1024 * 1024;
 
 /** `<|endoftext|>`: GPT-2's BOS, EOS and padding token. */
 export const END_OF_TEXT = "<|endoftext|>";
@@ -68,6 +72,19 @@ export class Gpt2Tokenizer {
     this.bosTokenId = id;
   }
 
+  /** Builds the tokenizer, naming the files when the library refuses them (its errors name neither). */
+  static #build(make: () => Tokenizer, files: string): Gpt2Tokenizer {
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = make();
+    } catch (cause) {
+      throw new TypeError(`${files} is not a usable tokenizer: ${(cause as Error).message}`, { cause });
+    }
+    const id = tokenizer.token_to_id(END_OF_TEXT);
+    if (id === undefined) throw new TypeError(`${files}: the tokenizer has no ${END_OF_TEXT} token`);
+    return new Gpt2Tokenizer(tokenizer);
+  }
+
   /**
    * Reads a tokenizer from a folder holding `tokenizer.json`, `vocab.json` + `merges.txt`, or
    * `encoder.json` + `vocab.bpe` (checked in that order).
@@ -82,18 +99,40 @@ export class Gpt2Tokenizer {
    * @param dir The folder.
    * @returns The tokenizer.
    * @throws {Deno.errors.NotFound} When none of the file sets is there.
+   * @throws {TypeError} When a file is not a regular file or not a tokenizer (the message names it).
+   * @throws {SyntaxError} When a file is not valid JSON or UTF-8.
    */
   static async load(dir: string): Promise<Gpt2Tokenizer> {
     const tokenizerJson = join(dir, "tokenizer.json");
     if (await exists(tokenizerJson)) {
-      return new Gpt2Tokenizer(new Tokenizer(await readJson(tokenizerJson) as object, {}));
+      const json = await readJson(tokenizerJson, MAX_TOKENIZER_BYTES);
+      if (typeof json !== "object" || json === null || Array.isArray(json)) {
+        throw new TypeError(`${tokenizerJson}: expected a JSON object, found ${JSON.stringify(json)}`);
+      }
+      return Gpt2Tokenizer.#build(() => new Tokenizer(json, {}), tokenizerJson);
     }
     for (const [vocabFile, mergesFile] of [["vocab.json", "merges.txt"], ["encoder.json", "vocab.bpe"]]) {
       const vocabPath = join(dir, vocabFile);
       const mergesPath = join(dir, mergesFile);
       if (await exists(vocabPath) && await exists(mergesPath)) {
-        const vocab = await readJson(vocabPath) as Record<string, number>;
-        return Gpt2Tokenizer.fromVocab(vocab, parseMerges(await Deno.readTextFile(mergesPath)));
+        const vocab = await readJson(vocabPath, MAX_TOKENIZER_BYTES);
+        if (typeof vocab !== "object" || vocab === null || Array.isArray(vocab)) {
+          throw new TypeError(`${vocabPath}: expected a JSON object of token ids, found ${JSON.stringify(vocab)}`);
+        }
+        for (const [token, id] of Object.entries(vocab)) {
+          if (!Number.isSafeInteger(id) || id < 0) {
+            throw new TypeError(
+              `${vocabPath}: token ${JSON.stringify(token)} has id ${
+                JSON.stringify(id)
+              }: expected a non-negative integer`,
+            );
+          }
+        }
+        const merges = parseMerges(await readRegularTextFile(mergesPath, MAX_TOKENIZER_BYTES, "a merges file"));
+        return Gpt2Tokenizer.#build(
+          () => new Tokenizer(gpt2TokenizerJson(vocab as Record<string, number>, merges), {}),
+          `${vocabPath} with ${mergesPath}`,
+        );
       }
     }
     throw new Deno.errors.NotFound(

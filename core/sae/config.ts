@@ -94,6 +94,53 @@ function positiveInteger(cfg: Record<string, unknown>, field: string, path: stri
   return v as number;
 }
 
+/** The checks of typed optional fields: a test and how the expected type reads in errors. */
+const KINDS = {
+  boolean: [(v: unknown) => typeof v === "boolean", "true or false"],
+  string: [(v: unknown) => typeof v === "string", "a string"],
+  object: [isObject, "a JSON object"],
+  positiveInteger: [(v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1, "a positive integer"],
+  nonNegativeInteger: [(v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0, "a non-negative integer"],
+  positiveNumber: [(v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0, "a positive number"],
+} as const;
+
+/**
+ * The field's value when present, refused (not coerced) when of the wrong type; `null` is allowed only
+ * where SAELens types the field `Optional`.
+ */
+function typed(
+  obj: Record<string, unknown>,
+  field: string,
+  kind: keyof typeof KINDS,
+  path: string,
+  nullable = false,
+): unknown {
+  const v = obj[field];
+  if (v === undefined || (nullable && v === null)) return v;
+  const [test, expected] = KINDS[kind];
+  if (!test(v)) {
+    throw new TypeError(
+      `${path}: field ${field} is ${JSON.stringify(v)}: expected ${expected}${nullable ? " or null" : ""}`,
+    );
+  }
+  return v;
+}
+
+/** SAELens's `metadata` fields with their types (all `Optional`). */
+const METADATA_TYPES: Record<string, keyof typeof KINDS> = {
+  model_name: "string",
+  hook_name: "string",
+  hook_head_index: "nonNegativeInteger",
+  context_size: "positiveInteger",
+  prepend_bos: "boolean",
+  dataset_path: "string",
+  neuronpedia_id: "string",
+  model_from_pretrained_kwargs: "object",
+  sae_lens_version: "string",
+  sae_lens_training_version: "string",
+  model_class_name: "string",
+};
+
 function versionBelow6(version: unknown): boolean {
   if (typeof version !== "string") return true;
   const major = Number.parseInt(version.split(".")[0], 10);
@@ -118,7 +165,10 @@ function versionBelow6(version: unknown): boolean {
  * @throws {RangeError} When `normalize_activations` or `reshape_activations` has an unknown value.
  */
 export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
-  if (!isObject(raw)) throw new TypeError(`${path}: expected a JSON object`);
+  if (!isObject(raw)) throw new TypeError(`${path}: expected a JSON object, found ${JSON.stringify(raw)}`);
+  if (raw.metadata !== undefined && raw.metadata !== null && !isObject(raw.metadata)) {
+    throw new TypeError(`${path}: field metadata is ${JSON.stringify(raw.metadata)}: expected a JSON object`);
+  }
   const version = raw.sae_lens_version ?? (isObject(raw.metadata) ? raw.metadata.sae_lens_version : undefined) ??
     (isObject(raw.metadata) ? raw.metadata.sae_lens_training_version : undefined);
   const legacy = !isObject(raw.metadata) && versionBelow6(version);
@@ -131,17 +181,31 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
       if (metadata[key] === undefined && flat[key] !== undefined) metadata[key] = flat[key] as never;
     }
   }
-  let architecture = typeof flat.architecture === "string" ? flat.architecture : "standard";
-  let k = flat.k;
-  const kwargs = flat.activation_fn_kwargs;
-  if (flat.activation_fn === "topk" && isObject(kwargs) && kwargs.k !== undefined) {
-    architecture = "topk";
-    k = kwargs.k;
+  for (const [key, kind] of Object.entries(METADATA_TYPES)) {
+    typed(metadata, key, kind, path, true);
   }
-  architecture = INFERENCE_NAME[architecture] ?? architecture;
+  let architecture = (typed(flat, "architecture", "string", path) as string | undefined) ?? "standard";
+  // BatchTopK trains with a mean k that may be fractional (SAELens 6.11); it loads as JumpReLU, which ignores k.
+  const trainedAs = Object.hasOwn(INFERENCE_NAME, architecture);
+  let k = typed(flat, "k", trainedAs ? "positiveNumber" : "positiveInteger", path, true);
+  const activation = typed(flat, "activation_fn", "string", path, true);
+  const kwargs = typed(flat, "activation_fn_kwargs", "object", path, true) as Record<string, unknown> | undefined;
+  if (activation === "topk") {
+    if (!isObject(kwargs)) {
+      throw new TypeError(
+        `${path}: field activation_fn is "topk" but activation_fn_kwargs is missing: expected {"k": K}`,
+      );
+    }
+    architecture = "topk";
+    k = typed(kwargs, "k", "positiveInteger", `${path} activation_fn_kwargs`);
+    if (k === undefined) {
+      throw new TypeError(`${path}: field activation_fn_kwargs.k is missing: expected a positive integer`);
+    }
+  }
+  if (trainedAs) architecture = INFERENCE_NAME[architecture];
   let normalize = flat.normalize_activations;
   if (typeof normalize === "boolean") normalize = normalize ? "expected_average_only_in" : "none";
-  normalize ??= "none";
+  normalize ??= "none"; // SAELens's None behaves as "none"
   if (!NORMALIZE_MODES.includes(normalize as NormalizeMode)) {
     throw new RangeError(
       `${path}: field normalize_activations is ${JSON.stringify(normalize)}: expected one of ${
@@ -150,31 +214,30 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
     );
   }
   const hookName = typeof metadata.hook_name === "string" ? metadata.hook_name : "";
-  const reshape = flat.reshape_activations ?? (hookName.endsWith("hook_z") ? "hook_z" : "none");
+  const reshape = flat.reshape_activations === undefined
+    ? (hookName.endsWith("hook_z") ? "hook_z" : "none")
+    : flat.reshape_activations;
   if (reshape !== "none" && reshape !== "hook_z") {
     throw new RangeError(
       `${path}: field reshape_activations is ${JSON.stringify(reshape)}: expected "none" or "hook_z"`,
     );
   }
+  const dtype = (typed(flat, "dtype", "string", path) as string | undefined) ?? "float32";
   const cfg: SaeConfig = {
     architecture,
     d_in: positiveInteger(flat, "d_in", path),
     d_sae: positiveInteger(flat, "d_sae", path),
-    dtype: typeof flat.dtype === "string" ? flat.dtype.replace(/^torch\./, "") : "float32",
-    device: typeof flat.device === "string" ? flat.device : "cpu",
-    apply_b_dec_to_input: flat.apply_b_dec_to_input === undefined ? true : flat.apply_b_dec_to_input === true,
+    dtype: dtype.replace(/^torch\./, ""),
+    device: (typed(flat, "device", "string", path) as string | undefined) ?? "cpu",
+    apply_b_dec_to_input: (typed(flat, "apply_b_dec_to_input", "boolean", path) as boolean | undefined) ?? true,
     normalize_activations: normalize as NormalizeMode,
     reshape_activations: reshape,
     metadata,
   };
-  if (k !== undefined && k !== null) {
-    if (!Number.isSafeInteger(k) || (k as number) < 1) {
-      throw new TypeError(`${path}: field k is ${JSON.stringify(k)}: expected a positive integer`);
-    }
-    cfg.k = k as number;
-  }
-  if (flat.rescale_acts_by_decoder_norm === true) cfg.rescale_acts_by_decoder_norm = true;
-  if (typeof flat.norm_scaling_factor === "number") cfg.norm_scaling_factor = flat.norm_scaling_factor;
+  if (k !== undefined && k !== null) cfg.k = k as number;
+  if (typed(flat, "rescale_acts_by_decoder_norm", "boolean", path) === true) cfg.rescale_acts_by_decoder_norm = true;
+  const scale = typed(flat, "norm_scaling_factor", "positiveNumber", path, true);
+  if (typeof scale === "number") cfg.norm_scaling_factor = scale;
   return cfg;
 }
 
@@ -184,7 +247,7 @@ function renameLegacyKeys(raw: Record<string, unknown>): Record<string, unknown>
     hook_point_head_index: "hook_head_index",
     activation_fn_str: "activation_fn",
   };
-  return Object.fromEntries(Object.entries(raw).map(([key, v]) => [rename[key] ?? key, v]));
+  return Object.fromEntries(Object.entries(raw).map(([key, v]) => [Object.hasOwn(rename, key) ? rename[key] : key, v]));
 }
 
 /**

@@ -133,3 +133,29 @@ Deno.test(`resolveDocuments("${SOTU}") gives the embedded State of the Union add
   const first = await source.documents().next();
   assertEquals(typeof first.value === "string" && first.value.startsWith("Fellow-Citizens of the Senate"), true);
 });
+
+Deno.test("openTokenDataset() refuses token ids outside the vocabulary, naming the file and the place", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const [bad, expected] of [[-5n, "-5"], [50257n, "50257"]] as const) {
+    const path = `${dir}/tokens.safetensors`;
+    const ids = new BigInt64Array([50256n, 11n, 12n, 13n, 50256n, bad, 14n, 15n]);
+    await Deno.writeFile(path, encodeSafetensors({ tokens: { shape: [2, 4], data: ids } }));
+    await assertRejects(
+      () => openTokenDataset(path, { tokenizer: charTokenizer, vocabSize: 50257 }),
+      RangeError,
+      `${path}: tensor "tokens" holds token id ${expected} at row 1, position 1: expected an integer in 0..50256`,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("openTokenDataset() refuses token ids of documents outside the vocabulary", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/d.jsonl`, JSON.stringify({ tokens: [1, 2, 3, 99, 4, 5] }) + "\n");
+  await assertRejects(
+    () => openTokenDataset(`${dir}/d.jsonl`, { tokenizer: charTokenizer, contextSize: 2, vocabSize: 50 }),
+    RangeError,
+    `The dataset ${dir}/d.jsonl holds token id 99: expected an integer in 0..49`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

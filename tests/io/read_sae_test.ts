@@ -151,7 +151,7 @@ Deno.test("readSae() names a missing JumpReLU threshold", async () => {
 
 Deno.test("readSae() loads a BatchTopK config as the JumpReLU it is saved as", async () => {
   const dir = await folder({
-    "cfg.json": JSON.stringify({ architecture: "batchtopk", d_in: 4, d_sae: 8, metadata: {} }),
+    "cfg.json": JSON.stringify({ architecture: "batchtopk", d_in: 4, d_sae: 8, k: 2.5, metadata: {} }),
     "sae_weights.safetensors": small(4, 8, { threshold: { shape: [8], data: new Float32Array(8) } }),
   });
   assertEquals((await readSae(dir)).cfg.architecture, "jumprelu");
@@ -169,4 +169,103 @@ Deno.test("readSae() refuses pickle checkpoints", async () => {
 
 Deno.test("readSae() names a missing folder", async () => {
   await assertRejects(() => readSae("/no/such/sae"), Deno.errors.NotFound, "SAE path /no/such/sae does not exist");
+});
+
+Deno.test("readSae() refuses non-finite weights, naming the tensor and the count", async () => {
+  const bad = new Float32Array(8);
+  bad[2] = NaN;
+  bad[5] = -Infinity;
+  const dir = await folder({
+    "cfg.json": JSON.stringify({ architecture: "standard", d_in: 4, d_sae: 8, metadata: {} }),
+    "sae_weights.safetensors": small(4, 8, { b_enc: { shape: [8], data: bad } }),
+  });
+  await assertRejects(
+    () => readSae(dir),
+    RangeError,
+    `sae_weights.safetensors: tensor "b_enc" holds 2 non-finite values (NaN or infinity, in float32)`,
+  );
+});
+
+Deno.test("readSae() refuses cfg.json fields of the wrong type instead of coercing them", async () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ apply_b_dec_to_input: "true" }, `field apply_b_dec_to_input is "true": expected true or false`],
+    [{ apply_b_dec_to_input: 1 }, "field apply_b_dec_to_input is 1: expected true or false"],
+    [{ apply_b_dec_to_input: null }, "field apply_b_dec_to_input is null: expected true or false"],
+    [{ architecture: null, k: 2 }, "field architecture is null: expected a string"],
+    [{ architecture: "topk", k: 2, rescale_acts_by_decoder_norm: "yes" }, "field rescale_acts_by_decoder_norm is"],
+    [{ reshape_activations: null }, `field reshape_activations is null: expected "none" or "hook_z"`],
+    [{ metadata: { hook_name: 5 } }, "field hook_name is 5: expected a string or null"],
+    [{ metadata: "blocks.0" }, `field metadata is "blocks.0": expected a JSON object`],
+  ];
+  for (const [fields, message] of cases) {
+    const dir = await folder({
+      "cfg.json": JSON.stringify({ architecture: "standard", d_in: 4, d_sae: 8, metadata: {}, ...fields }),
+      "sae_weights.safetensors": small(4, 8),
+    });
+    await assertRejects(() => readSae(dir), Error, `${join(dir, "cfg.json")}: ${message}`);
+  }
+});
+
+Deno.test("readSae() keeps SAELens defaults for absent fields", async () => {
+  const dir = await folder({
+    "cfg.json": JSON.stringify({ architecture: "topk", d_in: 4, d_sae: 8, k: 2, metadata: {} }),
+    "sae_weights.safetensors": small(4, 8),
+  });
+  const { cfg } = await readSae(dir);
+  assertEquals([cfg.apply_b_dec_to_input, cfg.rescale_acts_by_decoder_norm ?? false, cfg.normalize_activations], [
+    true,
+    false,
+    "none",
+  ]);
+});
+
+Deno.test("readSae() refuses a legacy scaling_factor of the wrong shape and tensors the SAE does not have", async () => {
+  const cfg = JSON.stringify({
+    d_in: 4,
+    d_sae: 8,
+    hook_point: "blocks.0.hook_resid_pre",
+    finetuning_scaling_factor: true,
+  });
+  const wrongShape = await folder({
+    "cfg.json": cfg,
+    "sae_weights.safetensors": small(4, 8, { scaling_factor: { shape: [4], data: new Float32Array(4).fill(2) } }),
+  });
+  await assertRejects(() => readSae(wrongShape), TypeError, `tensor "scaling_factor" has shape [4], expected [8]`);
+  const misspelt = await folder({
+    "cfg.json": cfg,
+    "sae_weights.safetensors": small(4, 8, { scaling_factr: { shape: [8], data: new Float32Array(8).fill(2) } }),
+  });
+  await assertRejects(
+    () => readSae(misspelt),
+    TypeError,
+    `tensor "scaling_factr" is not part of a standard SAE: expected only W_enc, W_dec, b_dec, scaling_factor, b_enc`,
+  );
+});
+
+Deno.test("readSae() refuses a sparsify cfg.json that is not an object or has a null k", async () => {
+  const weights = encodeSafetensors({
+    "encoder.weight": { shape: [8, 4], data: new Float32Array(32) },
+    "encoder.bias": { shape: [8], data: new Float32Array(8) },
+    W_dec: { shape: [8, 4], data: new Float32Array(32) },
+    b_dec: { shape: [4], data: new Float32Array(4) },
+  });
+  for (
+    const [cfg, message] of [
+      ["null", "cfg.json: expected a JSON object, found null"],
+      [JSON.stringify({ d_in: 4, num_latents: 8, k: null }), "field k is null: expected an integer >= 1"],
+    ]
+  ) {
+    const dir = await folder({ "layers.0/cfg.json": cfg, "layers.0/sae.safetensors": weights });
+    await assertRejects(() => readSae(join(dir, "layers.0")), TypeError, message);
+  }
+});
+
+Deno.test("readSae() refuses a FIFO cfg.json and weights linked to /dev/zero at once", async () => {
+  const dir = await folder({ "sae_weights.safetensors": small(4, 8) });
+  const { success } = await new Deno.Command("mkfifo", { args: [join(dir, "cfg.json")] }).output();
+  assertEquals(success, true);
+  await assertRejects(() => readSae(dir), TypeError, `${join(dir, "cfg.json")} is a FIFO (named pipe)`);
+  const zero = await folder({ "cfg.json": JSON.stringify({ d_in: 4, d_sae: 8 }) });
+  await Deno.symlink("/dev/zero", join(zero, "sae_weights.safetensors"));
+  await assertRejects(() => readSae(zero), TypeError, "sae_weights.safetensors is a character device");
 });

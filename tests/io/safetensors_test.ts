@@ -5,7 +5,7 @@ import {
   toFloat32,
   writeSafetensors,
 } from "../../core/io/safetensors.ts";
-import { assertEquals, assertThrows } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 
 function withHeader(header: unknown, dataBytes: number): Uint8Array {
   let json = JSON.stringify(header);
@@ -107,5 +107,37 @@ Deno.test("writeSafetensors() writes atomically and leaves no temporary file", a
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   assertEquals(names, ["x.safetensors"]);
   assertEquals(Array.from(toFloat32((await readSafetensors(`${dir}/x.safetensors`)).tensors.get("x")!, "x")), [7]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseSafetensors() refuses a length prefix one byte short instead of reading tensors one byte off", () => {
+  const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(0, view.getBigUint64(0, true) - 1n, true);
+  assertThrows(
+    () => parseSafetensors(bytes, "w.safetensors"),
+    SyntaxError,
+    "w.safetensors: the tensors cover 8 data bytes but the file holds 9",
+  );
+});
+
+Deno.test("parseSafetensors() refuses bytes after the last tensor and gaps between tensors", () => {
+  const bytes = encodeSafetensors({ w: { shape: [1], data: new Float32Array([1]) } });
+  assertThrows(
+    () => parseSafetensors(new Uint8Array([...bytes, 0]), "f"),
+    SyntaxError,
+    "the tensors cover 4 data bytes but the file holds 5",
+  );
+  const gap = withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8);
+  assertThrows(() => parseSafetensors(gap, "f"), SyntaxError, `tensor "a" starts at data byte 4: expected 0`);
+});
+
+Deno.test("readSafetensors() refuses a FIFO and a link to /dev/zero", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.symlink("/dev/zero", `${dir}/zero.safetensors`);
+  await assertRejects(() => readSafetensors(`${dir}/zero.safetensors`), TypeError, "is a character device");
+  const { success } = await new Deno.Command("mkfifo", { args: [`${dir}/fifo.safetensors`] }).output();
+  assertEquals(success, true);
+  await assertRejects(() => readSafetensors(`${dir}/fifo.safetensors`), TypeError, "is a FIFO");
   await Deno.remove(dir, { recursive: true });
 });

@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../_assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
 import { parseGpt2Config } from "../../core/lm/gpt2_config.ts";
 import { encodeSafetensors, readSafetensors } from "../../core/io/safetensors.ts";
@@ -69,4 +69,37 @@ Deno.test("parseGpt2Config() checks fields and fills GPT-2's defaults", () => {
     message = (e as Error).message;
   }
   assertEquals(message, "c.json field n_embd (64) must be a multiple of n_head (5)");
+});
+
+Deno.test("readGpt2Checkpoint() refuses a FIFO config.json and weights linked to /dev/zero at once", async () => {
+  const fifo = await copyModel(async (dir) => {
+    await Deno.remove(`${dir}/config.json`);
+    const { success } = await new Deno.Command("mkfifo", { args: [`${dir}/config.json`] }).output();
+    assertEquals(success, true);
+  });
+  await assertRejects(() => readGpt2Checkpoint(fifo), TypeError, `${fifo}/config.json is a FIFO (named pipe)`);
+  const zero = await copyModel(async (dir) => {
+    await Deno.remove(`${dir}/model.safetensors`);
+    await Deno.symlink("/dev/zero", `${dir}/model.safetensors`);
+  });
+  await assertRejects(() => readGpt2Checkpoint(zero), TypeError, `${zero}/model.safetensors is a character device`);
+  for (const dir of [fifo, zero]) await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("parseGpt2Config() refuses wrongly typed fields instead of coercing them", () => {
+  const base = { n_layer: 2, n_head: 2, n_embd: 8 };
+  for (
+    const [field, value, message] of [
+      ["activation_function", ["gelu_new"], `field activation_function is ["gelu_new"]: expected one of`],
+      ["activation_function", "constructor", `field activation_function is "constructor": expected one of`],
+      ["vocab_size", null, "field vocab_size must be a positive integer: got null"],
+      ["layer_norm_epsilon", null, "field layer_norm_epsilon must be a positive number: got null"],
+    ] as const
+  ) {
+    assertThrows(
+      () => parseGpt2Config({ ...base, [field]: value }, "config.json"),
+      TypeError,
+      `config.json ${message}`,
+    );
+  }
 });

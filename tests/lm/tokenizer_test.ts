@@ -79,3 +79,14 @@ Deno.test("Gpt2Tokenizer.load() names the files it looked for when none is there
     await Deno.remove(dir);
   }
 });
+
+Deno.test("Gpt2Tokenizer.load() names the file the tokenizer library refuses", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({ model: 3 }));
+  await assertRejects(() => Gpt2Tokenizer.load(dir), TypeError, `${dir}/tokenizer.json is not a usable tokenizer:`);
+  await Deno.remove(`${dir}/tokenizer.json`);
+  await Deno.writeTextFile(`${dir}/vocab.json`, JSON.stringify({ a: "0" }));
+  await Deno.writeTextFile(`${dir}/merges.txt`, "");
+  await assertRejects(() => Gpt2Tokenizer.load(dir), TypeError, `${dir}/vocab.json: token "a" has id "0"`);
+  await Deno.remove(dir, { recursive: true });
+});

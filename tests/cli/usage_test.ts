@@ -1,0 +1,53 @@
+// Bad numbers, lists, paths and inputs are caught before any model or SAE is loaded.
+import { encodeSafetensors } from "../../core/io/safetensors.ts";
+import { assertEquals } from "../_assert.ts";
+import { runCli } from "./_run.ts";
+
+async function usageError(args: string[], text: string): Promise<void> {
+  const out = await runCli(args);
+  assertEquals(out.code, 2, out.stderr);
+  assertEquals(out.stderr.includes(text), true, out.stderr);
+}
+
+Deno.test("sae ablate refuses empty and repeated --features items", async () => {
+  await usageError(["ablate", "--target", " x", "--features", ",,", "x"], `--features ",,": item 1 is empty`);
+  await usageError(["ablate", "--target", " x", "--features", "3,", "x"], "item 2 is empty");
+  await usageError(["ablate", "--target", " x", "--features", "3,03", "x"], "--features lists feature 3 twice");
+});
+
+Deno.test("sae feature and steer want a whole-number feature index", async () => {
+  await usageError(["feature", "", "x"], `The feature index must be a whole number such as 3: current value is ""`);
+  await usageError(["feature", "1e3", "x"], `current value is "1e3"`);
+  await usageError(["steer", "--feature=-1", "--strength", "2", "x"], `--feature must be a whole number`);
+});
+
+Deno.test("empty flag values and paths are refused, not taken as absent", async () => {
+  await usageError(["encode", "--out", "", "x"], "--out is empty: give it a value");
+  await usageError(["info", ""], "sae info takes one SAE path");
+});
+
+Deno.test("counts must be written as plain positive integers, numbers as decimals", async () => {
+  await usageError(
+    ["steer", "--feature", "3", "--strength", " ", "x"],
+    `--strength must be a number: current value is " "`,
+  );
+  await usageError(["generate", "--temperature", "0x1", "x"], `--temperature must be a number`);
+  await usageError(
+    ["generate", "--seed", "1.5", "x"],
+    `--seed must be a whole number such as 3: current value is "1.5"`,
+  );
+  await usageError(["run", "--top", "1e3", "x"], "--top must be a positive integer: current value is 1e3");
+  await usageError(["encode", "--top", "0x10", "x"], "--top must be a positive integer: current value is 0x10");
+});
+
+Deno.test("sae encode --acts refuses non-finite activations instead of printing an infinite MSE", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await Deno.writeFile(
+    path,
+    encodeSafetensors({ acts: { shape: [2, 2], data: new Float32Array([1, Infinity, NaN, 0]) } }),
+  );
+  const out = await runCli(["encode", "--sae", "unused", "--acts", path]);
+  assertEquals(out.code, 1, out.stderr);
+  assertEquals(out.stderr.includes(`${path}: tensor "acts" holds 2 non-finite values`), true, out.stderr);
+  await Deno.remove(path);
+});
