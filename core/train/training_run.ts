@@ -124,6 +124,7 @@ export async function openTrainingRun(raw: Record<string, unknown>, where: strin
         bos: run.prepend_bos ? m.cfg.bosTokenId : undefined,
         maxContext: m.cfg.nCtx,
         textColumn: run.text_column,
+        vocabSize: m.cfg.dVocab,
       });
       datasetLabel = dataset.label;
       rows = () => dataset.rows();
