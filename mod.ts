@@ -49,8 +49,8 @@ export { getGpu, GpuError, GpuUnavailableError, requestGpu } from "./core/gpu/de
 export type { Gpu, RequestGpuOptions } from "./core/gpu/device.ts";
 export { BufferLimitError, GpuTensor } from "./core/gpu/tensor.ts";
 export type { HostTensor, RowChunk } from "./core/gpu/tensor.ts";
-export { readSae } from "./core/io/read_sae.ts";
-export type { SaeFormat, SaeOnDisk } from "./core/io/read_sae.ts";
+export { readSae } from "./core/sae/read_sae.ts";
+export type { SaeFormat, SaeOnDisk } from "./core/sae/read_sae.ts";
 export {
   encodeSafetensors,
   parseSafetensors,
@@ -100,8 +100,8 @@ export type { Release, ReleaseSae } from "./core/sae/releases.ts";
 export { pullPretrained, resolveSaeSource } from "./core/sae/pretrained.ts";
 export type { PulledSae } from "./core/sae/pretrained.ts";
 export { EMBEDDED_MODEL_NAME, EMBEDDED_PROMPT, embeddedModel, embeddedSae } from "./core/embedded.ts";
-export { saeInput, saeSite, writeSaeOutput } from "./core/analysis/sae_on_model.ts";
-export type { SaeSite } from "./core/analysis/sae_on_model.ts";
+export { saeInput, saeSite, writeSaeOutput } from "./core/sae/sae_on_model.ts";
+export type { SaeSite } from "./core/sae/sae_on_model.ts";
 export { encodeText, encodeTokens } from "./core/analysis/encode_text.ts";
 export type { TextFeatures } from "./core/analysis/encode_text.ts";
 export { featurePeak } from "./core/analysis/feature_probe.ts";
@@ -211,7 +211,7 @@ export { trainingReportHtml } from "./core/report/training_report.ts";
 export { HEALTHY, sparsityVerdict } from "./core/eval/sparsity_verdict.ts";
 export type { SparsityVerdict, VerdictCheck } from "./core/eval/sparsity_verdict.ts";
 export type { TrainingReportSae } from "./core/report/training_report.ts";
-export { writeSaeFolder } from "./core/io/write_sae.ts";
+export { writeSaeFolder } from "./core/sae/write_sae.ts";
 export { mulberry32 } from "./core/util/mulberry32.ts";
 export type { SeededRandom } from "./core/util/mulberry32.ts";
 export { appliedStrength, steeringScale, STRENGTH_RELATIVE_TO } from "./core/analysis/steering.ts";

@@ -5,7 +5,7 @@
  */
 
 import { embeddedSae } from "../core/embedded.ts";
-import { readSae } from "../core/io/read_sae.ts";
+import { readSae } from "../core/sae/read_sae.ts";
 import { parseFlags, UsageError } from "./_usage.ts";
 
 /** Help text of `sae info`. */

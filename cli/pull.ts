@@ -4,7 +4,7 @@
  * @module
  */
 
-import { readSae } from "../core/io/read_sae.ts";
+import { readSae } from "../core/sae/read_sae.ts";
 import { pullPretrained } from "../core/sae/pretrained.ts";
 import { parseFlags, UsageError } from "./_usage.ts";
 

@@ -14,7 +14,7 @@
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
 import { checkFeatureIndex, checkTokenId } from "./index_checks.ts";
-import { saeInput, saeSite, writeSaeOutput } from "./sae_on_model.ts";
+import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
 
 /** One ablated feature's effect. */
 export interface FeatureAblation {

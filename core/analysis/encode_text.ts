@@ -10,7 +10,7 @@ import type { HostTensor } from "../gpu/tensor.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../sae/top_features.ts";
-import { saeInput, type SaeSite, saeSite } from "./sae_on_model.ts";
+import { saeInput, type SaeSite, saeSite } from "../sae/sae_on_model.ts";
 
 /** What an SAE makes of a text. */
 export interface TextFeatures {

@@ -20,7 +20,7 @@ import { mulberry32 } from "../util/mulberry32.ts";
 import { pushForward } from "./hook_to_residual.ts";
 import { checkFeatureIndex } from "./index_checks.ts";
 import { checkNeuronpediaId, neuronpediaFeatureUrl } from "./neuronpedia.ts";
-import { saeInput, saeSite } from "./sae_on_model.ts";
+import { saeInput, saeSite } from "../sae/sae_on_model.ts";
 
 /** One example: a window of tokens around a token where the feature fired. */
 export interface DashboardActivation {

@@ -49,7 +49,7 @@ import {
 import { hookReached } from "../lm/hook_points.ts";
 import type { SAE } from "../sae/sae.ts";
 import { closeMatches } from "../util/close_matches.ts";
-import { saeInput, type SaeSite, saeSite, writeSaeOutput } from "./sae_on_model.ts";
+import { saeInput, type SaeSite, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
 
 /** SAELens's hook points inside an SAE, in the order the SAE reaches them. */
 export const SAE_HOOK_POINTS = [

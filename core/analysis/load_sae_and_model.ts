@@ -12,7 +12,7 @@ import { processingFromKwargs, type WeightProcessing } from "../lm/process_weigh
 import { resolveSaeSource } from "../sae/pretrained.ts";
 import { SAE } from "../sae/sae.ts";
 import { checkNeuronpediaId } from "./neuronpedia.ts";
-import { saeSite } from "./sae_on_model.ts";
+import { saeSite } from "../sae/sae_on_model.ts";
 
 /** Options of {@linkcode loadSaeAndModel}. */
 export interface SaeAndModelOptions {

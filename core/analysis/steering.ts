@@ -15,7 +15,7 @@ import type { GenerateOptions, HookedGpt2, HookFn } from "../lm/gpt2.ts";
 import type { SAE } from "../sae/sae.ts";
 import { encodeText } from "./encode_text.ts";
 import { checkFeatureIndex } from "./index_checks.ts";
-import { type SaeSite, saeSite } from "./sae_on_model.ts";
+import { type SaeSite, saeSite } from "../sae/sae_on_model.ts";
 
 /** Which positions get the direction: every one, the prompt's, or the prompt's last. */
 export type SteerPositions = "all" | "prompt" | "last";

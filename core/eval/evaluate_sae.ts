@@ -6,7 +6,7 @@
  * @module
  */
 
-import { saeInput, saeSite, writeSaeOutput } from "../analysis/sae_on_model.ts";
+import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";

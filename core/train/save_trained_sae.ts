@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeSaeFolder } from "../io/write_sae.ts";
+import { writeSaeFolder } from "../sae/write_sae.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig, SaeMetadata } from "../sae/config.ts";
 import type { ParameterMap } from "./initial_parameters.ts";

@@ -1,4 +1,4 @@
-import { saeInput, saeSite } from "../../core/analysis/sae_on_model.ts";
+import { saeInput, saeSite } from "../../core/sae/sae_on_model.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";

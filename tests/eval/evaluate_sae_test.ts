@@ -1,4 +1,4 @@
-import { saeInput, saeSite, writeSaeOutput } from "../../core/analysis/sae_on_model.ts";
+import { saeInput, saeSite, writeSaeOutput } from "../../core/sae/sae_on_model.ts";
 import { openTokenDataset } from "../../core/data/token_dataset.ts";
 import { evaluateSae } from "../../core/eval/evaluate_sae.ts";
 import { ReconstructionSums } from "../../core/eval/reconstruction.ts";

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { crc32, deflateRawSync } from "node:zlib";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
-import { readSae, type SaeOnDisk } from "../../core/io/read_sae.ts";
+import { readSae, type SaeOnDisk } from "../../core/sae/read_sae.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { encodeSafetensors, parseSafetensors, readSafetensors, type TensorToWrite } from "../../core/io/safetensors.ts";
 import { assertEquals } from "../_assert.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { readSafetensors } from "../../core/io/safetensors.ts";
-import { writeSaeFolder } from "../../core/io/write_sae.ts";
+import { writeSaeFolder } from "../../core/sae/write_sae.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { initialParameters } from "../../core/train/initial_parameters.ts";
 import { inferenceSae } from "../../core/train/save_trained_sae.ts";

@@ -7,10 +7,10 @@
 
 import { join } from "node:path";
 import type { HostTensor } from "../gpu/tensor.ts";
-import type { SaeWeights } from "../sae/architecture.ts";
-import { type SaeConfig, toSaeLensJson } from "../sae/config.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
-import { writeSafetensors } from "./safetensors.ts";
+import type { SaeWeights } from "./architecture.ts";
+import { type SaeConfig, toSaeLensJson } from "./config.ts";
+import { writeFileAtomic } from "../io/atomic_write.ts";
+import { writeSafetensors } from "../io/safetensors.ts";
 
 /**
  * Writes the folder, creating it when missing.

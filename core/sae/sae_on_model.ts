@@ -8,7 +8,7 @@
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { HookedGpt2 } from "../lm/gpt2.ts";
 import { checkHookName, hookWidth, stopLayerFor } from "../lm/hook_points.ts";
-import type { SAE } from "../sae/sae.ts";
+import type { SAE } from "./sae.ts";
 
 /** Where an SAE sits in a model: its hook, head and the layer to stop after. */
 export interface SaeSite {

@@ -1,9 +1,9 @@
 import { join } from "node:path";
-import { readSae } from "../../core/io/read_sae.ts";
+import { readSae } from "../../core/sae/read_sae.ts";
 import { encodeSafetensors } from "../../core/io/safetensors.ts";
 import { assertEquals, assertRejects } from "../_assert.ts";
 import { FIXTURES } from "../_gpu.ts";
-import { npz } from "./_npz_writer.ts";
+import { npz } from "../io/_npz_writer.ts";
 
 async function folder(files: Record<string, Uint8Array | string>): Promise<string> {
   const dir = await Deno.makeTempDir();

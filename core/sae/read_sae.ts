@@ -8,14 +8,14 @@
 
 import { basename, join } from "node:path";
 import type { HostTensor } from "../gpu/tensor.ts";
-import type { SaeWeights } from "../sae/architecture.ts";
-import { applyConfigOverrides, parseSaeLensConfig, type SaeConfig } from "../sae/config.ts";
-import { getArchitecture } from "../sae/registry.ts";
-import "../sae/architectures.ts";
-import { readNpz } from "./npz.ts";
-import { readSafetensors, type SafetensorsEntry, toFloat32 } from "./safetensors.ts";
-import { exists } from "./exists.ts";
-import { readJson } from "./read_json.ts";
+import type { SaeWeights } from "./architecture.ts";
+import { applyConfigOverrides, parseSaeLensConfig, type SaeConfig } from "./config.ts";
+import { getArchitecture } from "./registry.ts";
+import "./architectures.ts";
+import { readNpz } from "../io/npz.ts";
+import { readSafetensors, type SafetensorsEntry, toFloat32 } from "../io/safetensors.ts";
+import { exists } from "../io/exists.ts";
+import { readJson } from "../io/read_json.ts";
 
 /** The on-disk layouts recognized. */
 export type SaeFormat = "saelens" | "saelens-legacy" | "sparsify" | "gemma-scope";
