@@ -79,7 +79,6 @@ export async function install(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  if (values.dir === "") throw new UsageError("--dir must name a folder");
   const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
   if (values.dir === undefined && !home) throw new UsageError("HOME is not set: name the folder with --dir");
   const dir = resolve(values.dir ?? join(home!, ".local", "bin"));

@@ -56,5 +56,5 @@ Deno.test("deno task install refuses an empty --dir", async () => {
     "",
   ]);
   assertEquals(code, 2);
-  assertEquals(stderr.trim(), "error: --dir must name a folder");
+  assertEquals(stderr.trim(), "error: --dir is empty: give it a value");
 });
