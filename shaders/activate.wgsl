@@ -17,8 +17,8 @@ struct ActivateParams {
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x + gid.y * 65535u * WG;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * WG;
   if (j >= p.rows * p.cols) {
     return;
   }

@@ -20,8 +20,8 @@ override MODE: u32 = 0;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x + gid.y * 65535u * WG;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * WG;
   if (row >= p.rows) {
     return;
   }

@@ -12,8 +12,8 @@ struct DenormalizeParams {
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 65535u * WG;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= p.rows * p.n) {
     return;
   }

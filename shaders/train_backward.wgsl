@@ -19,15 +19,15 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> dpre: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dpre2: array<f32>;
 
-fn flat(gid: vec3<u32>) -> u32 {
-  return gid.x + gid.y * 65535u * 64u;
+fn flat(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
 }
 
 // Standard: f = ReLU(pre), L1 = c1 · Σ f_j ‖W_dec,j‖ (col = decoder norms, c1 = λ / batch).
 // Ghost grads (flag): pre = exp(pre) of dead latents here, so ∂/∂pre = t2 · exp(pre).
 @compute @workgroup_size(64)
-fn standard(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = flat(gid);
+fn standard(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
   if (i >= p.count) {
     return;
   }
@@ -40,8 +40,8 @@ fn standard(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // TopK family: gradient flows to kept latents; AuxK (flag) to the selected dead ones (pre = aux acts).
 @compute @workgroup_size(64)
-fn topk(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = flat(gid);
+fn topk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
   if (i >= p.count) {
     return;
   }
@@ -56,8 +56,8 @@ fn topk(@builtin(global_invocation_id) gid: vec3<u32>) {
 // ∂f/∂pre = 1[pre > θ]; ∂/∂θ from f: −(θ/ε)·K·t, from the L0 term: −(1/ε)·K·c1, with
 // K = 1[|pre − θ| < ε/2]. dpre2 receives each element's ∂/∂log θ = θ · ∂/∂θ, summed per latent later.
 @compute @workgroup_size(64)
-fn jumprelu(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = flat(gid);
+fn jumprelu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
   if (i >= p.count) {
     return;
   }
@@ -71,8 +71,8 @@ fn jumprelu(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Gated (pre = π_gate, col = decoder norms, c1 = λ / batch): dpre = ∂/∂π_mag = 1[f > 0]·t;
 // dpre2 = ∂/∂π_gate from the L1 term on ReLU(π_gate) and the frozen-decoder term t2.
 @compute @workgroup_size(64)
-fn gated(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = flat(gid);
+fn gated(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
   if (i >= p.count) {
     return;
   }

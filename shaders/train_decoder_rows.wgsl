@@ -12,8 +12,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read> coef: array<f32>;
 @group(0) @binding(4) var<storage, read_write> norms: array<f32>;
 
-fn row_of(gid: vec3<u32>) -> u32 {
-  return gid.x + gid.y * 65535u * 64u;
+fn row_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
 }
 
 fn norm_of(j: u32) -> f32 {
@@ -26,8 +26,8 @@ fn norm_of(j: u32) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn row_norms(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = row_of(gid);
+fn row_norms(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = row_of(gid, nwg);
   if (j < p.rows) {
     norms[j] = norm_of(j);
   }
@@ -36,8 +36,8 @@ fn row_norms(@builtin(global_invocation_id) gid: vec3<u32>) {
 // The L1 term λ/batch · Σ f_j ‖W_dec,j‖ also pulls on the norms: grad_j += scale · coef_j · W_j / ‖W_j‖
 // with coef = Σ_batch f_j and scale = λ / batch.
 @compute @workgroup_size(64)
-fn norm_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = row_of(gid);
+fn norm_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = row_of(gid, nwg);
   if (j >= p.rows) {
     return;
   }
@@ -49,8 +49,8 @@ fn norm_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // Unit-norm decoders: drop the gradient component that would only change a row's norm.
 @compute @workgroup_size(64)
-fn remove_parallel(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = row_of(gid);
+fn remove_parallel(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = row_of(gid, nwg);
   if (j >= p.rows) {
     return;
   }
@@ -68,8 +68,8 @@ fn remove_parallel(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 @compute @workgroup_size(64)
-fn normalize(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = row_of(gid);
+fn normalize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = row_of(gid, nwg);
   if (j >= p.rows) {
     return;
   }

@@ -14,8 +14,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> r_mag_grad: array<f32>;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x + gid.y * 65535u * 64u;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * 64u;
   if (j >= p.cols) {
     return;
   }

@@ -43,8 +43,8 @@ fn sum_squares(@builtin(local_invocation_index) lid: u32) {
 }
 
 @compute @workgroup_size(64)
-fn adam(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 65535u * 64u;
+fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 64u;
   if (i >= p.n) {
     return;
   }

@@ -21,8 +21,8 @@ struct Params {
 // ‖out − x‖²: the reconstruction loss (and the matryoshka and gated-auxiliary ones); AuxK's
 // ‖out − (x − x̂)‖² with the residual detached.
 @compute @workgroup_size(64)
-fn mse(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x + gid.y * 65535u * 64u;
+fn mse(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
   if (r >= p.rows) {
     return;
   }
@@ -40,8 +40,8 @@ fn mse(@builtin(global_invocation_id) gid: vec3<u32>) {
 // e = (g − r)²; loss = mean over elements of (mse / (e + 1e-6)).detach() · e. Writes ∂loss/∂out with
 // scale = 1 / (batch · d_in); stats gets the row's summed loss terms.
 @compute @workgroup_size(64)
-fn ghost(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x + gid.y * 65535u * 64u;
+fn ghost(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
   if (r >= p.rows) {
     return;
   }

@@ -38,8 +38,8 @@ fn included(i: u32) -> bool {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let seg = wid.x + wid.y * 65535u;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let seg = wid.x + wid.y * nwg.x;
   let base = seg * p.stride;
   if (lid == 0u) {
     prefix = 0u;

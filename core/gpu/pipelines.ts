@@ -89,7 +89,7 @@ export function getPipeline(gpu: Gpu, spec: KernelSpec): GPUComputePipeline {
 /** A storage binding: a whole buffer, or a byte range of one. */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
-/** Most workgroups one dispatch dimension takes (WebGPU's default limit). */
+/** Workgroups per dispatch dimension every WebGPU device takes (its default limit): where work is folded into 2-D. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
 /**
@@ -118,11 +118,10 @@ export function dispatch(
   groups: readonly [number, number],
 ): void {
   const [gx, gy] = groups;
-  if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
+  const limit = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  if (gx > limit || gy > limit) {
     throw new RangeError(
-      `Cannot dispatch ${
-        keyOf(spec)
-      } as workgroup counts must be <= ${MAX_WORKGROUPS_PER_DIM}: current value is ${gx} x ${gy}`,
+      `Cannot dispatch ${keyOf(spec)} as workgroup counts must be <= ${limit}: current value is ${gx} x ${gy}`,
     );
   }
   if (gx === 0 || gy === 0) return;

@@ -10,8 +10,8 @@ import { MAX_WORKGROUPS_PER_DIM } from "../gpu/pipelines.ts";
 export const ELEMENTWISE_WG = 64;
 
 /**
- * Workgroups covering `count` invocations of {@linkcode ELEMENTWISE_WG}, folded into 2-D as the
- * kernels index `gid.x + gid.y * 65535 * WG`.
+ * Workgroups covering `count` invocations of {@linkcode ELEMENTWISE_WG}, folded into 2-D past WebGPU's guaranteed
+ * per-dimension limit; the kernels index `gid.x + gid.y * num_workgroups.x * WG`, so the fold needs no constant.
  */
 export function elementwiseGroups(count: number): [number, number] {
   const groups = Math.ceil(count / ELEMENTWISE_WG);
