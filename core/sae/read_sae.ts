@@ -102,6 +102,7 @@ async function readSaeLens(folder: string, overrides: Record<string, unknown>): 
   foldFinetuningScale(weights, raw as Record<string, unknown>, cfg, weightsPath, cfgPath);
   checkWeights(cfg, weights, weightsPath, cfgPath);
   checkNoOtherTensors(cfg, file.tensors.keys(), weightsPath);
+  foldNormScalingFactor(cfg, weights);
   let sparsity: HostTensor | undefined;
   const sparsityPath = join(folder, "sparsity.safetensors");
   if (await exists(sparsityPath, LINKS)) {
@@ -112,6 +113,25 @@ async function readSaeLens(folder: string, overrides: Record<string, unknown>): 
   }
   const legacy = !("metadata" in (raw as object));
   return { cfg, weights, sparsity, format: legacy ? "saelens-legacy" : "saelens", storedF16: storedF16(file.tensors) };
+}
+
+/**
+ * SAELens's `from_pretrained` for `expected_average_only_in` SAEs whose release gives `norm_scaling_factor` s:
+ * `fold_activation_norm_scaling_factor(s)` (W_enc · s, W_dec / s, b_dec / s) and `normalize_activations: "none"`,
+ * so W_dec, steering strengths and a saved copy mean what they mean in SAELens.
+ */
+function foldNormScalingFactor(cfg: SaeConfig, weights: SaeWeights): void {
+  const s = cfg.norm_scaling_factor;
+  if (cfg.normalize_activations !== "expected_average_only_in" || s === undefined) return;
+  const times = (name: string, f: number) => {
+    const t = weights[name];
+    if (t) weights[name] = { shape: t.shape, data: Float32Array.from(t.data, (v) => v * f) };
+  };
+  times("W_enc", s);
+  times("W_dec", 1 / s);
+  times("b_dec", 1 / s);
+  cfg.normalize_activations = "none";
+  delete cfg.norm_scaling_factor;
 }
 
 /**

@@ -269,3 +269,17 @@ Deno.test("readSae() refuses a FIFO cfg.json and weights linked to /dev/zero at 
   await Deno.symlink("/dev/zero", join(zero, "sae_weights.safetensors"));
   await assertRejects(() => readSae(zero), TypeError, "sae_weights.safetensors is a character device");
 });
+
+Deno.test("readSae() folds a release's norm_scaling_factor into the weights as SAELens's from_pretrained does", async () => {
+  const folder = `${FIXTURES}sae-standard`;
+  const plain = await readSae(folder);
+  const folded = await readSae(folder, { normalize_activations: "expected_average_only_in", norm_scaling_factor: 2.5 });
+  assertEquals(folded.cfg.normalize_activations, "none");
+  assertEquals(folded.cfg.norm_scaling_factor, undefined);
+  const close = (a: Float32Array, b: Float32Array, f: number) =>
+    a.every((v, i) => Math.abs(v - b[i] * f) <= 1e-6 * Math.abs(b[i] * f) + 1e-12);
+  assertEquals(close(folded.weights.W_enc!.data, plain.weights.W_enc!.data, 2.5), true);
+  assertEquals(close(folded.weights.W_dec!.data, plain.weights.W_dec!.data, 1 / 2.5), true);
+  assertEquals(close(folded.weights.b_dec!.data, plain.weights.b_dec!.data, 1 / 2.5), true);
+  assertEquals(close(folded.weights.b_enc!.data, plain.weights.b_enc!.data, 1), true);
+});
