@@ -8,11 +8,10 @@
 
 import { vec } from "./standard_training.ts";
 import {
-  auxiliaryBackward,
-  decodeAuxiliary,
   encodeInto,
   encoderWeightGrad,
   filled,
+  fitAuxiliary,
   type TrainingArchitecture,
 } from "./training_architecture.ts";
 
@@ -50,20 +49,12 @@ export const GATED: TrainingArchitecture = {
     reachesPre: false,
   }),
   auxiliary(ctx) {
-    const { d_in: dIn, d_sae: dSae } = ctx.cfg;
+    const { d_sae: dSae } = ctx.cfg;
     ctx.kernels.elementwise(ctx.enc, "relu", { count: ctx.rows * dSae, cols: dSae }, {
       src: ctx.s.pre,
       dst: ctx.s.auxActs,
     });
-    decodeAuxiliary(ctx);
-    ctx.kernels.addBias(ctx.enc, ctx.s.auxOut, ctx.param("b_dec").value, { count: ctx.rows * dIn, cols: dIn });
-    ctx.kernels.residual(ctx.enc, "mse", { rows: ctx.rows, scale: 2 / ctx.batch, slot: 1, slots: ctx.slots }, {
-      out: ctx.s.auxOut,
-      x: ctx.s.x,
-      grad: ctx.s.dAuxOut,
-      stats: ctx.stats,
-    });
-    auxiliaryBackward(ctx, false);
+    fitAuxiliary(ctx, { entry: "mse", scale: 2 / ctx.batch, againstResidual: false, decoderGrad: false, bias: true });
   },
   backward(ctx) {
     const s = ctx.s;

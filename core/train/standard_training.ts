@@ -8,10 +8,9 @@ import { setting } from "./setting.ts";
 import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
 import {
-  auxiliaryBackward,
-  decodeAuxiliary,
   encodeInto,
   filled,
+  fitAuxiliary,
   plainEncoderGradients,
   type TrainingArchitecture,
 } from "./training_architecture.ts";
@@ -43,14 +42,8 @@ export const STANDARD: TrainingArchitecture = {
   auxiliary(ctx) {
     const wide = { count: ctx.rows * ctx.cfg.d_sae, cols: ctx.cfg.d_sae };
     ctx.kernels.elementwise(ctx.enc, "ghost_acts", wide, { src: ctx.s.pre, dst: ctx.s.auxActs, col: ctx.deadMask });
-    decodeAuxiliary(ctx);
-    ctx.kernels.residual(ctx.enc, "ghost", {
-      rows: ctx.rows,
-      scale: 1 / (ctx.batch * ctx.cfg.d_in),
-      slot: 1,
-      slots: ctx.slots,
-    }, { out: ctx.s.auxOut, x: ctx.s.x, xhat: ctx.s.recon, grad: ctx.s.dAuxOut, stats: ctx.stats });
-    auxiliaryBackward(ctx, true);
+    const scale = 1 / (ctx.batch * ctx.cfg.d_in);
+    fitAuxiliary(ctx, { entry: "ghost", scale, againstResidual: true, decoderGrad: true });
   },
   backward(ctx, term) {
     const s = ctx.s;

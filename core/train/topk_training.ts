@@ -10,10 +10,9 @@ import { positiveInteger, setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 import { vec } from "./standard_training.ts";
 import {
-  auxiliaryBackward,
-  decodeAuxiliary,
   encodeInto,
   filled,
+  fitAuxiliary,
   plainEncoderGradients,
   type StepContext,
   type TrainingArchitecture,
@@ -99,14 +98,8 @@ export const TOPK: TrainingArchitecture = {
       dst: ctx.s.auxActs,
       col: ctx.deadMask,
     });
-    decodeAuxiliary(ctx);
-    ctx.kernels.residual(ctx.enc, "mse", {
-      rows: ctx.rows,
-      scale: auxScale(ctx.cfg, ctx.deadCount) * 2 / ctx.batch,
-      slot: 1,
-      slots: ctx.slots,
-    }, { out: ctx.s.auxOut, x: ctx.s.x, xhat: ctx.s.recon, grad: ctx.s.dAuxOut, stats: ctx.stats });
-    auxiliaryBackward(ctx, true);
+    const scale = auxScale(ctx.cfg, ctx.deadCount) * 2 / ctx.batch;
+    fitAuxiliary(ctx, { entry: "mse", scale, againstResidual: true, decoderGrad: true });
   },
   backward(ctx, term) {
     const s = ctx.s;

@@ -12,7 +12,7 @@ import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig } from "../sae/config.ts";
 import type { Setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues } from "./sae_training_config.ts";
-import type { TrainKernels } from "./train_kernels.ts";
+import type { ResidualEntry, TrainKernels } from "./train_kernels.ts";
 
 /** A parameter on the GPU: its value and its gradient. */
 export interface ParameterBuffers {
@@ -154,6 +154,24 @@ export interface TrainingArchitecture {
 }
 
 /**
+ * `c = a · b` for `a` [rows, d_in] and `b` [d_in, d_sae]: from the input space to the latents.
+ *
+ * @example
+ * ```ts ignore
+ * toLatents(ctx, ctx.s.xin, ctx.param("W_enc").value, ctx.s.pre);
+ * ```
+ *
+ * @param ctx The step.
+ * @param a Rows in the input space.
+ * @param b Weights [d_in, d_sae].
+ * @param c The result [rows, d_sae].
+ */
+export function toLatents(ctx: StepContext, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer): void {
+  const { d_in: dIn, d_sae: dSae } = ctx.cfg;
+  ctx.kernels.matmul(ctx.enc, { a, b, c }, { m: ctx.rows, n: dSae, k: dIn, as0: dIn, as1: 1, ldb: dSae, ldc: dSae });
+}
+
+/**
  * `out = sae_in · w + bias` over the micro-batch: hidden_pre for an encoder.
  *
  * @example
@@ -167,32 +185,30 @@ export interface TrainingArchitecture {
  * @param out hidden_pre [rows, d_sae].
  */
 export function encodeInto(ctx: StepContext, w: GPUBuffer, bias: GPUBuffer, out: GPUBuffer): void {
-  const { d_in: dIn, d_sae: dSae } = ctx.cfg;
-  ctx.kernels.matmul(ctx.enc, { a: ctx.s.xin, b: w, c: out }, {
-    m: ctx.rows,
-    n: dSae,
-    k: dIn,
-    as0: dIn,
-    as1: 1,
-    ldb: dSae,
-    ldc: dSae,
-  });
-  ctx.kernels.addBias(ctx.enc, out, bias, { count: ctx.rows * dSae, cols: dSae });
+  toLatents(ctx, ctx.s.xin, w, out);
+  ctx.kernels.addBias(ctx.enc, out, bias, { count: ctx.rows * ctx.cfg.d_sae, cols: ctx.cfg.d_sae });
 }
 
 /**
- * auxOut = auxActs · W_dec, the auxiliary term's decode (no bias).
+ * Fits the auxiliary decode (auxActs · W_dec, plus b_dec for gated's term) to its target: the loss's row sums into
+ * slot 1 and ∂/∂auxOut (`train_residual.wgsl`), then ∂/∂auxActs = dAuxOut · W_decᵀ and, where the term trains the
+ * decoder, its share of ∂W_dec.
  *
  * @example
  * ```ts ignore
- * decodeAuxiliary(ctx);
+ * fitAuxiliary(ctx, { entry: "mse", scale: 2 / ctx.batch, againstResidual: true, decoderGrad: true }); // AuxK
  * ```
  *
  * @param ctx The step.
+ * @param o The loss entry and its gradient scale; whether the target is the detached residual x − x̂ (else x), and
+ *   whether the term's gradient reaches W_dec (gated's uses a frozen copy); `bias` adds b_dec to the decode.
  */
-export function decodeAuxiliary(ctx: StepContext): void {
-  const { d_in: dIn, d_sae: dSae } = ctx.cfg;
-  ctx.kernels.matmul(ctx.enc, { a: ctx.s.auxActs, b: ctx.param("W_dec").value, c: ctx.s.auxOut }, {
+export function fitAuxiliary(
+  ctx: StepContext,
+  o: { entry: ResidualEntry; scale: number; againstResidual: boolean; decoderGrad: boolean; bias?: boolean },
+): void {
+  const { d_in: dIn, d_sae: dSae } = ctx.cfg, s = ctx.s;
+  ctx.kernels.matmul(ctx.enc, { a: s.auxActs, b: ctx.param("W_dec").value, c: s.auxOut }, {
     m: ctx.rows,
     n: dIn,
     k: dSae,
@@ -201,32 +217,17 @@ export function decodeAuxiliary(ctx: StepContext): void {
     ldb: dIn,
     ldc: dIn,
   });
-}
-
-/**
- * From ∂/∂auxOut: ∂/∂auxActs (dAuxActs = dAuxOut · W_decᵀ) and, where the term trains the decoder, its share of ∂W_dec.
- *
- * @example
- * ```ts ignore
- * auxiliaryBackward(ctx, true);
- * ```
- *
- * @param ctx The step.
- * @param decoderGrad Whether the term's gradient reaches W_dec (gated's uses a frozen copy).
- */
-export function auxiliaryBackward(ctx: StepContext, decoderGrad: boolean): void {
-  const { d_in: dIn, d_sae: dSae } = ctx.cfg;
-  ctx.kernels.matmul(ctx.enc, { a: ctx.s.dAuxOut, b: ctx.wDecT, c: ctx.s.dAuxActs }, {
-    m: ctx.rows,
-    n: dSae,
-    k: dIn,
-    as0: dIn,
-    as1: 1,
-    ldb: dSae,
-    ldc: dSae,
+  if (o.bias) ctx.kernels.addBias(ctx.enc, s.auxOut, ctx.param("b_dec").value, { count: ctx.rows * dIn, cols: dIn });
+  ctx.kernels.residual(ctx.enc, o.entry, { rows: ctx.rows, scale: o.scale, slot: 1, slots: ctx.slots }, {
+    out: s.auxOut,
+    x: s.x,
+    xhat: o.againstResidual ? s.recon : undefined,
+    grad: s.dAuxOut,
+    stats: ctx.stats,
   });
-  if (decoderGrad) {
-    ctx.kernels.matmul(ctx.enc, { a: ctx.s.auxActs, b: ctx.s.dAuxOut, c: ctx.param("W_dec").grad }, {
+  toLatents(ctx, s.dAuxOut, ctx.wDecT, s.dAuxActs);
+  if (o.decoderGrad) {
+    ctx.kernels.matmul(ctx.enc, { a: s.auxActs, b: s.dAuxOut, c: ctx.param("W_dec").grad }, {
       m: dSae,
       n: dIn,
       k: ctx.rows,
