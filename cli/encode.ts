@@ -12,7 +12,7 @@ import { ReconstructionSums } from "../core/eval/reconstruction.ts";
 import { readSafetensors, toFloat32, toIntegers, writeSafetensors } from "../core/io/safetensors.ts";
 import { SAE } from "../core/sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts";
-import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
+import { parseDevice, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** GPT-2's <|endoftext|>, which `sae run` and the text verbs prepend as BOS. */
@@ -140,13 +140,13 @@ export async function encode(args: string[]): Promise<number> {
   }
   const acts = { shape: entry.shape, data: toFloat32(entry, `${values.acts}: tensor "${name}"`) };
 
-  const sae = await SAE.load(values.sae);
+  const sae = await SAE.load(values.sae, { device: parseDevice(values.device) });
   if (top > sae.cfg.d_sae) {
     throw new UsageError(`--top must be at most d_sae (${sae.cfg.d_sae}): current value is ${top}`);
   }
   const { features, recon } = sae.encodeDecode(acts);
   const [f, r] = await Promise.all([features.read(), recon.read()]);
-  const perToken = await topFeatures(sae.gpu, features, top);
+  const perToken = await topFeatures(features, top);
   const lead = entry.shape.slice(0, -1);
   // BOS positions, where a tokens tensor of the same leading shape names them (sae run --out writes one)
   const tokensEntry = file.tensors.get("tokens");

@@ -415,7 +415,7 @@ Deno.test(
 
 Deno.test("text verbs in a log: a start line, the device, progress lines and a summary on stderr", ORT, async () => {
   const sae = FIXTURE_SAE("sae-standard");
-  const device = /device: WebGPU ".+" \(SAE\), ONNX Runtime/;
+  const device = /device: (webgpu|cpu) \(.+\) \(SAE\), ONNX Runtime/;
   const steer = await loggedRun(
     [
       "steer",
