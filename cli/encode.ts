@@ -23,7 +23,7 @@ export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [-
        sae encode --sae S --acts FILE.safetensors [--tensor NAME] [--top K] [--out FILE] [--json]
 
 Run GPT-2 on TEXT (BOS prepended as the SAE was trained) to the SAE's hook, encode the activations
-with the SAE on the GPU (WebGPU) and print, per token, its L0 and strongest features, the most active
+with the SAE (on --device: WebGPU or the CPU) and print, per token, its L0 and strongest features, the most active
 feature over all positions, then the mean L0, sparsity, MSE and explained variance of the reconstruction
 (BOS left out, as SAELens's evals do; explained variance needs two tokens after BOS, else n/a).
 With no arguments: the embedded model and SAE on "${EMBEDDED_PROMPT}".
