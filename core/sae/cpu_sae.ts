@@ -51,6 +51,7 @@ export class CpuSae implements SaeEngine {
   readonly #k: number | undefined;
   readonly #sparseDecode: boolean;
   readonly #sessions = new Map<Op, Promise<{ session: OrtSession; inputs: string[] }>>();
+  readonly #inFlight = new Set<Promise<unknown>>();
   // Per-row normalization statistics of the last encode, which decode() undoes (as SAELens keeps them).
   #lastUndo: { rows: number; values: Promise<Record<string, Float32Array>> } | undefined;
 
@@ -135,10 +136,13 @@ export class CpuSae implements SaeEngine {
     return new CpuTensor([...input.lead, this.#cfg.d_in], spliced);
   }
 
-  /** Releases the sessions. */
+  /** Releases the sessions once the runs in flight have finished. */
   destroy(): void {
-    for (const s of this.#sessions.values()) s.then(({ session }) => session.release()).catch(() => {});
+    const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
+    Promise.allSettled([...this.#inFlight]).then(() =>
+      sessions.forEach((s) => s.then(({ session }) => session.release()).catch(() => {}))
+    );
   }
 
   /** Runs an op reading x and returns the tensors it gives, storing the normalization undo values. */
@@ -179,7 +183,15 @@ export class CpuSae implements SaeEngine {
     return { data: Promise.resolve(host.data), dims, lead };
   }
 
-  async #run(op: Op, given: Record<string, Fed>): Promise<Record<string, Float32Array>> {
+  #run(op: Op, given: Record<string, Fed>): Promise<Record<string, Float32Array>> {
+    const run = this.#runNow(op, given);
+    this.#inFlight.add(run);
+    const forget = () => this.#inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  async #runNow(op: Op, given: Record<string, Fed>): Promise<Record<string, Float32Array>> {
     let session = this.#sessions.get(op);
     if (!session) {
       const g = this.#graph(op);

@@ -113,3 +113,12 @@ Deno.test("SAE on cpu rejects inputs of the wrong width, and decode without a ma
     "needs the statistics of an encode of the same 2 rows",
   );
 });
+
+Deno.test("SAE on cpu: destroy() right after an op lets the run finish", async () => {
+  const sae = await SAE.load(join(FIXTURES, "sae-standard"), { device: "cpu" });
+  const x = { shape: [2, 128], data: randomArray(256, 6, 1) };
+  const expected = await sae.encode(x).read();
+  const features = sae.encode(x);
+  sae.destroy();
+  assertEquals(await features.read(), expected);
+});
