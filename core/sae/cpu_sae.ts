@@ -61,6 +61,7 @@ export class CpuSae implements SaeEngine {
    * @param cfg The configuration.
    * @param architecture The registered architecture.
    * @param weights The weights the kernels use (`architecture.kernelWeights`), float32.
+   * @param options Decoding choices.
    */
   constructor(cfg: SaeConfig, architecture: Architecture, weights: SaeWeights, options: CpuSaeOptions = {}) {
     this.#cfg = cfg;

@@ -79,6 +79,7 @@ export class GpuSae implements SaeEngine {
    * @param cfg The configuration.
    * @param architecture The registered architecture.
    * @param kernel The weights the kernels use (`architecture.kernelWeights`), float32.
+   * @param options Decoding choices.
    */
   constructor(gpu: Gpu, cfg: SaeConfig, architecture: Architecture, kernel: SaeWeights, options: GpuSaeOptions = {}) {
     this.#gpu = gpu;
