@@ -3,7 +3,8 @@
  * CPU doing the same math in the same run: d_in 768, d_sae 24576, 4096 tokens, standard (ReLU) and
  * TopK (k = 32); `ratio` is sae / PyTorch (target >= 1.0).
  *
- * Run: `deno task bench:cpu` (needs Debian's python3-torch and libopenblas0-pthread for the baseline).
+ * Run: `deno task bench:cpu` (needs Debian's python3-torch and libopenblas0-pthread for the baseline). Run it on a
+ * quiet machine: the load average it prints includes whatever else runs.
  *
  * @module
  */
@@ -66,7 +67,10 @@ for (const architecture of ["standard", "topk"] as const) {
   sae.destroy();
 }
 const torch = await torchRates();
-const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "n/a")).split(" ")[0];
+// Deno reads /proc only with --allow-all; the load average comes from --allow-sys=loadavg instead.
+const load = Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state === "granted"
+  ? Deno.loadavg()[0].toFixed(2)
+  : "n/a (grant --allow-sys=loadavg)";
 console.log(`encode d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens; sae on ${device}; load average ${load}`);
 console.log("variant         sae cpu tokens/s   torch-cpu tokens/s   ratio");
 for (const variant of ["standard", "topk"] as const) {
