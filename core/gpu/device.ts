@@ -173,6 +173,7 @@ export async function describeAdapter(): Promise<AdapterDescription | undefined>
       vendor: info?.vendor,
     };
   } catch {
+    // A WebGPU that fails to start (no Vulkan loader, a broken driver) offers no adapter either.
     return undefined;
   }
 }
