@@ -10,7 +10,7 @@
  * const sae = await SAE.load("path/to/sae-folder");
  * const acts = { shape: [1, sae.cfg.d_in], data: new Float32Array(sae.cfg.d_in) };
  * const features = sae.encode(acts);
- * console.log(await topFeatures(sae.gpu, features, 5));
+ * console.log(await topFeatures(features, 5));
  * ```
  *
  * @example Cache GPT-2's residual stream where an SAE reads it
@@ -235,3 +235,10 @@ export type { BoundWgsl } from "./core/sae/architecture.ts";
 export { applyHookFns } from "./core/lm/gpt2.ts";
 export { HookedSaeTransformer, SAE_HOOK_POINTS } from "./core/analysis/hooked_sae_transformer.ts";
 export type { AddSaeOptions, SaeHookPoint, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";
+export { CpuTensor } from "./core/cpu/cpu_tensor.ts";
+export type { Tensor } from "./core/util/tensor.ts";
+export { deviceForAdapter, DEVICES, isFallbackAdapter, resolveDevice } from "./core/sae/device.ts";
+export type { Device } from "./core/sae/device.ts";
+export type { CpuGraph, CpuGraphParts } from "./core/sae/architecture.ts";
+export { describeAdapter } from "./core/gpu/device.ts";
+export type { AdapterDescription } from "./core/gpu/device.ts";

@@ -23,7 +23,7 @@ function random(n: number, scale: number): Float32Array {
 
 async function saeRate(architecture: "standard" | "topk", weights: SaeWeights, x: Float32Array): Promise<number> {
   const cfg = parseSaeLensConfig({ architecture, d_in: D_IN, d_sae: D_SAE, k: K, metadata: {} }, "bench");
-  const sae = await SAE.fromWeights(cfg, weights);
+  const sae = await SAE.fromWeights(cfg, weights, { gpu });
   await sae.encode({ shape: [16, D_IN], data: x.subarray(0, 16 * D_IN) }).read(); // compile kernels
   let best = Infinity;
   for (let i = 0; i < 2; i++) {

@@ -9,6 +9,7 @@ import { checkNeuronpediaId } from "../core/analysis/neuronpedia.ts";
 import { loadSaeAndModel, type SaeAndModel, UnnamedModelError } from "../core/analysis/load_sae_and_model.ts";
 import type { HookedGpt2 } from "../core/lm/gpt2.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
+import { type Device, DEVICES } from "../core/sae/device.ts";
 import { MODEL_FLAGS, parseBackend } from "./_model.ts";
 import { formatSeconds, logLine } from "./_progress.ts";
 import { type Flags, listItems, UsageError, wholeNumber } from "./_usage.ts";
@@ -17,6 +18,7 @@ import { type Flags, listItems, UsageError, wholeNumber } from "./_usage.ts";
 export const SAE_FLAGS = {
   sae: { type: "string" },
   "neuronpedia-id": { type: "string" },
+  device: { type: "string" },
   ...MODEL_FLAGS,
 } as const satisfies Flags;
 
@@ -27,10 +29,33 @@ export const SAE_HELP =
   --neuronpedia-id MODEL/SET
                    the SAE's Neuronpedia id, e.g. gpt2-small/8-res-jb, for links to its feature pages
                    (default: the cfg's metadata.neuronpedia_id; release SAEs carry theirs)
+  --device D       where the SAE runs: auto (default: webgpu on a hardware GPU; cpu when WebGPU's only adapter
+                   is a software fallback such as lavapipe, or there is none), webgpu (WGSL kernels), cpu
+                   (ONNX Runtime's native kernels, onnxruntime-node, one thread per core)
   --model M        model folder or Hub id (default: the model the SAE's cfg.json names; gpt2-small is
                    openai-community/gpt2)
-  --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
+  --backend B      where the model runs, ONNX Runtime backend: auto (default: node, the same native CPU
+                   engine as --device cpu, where --allow-ffi is granted, else web), node, web, webgpu
   --no-processing  skip TransformerLens's weight processing (default: the processing the SAE was trained with)`;
+
+/**
+ * The device `--device` names (auto when absent).
+ *
+ * @example
+ * ```ts
+ * import { parseDevice } from "./_sae.ts";
+ * console.log(parseDevice(undefined), parseDevice("cpu")); // auto cpu
+ * ```
+ *
+ * @throws {UsageError} When it is not one of auto, webgpu, cpu.
+ */
+export function parseDevice(value: string | undefined): Device {
+  const device = value ?? "auto";
+  if (!(DEVICES as readonly string[]).includes(device)) {
+    throw new UsageError(`--device must be one of ${DEVICES.join(", ")}: current value is ${device}`);
+  }
+  return device as Device;
+}
 
 /** An SAE, its model, and what `--sae` named. */
 export interface LoadedSae extends SaeAndModel {
@@ -41,12 +66,20 @@ export interface LoadedSae extends SaeAndModel {
 /**
  * Loads the SAE `--sae` names, then its model, and checks that the SAE's hook and width fit the model.
  *
- * @throws {UsageError} When --backend is unknown or the SAE names no model and --model is not given.
+ * @throws {UsageError} When --device or --backend is unknown or the SAE names no model and --model is not given.
  * @throws {TypeError} When the SAE does not fit the model.
  */
 export async function loadSaeWithModel(
-  values: { sae?: string; model?: string; backend?: string; "no-processing"?: boolean; "neuronpedia-id"?: string },
+  values: {
+    sae?: string;
+    model?: string;
+    device?: string;
+    backend?: string;
+    "no-processing"?: boolean;
+    "neuronpedia-id"?: string;
+  },
 ): Promise<LoadedSae> {
+  const device = parseDevice(values.device);
   const backend = parseBackend(values.backend);
   const neuronpediaId = values["neuronpedia-id"];
   if (neuronpediaId !== undefined) {
@@ -59,6 +92,7 @@ export async function loadSaeWithModel(
   try {
     const loaded = await loadSaeAndModel(values.sae, {
       model: values.model,
+      device,
       backend,
       processing: values["no-processing"] ? NO_PROCESSING : undefined,
       neuronpediaId,
@@ -83,7 +117,8 @@ export interface StartInfo {
 /**
  * Loads the SAE and model as {@linkcode loadSaeWithModel} does, runs `fn` on them and releases both,
  * whatever `fn` does. When stderr is a log (not a terminal), a start line names what runs before the
- * load, and a second line the device (WebGPU adapter, ONNX Runtime backend) and what was loaded.
+ * load, and a second line the devices (the SAE's, e.g. `cpu (onnxruntime-node, 2 threads)`, and the
+ * model's ONNX Runtime backend) and what was loaded.
  *
  * @example
  * ```ts ignore
@@ -110,9 +145,9 @@ export async function withSaeAndModel<T>(
   if (start) {
     const { sae, model } = loaded;
     logLine(
-      `sae ${start.verb}: loaded in ${formatSeconds((performance.now() - begun) / 1000)}; device: WebGPU ${
-        JSON.stringify(sae.gpu.adapter)
-      } (SAE), ONNX Runtime ${model.backend} (model); ${sae.cfg.architecture} SAE ${sae.cfg.d_in} → ${sae.cfg.d_sae} at ${sae.cfg.metadata.hook_name}, model ${
+      `sae ${start.verb}: loaded in ${
+        formatSeconds((performance.now() - begun) / 1000)
+      }; device: ${sae.deviceDescription} (SAE), ONNX Runtime ${model.backend} (model); ${sae.cfg.architecture} SAE ${sae.cfg.d_in} → ${sae.cfg.d_sae} at ${sae.cfg.metadata.hook_name}, model ${
         values.model ?? sae.cfg.metadata.model_name
       } (${model.cfg.nLayers} layers)`,
     );

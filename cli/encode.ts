@@ -12,7 +12,7 @@ import { ReconstructionSums } from "../core/eval/reconstruction.ts";
 import { readSafetensors, toFloat32, toIntegers, writeSafetensors } from "../core/io/safetensors.ts";
 import { SAE } from "../core/sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts";
-import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
+import { parseDevice, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
 /** GPT-2's <|endoftext|>, which `sae run` and the text verbs prepend as BOS. */
@@ -23,7 +23,7 @@ export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [-
        sae encode --sae S --acts FILE.safetensors [--tensor NAME] [--top K] [--out FILE] [--json]
 
 Run GPT-2 on TEXT (BOS prepended as the SAE was trained) to the SAE's hook, encode the activations
-with the SAE on the GPU (WebGPU) and print, per token, its L0 and strongest features, the most active
+with the SAE (on --device: WebGPU or the CPU) and print, per token, its L0 and strongest features, the most active
 feature over all positions, then the mean L0, sparsity, MSE and explained variance of the reconstruction
 (BOS left out, as SAELens's evals do; explained variance needs two tokens after BOS, else n/a).
 With no arguments: the embedded model and SAE on "${EMBEDDED_PROMPT}".
@@ -145,13 +145,13 @@ export async function encode(args: string[]): Promise<number> {
     throw new RangeError(`${values.acts}: tensor "${name}" holds ${nonFinite} non-finite values (NaN or infinity)`);
   }
 
-  const sae = await SAE.load(values.sae);
+  const sae = await SAE.load(values.sae, { device: parseDevice(values.device) });
   if (top > sae.cfg.d_sae) {
     throw new UsageError(`--top must be at most d_sae (${sae.cfg.d_sae}): current value is ${top}`);
   }
   const { features, recon } = sae.encodeDecode(acts);
   const [f, r] = await Promise.all([features.read(), recon.read()]);
-  const perToken = await topFeatures(sae.gpu, features, top);
+  const perToken = await topFeatures(features, top);
   const lead = entry.shape.slice(0, -1);
   // BOS positions, where a tokens tensor of the same leading shape names them (sae run --out writes one)
   const tokensEntry = file.tensors.get("tokens");

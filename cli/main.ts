@@ -44,7 +44,7 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
 };
 
 /** Top-level help. */
-export const HELP = `sae: sparse autoencoders on WebGPU
+export const HELP = `sae: sparse autoencoders on WebGPU or the CPU (--device auto|webgpu|cpu)
 
 Usage: sae <command> [options]
 

@@ -18,7 +18,7 @@ const sae = await SAE.load(`${data}sae-standard-f16`);
 console.log(`"${file.metadata.prompt}" through a ${sae.cfg.d_sae}-feature ${sae.cfg.architecture} SAE`);
 
 const { features, recon } = sae.encodeDecode(acts);
-const top = await topFeatures(sae.gpu, features, 3);
+const top = await topFeatures(features, 3);
 top.forEach((row, t) => console.log(t, row.map((f) => `${f.index}:${f.activation.toFixed(2)}`).join(" ")));
 
 const stats = reconstructionStats(acts.data, await recon.read(), await features.read(), sae.cfg.d_in, sae.cfg.d_sae);

@@ -94,7 +94,7 @@ export async function encodeTokens(
   const { features, recon } = sae.encodeDecode(acts);
   try {
     const [f, r] = await Promise.all([features.read(), recon.read()]);
-    const top = await topFeatures(sae.gpu, features, options.top ?? 5);
+    const top = await topFeatures(features, options.top ?? 5);
     const { d_in: dIn, d_sae: dSae } = sae.cfg;
     const all = reconstructionStats(acts.data, r, f, dIn, dSae);
     const skip = site.prependBos && tokens.length > 1 && tokens[0] === model.cfg.bosTokenId ? 1 : 0;

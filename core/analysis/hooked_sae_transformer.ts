@@ -31,7 +31,8 @@
  * @module
  */
 
-import type { GpuTensor, HostTensor } from "../gpu/tensor.ts";
+import type { HostTensor } from "../gpu/tensor.ts";
+import type { Tensor } from "../util/tensor.ts";
 import {
   applyHookFns,
   type CachedOutput,
@@ -449,7 +450,7 @@ export class HookedSaeTransformer {
 
     const x = saeInput(site, activation, dIn);
     const input = await step("hook_sae_input", { shape: [batch, pos, dIn], data: new Float32Array(x.data) });
-    let features: GpuTensor;
+    let features: Tensor;
     if (hooked("hook_sae_acts_pre") || wanted(name("hook_sae_acts_pre"))) {
       const { features: clean, hiddenPre } = sae.encodeWithHiddenPre(input);
       const pre = await step("hook_sae_acts_pre", {

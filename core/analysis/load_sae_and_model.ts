@@ -10,6 +10,7 @@ import type { HubOptions } from "../hub/hf_hub.ts";
 import { type Backend, HookedGpt2 } from "../lm/gpt2.ts";
 import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
 import { resolveSaeSource } from "../sae/pretrained.ts";
+import type { Device } from "../sae/device.ts";
 import { SAE } from "../sae/sae.ts";
 import { checkNeuronpediaId } from "./neuronpedia.ts";
 import { saeSite } from "../sae/sae_on_model.ts";
@@ -18,7 +19,12 @@ import { saeSite } from "../sae/sae_on_model.ts";
 export interface SaeAndModelOptions {
   /** Model folder or Hub id. @default {the model the SAE's cfg.json names} */
   model?: string;
-  /** ONNX Runtime backend. @default {"auto"} */
+  /**
+   * Where the SAE runs (see `SaeOptions.device`): auto is webgpu on a hardware GPU, cpu otherwise.
+   * @default {"auto"}
+   */
+  device?: Device;
+  /** ONNX Runtime backend of the model. @default {"auto"} */
   backend?: Backend | "auto";
   /** Weight processing. @default {what the SAE's model_from_pretrained_kwargs ask for} */
   processing?: WeightProcessing | false;
@@ -66,7 +72,7 @@ export interface SaeAndModel {
  * ```
  *
  * @param source SAE folder or `RELEASE/SAE_ID`. @default {the embedded SAE}
- * @param options Model, backend, processing, Hub settings.
+ * @param options Model, SAE device, model backend, processing, Hub settings.
  * @returns Both, checked to fit (hook present, widths equal).
  * @throws {UnnamedModelError} When the SAE names no model and none is given.
  * @throws {TypeError} When the SAE does not fit the model.
@@ -75,7 +81,7 @@ export interface SaeAndModel {
 export async function loadSaeAndModel(source?: string, options: SaeAndModelOptions = {}): Promise<SaeAndModel> {
   if (options.neuronpediaId !== undefined) checkNeuronpediaId(options.neuronpediaId);
   const { folder, overrides } = await resolveSaeSource(source ?? embeddedSae(), options.hub);
-  const sae = await SAE.load(folder, { cfgOverrides: overrides });
+  const sae = await SAE.load(folder, { cfgOverrides: overrides, device: options.device });
   if (options.neuronpediaId !== undefined) sae.cfg.metadata.neuronpedia_id = options.neuronpediaId;
   let model: HookedGpt2 | undefined;
   try {

@@ -135,6 +135,49 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> 
   };
 }
 
+/** What an adapter says of itself: the fields of `GPUAdapterInfo` that tell hardware from a CPU fallback. */
+export interface AdapterDescription {
+  /** Whether the browser/runtime marks it a fallback (software) adapter. */
+  isFallbackAdapter?: boolean;
+  /** Device name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  device?: string;
+  /** Free-form description. */
+  description?: string;
+  /** Vendor name. */
+  vendor?: string;
+}
+
+/**
+ * Asks WebGPU for its adapter without opening a device.
+ *
+ * @example
+ * ```ts ignore
+ * const info = await describeAdapter();
+ * console.log(info?.device); // "llvmpipe (LLVM 15.0.6, 256 bits)"
+ * ```
+ *
+ * @returns Its description, or `undefined` when WebGPU or an adapter is unavailable.
+ */
+export async function describeAdapter(): Promise<AdapterDescription | undefined> {
+  quietMesaRuntimeDirWarning();
+  if (typeof navigator === "undefined" || !("gpu" in navigator)) return undefined;
+  try {
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (adapter === null) return undefined;
+    const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+    const legacy = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+    return {
+      isFallbackAdapter: info?.isFallbackAdapter ?? legacy,
+      device: info?.device,
+      description: info?.description,
+      vendor: info?.vendor,
+    };
+  } catch {
+    // A WebGPU that fails to start (no Vulkan loader, a broken driver) offers no adapter either.
+    return undefined;
+  }
+}
+
 let shared: Promise<Gpu> | undefined;
 
 /**

@@ -5,14 +5,9 @@
  */
 
 import { type Gpu, GpuError } from "./device.ts";
+import type { HostTensor, Tensor } from "../util/tensor.ts";
 
-/** A float32 tensor in host memory, row-major. */
-export interface HostTensor {
-  /** Dimensions, outermost first. */
-  shape: readonly number[];
-  /** Elements, row-major; length is the product of `shape`. */
-  data: Float32Array;
-}
+export type { HostTensor } from "../util/tensor.ts";
 
 /** Raised when one row of a tensor is larger than a storage binding can hold. */
 export class BufferLimitError extends RangeError {
@@ -125,7 +120,7 @@ export function rowsPerBinding(gpu: Gpu, cols: number): number {
  * console.log(await t.read()); // Float32Array [1, 2, 3, 4, 5, 6]
  * ```
  */
-export class GpuTensor {
+export class GpuTensor implements Tensor {
   /** Dimensions; the last is the row width. */
   readonly shape: readonly number[];
   /** Row-split buffers, in order. */
@@ -136,6 +131,11 @@ export class GpuTensor {
     this.#gpu = gpu;
     this.shape = shape;
     this.chunks = chunks;
+  }
+
+  /** The device holding the buffers. */
+  get gpu(): Gpu {
+    return this.#gpu;
   }
 
   /** Product of all but the last dimension. */

@@ -1,6 +1,6 @@
 /**
  * What distinguishes one SAE architecture at inference: the encoder's fused epilogue, the vectors
- * it reads, and an optional top-k selection after it.
+ * it reads, and an optional top-k selection after it, as WGSL for WebGPU and as ONNX nodes for the CPU.
  *
  * @module
  */
@@ -18,6 +18,32 @@ export interface BoundWgsl {
   source: WgslSource;
   /** Indices into `epilogueVectors`, in binding order. */
   vectors: readonly number[];
+}
+
+/** What an architecture's CPU nodes are built with (`core/cpu/graph_builder.ts`'s `GraphBuilder`). */
+export interface CpuGraph {
+  /** Declares a float graph input (weights and vectors are inputs) and returns its name. */
+  input(name: string, dims: readonly (number | string)[]): string;
+  /** Adds a node of one output and returns the output's name. */
+  node(opType: string, inputs: readonly string[]): string;
+  /** A float scalar constant. */
+  scalar(value: number): string;
+}
+
+/**
+ * An architecture's part of the CPU graphs (ONNX nodes): the engine computes xw = x' · W_enc and
+ * does TopK's selection; the vectors are graph inputs of dims ["d_sae"], named as `cpuVectors` names them.
+ */
+export interface CpuGraphParts {
+  /** The per-latent vectors the nodes read, by input name, from the (prepared) weights. */
+  vectors(weights: SaeWeights): Record<string, Float32Array>;
+  /** SAELens's hidden pre-activation (for TopK, what it selects from) from xw. */
+  hiddenPre(g: CpuGraph, xw: string): string;
+  /**
+   * Features from a hidden pre-activation; `xw` adds x' · W_enc for activations that read the input
+   * (Gated's gate). Absent for TopK, which selects instead.
+   */
+  activation?(g: CpuGraph, pre: string, xw: () => string): string;
 }
 
 /** One inference architecture, registered by name in `registry.ts`. */
@@ -50,4 +76,6 @@ export interface Architecture {
    * rescaling folded into W_enc); the stored weights stay as loaded.
    */
   kernelWeights(cfg: SaeConfig, weights: SaeWeights): SaeWeights;
+  /** The CPU graph parts, from the same prepared weights as the kernels. */
+  cpu: CpuGraphParts;
 }

@@ -25,4 +25,15 @@ export const gated: Architecture = {
   topK: () => undefined,
   checkConfig: () => {},
   kernelWeights: (_cfg, w) => w,
+  cpu: {
+    vectors: (w) => ({ b_gate: w.b_gate.data, r_mag_exp: w.r_mag.data.map(Math.exp), b_mag: w.b_mag.data }),
+    hiddenPre: (g, xw) =>
+      g.node("Add", [g.node("Mul", [xw, g.input("r_mag_exp", ["d_sae"])]), g.input("b_mag", ["d_sae"])]),
+    activation: (g, pre, xw) =>
+      g.node("Where", [
+        g.node("Greater", [g.node("Add", [xw(), g.input("b_gate", ["d_sae"])]), g.scalar(0)]),
+        g.node("Relu", [pre]),
+        g.scalar(0),
+      ]),
+  },
 };

@@ -21,4 +21,14 @@ export const jumprelu: Architecture = {
   topK: () => undefined,
   checkConfig: () => {},
   kernelWeights: (_cfg, w) => w,
+  cpu: {
+    vectors: (w) => ({ b_enc: w.b_enc.data, threshold: w.threshold.data }),
+    hiddenPre: (g, xw) => g.node("Add", [xw, g.input("b_enc", ["d_sae"])]),
+    activation: (g, pre) =>
+      g.node("Where", [
+        g.node("Greater", [pre, g.input("threshold", ["d_sae"])]),
+        g.node("Relu", [pre]),
+        g.scalar(0),
+      ]),
+  },
 };

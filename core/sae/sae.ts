@@ -1,41 +1,38 @@
 /**
- * A sparse autoencoder on the GPU: encode, decode, forward and splice, for every architecture.
+ * A sparse autoencoder: encode, decode, forward and splice, for every architecture, on WebGPU (WGSL
+ * kernels) or on the CPU (ONNX Runtime's native kernels), chosen by `device`.
  *
  * @module
  */
 
 import { getGpu, type Gpu } from "../gpu/device.ts";
-import { GpuTensor, type HostTensor, rowsPerBinding, uploadBuffer } from "../gpu/tensor.ts";
-import {
-  destroyWeightMatrix,
-  uploadColumnVector,
-  uploadWeightMatrix,
-  type WeightMatrix,
-} from "../gpu/weight_matrix.ts";
-import { activate } from "../ops/activate.ts";
-import { decodeSparse } from "../ops/decode_sparse.ts";
-import { type Epilogue, matmul } from "../ops/matmul.ts";
-import { normalizeIn, normalizeOut, type Undo } from "../ops/normalize.ts";
-import { spliceError } from "../ops/splice.ts";
-import { topkDense, topkSparse } from "../ops/topk.ts";
+import type { HostTensor } from "../gpu/tensor.ts";
+import type { Tensor } from "../util/tensor.ts";
 import { checkWeights, readSae, type SaeFormat } from "./read_sae.ts";
 import { writeSaeFolder } from "./write_sae.ts";
-import type { Architecture, BoundWgsl, SaeWeights } from "./architecture.ts";
+import type { Architecture, SaeWeights } from "./architecture.ts";
 import type { SaeConfig } from "./config.ts";
 import { getArchitecture } from "./registry.ts";
-import epilogueBias from "../../shaders/epilogue_bias.wgsl" with { type: "text" };
 import "./architectures.ts";
 import type { HubOptions } from "../hub/hf_hub.ts";
 import { pullPretrained } from "./pretrained.ts";
+import { type Device, resolveDevice } from "./device.ts";
+import { CpuSae } from "./cpu_sae.ts";
+import { GpuSae } from "./gpu_sae.ts";
+import type { EncodeDecodeResult, EncodeWithHiddenPreResult, SaeEngine, SaeInput } from "./sae_engine.ts";
 
-/** Something freed once the commands using it are submitted. */
-type Disposable = { destroy(): void };
-
-const BIAS_SOURCE = { name: "epilogue_bias", code: epilogueBias };
+export type { EncodeDecodeResult, EncodeWithHiddenPreResult, SaeInput } from "./sae_engine.ts";
 
 /** Options for {@linkcode SAE.load} and {@linkcode SAE.fromWeights}. */
 export interface SaeOptions {
-  /** Device to run on. @default {the shared device from getGpu()} */
+  /**
+   * Where the SAE runs: `webgpu` (WGSL kernels), `cpu` (onnxruntime-node's native kernels, needs
+   * `--allow-ffi`), or `auto`: webgpu on a hardware adapter, cpu where the only adapter is a software
+   * fallback (lavapipe, SwiftShader) or there is none.
+   * @default {"auto", or "webgpu" when `gpu` is given}
+   */
+  device?: Device;
+  /** WebGPU device to run on (device webgpu). @default {the shared device from getGpu()} */
   gpu?: Gpu;
   /**
    * TopK SAEs decode from their k kept latents (reading k rows of W_dec) rather than a dense
@@ -43,39 +40,21 @@ export interface SaeOptions {
    * @default {true}
    */
   sparseDecode?: boolean;
-  /** Keep f16-stored weights as f16 on the GPU when it supports `shader-f16`. @default {true} */
+  /** Keep f16-stored weights as f16 on the GPU when it supports `shader-f16` (the cpu computes in f32). @default {true} */
   f16?: boolean;
   /** cfg.json fields to override, as SAELens's release `config_overrides` do. @default {{}} */
   cfgOverrides?: Record<string, unknown>;
 }
 
-/** An input: host values or a tensor already on the GPU, [..., d_in]. */
-export type SaeInput = HostTensor | GpuTensor;
-
-/** Features and reconstruction of one forward pass. */
-export interface EncodeDecodeResult {
-  /** Feature activations [..., d_sae]. */
-  features: GpuTensor;
-  /** Reconstruction [..., d_in]. */
-  recon: GpuTensor;
-}
-
-/** Features and SAELens's hidden pre-activation of one encode. */
-export interface EncodeWithHiddenPreResult {
-  /** Feature activations [..., d_sae] (`hook_sae_acts_post`). */
-  features: GpuTensor;
-  /** Pre-activations [..., d_sae] (`hook_sae_acts_pre`; Gated: the magnitude path's). */
-  hiddenPre: GpuTensor;
-}
-
 /**
- * A sparse autoencoder whose encode/decode run as WGSL kernels. Names follow SAELens:
- * `cfg` is the v6 config, `W_enc` [d_in, d_sae], `W_dec` [d_sae, d_in], `b_enc`, `b_dec`, ...
+ * A sparse autoencoder. Names follow SAELens: `cfg` is the v6 config, `W_enc` [d_in, d_sae],
+ * `W_dec` [d_sae, d_in], `b_enc`, `b_dec`, ... Ops return a {@linkcode Tensor} of the SAE's device;
+ * `read()` gives its values, and passing it to another op keeps it on the device.
  *
  * @example Encode stored activations
  * ```ts ignore
  * import { SAE } from "./sae.ts";
- * const sae = await SAE.load("fixtures/sae-standard");
+ * const sae = await SAE.load("fixtures/sae-standard", { device: "cpu" });
  * const features = sae.encode({ shape: [1, 128], data: new Float32Array(128) });
  * console.log((await features.read()).length); // 1024
  * ```
@@ -91,61 +70,39 @@ export class SAE {
   readonly format?: SaeFormat;
   /** The registered architecture. */
   readonly architecture: Architecture;
-  /** Whether encode/decode keep weights as f16 on the GPU. */
-  readonly f16: boolean;
 
-  readonly #gpu: Gpu;
-  readonly #rowsPerChunk: number;
-  readonly #wEnc: WeightMatrix;
-  readonly #wDec: WeightMatrix;
-  readonly #epilogueBuffers: GPUBuffer[][];
-  readonly #decoderBias: GPUBuffer[];
-  readonly #bDec: GPUBuffer;
-  readonly #k: number | undefined;
-  readonly #sparseDecode: boolean;
-  readonly #owned: GPUBuffer[] = [];
-  // Per-row normalization statistics of the last encode, which decode() undoes (as SAELens keeps them).
-  #lastUndo: { rows: number; undo: Undo } | undefined;
+  readonly #engine: SaeEngine;
 
   private constructor(
-    gpu: Gpu,
+    cfg: SaeConfig,
+    weights: SaeWeights,
+    engine: SaeEngine,
+    loaded: { sparsity?: HostTensor; format?: SaeFormat },
+  ) {
+    this.cfg = cfg;
+    this.weights = weights;
+    this.sparsity = loaded.sparsity;
+    this.format = loaded.format;
+    this.architecture = getArchitecture(cfg.architecture);
+    this.#engine = engine;
+  }
+
+  static async #create(
     cfg: SaeConfig,
     weights: SaeWeights,
     options: SaeOptions & { sparsity?: HostTensor; format?: SaeFormat; storedF16?: boolean },
-  ) {
-    this.#gpu = gpu;
-    this.cfg = cfg;
-    this.weights = weights;
-    this.sparsity = options.sparsity;
-    this.format = options.format;
-    this.architecture = getArchitecture(cfg.architecture);
-    this.f16 = (options.f16 ?? true) && (options.storedF16 ?? false) && gpu.hasF16;
-    this.#k = this.architecture.topK(cfg);
-    this.#sparseDecode = options.sparseDecode ?? true;
-    this.#rowsPerChunk = rowsPerBinding(gpu, Math.max(cfg.d_sae, cfg.d_in));
-
-    const kernel = this.architecture.kernelWeights(cfg, weights);
-    this.#wEnc = uploadWeightMatrix(gpu, kernel.W_enc.data, cfg.d_in, cfg.d_sae, {
-      split: "cols",
-      f16: this.f16,
-      label: "W_enc",
-    });
-    this.#wDec = uploadWeightMatrix(gpu, kernel.W_dec.data, cfg.d_sae, cfg.d_in, {
-      split: "rows",
-      f16: this.f16,
-      label: "W_dec",
-    });
-    const perVector = this.architecture.epilogueVectors(kernel).map((v, i) =>
-      uploadColumnVector(gpu, this.#wEnc, v, `${this.architecture.name} vector ${i}`)
-    );
-    this.#epilogueBuffers = this.#wEnc.blocks.map((_, b) => perVector.map((buffers) => buffers[b]));
-    const padded = new Float32Array(Math.ceil(cfg.d_in / 4) * 4);
-    padded.set(kernel.b_dec.data);
-    const bias = uploadBuffer(gpu, padded, "b_dec");
-    const zeros = uploadBuffer(gpu, new Float32Array(padded.length), "zero bias");
-    this.#decoderBias = this.#wDec.blocks.map((_, i) => i === 0 ? bias : zeros);
-    this.#bDec = bias;
-    this.#owned.push(bias, zeros, ...perVector.flat());
+  ): Promise<SAE> {
+    const device = await resolveDevice(options.device ?? (options.gpu ? "webgpu" : "auto"));
+    const architecture = getArchitecture(cfg.architecture);
+    const kernel = architecture.kernelWeights(cfg, weights);
+    const { sparseDecode } = options;
+    const engine = device === "cpu"
+      ? new CpuSae(cfg, architecture, kernel, { sparseDecode })
+      : new GpuSae(options.gpu ?? await getGpu(), cfg, architecture, kernel, {
+        sparseDecode,
+        f16: (options.f16 ?? true) && (options.storedF16 ?? false),
+      });
+    return new SAE(cfg, weights, engine, options);
   }
 
   /**
@@ -153,22 +110,21 @@ export class SAE {
    *
    * @example Load and inspect
    * ```ts ignore
-   * const sae = await SAE.load("fixtures/sae-topk");
-   * console.log(sae.cfg.architecture, sae.cfg.k); // topk 16
+   * const sae = await SAE.load("fixtures/sae-topk", { device: "cpu" });
+   * console.log(sae.cfg.architecture, sae.cfg.k, sae.device); // topk 16 cpu
    * ```
    *
    * @param path The folder (or a file in it).
    * @param options Device and decoding choices.
-   * @returns The SAE, its weights on the GPU.
+   * @returns The SAE, its weights on its device.
    * @throws {Deno.errors.NotFound} When files are missing.
    * @throws {TypeError} For pickle files, missing tensors or shapes disagreeing with cfg.json.
    * @throws {SyntaxError} For malformed files.
-   * @throws {RangeError} For an unknown architecture.
+   * @throws {RangeError} For an unknown architecture or device.
    */
   static async load(path: string, options: SaeOptions = {}): Promise<SAE> {
     const onDisk = await readSae(path, options.cfgOverrides);
-    const gpu = options.gpu ?? await getGpu();
-    return new SAE(gpu, onDisk.cfg, onDisk.weights, { ...options, ...onDisk });
+    return await SAE.#create(onDisk.cfg, onDisk.weights, { ...options, ...onDisk });
   }
 
   /**
@@ -177,7 +133,7 @@ export class SAE {
    *
    * @example gpt2-small-res-jb
    * ```ts ignore
-   * const sae = await SAE.fromPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre");
+   * const sae = await SAE.fromPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre", { device: "cpu" });
    * console.log(sae.cfg.metadata.neuronpedia_id); // "gpt2-small/8-res-jb"
    * ```
    *
@@ -202,16 +158,15 @@ export class SAE {
    *
    * @example A tiny standard SAE
    * ```ts ignore
-   * const sae = await SAE.fromWeights(cfg, { W_enc, W_dec, b_enc, b_dec });
+   * const sae = await SAE.fromWeights(cfg, { W_enc, W_dec, b_enc, b_dec }, { device: "cpu" });
    * ```
    *
    * @throws {TypeError} When a tensor is missing or misshapen.
-   * @throws {RangeError} For an unknown architecture.
+   * @throws {RangeError} For an unknown architecture or device.
    */
   static async fromWeights(cfg: SaeConfig, weights: SaeWeights, options: SaeOptions = {}): Promise<SAE> {
     checkWeights(cfg, weights, "weights", "cfg");
-    const gpu = options.gpu ?? await getGpu();
-    return new SAE(gpu, cfg, weights, options);
+    return await SAE.#create(cfg, weights, options);
   }
 
   /** Encoder weights [d_in, d_sae]. */
@@ -234,9 +189,28 @@ export class SAE {
   get threshold(): HostTensor | undefined {
     return this.weights.threshold;
   }
-  /** The device this SAE runs on. */
+  /** The device it runs on: `webgpu` or `cpu`. */
+  get device(): "webgpu" | "cpu" {
+    return this.#engine.device;
+  }
+  /** What it runs on, e.g. `cpu (onnxruntime-node, 2 threads)` or `webgpu (llvmpipe ...)`. */
+  get deviceDescription(): string {
+    return this.#engine.description;
+  }
+  /** Whether encode/decode keep weights as f16 on the GPU (never on the cpu). */
+  get f16(): boolean {
+    return this.#engine instanceof GpuSae && this.#engine.f16;
+  }
+  /**
+   * The WebGPU device this SAE runs on.
+   *
+   * @throws {TypeError} When the SAE runs on the cpu.
+   */
   get gpu(): Gpu {
-    return this.#gpu;
+    if (!(this.#engine instanceof GpuSae)) {
+      throw new TypeError("Cannot give the SAE's WebGPU device as it runs on the cpu (load it with device webgpu)");
+    }
+    return this.#engine.gpu;
   }
 
   /**
@@ -249,8 +223,8 @@ export class SAE {
    *
    * @throws {TypeError} When the input's last dimension is not d_in.
    */
-  encode(x: SaeInput): GpuTensor {
-    return this.#run((encoder, temps) => this.#encode(encoder, x, temps, { features: true, recon: false }).features!);
+  encode(x: SaeInput): Tensor {
+    return this.#engine.encode(x);
   }
 
   /**
@@ -266,31 +240,8 @@ export class SAE {
    * @throws {TypeError} When the last dimension is not d_sae, or no matching encode preceded it
    *   for per-token normalization modes.
    */
-  decode(f: SaeInput): GpuTensor {
-    return this.#run((encoder, temps) => {
-      const features = this.#toGpu(encoder, f, this.cfg.d_sae, temps);
-      const recon = GpuTensor.empty(
-        this.#gpu,
-        [...features.shape.slice(0, -1), this.cfg.d_in],
-        this.#rowsPerChunk,
-        "recon",
-      );
-      matmul(this.#gpu, encoder, features, this.#wDec, recon, this.#decoderEpilogue());
-      const mode = this.cfg.normalize_activations;
-      if (mode === "expected_average_only_in") {
-        const undo = this.#constantUndo(recon);
-        temps.push(...undo);
-        normalizeOut(this.#gpu, encoder, recon, undo, mode);
-      } else if (mode !== "none") {
-        if (this.#lastUndo?.rows !== recon.rows) {
-          throw new TypeError(
-            `Cannot decode with normalize_activations ${mode} as it needs the statistics of an encode of the same ${recon.rows} rows`,
-          );
-        }
-        normalizeOut(this.#gpu, encoder, recon, this.#lastUndo.undo, mode);
-      }
-      return recon;
-    });
+  decode(f: SaeInput): Tensor {
+    return this.#engine.decode(f);
   }
 
   /**
@@ -301,8 +252,8 @@ export class SAE {
    * const recon = await sae.forward(acts).read();
    * ```
    */
-  forward(x: SaeInput): GpuTensor {
-    return this.#run((encoder, temps) => this.#encode(encoder, x, temps, { features: false, recon: true }).recon!);
+  forward(x: SaeInput): Tensor {
+    return this.#engine.forward(x);
   }
 
   /**
@@ -314,13 +265,7 @@ export class SAE {
    * ```
    */
   encodeDecode(x: SaeInput): EncodeDecodeResult {
-    let features: GpuTensor | undefined;
-    const recon = this.#run((encoder, temps) => {
-      const out = this.#encode(encoder, x, temps, { features: true, recon: true });
-      features = out.features;
-      return out.recon!;
-    });
-    return { features: features!, recon };
+    return this.#engine.encodeDecode(x);
   }
 
   /**
@@ -336,13 +281,12 @@ export class SAE {
    * @throws {TypeError} When the input's last dimension is not d_in, or the architecture has no `hiddenPre`.
    */
   encodeWithHiddenPre(x: SaeInput): EncodeWithHiddenPreResult {
-    let hiddenPre: GpuTensor | undefined;
-    const features = this.#run((encoder, temps) => {
-      const out = this.#encode(encoder, x, temps, { features: true, recon: false, hiddenPre: true });
-      hiddenPre = out.hiddenPre;
-      return out.features!;
-    });
-    return { features, hiddenPre: hiddenPre! };
+    if (!this.architecture.hiddenPre) {
+      throw new TypeError(
+        `Cannot report the hidden pre-activation as the ${this.architecture.name} architecture defines none`,
+      );
+    }
+    return this.#engine.encodeWithHiddenPre(x);
   }
 
   /**
@@ -362,35 +306,15 @@ export class SAE {
    * @throws {TypeError} When a shape is wrong, `x` is missing where needed, or the architecture has no
    *   `activation`.
    */
-  activate(hiddenPre: SaeInput, x?: SaeInput): GpuTensor {
-    const gpu = this.#gpu;
-    const { activation } = this.architecture;
-    if (this.#k === undefined && !activation) {
-      throw new TypeError(`Cannot activate as the ${this.architecture.name} architecture defines no activation`);
+  activate(hiddenPre: SaeInput, x?: SaeInput): Tensor {
+    const { activation, name } = this.architecture;
+    if (this.architecture.topK(this.cfg) === undefined && !activation) {
+      throw new TypeError(`Cannot activate as the ${name} architecture defines no activation`);
     }
     if (activation?.aux && x === undefined) {
-      throw new TypeError(`Cannot activate a ${this.architecture.name} SAE's pre-activation without its input x`);
+      throw new TypeError(`Cannot activate a ${name} SAE's pre-activation without its input x`);
     }
-    return this.#run((encoder, temps) => {
-      const pre = this.#toGpu(encoder, hiddenPre, this.cfg.d_sae, temps);
-      const out = GpuTensor.empty(gpu, pre.shape, this.#rowsPerChunk, "features");
-      if (this.#k !== undefined) {
-        topkDense(gpu, encoder, pre, out, this.#k);
-        return out;
-      }
-      let aux: GpuTensor | undefined;
-      if (activation!.aux) {
-        const { xIn, undo } = this.#normalizeIn(encoder, this.#toGpu(encoder, x!, this.cfg.d_in, temps));
-        aux = GpuTensor.empty(gpu, pre.shape, this.#rowsPerChunk, "activation aux");
-        matmul(gpu, encoder, xIn, this.#wEnc, aux, this.#bound(activation!.aux));
-        temps.push(xIn, aux, ...undo);
-      }
-      activate(gpu, encoder, pre, out, this.#wEnc.blocks, {
-        source: activation!.source,
-        buffers: (i) => activation!.vectors.map((v) => this.#epilogueBuffers[i][v]),
-      }, aux);
-      return out;
-    });
+    return this.#engine.activate(hiddenPre, activation?.aux ? x : undefined);
   }
 
   /**
@@ -407,15 +331,8 @@ export class SAE {
    * @param x The original activations [..., d_in].
    * @param features Edited features [..., d_sae]. @default {encode(x), so the output equals x}
    */
-  splice(x: SaeInput, features?: SaeInput): GpuTensor {
-    // One encode gives the clean reconstruction and, when no edit is given, the features to decode.
-    const { features: cleanFeatures, recon: clean } = this.encodeDecode(x);
-    const edited = this.decode(features ?? cleanFeatures);
-    return this.#run((encoder, temps) => {
-      const input = this.#toGpu(encoder, x, this.cfg.d_in, temps);
-      temps.push(clean, cleanFeatures, edited);
-      return spliceError(this.#gpu, encoder, input, clean, edited);
-    });
+  splice(x: SaeInput, features?: SaeInput): Tensor {
+    return this.#engine.splice(x, features);
   }
 
   /**
@@ -433,128 +350,8 @@ export class SAE {
     await writeSaeFolder(folder, this.cfg, this.weights, this.sparsity);
   }
 
-  /** Frees the SAE's GPU buffers. */
+  /** Frees what the SAE holds on its device (GPU buffers, ONNX Runtime sessions). */
   destroy(): void {
-    destroyWeightMatrix(this.#wEnc);
-    destroyWeightMatrix(this.#wDec);
-    for (const b of this.#owned) b.destroy();
-  }
-
-  #run(record: (encoder: GPUCommandEncoder, temps: Disposable[]) => GpuTensor): GpuTensor {
-    const encoder = this.#gpu.device.createCommandEncoder({ label: "sae" });
-    const temps: Disposable[] = [];
-    const out = record(encoder, temps);
-    this.#gpu.device.queue.submit([encoder.finish()]);
-    // Destroying after submit frees the memory once the submitted work has run.
-    for (const t of temps) if (t !== out) t.destroy();
-    return out;
-  }
-
-  #toGpu(encoder: GPUCommandEncoder, x: SaeInput, width: number, temps: Disposable[]): GpuTensor {
-    let shape = [...x.shape];
-    const last = shape[shape.length - 1];
-    if (
-      last !== width && this.cfg.reshape_activations === "hook_z" && width === this.cfg.d_in && shape.length >= 2 &&
-      last * shape[shape.length - 2] === width
-    ) {
-      shape = [...shape.slice(0, -2), width];
-    }
-    if (shape[shape.length - 1] !== width) {
-      throw new TypeError(
-        `Cannot run the SAE as the input's last dimension must be ${width}: current value is ${last} (shape [${
-          x.shape.join(", ")
-        }])`,
-      );
-    }
-    if (x instanceof GpuTensor) {
-      const t = x.reshape(shape).rechunk(encoder, this.#rowsPerChunk);
-      if (t.chunks[0] !== x.chunks[0]) temps.push(t);
-      return t;
-    }
-    const t = GpuTensor.fromHost(this.#gpu, { shape, data: x.data }, this.#rowsPerChunk);
-    temps.push(t);
-    return t;
-  }
-
-  /** Undo records of `expected_average_only_in`: the same (0, 1/s) for every row. */
-  #constantUndo(like: GpuTensor): Undo {
-    const outScale = 1 / (this.cfg.norm_scaling_factor ?? 1);
-    return like.chunks.map((c) => {
-      const pairs = new Float32Array(c.rows * 2);
-      for (let r = 0; r < c.rows; r++) pairs[2 * r + 1] = outScale;
-      return uploadBuffer(this.#gpu, pairs, "normalize undo");
-    });
-  }
-
-  /** An epilogue of x' · W_enc binding some of the architecture's vectors. */
-  #bound(wgsl: BoundWgsl): Epilogue {
-    return { source: wgsl.source, buffers: (_block, i) => wgsl.vectors.map((v) => this.#epilogueBuffers[i][v]) };
-  }
-
-  #normalizeIn(encoder: GPUCommandEncoder, input: GpuTensor): { xIn: GpuTensor; undo: Undo } {
-    return normalizeIn(this.#gpu, encoder, input, {
-      mode: this.cfg.normalize_activations,
-      scale: this.cfg.norm_scaling_factor ?? 1,
-      bDec: this.cfg.apply_b_dec_to_input ? this.#bDec : undefined,
-    });
-  }
-
-  #decoderEpilogue(): Epilogue {
-    return { source: BIAS_SOURCE, buffers: (_block, i) => [this.#decoderBias[i]] };
-  }
-
-  /** Records the encoder and, as asked, the dense features and the reconstruction. */
-  #encode(
-    encoder: GPUCommandEncoder,
-    x: SaeInput,
-    temps: Disposable[],
-    want: { features: boolean; recon: boolean; hiddenPre?: boolean },
-  ): { features?: GpuTensor; recon?: GpuTensor; hiddenPre?: GpuTensor } {
-    const gpu = this.#gpu;
-    const { hiddenPre: preWgsl } = this.architecture;
-    if (want.hiddenPre && !preWgsl) {
-      throw new TypeError(
-        `Cannot report the hidden pre-activation as the ${this.architecture.name} architecture defines none`,
-      );
-    }
-    const input = this.#toGpu(encoder, x, this.cfg.d_in, temps);
-    const { xIn, undo } = this.#normalizeIn(encoder, input);
-    temps.push(xIn);
-    for (const b of this.#lastUndo?.undo ?? []) b.destroy();
-    this.#lastUndo = { rows: input.rows, undo };
-    const lead = input.shape.slice(0, -1);
-    let hiddenPre: GpuTensor | undefined;
-    if (want.hiddenPre) {
-      hiddenPre = GpuTensor.empty(gpu, [...lead, this.cfg.d_sae], this.#rowsPerChunk, "hidden pre-activation");
-      matmul(gpu, encoder, xIn, this.#wEnc, hiddenPre, this.#bound(preWgsl!));
-    }
-    const h = GpuTensor.empty(gpu, [...lead, this.cfg.d_sae], this.#rowsPerChunk, "hidden");
-    matmul(gpu, encoder, xIn, this.#wEnc, h, {
-      source: this.architecture.encodeEpilogue,
-      buffers: (_block, i) => this.#epilogueBuffers[i],
-    });
-    const k = this.#k;
-    const sparse = k !== undefined && this.#sparseDecode;
-    // Elementwise activations leave the features in h; TopK selects them from h.
-    let features = h;
-    if (k !== undefined && (want.features || (want.recon && !sparse))) {
-      features = GpuTensor.empty(gpu, h.shape, this.#rowsPerChunk, "features");
-      topkDense(gpu, encoder, h, features, k);
-      temps.push(h);
-    }
-    let recon: GpuTensor | undefined;
-    if (want.recon) {
-      recon = GpuTensor.empty(gpu, [...lead, this.cfg.d_in], this.#rowsPerChunk, "recon");
-      if (sparse) {
-        const top = topkSparse(gpu, encoder, h, k);
-        decodeSparse(gpu, encoder, top, k, this.#wDec, (i) => this.#decoderBias[i], recon);
-        for (const t of top) temps.push(t.values, t.indices);
-      } else {
-        matmul(gpu, encoder, features, this.#wDec, recon, this.#decoderEpilogue());
-      }
-      normalizeOut(gpu, encoder, recon, undo, this.cfg.normalize_activations);
-    }
-    if (!want.features) temps.push(features);
-    return { features: want.features ? features : undefined, recon, hiddenPre };
+    this.#engine.destroy();
   }
 }

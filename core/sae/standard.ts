@@ -20,4 +20,9 @@ export const standard: Architecture = {
   topK: () => undefined,
   checkConfig: () => {},
   kernelWeights: (_cfg, w) => w,
+  cpu: {
+    vectors: (w) => ({ b_enc: w.b_enc.data }),
+    hiddenPre: (g, xw) => g.node("Add", [xw, g.input("b_enc", ["d_sae"])]),
+    activation: (g, pre) => g.node("Relu", [pre]),
+  },
 };

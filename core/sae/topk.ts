@@ -47,4 +47,8 @@ export const topk: Architecture = {
     if (cfg.k > cfg.d_sae) throw new RangeError(`${path}: field k is ${cfg.k}: expected at most d_sae (${cfg.d_sae})`);
   },
   kernelWeights: (cfg, w) => cfg.rescale_acts_by_decoder_norm ? foldDecoderNorms(w) : w,
+  cpu: {
+    vectors: (w) => ({ b_enc: w.b_enc.data }),
+    hiddenPre: (g, xw) => g.node("Add", [xw, g.input("b_enc", ["d_sae"])]),
+  },
 };

@@ -7,13 +7,15 @@ import { loadFixtureModel, REFERENCE } from "../lm/_models.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 
-for (const [folder, key] of [["sae-standard", "standard"], ["sae-topk", "topk"], ["sae-standard-legacy", "standard"]]) {
+const SAES = [["sae-standard", "standard"], ["sae-topk", "topk"], ["sae-standard-legacy", "standard"]];
+for (const [[folder, key], device] of SAES.flatMap((s) => (["webgpu", "cpu"] as const).map((d) => [s, d] as const))) {
   Deno.test(
-    `encodeText: ${folder} top-5 features per token equal reference-dev's`,
+    `encodeText: ${folder} top-5 features per token equal reference-dev's (device ${device})`,
     ORT,
     async () => {
       const model = await loadFixtureModel();
-      const sae = await SAE.load(`${FIXTURES}${folder}`);
+      const sae = await SAE.load(`${FIXTURES}${folder}`, { device });
+      assertEquals(sae.device, device);
       try {
         const enc = await encodeText(model, sae, REFERENCE.prompt.text, { top: 5 });
         assertEquals(enc.tokens, REFERENCE.prompt.tokens);

@@ -22,33 +22,37 @@ const ORT = { sanitizeOps: false, sanitizeResources: false };
 const VOCAB = 50257;
 
 for (const name of ["standard", "topk"]) {
-  Deno.test(
-    `sae encode --top 5 --json TEXT gives reference-dev's top-5 features per token (sae-${name})`,
-    ORT,
-    async () => {
-      const sae = join(FIXTURES, `sae-${name}`);
-      const { code, stdout, stderr } = await runCli([
-        "encode",
-        "--sae",
-        sae,
-        "--model",
-        MODEL_DIR,
-        "--top",
-        "5",
-        "--json",
-        REFERENCE.prompt.text,
-      ]);
-      assertEquals(code, 0, stderr);
-      const json = JSON.parse(stdout);
-      assertEquals(json.tokens, REFERENCE.prompt.tokens);
-      const expected: [number, number][][] = REFERENCE.prompt[`${name}_top5_per_token`];
-      assertEquals(json.features.length, expected.length);
-      json.features.forEach((row: { index: number; activation: number }[], t: number) => {
-        assertEquals(row.map((f) => f.index), expected[t].map(([i]) => i), `token ${t}`);
-        assertClose(row.map((f) => f.activation), expected[t].map(([, v]) => v), 1e-4, `token ${t}`);
-      });
-    },
-  );
+  for (const device of ["webgpu", "cpu"]) {
+    Deno.test(
+      `sae encode --device ${device} --top 5 --json TEXT gives reference-dev's top-5 features per token (sae-${name})`,
+      ORT,
+      async () => {
+        const sae = join(FIXTURES, `sae-${name}`);
+        const { code, stdout, stderr } = await runCli([
+          "encode",
+          "--device",
+          device,
+          "--sae",
+          sae,
+          "--model",
+          MODEL_DIR,
+          "--top",
+          "5",
+          "--json",
+          REFERENCE.prompt.text,
+        ]);
+        assertEquals(code, 0, stderr);
+        const json = JSON.parse(stdout);
+        assertEquals(json.tokens, REFERENCE.prompt.tokens);
+        const expected: [number, number][][] = REFERENCE.prompt[`${name}_top5_per_token`];
+        assertEquals(json.features.length, expected.length);
+        json.features.forEach((row: { index: number; activation: number }[], t: number) => {
+          assertEquals(row.map((f) => f.index), expected[t].map(([i]) => i), `token ${t}`);
+          assertClose(row.map((f) => f.activation), expected[t].map(([, v]) => v), 1e-4, `token ${t}`);
+        });
+      },
+    );
+  }
 
   Deno.test(
     `sae eval --batches all --json gives reference-dev's CE, L0 and explained variance (sae-${name})`,

@@ -339,6 +339,11 @@ Deno.test("text verbs: bad input gets a clear error before any long work", ORT, 
     "closest releases are gpt2-small-res-jb",
   );
   await fails(["pull", "gpt2-small-res-jb", "blocks.8.hook_resid"], 1, "closest are blocks.8.hook_resid_pre");
+  await fails(
+    ["encode", ...FIXTURE_SAE("sae-standard"), "--device", "cuda", "x"],
+    2,
+    "--device must be one of auto, webgpu, cpu: current value is cuda",
+  );
   await fails(["feature", ...FIXTURE_SAE("sae-standard"), "1024", "x"], 2, "outside the SAE's 1024 features (0..1023)");
   await fails(
     ["attribute", ...FIXTURE_SAE("sae-standard"), "--target", " San Francisco", "x"],
@@ -415,7 +420,7 @@ Deno.test(
 
 Deno.test("text verbs in a log: a start line, the device, progress lines and a summary on stderr", ORT, async () => {
   const sae = FIXTURE_SAE("sae-standard");
-  const device = /device: WebGPU ".+" \(SAE\), ONNX Runtime/;
+  const device = /device: (webgpu|cpu) \(.+\) \(SAE\), ONNX Runtime/;
   const steer = await loggedRun(
     [
       "steer",

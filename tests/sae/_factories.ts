@@ -79,3 +79,31 @@ export function decodeRef(cfg: SaeConfig, w: SaeWeights, f: ArrayLike<number>): 
   }
   return matmulRef(features, w.W_dec.data, rows, cfg.d_sae, cfg.d_in).map((v, i) => v + w.b_dec.data[i % cfg.d_in]);
 }
+
+/** Architectures and options every device must agree on. */
+export const ARCHITECTURE_CASES: (Partial<SaeConfig> & { d_in: number; d_sae: number })[] = [
+  { architecture: "standard", d_in: 37, d_sae: 300 },
+  { architecture: "standard", d_in: 1, d_sae: 8, apply_b_dec_to_input: false },
+  { architecture: "topk", d_in: 64, d_sae: 1000, k: 7 },
+  { architecture: "topk", d_in: 10, d_sae: 50, k: 5, rescale_acts_by_decoder_norm: true },
+  { architecture: "jumprelu", d_in: 129, d_sae: 257 },
+  { architecture: "gated", d_in: 31, d_sae: 96 },
+];
+
+/** Fails unless max |actual − expected| ≤ rel · max(1, max |expected|). */
+export function assertRelativelyClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rel: number,
+  what: string,
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${what}: ${actual.length} values, expected ${expected.length}`);
+  }
+  let scale = 1, diff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+  }
+  if (!(diff <= rel * scale)) throw new Error(`${what}: max abs difference ${diff} exceeds ${rel} × ${scale}`);
+}

@@ -1,19 +1,21 @@
 import { join } from "node:path";
 import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
+import type { GpuTensor } from "../../core/gpu/tensor.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { FIXTURES, gpu, smallBindingGpu } from "../_gpu.ts";
 import { assertClose, randomArray } from "../_reference.ts";
-import { activationRef, decodeRef, encodeRef, hiddenPreRef, makeConfig, makeWeights } from "./_factories.ts";
+import {
+  activationRef,
+  ARCHITECTURE_CASES,
+  decodeRef,
+  encodeRef,
+  hiddenPreRef,
+  makeConfig,
+  makeWeights,
+} from "./_factories.ts";
 
-const cases = [
-  { architecture: "standard", d_in: 37, d_sae: 300 },
-  { architecture: "standard", d_in: 1, d_sae: 8, apply_b_dec_to_input: false },
-  { architecture: "topk", d_in: 64, d_sae: 1000, k: 7 },
-  { architecture: "topk", d_in: 10, d_sae: 50, k: 5, rescale_acts_by_decoder_norm: true },
-  { architecture: "jumprelu", d_in: 129, d_sae: 257 },
-  { architecture: "gated", d_in: 31, d_sae: 96 },
-];
+const cases = ARCHITECTURE_CASES;
 
 for (const c of cases) {
   for (const rows of [1, 19]) {
@@ -85,7 +87,7 @@ Deno.test("SAE splits a wide encoder, the decoder and the token rows across bind
   const x = { shape: [3, 40], data: randomArray(120, 8, 2) };
   const sae = await SAE.fromWeights(cfg, w, { gpu: small });
   const { features, recon } = sae.encodeDecode(x);
-  assertEquals(features.chunks.length, 3, "one token row per binding");
+  assertEquals((features as GpuTensor).chunks.length, 3, "one token row per binding");
   const f = await features.read();
   assertClose(f, encodeRef(cfg, w, x.data), 1e-4, "features");
   assertClose(await recon.read(), decodeRef(cfg, w, f), 1e-4, "recon");
@@ -98,7 +100,7 @@ Deno.test("SAE.encodeWithHiddenPre() and activate() bind each encoder column blo
   const x = { shape: [3, 40], data: randomArray(120, 9, 2) };
   const sae = await SAE.fromWeights(cfg, w, { gpu: small });
   const { features, hiddenPre } = sae.encodeWithHiddenPre(x);
-  assertEquals(hiddenPre.chunks.length, 3, "one token row per binding");
+  assertEquals((hiddenPre as GpuTensor).chunks.length, 3, "one token row per binding");
   const pre = await hiddenPre.read();
   assertClose(pre, hiddenPreRef(cfg, w, x.data), 1e-4, "hidden pre-activation");
   assertClose(await sae.activate(hiddenPre).read(), await features.read(), 0, "activate(hiddenPre) = features");

@@ -1,0 +1,79 @@
+/**
+ * Builds the small ONNX graphs the SAE runs on the CPU: named inputs and outputs, nodes whose
+ * outputs get fresh names, and scalar or vector constants.
+ *
+ * @module
+ */
+
+import type { AttributeValue, OnnxDtype, OnnxGraph, OnnxNode, OnnxValueInfo } from "../lm/_onnx_proto.ts";
+
+/**
+ * An ONNX graph under construction. Symbolic dims are strings (`"rows"`).
+ *
+ * @example ReLU(x · W + b)
+ * ```ts
+ * import { GraphBuilder } from "./graph_builder.ts";
+ * const g = new GraphBuilder();
+ * const x = g.input("x", ["rows", 4]);
+ * const h = g.node("Add", [g.node("MatMul", [x, g.input("W", [4, 8])]), g.input("b", [8])]);
+ * g.output(g.node("Relu", [h]), "f", ["rows", 8]);
+ * console.log(g.build().nodes.length); // 4
+ * ```
+ */
+export class GraphBuilder {
+  readonly #nodes: OnnxNode[] = [];
+  readonly #inputs: OnnxValueInfo[] = [];
+  readonly #outputs: OnnxValueInfo[] = [];
+  #next = 0;
+
+  /** Names of the inputs declared so far, in order. */
+  get inputNames(): string[] {
+    return this.#inputs.map((i) => i.name);
+  }
+
+  /** Declares a float input (once per name) and returns its name. */
+  input(name: string, dims: readonly (number | string)[]): string {
+    if (!this.#inputs.some((i) => i.name === name)) this.#inputs.push({ name, dtype: "float", dims });
+    return name;
+  }
+
+  /** Adds a node with one output and returns the output's name. */
+  node(opType: string, inputs: readonly string[], attributes?: Record<string, AttributeValue>): string {
+    return this.nodes(opType, inputs, 1, attributes)[0];
+  }
+
+  /** Adds a node with `count` outputs and returns their names. */
+  nodes(
+    opType: string,
+    inputs: readonly string[],
+    count: number,
+    attributes?: Record<string, AttributeValue>,
+  ): string[] {
+    const outputs = Array.from({ length: count }, () => `${opType.toLowerCase()}_${this.#next++}`);
+    this.#nodes.push({ opType, inputs, outputs, attributes });
+    return outputs;
+  }
+
+  /** A float scalar constant. */
+  scalar(value: number): string {
+    return this.node("Constant", [], { value: { dtype: "float", dims: [], data: Float32Array.of(value) } });
+  }
+
+  /** An int64 vector constant (TopK's k, Unsqueeze's axes). */
+  int64s(values: readonly number[]): string {
+    return this.node("Constant", [], {
+      value: { dtype: "int64", dims: [values.length], data: BigInt64Array.from(values, BigInt) },
+    });
+  }
+
+  /** Makes `value` a graph output named `name`. */
+  output(value: string, name: string, dims: readonly (number | string)[], dtype: OnnxDtype = "float"): void {
+    this.#nodes.push({ opType: "Identity", inputs: [value], outputs: [name] });
+    this.#outputs.push({ name, dtype, dims });
+  }
+
+  /** The graph, without initializers (weights come in as inputs). */
+  build(): OnnxGraph {
+    return { nodes: this.#nodes, initializers: new Map(), inputs: this.#inputs, outputs: this.#outputs };
+  }
+}
