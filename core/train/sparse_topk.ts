@@ -58,7 +58,7 @@ export interface SparseSelectOptions {
   relu?: boolean;
 }
 
-/** Buffers of the latent range an op covers. */
+/** The latents an op covers: [start, end). */
 export interface LatentRange {
   /** First latent. @default {0} */
   start?: number;
