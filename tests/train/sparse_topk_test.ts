@@ -179,6 +179,7 @@ async function runDense(c: Case, x: Inputs, thr: Float32Array) {
     dispatch(gpu, enc, MATMUL, params, [a, b, out], [Math.ceil(n / 4 / 32), Math.ceil(m / 16)]);
   };
   const minPositive = up(new Float32Array(1), "min"), bDec = up(x.bDec, "bDec");
+  const zero = emptyBuffer(gpu, wide * 4, "zero");
   if (c.aux) elementwise("auxk_select", wide, dSae, [pre, thresholds, acts, mask]);
   else elementwise("threshold", wide, dSae, [pre, thresholds, acts, undefined, minPositive], 0, c.batch ? 1 : 0);
   elementwise("transpose", dIn * dSae, dSae, [wDec, undefined, wDecT]);
@@ -191,9 +192,7 @@ async function runDense(c: Case, x: Inputs, thr: Float32Array) {
   });
   // AuxK's acts are the selected pre-activations themselves: train_backward's flag path.
   const params = new Uint32Array([wide, dSae, 0, 0, c.aux ? 1 : 0]);
-  const bw = c.aux
-    ? [acts, acts, emptyBuffer(gpu, wide * 4, "zero"), t, undefined, dpre]
-    : [acts, pre, t, t, undefined, dpre];
+  const bw = c.aux ? [acts, acts, zero, t, undefined, dpre] : [acts, pre, t, t, undefined, dpre];
   dispatch(gpu, enc, BACKWARD, params, bw, elementwiseGroups(wide));
   matmul(xIn, dpre, wEncGrad, [dIn, dSae, rows, 0, 1, dIn, 0, dSae, 0, dSae], true);
   dispatch(gpu, enc, REDUCE, new Uint32Array([rows, dSae, 0, 1]), [dpre, bEncGrad], elementwiseGroups(dSae));
@@ -205,6 +204,8 @@ async function runDense(c: Case, x: Inputs, thr: Float32Array) {
     dSae,
     ...recons.map(() => narrow),
   ]);
+  const all = [pre, wDec, bDec, xIn, thresholds, wDecGrad, wEncGrad, bEncGrad, acts, wDecT, t, dpre, zero, minPositive];
+  for (const b of [...all, ...dOuts, ...recons, mask]) b?.destroy();
   const [tt, dec, wEnc, bEnc, ...recon] = out.map((b) => new Float32Array(b));
   return { t: tt, dec, wEnc, bEnc, recon };
 }
@@ -278,6 +279,7 @@ for (
     { dIn: 64, dSae: 256, rows: 64, k: 16 },
     { dIn: 12, dSae: 256, rows: 64, k: 1 },
     { dIn: 64, dSae: 40, rows: 7, k: 1 },
+    { dIn: 64, dSae: 256, rows: 7, k: 5 },
   ]
 ) {
   Deno.test(`SparseTopK matches the reference and the dense path for TopK at d_in ${c.dIn}, d_sae ${c.dSae}, rows ${c.rows}, k ${c.k}`, async () => {
