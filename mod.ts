@@ -148,9 +148,12 @@ export { SaeTrainer } from "./core/train/sae_trainer.ts";
 export { NonFiniteError, stepResult } from "./core/train/step_result.ts";
 export type { StepCoefficients, StepReadback, StepResult } from "./core/train/step_result.ts";
 export { TRAINING_ARCHITECTURES, trainingArchitecture } from "./core/train/training_architectures.ts";
+export { SPARSE_TOPK_MAX_ROWS, SparseTopK } from "./core/train/sparse_topk.ts";
+export type { LatentRange, SparseSelectOptions, SparseTopKOptions } from "./core/train/sparse_topk.ts";
 export type {
   AuxiliaryTerm,
   ParameterBuffers,
+  SparseLists,
   StepBuffers,
   StepContext,
   TrainingArchitecture,
@@ -158,7 +161,7 @@ export type {
 export { TrainKernels } from "./core/train/train_kernels.ts";
 export type { MatmulShape, ResidualEntry } from "./core/train/train_kernels.ts";
 export { initialParameters } from "./core/train/initial_parameters.ts";
-export type { TrainerState } from "./core/train/sae_trainer.ts";
+export type { SaeTrainerOptions, TrainerState } from "./core/train/sae_trainer.ts";
 export type { ParameterMap } from "./core/train/initial_parameters.ts";
 export {
   levelWidths,

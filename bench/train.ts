@@ -1,6 +1,7 @@
 /**
  * Training-step throughput (tokens/s) of the WGSL trainer next to PyTorch CPU doing the same step in
- * the same run: forward, loss, backward, clipping and Adam for a standard (L1) and a TopK SAE.
+ * the same run: forward, loss, backward, clipping and Adam for a standard (L1) and a TopK SAE, TopK both from
+ * its kept latents (the default) and with the dense products, against PyTorch's dense TopK step.
  * Default sizes are the issue's: d_in 768, d_sae 24576, 4096 tokens per step, k = 32.
  *
  * Run: `deno task bench:train [d_in d_sae tokens steps]` (needs Debian's python3-torch and
@@ -18,10 +19,10 @@ const [D_IN, D_SAE, TOKENS, STEPS] = Deno.args.length === 4 ? Deno.args.map(Numb
 const K = 32;
 const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
 
-async function trainerRate(architecture: "standard" | "topk", x: Float32Array): Promise<number> {
+async function trainerRate(architecture: "standard" | "topk", x: Float32Array, sparse = true): Promise<number> {
   const gpu = await getGpu();
   const cfg = { ...SAE_TRAINING_DEFAULTS, architecture, d_in: D_IN, d_sae: D_SAE, k: K, l1_coefficient: 5 };
-  const trainer = SaeTrainer.create(gpu, cfg, mulberry32(0));
+  const trainer = SaeTrainer.create(gpu, cfg, mulberry32(0), undefined, { sparse });
   await trainer.step(x, { lr: 1e-4, l1Coefficient: 5 }); // compile kernels, allocate buffers
   let best = Infinity;
   for (let i = 0; i < STEPS; i++) {
@@ -51,16 +52,21 @@ const gpu = await getGpu();
 const rng = mulberry32(1);
 const x = Float32Array.from({ length: TOKENS * D_IN }, () => rng() * 2 - 1);
 console.log(`training step d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens on ${gpu.adapter}`);
-const ours = { standard: await trainerRate("standard", x), topk: await trainerRate("topk", x) };
+const ours = {
+  standard: await trainerRate("standard", x),
+  topk: await trainerRate("topk", x),
+  "topk dense": await trainerRate("topk", x, false),
+};
 const torch = await torchRates();
-// Five products of 2·d_in·d_sae per token: encode, decode, ∂f, ∂W_enc, ∂W_dec.
+// Five products of 2·d_in·d_sae per token: encode, decode, ∂f, ∂W_enc, ∂W_dec (for the sparse TopK step: the
+// dense work it stands for).
 const flops = 10 * D_IN * D_SAE;
-console.log("variant         sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch");
-for (const variant of ["standard", "topk"] as const) {
-  const theirs = typeof torch === "string" ? undefined : torch[variant];
+console.log("variant               sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch");
+for (const variant of ["standard", "topk", "topk dense"] as const) {
+  const theirs = typeof torch === "string" ? undefined : torch[variant === "standard" ? "standard" : "topk"];
   console.log(
     [
-      (variant === "topk" ? `topk (k=${K})` : variant).padEnd(14),
+      (variant === "standard" ? variant : `${variant} (k=${K})`).padEnd(20),
       ours[variant].toFixed(0).padStart(14),
       (ours[variant] * flops / 1e9).toFixed(1).padStart(13),
       (theirs?.toFixed(0) ?? "n/a").padStart(20),
@@ -68,5 +74,6 @@ for (const variant of ["standard", "topk"] as const) {
     ].join(" "),
   );
 }
+console.log(`TopK from the kept latents / dense: ${(ours.topk / ours["topk dense"]).toFixed(2)}x`);
 if (typeof torch === "string") console.log(`PyTorch baseline unavailable (${PYTHON}): ${torch}`);
 else console.log(`PyTorch ${torch.threads} threads, OpenBLAS; best of ${STEPS} steps each, same run`);

@@ -26,7 +26,8 @@ export const BATCHTOPK: TrainingArchitecture = {
   ...TOPK,
   name: "batchtopk",
   settings: BATCHTOPK_SETTINGS,
-  forward: (ctx) => keepLargest(ctx, true),
+  sparse: { batch: true, keptPerRow: (cfg) => cfg.k },
+  forward: (ctx, term) => keepLargest(ctx, true, term),
   updateThreshold: (threshold, minKept, cfg) =>
     minKept === undefined ? threshold : (1 - cfg.topk_threshold_lr) * threshold + cfg.topk_threshold_lr * minKept,
   toInference: ({ scaled, norms, batchThreshold }) => ({

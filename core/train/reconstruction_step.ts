@@ -80,3 +80,47 @@ export function recordReconstruction(
   }
   k.columnSum(enc, dSum, b_dec.grad, { rows, cols: dIn });
 }
+
+/**
+ * {@linkcode recordReconstruction} from the kept latents only: each level decoded from the list, ∂/∂value
+ * (∂pre of each kept latent) and ∂W_dec taken per level from its summed ∂x̂, b_dec's gradient dense.
+ *
+ * @example
+ * ```ts ignore
+ * recordSparseReconstruction(ctx, [cfg.d_sae], [levelGrad], dRecon);
+ * ```
+ *
+ * @param ctx The step, with its sparse lists.
+ * @param widths The levels' prefix widths, the last d_sae.
+ * @param levelGrads ∂loss/∂x̂ of each level [rows, d_in].
+ * @param dRecon Their sum from the widest down (unused with one level).
+ */
+export function recordSparseReconstruction(
+  ctx: StepContext,
+  widths: number[],
+  levelGrads: GPUBuffer[],
+  dRecon: GPUBuffer,
+): void {
+  const { enc, rows, s, cfg, kernels: k } = ctx, { d_in: dIn } = cfg, main = ctx.sparse!.main;
+  const W_dec = ctx.param("W_dec"), b_dec = ctx.param("b_dec");
+  const narrow = { count: rows * dIn, cols: dIn };
+  widths.forEach((w, l) => {
+    main.decode(enc, { wDec: W_dec.value, bDec: b_dec.value, out: s.recon, dIn, width: w });
+    const last = l === widths.length - 1;
+    k.residual(enc, "mse", { rows, scale: 2 / ctx.batch, slot: last ? 0 : 2 + l, slots: ctx.slots }, {
+      out: s.recon,
+      x: s.x,
+      grad: levelGrads[l],
+      stats: ctx.stats,
+    });
+  });
+  const dSum = widths.length === 1 ? levelGrads[0] : dRecon;
+  if (widths.length > 1) enc.copyBufferToBuffer(levelGrads[widths.length - 1], 0, dSum, 0, narrow.count * 4);
+  for (let l = widths.length - 1; l >= 0; l--) {
+    const range = { start: l === 0 ? 0 : widths[l - 1], end: widths[l] };
+    main.valueGrad(enc, { dOut: dSum, wDec: W_dec.value, dIn, ...range });
+    main.decoderGrad(enc, { dOut: dSum, wDecGrad: W_dec.grad, dIn, ...range });
+    if (l > 0) k.addBias(enc, dSum, levelGrads[l - 1], { count: narrow.count, cols: narrow.count });
+  }
+  k.columnSum(enc, dSum, b_dec.grad, { rows, cols: dIn });
+}

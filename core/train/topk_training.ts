@@ -9,7 +9,9 @@
 import { positiveInteger, setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 import { vec } from "./standard_training.ts";
+import type { SparseTopK } from "./sparse_topk.ts";
 import {
+  type AuxiliaryTerm,
   encodeInto,
   filled,
   fitAuxiliary,
@@ -29,17 +31,19 @@ function auxScale(cfg: SaeTrainingConfig, deadCount: number): number {
 }
 
 /**
- * Keeps each row's (or, with `batch`, the whole batch's) largest pre-activations: k per row on average.
+ * Keeps each row's (or, with `batch`, the whole batch's) largest pre-activations: k per row on average. A sparse
+ * step also lists the kept latents, and AuxK's dead latents when the step has that term.
  *
  * @example
  * ```ts ignore
- * keepLargest(ctx, false); // TopK
+ * keepLargest(ctx, false, term); // TopK
  * ```
  *
  * @param ctx The step.
  * @param batch One threshold for the batch (BatchTopK), which also records the smallest value kept.
+ * @param term The step's auxiliary term (AuxK), if any.
  */
-export function keepLargest(ctx: StepContext, batch: boolean): void {
+export function keepLargest(ctx: StepContext, batch: boolean, term: AuxiliaryTerm | undefined): void {
   const { d_sae: dSae, k } = ctx.cfg;
   encodeInto(ctx, ctx.param("W_enc").value, ctx.param("b_enc").value, ctx.s.pre);
   const count = ctx.rows * dSae;
@@ -58,6 +62,44 @@ export function keepLargest(ctx: StepContext, batch: boolean): void {
     dst: ctx.s.acts,
     minPositive: ctx.minPositive,
   }, { flag: batch ? 1 : 0 });
+  if (!ctx.sparse) return;
+  ctx.sparse.main.select(ctx.enc, { pre: ctx.s.pre, thresholds: ctx.s.thresholds, rows: ctx.rows, batch });
+  if (!term) return;
+  selectDead(ctx);
+  ctx.sparse.aux.select(ctx.enc, {
+    pre: ctx.s.pre,
+    thresholds: ctx.s.thresholds,
+    rows: ctx.rows,
+    mask: ctx.deadMask,
+    relu: false,
+  });
+}
+
+/** AuxK's threshold per row: the k_aux-th largest pre-activation among the dead latents. */
+function selectDead(ctx: StepContext): void {
+  ctx.kernels.select(ctx.enc, {
+    segments: ctx.rows,
+    segmentLength: ctx.cfg.d_sae,
+    k: auxK(ctx.cfg, ctx.deadCount),
+    deadOnly: true,
+  }, { values: ctx.s.pre, deadMask: ctx.deadMask, out: ctx.s.thresholds });
+}
+
+/** AuxK from its list: decode the dead latents, fit the detached residual, and their gradients. */
+function sparseAuxK(ctx: StepContext, aux: SparseTopK): void {
+  const { d_in: dIn } = ctx.cfg, s = ctx.s, wDec = ctx.param("W_dec"), wEnc = ctx.param("W_enc");
+  aux.decode(ctx.enc, { wDec: wDec.value, out: s.auxOut, dIn });
+  const scale = auxScale(ctx.cfg, ctx.deadCount) * 2 / ctx.batch;
+  ctx.kernels.residual(ctx.enc, "mse", { rows: ctx.rows, scale, slot: 1, slots: ctx.slots }, {
+    out: s.auxOut,
+    x: s.x,
+    xhat: s.recon,
+    grad: s.dAuxOut,
+    stats: ctx.stats,
+  });
+  aux.valueGrad(ctx.enc, { dOut: s.dAuxOut, wDec: wDec.value, dIn });
+  aux.decoderGrad(ctx.enc, { dOut: s.dAuxOut, wDecGrad: wDec.grad, dIn });
+  aux.encoderGrad(ctx.enc, { xIn: s.xin, wEncGrad: wEnc.grad, bEncGrad: ctx.param("b_enc").grad, dIn });
 }
 
 /** The TopK family's own settings. */
@@ -78,20 +120,17 @@ export const TOPK: TrainingArchitecture = {
   sparsity: "none",
   parameters: (cfg) => ({ encoder: [["b_enc", filled(cfg.d_sae)]], extra: [] }),
   resampled: ["b_enc"],
-  forward: (ctx) => keepLargest(ctx, false),
+  sparse: { batch: false, keptPerRow: (cfg) => cfg.k },
+  forward: (ctx, term) => keepLargest(ctx, false, term),
   auxiliaryTerm(cfg, deadCount) {
     if (!(auxK(cfg, deadCount) > 0 && cfg.aux_loss_coefficient > 0)) return undefined;
     const scale = auxScale(cfg, deadCount);
     return { name: "auxiliary_reconstruction_loss", loss: (sum, batch) => scale * sum / batch, reachesPre: true };
   },
   auxiliary(ctx) {
+    if (ctx.sparse) return sparseAuxK(ctx, ctx.sparse.aux);
     const { d_sae: dSae } = ctx.cfg;
-    ctx.kernels.select(ctx.enc, {
-      segments: ctx.rows,
-      segmentLength: dSae,
-      k: auxK(ctx.cfg, ctx.deadCount),
-      deadOnly: true,
-    }, { values: ctx.s.pre, deadMask: ctx.deadMask, out: ctx.s.thresholds });
+    selectDead(ctx);
     ctx.kernels.elementwise(ctx.enc, "auxk_select", { count: ctx.rows * dSae, cols: dSae }, {
       src: ctx.s.pre,
       aux: ctx.s.thresholds,
@@ -102,6 +141,7 @@ export const TOPK: TrainingArchitecture = {
     fitAuxiliary(ctx, { entry: "mse", scale, againstResidual: true, decoderGrad: true });
   },
   backward(ctx, term) {
+    if (ctx.sparse) return; // ∂pre of the kept latents is their dValue, from the sparse reconstruction
     const s = ctx.s;
     ctx.kernels.backward(ctx.enc, "topk", {
       count: ctx.rows * ctx.cfg.d_sae,
@@ -110,7 +150,16 @@ export const TOPK: TrainingArchitecture = {
       flag: term?.reachesPre ? 1 : 0,
     }, { acts: s.acts, pre: term ? s.auxActs : s.pre, dActs: s.dActs, dAux: s.dAuxActs, dPre: s.dPre });
   },
-  encoderGradients: plainEncoderGradients,
+  encoderGradients(ctx) {
+    if (!ctx.sparse) return plainEncoderGradients(ctx);
+    ctx.sparse.main.encoderGrad(ctx.enc, {
+      xIn: ctx.s.xin,
+      wEncGrad: ctx.param("W_enc").grad,
+      bEncGrad: ctx.param("b_enc").grad,
+      dIn: ctx.cfg.d_in,
+    });
+    ctx.kernels.columnSum(ctx.enc, ctx.s.acts, ctx.actSums, { rows: ctx.rows, cols: ctx.cfg.d_sae });
+  },
   inputBiases: ({ param }) => [[param("W_enc").value, param("b_enc").grad]],
   toInference: ({ cfg, scaled }) => ({
     architecture: "topk",

@@ -12,6 +12,7 @@ import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig } from "../sae/config.ts";
 import type { Setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues } from "./sae_training_config.ts";
+import type { SparseTopK } from "./sparse_topk.ts";
 import type { ResidualEntry, TrainKernels } from "./train_kernels.ts";
 
 /** A parameter on the GPU: its value and its gradient. */
@@ -56,6 +57,14 @@ export interface StepBuffers {
   dWMag?: GPUBuffer;
 }
 
+/** The kept-latent lists of a sparse step (TopK family): the features', and AuxK's. */
+export interface SparseLists {
+  /** The kept features of each row. */
+  main: SparseTopK;
+  /** AuxK's selected dead latents of each row. */
+  aux: SparseTopK;
+}
+
 /** What an architecture's step functions record with, for one micro-batch. */
 export interface StepContext {
   /** The training kernels. */
@@ -92,6 +101,8 @@ export interface StepContext {
   stats: Binding;
   /** Slots per row of `stats`. */
   slots: number;
+  /** Present when the step runs sparse: decode and gradients from the kept latents only. */
+  sparse?: SparseLists;
 }
 
 /** An auxiliary loss term of one step. */
@@ -121,12 +132,17 @@ export interface TrainingArchitecture {
   parameters(cfg: SaeTrainingConfig): { encoder: [string, Float32Array][]; extra: [string, Float32Array][] };
   /** The per-latent parameters that resampling a dead latent resets to 0. */
   readonly resampled: readonly string[];
+  /**
+   * Present when the features are a selection of latents that the sparse path can list (the TopK family):
+   * `batch` for one threshold over the batch (BatchTopK), and the most kept per row on average.
+   */
+  readonly sparse?: { batch: boolean; keptPerRow(cfg: SaeTrainingConfig): number };
   /** Prefix widths whose reconstructions each add an MSE term (Matryoshka); the last is d_sae. */
   levels?(cfg: SaeTrainingConfig): number[];
   /** Once per step, before the micro-batches (gated: W_mag). */
   prepare?(kernels: TrainKernels, enc: GPUCommandEncoder, ctx: Pick<StepContext, "param" | "wMag" | "cfg">): void;
-  /** hidden_pre from sae_in, and feature_acts from it. */
-  forward(ctx: StepContext): void;
+  /** hidden_pre from sae_in, and feature_acts from it (sparse: also the kept lists, the auxiliary term's too). */
+  forward(ctx: StepContext, term: AuxiliaryTerm | undefined): void;
   /** The step's auxiliary term, given the dead latents, or none. */
   auxiliaryTerm(cfg: SaeTrainingConfig, deadCount: number): AuxiliaryTerm | undefined;
   /** Records the auxiliary term: its row sums into slot 1, ∂/∂auxActs, and its decoder gradient. */

@@ -132,3 +132,33 @@ Deno.test("SaeTrainer.step() reduces the loss on a fixed batch", async () => {
   assert(last.loss < 0.5 * first.loss, `loss ${first.loss} -> ${last.loss}`);
   trainer.destroy();
 });
+
+for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
+  Deno.test(`SaeTrainer.step() of ${arch} from the kept latents equals the dense products`, async () => {
+    const cfg = config(arch);
+    const x = batch(11);
+    const make = (sparse: boolean) =>
+      SaeTrainer.create(gpu, cfg, mulberry32(5), { sinceFired: deadState(cfg) }, { sparse });
+    const [sparse, dense] = [make(true), make(false)];
+    try {
+      for (let step = 0; step < 3; step++) {
+        const [a, b] = [
+          await sparse.step(x, { lr: 1e-2, l1Coefficient: 0 }),
+          await dense.step(x, { lr: 1e-2, l1Coefficient: 0 }),
+        ];
+        assert(Math.abs(a.loss - b.loss) <= 1e-5 * Math.abs(b.loss), `step ${step}: loss ${a.loss} vs ${b.loss}`);
+        assert(a.losses.auxiliary_reconstruction_loss !== undefined || step > 0, "AuxK ran on the dead latents");
+        assertEquals(Array.from(a.fired), Array.from(b.fired));
+        const [ga, gb] = [await sparse.gradients(), await dense.gradients()];
+        for (const [name, g] of gb) {
+          const scale = Math.max(...g.map(Math.abs), 1e-12);
+          const diff = Math.max(...ga.get(name)!.map((v, i) => Math.abs(v - g[i])));
+          assert(diff <= 1e-5 * scale, `step ${step}: ∂${name} differs by ${diff} (largest ${scale})`);
+        }
+      }
+    } finally {
+      sparse.destroy();
+      dense.destroy();
+    }
+  });
+}
