@@ -86,6 +86,55 @@ export function getPipeline(gpu: Gpu, spec: KernelSpec): GPUComputePipeline {
   return pipeline;
 }
 
+/** Size of the pooled uniform buffers: every kernel's parameters fit. */
+const UNIFORM_BYTES = 256;
+/** Free uniform buffers of each device. */
+const freeUniforms = new WeakMap<GPUDevice, GPUBuffer[]>();
+/** The pooled uniform buffers bound in each encoder, free again once its submitted work is done. */
+const boundUniforms = new WeakMap<GPUCommandEncoder, GPUBuffer[]>();
+
+/** A uniform buffer holding `params`: a recycled one where it fits, else a new one. */
+function uniformFor(gpu: Gpu, encoder: GPUCommandEncoder, params: Uint32Array | Float32Array): GPUBuffer {
+  const pooled = params.byteLength <= UNIFORM_BYTES;
+  const uniform = (pooled ? freeUniforms.get(gpu.device)?.pop() : undefined) ?? gpu.device.createBuffer({
+    label: "kernel params",
+    size: pooled ? UNIFORM_BYTES : Math.ceil(params.byteLength / 16) * 16,
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  writeToBuffer(gpu, uniform, params);
+  if (pooled) {
+    const bound = boundUniforms.get(encoder) ?? [];
+    bound.push(uniform);
+    boundUniforms.set(encoder, bound);
+  }
+  return uniform;
+}
+
+/**
+ * Submits the encoders' commands and, once the queue has done them, returns the uniform buffers their dispatches
+ * bound to the pool (encoders submitted otherwise just let theirs be collected).
+ *
+ * @example
+ * ```ts ignore
+ * const encoder = gpu.device.createCommandEncoder();
+ * dispatch(gpu, encoder, spec, params, [buffer], [1, 1]);
+ * submit(gpu, encoder);
+ * ```
+ *
+ * @param gpu The device.
+ * @param encoders The encoders, submitted in order.
+ */
+export function submit(gpu: Gpu, ...encoders: GPUCommandEncoder[]): void {
+  const used = encoders.flatMap((e) => boundUniforms.get(e) ?? []);
+  gpu.device.queue.submit(encoders.map((e) => e.finish()));
+  if (used.length === 0) return;
+  gpu.device.queue.onSubmittedWorkDone().then(() => {
+    const free = freeUniforms.get(gpu.device) ?? [];
+    free.push(...used);
+    freeUniforms.set(gpu.device, free);
+  });
+}
+
 /** A storage binding: a whole buffer, or a byte range of one. */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
 
@@ -126,12 +175,7 @@ export function dispatch(
   }
   if (gx === 0 || gy === 0) return;
   const pipeline = getPipeline(gpu, spec);
-  const uniform = gpu.device.createBuffer({
-    label: `${pipeline.label} params`,
-    size: Math.max(16, Math.ceil(params.byteLength / 16) * 16),
-    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-  });
-  writeToBuffer(gpu, uniform, params);
+  const uniform = uniformFor(gpu, encoder, params);
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform } }];
   bindings.forEach((b, i) => {
     if (b !== undefined) entries.push({ binding: i + 1, resource: b instanceof GPUBuffer ? { buffer: b } : b });

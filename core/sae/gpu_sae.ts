@@ -6,6 +6,7 @@
  */
 
 import type { Gpu } from "../gpu/device.ts";
+import { submit } from "../gpu/pipelines.ts";
 import { GpuTensor, rowsPerBinding, uploadBuffer } from "../gpu/tensor.ts";
 import {
   destroyWeightMatrix,
@@ -221,7 +222,7 @@ export class GpuSae implements SaeEngine {
     const encoder = this.#gpu.device.createCommandEncoder({ label: "sae" });
     const temps: Disposable[] = [];
     const out = record(encoder, temps);
-    this.#gpu.device.queue.submit([encoder.finish()]);
+    submit(this.#gpu, encoder);
     // Destroying after submit frees the memory once the submitted work has run.
     for (const t of temps) if (t !== out) t.destroy();
     return out;

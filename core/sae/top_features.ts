@@ -6,6 +6,7 @@
  */
 
 import type { Gpu } from "../gpu/device.ts";
+import { submit } from "../gpu/pipelines.ts";
 import { GpuTensor, readBuffers } from "../gpu/tensor.ts";
 import { topkSparse } from "../ops/topk.ts";
 import type { Tensor } from "../util/tensor.ts";
@@ -59,7 +60,7 @@ export async function topFeatures(features: Tensor, k: number): Promise<FeatureA
 async function topFeaturesOnGpu(gpu: Gpu, features: GpuTensor, kk: number): Promise<FeatureActivation[][]> {
   const encoder = gpu.device.createCommandEncoder({ label: "top features" });
   const chunks = topkSparse(gpu, encoder, features, kk);
-  gpu.device.queue.submit([encoder.finish()]);
+  submit(gpu, encoder);
   const raw = await readBuffers(
     gpu,
     chunks.flatMap((

@@ -6,7 +6,7 @@
  */
 
 import type { Gpu } from "../gpu/device.ts";
-import type { Binding } from "../gpu/pipelines.ts";
+import { type Binding, submit } from "../gpu/pipelines.ts";
 import { emptyBuffer, readBuffers, uploadBuffer, writeToBuffer } from "../gpu/tensor.ts";
 import type { SeededRandom } from "../util/mulberry32.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
@@ -303,7 +303,7 @@ export class SaeTrainer {
       arch.backward(ctx, term);
       arch.encoderGradients(ctx);
       k.columnSum(enc, s.acts, this.#fired, { rows, cols: dSae }, 1);
-      gpu.device.queue.submit([enc.finish()]);
+      submit(gpu, enc);
     }
 
     enc = gpu.device.createCommandEncoder({ label: "train update" });
@@ -333,7 +333,7 @@ export class SaeTrainer {
       });
     });
     if (arch.decoder === "unit_norm") k.decoderRows(enc, "normalize", { wDec: W_dec.value });
-    gpu.device.queue.submit([enc.finish()]);
+    submit(gpu, enc);
 
     const [statsBytes, firedBytes, sumsBytes, normsBytes, squaresBytes, minBytes] = await readBuffers(gpu, [
       { buffer: stats, bytes: batch * this.#statSlots * 4 },
@@ -390,7 +390,7 @@ export class SaeTrainer {
   async #fitLists(ctx: StepContext, term: AuxiliaryTerm | undefined): Promise<GPUCommandEncoder> {
     const gpu = this.#gpu;
     for (;;) {
-      gpu.device.queue.submit([ctx.enc.finish()]);
+      submit(gpu, ctx.enc);
       const lists = ctx.sparse!;
       const [main, aux] = await Promise.all([lists.main.keptCount(), term ? lists.aux.keptCount() : 0]);
       ctx.enc = gpu.device.createCommandEncoder({ label: "train step" });
