@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AttributeValue, OnnxDtype, OnnxGraph, OnnxNode, OnnxValueInfo } from "../lm/_onnx_proto.ts";
+import type { AttributeValue, OnnxDtype, OnnxGraph, OnnxNode, OnnxValueInfo } from "../util/onnx_proto.ts";
 
 /**
  * An ONNX graph under construction. Symbolic dims are strings (`"rows"`).

@@ -9,7 +9,7 @@
 // onnxruntime is named by full npm specifier, as in core/lm/gpt2.ts, so `deno task bundle` keeps it external.
 // deno-lint-ignore no-import-prefix
 import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
-import { encodeOnnxModel, type OnnxGraph } from "../lm/_onnx_proto.ts";
+import { encodeOnnxModel, type OnnxGraph } from "../util/onnx_proto.ts";
 
 /** The onnxruntime module (onnxruntime-node's API is onnxruntime-web's). */
 export type Ort = typeof OrtTypes;

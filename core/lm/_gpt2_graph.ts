@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { OnnxDtype, OnnxGraph, OnnxNode, OnnxTensor } from "./_onnx_proto.ts";
+import type { OnnxDtype, OnnxGraph, OnnxNode, OnnxTensor } from "../util/onnx_proto.ts";
 import type { Gpt2Config } from "./gpt2_config.ts";
 import type { Gpt2Weights, LayerNormWeights } from "./gpt2_weights.ts";
 

@@ -13,7 +13,7 @@
 // deno-lint-ignore no-import-prefix
 import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import type { HostTensor } from "../gpu/tensor.ts";
-import { encodeOnnxModel } from "./_onnx_proto.ts";
+import { encodeOnnxModel } from "../util/onnx_proto.ts";
 import {
   buildGpt2Graph,
   type Gpt2Graph,

@@ -1,6 +1,7 @@
 /**
- * A minimal protobuf encoder for the parts of ONNX's `ModelProto` that a GPT-2 graph needs: nodes with int,
- * float, ints and tensor attributes, raw-data initializers, and typed inputs/outputs with symbolic dims.
+ * A minimal protobuf encoder for the parts of ONNX's `ModelProto` that the GPT-2 graph and the CPU SAE graphs
+ * need: nodes with int, float, ints and tensor attributes, raw-data initializers, and typed inputs/outputs with
+ * symbolic dims.
  * Field numbers follow `onnx/onnx.proto` (IR version 8).
  * @module
  */
