@@ -10,11 +10,11 @@ import { type Binding, submit } from "../gpu/pipelines.ts";
 import { emptyBuffer, readBuffers, uploadBuffer, writeToBuffer } from "../gpu/tensor.ts";
 import type { SeededRandom } from "../util/mulberry32.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
-import type { AuxiliaryTerm, SparseLists, StepContext, TrainingArchitecture } from "./training_architecture.ts";
+import type { StepContext, TrainingArchitecture } from "./training_architecture.ts";
 import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
 import { TrainKernels } from "./train_kernels.ts";
-import { recordReconstruction, recordSparseReconstruction } from "./reconstruction_step.ts";
-import { SparseTopK } from "./sparse_topk.ts";
+import { recordReconstruction } from "./reconstruction_step.ts";
+import { KeptLists } from "./kept_lists.ts";
 import { allocateScratch, destroyScratch, type Scratch } from "./step_scratch.ts";
 import { type StepCoefficients, type StepResult, stepResult } from "./step_result.ts";
 
@@ -87,8 +87,7 @@ export class SaeTrainer {
   readonly #wMag?: GPUBuffer;
   readonly #wDecT: GPUBuffer;
   #step = 0;
-  #sparse = false;
-  #lists?: SparseLists;
+  #lists?: KeptLists;
   #sinceFired: Float32Array;
   #batchThreshold = 0;
 
@@ -178,7 +177,8 @@ export class SaeTrainer {
       }
     }
     const trainer = new SaeTrainer(gpu, cfg, params);
-    trainer.#sparse = (options.sparse ?? true) && trainer.#arch.sparse !== undefined;
+    const keeps = trainer.#arch.sparse;
+    if ((options.sparse ?? true) && keeps) trainer.#lists = new KeptLists(gpu, cfg, keeps.keptPerRow(cfg));
     for (const p of trainer.#params) {
       const m = state?.tensors?.get(`m.${p.name}`), v = state?.tensors?.get(`v.${p.name}`);
       if (m) writeToBuffer(gpu, p.m, m);
@@ -259,7 +259,7 @@ export class SaeTrainer {
     enc.clearBuffer(this.#actSums);
     k.decoderRows(enc, "row_norms", { wDec: W_dec.value, norms: this.#norms });
     // W_decᵀ serves the dense products only
-    if (!this.#sparse) {
+    if (!this.#lists) {
       k.elementwise(enc, "transpose", { count: dIn * dSae, cols: dSae }, { src: W_dec.value, dst: this.#wDecT });
     }
     arch.prepare?.(k, enc, { param, wMag: this.#wMag, cfg });
@@ -285,20 +285,15 @@ export class SaeTrainer {
         lambdaPerRow,
         stats: this.#statsSlice(stats, r0, rows),
         slots: this.#statSlots,
-        sparse: this.#sparse ? this.#listsFor(micro) : undefined,
+        sparse: this.#lists?.for(micro),
       };
       const narrow = { count: rows * dIn, cols: dIn };
       // sae_in
       enc.copyBufferToBuffer(s.x, 0, s.xin, 0, narrow.count * 4);
       if (cfg.apply_b_dec_to_input) k.addBias(enc, s.xin, b_dec.value, narrow, -1);
       arch.forward(ctx, term);
-      if (ctx.sparse) {
-        ctx.enc = await this.#fitLists(ctx, term);
-        enc = ctx.enc;
-        recordSparseReconstruction(ctx, this.#widths, s.levelGrads, s.dRecon);
-      } else {
-        recordReconstruction(ctx, this.#widths, s.levelGrads, s.dRecon);
-      }
+      if (this.#lists) enc = ctx.enc = await this.#lists.fit(ctx, (c) => arch.forward(c, term), term !== undefined);
+      recordReconstruction(ctx, this.#widths, s.levelGrads, s.dRecon);
       if (term) arch.auxiliary?.(ctx, term);
       arch.backward(ctx, term);
       arch.encoderGradients(ctx);
@@ -370,42 +365,6 @@ export class SaeTrainer {
     return result;
   }
 
-  /** The kept-latent lists for micro-batches of up to `rows` rows, with room for k per row (AuxK: d_in / 2) and ties. */
-  #listsFor(rows: number, main?: number, aux?: number): SparseLists {
-    const { d_in: dIn, d_sae: dSae } = this.cfg;
-    const have = this.#lists;
-    const mainCap = Math.max(main ?? 0, rows * Math.min(dSae, this.#arch.sparse!.keptPerRow(this.cfg) + 4));
-    const auxCap = Math.max(aux ?? 0, rows * Math.min(dSae, Math.floor(dIn / 2) + 4));
-    if (have && have.main.maxRows >= rows && have.main.capacity >= mainCap && have.aux.capacity >= auxCap) return have;
-    this.#destroyLists();
-    const create = (capacity: number) => SparseTopK.create(this.#gpu, { rows, dSae, capacity });
-    this.#lists = { main: create(mainCap), aux: create(auxCap) };
-    return this.#lists;
-  }
-
-  /**
-   * Submits the forward so far and checks that the lists held every kept latent (values tied at a threshold are all
-   * kept, so a row may keep more than k); if not, redoes the forward with larger lists. Returns the encoder to go on.
-   */
-  async #fitLists(ctx: StepContext, term: AuxiliaryTerm | undefined): Promise<GPUCommandEncoder> {
-    const gpu = this.#gpu;
-    for (;;) {
-      submit(gpu, ctx.enc);
-      const lists = ctx.sparse!;
-      const [main, aux] = await Promise.all([lists.main.keptCount(), term ? lists.aux.keptCount() : 0]);
-      ctx.enc = gpu.device.createCommandEncoder({ label: "train step" });
-      if (main <= lists.main.capacity && aux <= lists.aux.capacity) return ctx.enc;
-      ctx.sparse = this.#listsFor(lists.main.maxRows, Math.ceil(main * 1.25), Math.ceil(aux * 1.25));
-      this.#arch.forward(ctx, term);
-    }
-  }
-
-  #destroyLists(): void {
-    this.#lists?.main.destroy();
-    this.#lists?.aux.destroy();
-    this.#lists = undefined;
-  }
-
   /** The rows of `stats` from `r0` on (micro-batches start at multiples of 64 rows: aligned offsets). */
   #statsSlice(stats: GPUBuffer, r0: number, rows: number): Binding {
     const width = this.#statSlots * 4;
@@ -470,6 +429,6 @@ export class SaeTrainer {
     }
     this.#wMag?.destroy();
     this.#wDecT.destroy();
-    this.#destroyLists();
+    this.#lists?.destroy();
   }
 }
