@@ -13,9 +13,9 @@ import { SAE } from "../core/sae/sae.ts";
 import { parseSaeLensConfig } from "../core/sae/config.ts";
 import type { SaeWeights } from "../core/sae/architecture.ts";
 import type { CpuTensor } from "../core/cpu/cpu_tensor.ts";
+import { PYTHON, torchBaseline } from "./_torch.ts";
 
 const [D_IN, D_SAE, TOKENS, K] = [768, 24576, 4096, 32];
-const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
 
 function random(n: number, scale: number): Float32Array {
   const out = new Float32Array(n);
@@ -36,20 +36,6 @@ async function saeRate(sae: SAE, x: Float32Array): Promise<number> {
   return TOKENS / best;
 }
 
-async function torchRates(): Promise<{ standard: number; topk: number; threads: number } | string> {
-  const script = new URL("./encode_torch.py", import.meta.url).pathname;
-  try {
-    const out = await new Deno.Command(PYTHON, {
-      args: [script, `${D_IN}`, `${D_SAE}`, `${TOKENS}`, `${K}`],
-      stderr: "piped",
-    }).output();
-    if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
-    return JSON.parse(new TextDecoder().decode(out.stdout));
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 const weights: SaeWeights = {
   W_enc: { shape: [D_IN, D_SAE], data: random(D_IN * D_SAE, 1 / Math.sqrt(D_IN)) },
   W_dec: { shape: [D_SAE, D_IN], data: random(D_IN * D_SAE, 0.05) },
@@ -66,7 +52,12 @@ for (const architecture of ["standard", "topk"] as const) {
   ours[architecture] = await saeRate(sae, x);
   sae.destroy();
 }
-const torch = await torchRates();
+const torch = await torchBaseline<{ standard: number; topk: number; threads: number }>("encode_torch.py", [
+  D_IN,
+  D_SAE,
+  TOKENS,
+  K,
+]);
 // Deno reads /proc only with --allow-all; the load average comes from --allow-sys=loadavg instead.
 const load = Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state === "granted"
   ? Deno.loadavg()[0].toFixed(2)

