@@ -11,30 +11,13 @@
  */
 
 import { getGpu } from "../core/gpu/device.ts";
-import { dispatch, type KernelSpec } from "../core/gpu/pipelines.ts";
 import { emptyBuffer, uploadBuffer } from "../core/gpu/tensor.ts";
-import { elementwiseGroups } from "../core/ops/elementwise.ts";
 import { SparseTopK } from "../core/train/sparse_topk.ts";
+import { TrainKernels } from "../core/train/train_kernels.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
-import matmulWgsl from "../shaders/train_matmul.wgsl" with { type: "text" };
-import selectWgsl from "../shaders/train_select.wgsl" with { type: "text" };
-import activationWgsl from "../shaders/train_activation.wgsl" with { type: "text" };
-import reduceWgsl from "../shaders/train_reduce.wgsl" with { type: "text" };
 
 const [D_IN, D_SAE, ROWS, K] = Deno.args.length === 4 ? Deno.args.map(Number) : [768, 6144, 1024, 32];
 const RUNS = 3;
-// As core/train/sae_trainer.ts sets them up.
-const MATMUL: KernelSpec = {
-  sources: [{ name: "train_matmul", code: matmulWgsl }],
-  consts: { ROWS: 16 },
-  overrides: { WG: 32 },
-};
-const SELECT: KernelSpec = { sources: [{ name: "train_select", code: selectWgsl }] };
-const act = (entryPoint: string): KernelSpec => ({
-  sources: [{ name: "train_activation", code: activationWgsl }],
-  entryPoint,
-});
-const REDUCE: KernelSpec = { sources: [{ name: "train_reduce", code: reduceWgsl }] };
 
 const gpu = await getGpu();
 const rng = mulberry32(0);
@@ -51,18 +34,12 @@ const wDecT = emptyBuffer(gpu, D_SAE * D_IN * 4, "wDecT"), t = emptyBuffer(gpu, 
 const minPositive = emptyBuffer(gpu, 4, "minPositive");
 const list = SparseTopK.create(gpu, { rows: ROWS, dSae: D_SAE, capacity: ROWS * K });
 
-function elementwise(enc: GPUCommandEncoder, entry: string, count: number, cols: number, b: (GPUBuffer | undefined)[]) {
-  const params = new Uint32Array([count, cols, 0, 0]);
-  new Float32Array(params.buffer)[2] = 1;
-  dispatch(gpu, enc, act(entry), params, b, elementwiseGroups(count));
-}
-
-/** C = A·B (+C): [m, n, k, aOff, as0, as1, ldb, ldc] as in sae_trainer.ts's #matmul. */
-function matmul(enc: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: number[], acc: boolean) {
+const kernels = new TrainKernels(gpu, { d_in: D_IN, d_sae: D_SAE });
+/** C (+)= A·B with A read from offset 0: [m, n, k, as0, as1, ldb, ldc]. */
+const matmul = (enc: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, s: number[], acc: boolean) => {
   const [m, n, k, as0, as1, ldb, ldc] = s;
-  const params = new Uint32Array([m, n / 4, k, 0, as0, as1, 0, ldb / 4, 0, ldc, acc ? 1 : 0]);
-  dispatch(gpu, enc, MATMUL, params, [a, b, c], [Math.ceil(n / 4 / 32), Math.ceil(m / 16)]);
-}
+  kernels.matmul(enc, { a, b, c }, { m, n, k, as0, as1, ldb, ldc, acc });
+};
 
 async function submit(record: (enc: GPUCommandEncoder) => void, reps: number): Promise<number> {
   const enc = gpu.device.createCommandEncoder();
@@ -86,27 +63,33 @@ async function time(record: (enc: GPUCommandEncoder) => void): Promise<number> {
 
 // Per-row thresholds, which both paths start from.
 const setup = gpu.device.createCommandEncoder();
-dispatch(gpu, setup, SELECT, new Uint32Array([D_SAE, D_SAE, K, 0, D_SAE]), [pre, pre, thresholds], [ROWS, 1]);
+kernels.select(setup, { segments: ROWS, segmentLength: D_SAE, k: K }, { values: pre, deadMask: pre, out: thresholds });
 gpu.device.queue.submit([setup.finish()]);
 
 const pairs: [string, (enc: GPUCommandEncoder) => void, (enc: GPUCommandEncoder) => void][] = [
   [
     "select (dense acts | compact lists)",
-    (enc) => elementwise(enc, "threshold", wide, D_SAE, [pre, thresholds, acts, undefined, minPositive]),
+    (enc) =>
+      kernels.elementwise(enc, "threshold", { count: wide, cols: D_SAE }, {
+        src: pre,
+        aux: thresholds,
+        dst: acts,
+        minPositive,
+      }),
     (enc) => list.select(enc, { pre, thresholds, rows: ROWS }),
   ],
   [
     "decode f·W_dec + b_dec",
     (enc) => {
       matmul(enc, acts, wDec, recon, [ROWS, D_IN, D_SAE, D_SAE, 1, D_IN, D_IN], false);
-      elementwise(enc, "add_bias", narrow, D_IN, [undefined, undefined, recon, bDec]);
+      kernels.addBias(enc, recon, bDec, { count: narrow, cols: D_IN });
     },
     (enc) => list.decode(enc, { wDec, bDec, out: recon, dIn: D_IN }),
   ],
   [
     "∂f = dx̂·W_decᵀ",
     (enc) => {
-      elementwise(enc, "transpose", D_IN * D_SAE, D_SAE, [wDec, undefined, wDecT]);
+      kernels.elementwise(enc, "transpose", { count: D_IN * D_SAE, cols: D_SAE }, { src: wDec, dst: wDecT });
       matmul(enc, dOut, wDecT, t, [ROWS, D_SAE, D_IN, D_IN, 1, D_SAE, D_SAE], false);
     },
     (enc) => list.valueGrad(enc, { dOut, wDec, dIn: D_IN }),
@@ -120,7 +103,7 @@ const pairs: [string, (enc: GPUCommandEncoder) => void, (enc: GPUCommandEncoder)
     "∂W_enc += xᵀ·∂pre, ∂b_enc",
     (enc) => {
       matmul(enc, xIn, t, wEncGrad, [D_IN, D_SAE, ROWS, 1, D_IN, D_SAE, D_SAE], true);
-      dispatch(gpu, enc, REDUCE, new Uint32Array([ROWS, D_SAE, 0, 1]), [t, bEncGrad], elementwiseGroups(D_SAE));
+      kernels.columnSum(enc, t, bEncGrad, { rows: ROWS, cols: D_SAE });
     },
     (enc) => list.encoderGrad(enc, { xIn, wEncGrad, bEncGrad, dIn: D_IN }),
   ],

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { assertEquals, assertThrows } from "../_assert.ts";
 import { gpu } from "../_gpu.ts";
-import { dispatch, type KernelSpec } from "../../core/gpu/pipelines.ts";
 import { emptyBuffer, readBuffers, uploadBuffer } from "../../core/gpu/tensor.ts";
-import { elementwiseGroups } from "../../core/ops/elementwise.ts";
 import { SparseTopK } from "../../core/train/sparse_topk.ts";
+import { TrainKernels } from "../../core/train/train_kernels.ts";
 import { mulberry32 } from "../../core/util/mulberry32.ts";
-import matmulWgsl from "../../shaders/train_matmul.wgsl" with { type: "text" };
-import selectWgsl from "../../shaders/train_select.wgsl" with { type: "text" };
-import activationWgsl from "../../shaders/train_activation.wgsl" with { type: "text" };
-import backwardWgsl from "../../shaders/train_backward.wgsl" with { type: "text" };
-import reduceWgsl from "../../shaders/train_reduce.wgsl" with { type: "text" };
 import {
   type Lists,
   referenceDecode,
@@ -24,19 +18,6 @@ import {
 
 // Tolerance relative to the sum of the absolute values of each result's terms.
 const REL = 1e-5;
-// The dense kernels the sparse ops replace, set up as sae_trainer.ts sets them up.
-const MATMUL: KernelSpec = {
-  sources: [{ name: "train_matmul", code: matmulWgsl }],
-  consts: { ROWS: 16 },
-  overrides: { WG: 32 },
-};
-const SELECT: KernelSpec = { sources: [{ name: "train_select", code: selectWgsl }] };
-const act = (entryPoint: string): KernelSpec => ({
-  sources: [{ name: "train_activation", code: activationWgsl }],
-  entryPoint,
-});
-const BACKWARD: KernelSpec = { sources: [{ name: "train_backward", code: backwardWgsl }], entryPoint: "topk" };
-const REDUCE: KernelSpec = { sources: [{ name: "train_reduce", code: reduceWgsl }] };
 
 interface Case {
   dIn: number;
@@ -98,8 +79,16 @@ async function runSparse(c: Case, x: Inputs) {
   const recons = x.widths.map(() => emptyBuffer(gpu, rows * dIn * 4, "recon"));
   const list = SparseTopK.create(gpu, { rows, dSae, capacity: c.capacity ?? rows * k });
   const enc = gpu.device.createCommandEncoder();
-  const selectParams = c.batch ? [rows * dSae, 0, k * rows, 0, dSae] : [dSae, dSae, k, mask ? 1 : 0, dSae];
-  dispatch(gpu, enc, SELECT, new Uint32Array(selectParams), [pre, mask ?? pre, thresholds], [c.batch ? 1 : rows, 1]);
+  new TrainKernels(gpu, { d_in: dIn, d_sae: dSae }).select(
+    enc,
+    c.batch ? { segments: 1, segmentLength: rows * dSae, k: k * rows } : {
+      segments: rows,
+      segmentLength: dSae,
+      k,
+      deadOnly: mask !== undefined,
+    },
+    { values: pre, deadMask: mask ?? pre, out: thresholds },
+  );
   list.select(enc, { pre, thresholds, rows, batch: c.batch, mask, relu: !c.aux });
   x.widths.forEach((end, l) => {
     const begin = l === 0 ? 0 : x.widths[l - 1];
@@ -161,41 +150,71 @@ async function runDense(c: Case, x: Inputs, thr: Float32Array) {
   const t = emptyBuffer(gpu, wide * 4, "t"), dpre = emptyBuffer(gpu, wide * 4, "dpre");
   const recons = x.widths.map(() => emptyBuffer(gpu, narrow * 4, "recon"));
   const enc = gpu.device.createCommandEncoder();
-  const elementwise = (
-    entry: string,
-    count: number,
-    cols: number,
-    b: (GPUBuffer | undefined)[],
-    alpha = 0,
-    flag = 0,
-  ) => {
-    const params = new Uint32Array([count, cols, 0, flag]);
-    new Float32Array(params.buffer)[2] = alpha;
-    dispatch(gpu, enc, act(entry), params, b, elementwiseGroups(count));
-  };
-  const matmul = (a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, s: number[], acc: boolean) => {
-    const [m, n, kk, aOff, as0, as1, bOff, ldb, cOff, ldc] = s;
-    const params = new Uint32Array([m, n / 4, kk, aOff, as0, as1, bOff / 4, ldb / 4, cOff, ldc, acc ? 1 : 0]);
-    dispatch(gpu, enc, MATMUL, params, [a, b, out], [Math.ceil(n / 4 / 32), Math.ceil(m / 16)]);
-  };
+  const k = new TrainKernels(gpu, { d_in: dIn, d_sae: dSae });
   const minPositive = up(new Float32Array(1), "min"), bDec = up(x.bDec, "bDec");
   const zero = emptyBuffer(gpu, wide * 4, "zero");
-  if (c.aux) elementwise("auxk_select", wide, dSae, [pre, thresholds, acts, mask]);
-  else elementwise("threshold", wide, dSae, [pre, thresholds, acts, undefined, minPositive], 0, c.batch ? 1 : 0);
-  elementwise("transpose", dIn * dSae, dSae, [wDec, undefined, wDecT]);
+  const size = { count: wide, cols: dSae };
+  if (c.aux) k.elementwise(enc, "auxk_select", size, { src: pre, aux: thresholds, dst: acts, col: mask });
+  else {
+    k.elementwise(enc, "threshold", size, { src: pre, aux: thresholds, dst: acts, minPositive }, {
+      flag: c.batch ? 1 : 0,
+    });
+  }
+  k.elementwise(enc, "transpose", { count: dIn * dSae, cols: dSae }, { src: wDec, dst: wDecT });
   x.widths.forEach((end, l) => {
     const begin = l === 0 ? 0 : x.widths[l - 1], n = end - begin;
-    matmul(acts, wDec, recons[l], [rows, dIn, end, 0, dSae, 1, 0, dIn, 0, dIn], false);
-    elementwise("add_bias", narrow, dIn, [undefined, undefined, recons[l], bDec], 1);
-    matmul(dOuts[l], wDecT, t, [rows, n, dIn, 0, dIn, 1, begin, dSae, begin, dSae], false);
-    matmul(acts, dOuts[l], wDecGrad, [n, dIn, rows, begin, 1, dSae, 0, dIn, begin * dIn, dIn], true);
+    k.matmul(enc, { a: acts, b: wDec, c: recons[l] }, {
+      m: rows,
+      n: dIn,
+      k: end,
+      as0: dSae,
+      as1: 1,
+      ldb: dIn,
+      ldc: dIn,
+    });
+    k.addBias(enc, recons[l], bDec, { count: narrow, cols: dIn });
+    k.matmul(enc, { a: dOuts[l], b: wDecT, c: t }, {
+      m: rows,
+      n,
+      k: dIn,
+      as0: dIn,
+      as1: 1,
+      bOff: begin,
+      ldb: dSae,
+      cOff: begin,
+      ldc: dSae,
+    });
+    k.matmul(enc, { a: acts, b: dOuts[l], c: wDecGrad }, {
+      m: n,
+      n: dIn,
+      k: rows,
+      aOff: begin,
+      as0: 1,
+      as1: dSae,
+      ldb: dIn,
+      cOff: begin * dIn,
+      ldc: dIn,
+      acc: true,
+    });
   });
   // AuxK's acts are the selected pre-activations themselves: train_backward's flag path.
-  const params = new Uint32Array([wide, dSae, 0, 0, c.aux ? 1 : 0]);
-  const bw = c.aux ? [acts, acts, zero, t, undefined, dpre] : [acts, pre, t, t, undefined, dpre];
-  dispatch(gpu, enc, BACKWARD, params, bw, elementwiseGroups(wide));
-  matmul(xIn, dpre, wEncGrad, [dIn, dSae, rows, 0, 1, dIn, 0, dSae, 0, dSae], true);
-  dispatch(gpu, enc, REDUCE, new Uint32Array([rows, dSae, 0, 1]), [dpre, bEncGrad], elementwiseGroups(dSae));
+  k.backward(
+    enc,
+    "topk",
+    { count: wide, c1: 0, c2: 0, flag: c.aux ? 1 : 0 },
+    c.aux ? { acts, pre: acts, dActs: zero, dAux: t, dPre: dpre } : { acts, pre, dActs: t, dAux: t, dPre: dpre },
+  );
+  k.matmul(enc, { a: xIn, b: dpre, c: wEncGrad }, {
+    m: dIn,
+    n: dSae,
+    k: rows,
+    as0: 1,
+    as1: dIn,
+    ldb: dSae,
+    ldc: dSae,
+    acc: true,
+  });
+  k.columnSum(enc, dpre, bEncGrad, { rows, cols: dSae });
   gpu.device.queue.submit([enc.finish()]);
   const out = await read([t, wDecGrad, wEncGrad, bEncGrad, ...recons], [
     wide,
