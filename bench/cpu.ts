@@ -11,17 +11,11 @@
 
 import { SAE } from "../core/sae/sae.ts";
 import { parseSaeLensConfig } from "../core/sae/config.ts";
-import type { SaeWeights } from "../core/sae/architecture.ts";
 import type { CpuTensor } from "../core/cpu/cpu_tensor.ts";
 import { PYTHON, torchBaseline } from "./_torch.ts";
+import { random, randomSaeWeights } from "./_encode_inputs.ts";
 
 const [D_IN, D_SAE, TOKENS, K] = [768, 24576, 4096, 32];
-
-function random(n: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (Math.random() * 2 - 1) * scale;
-  return out;
-}
 
 /** Best of three encodes after a warm-up, timed until the features are in host memory. */
 async function saeRate(sae: SAE, x: Float32Array): Promise<number> {
@@ -36,12 +30,7 @@ async function saeRate(sae: SAE, x: Float32Array): Promise<number> {
   return TOKENS / best;
 }
 
-const weights: SaeWeights = {
-  W_enc: { shape: [D_IN, D_SAE], data: random(D_IN * D_SAE, 1 / Math.sqrt(D_IN)) },
-  W_dec: { shape: [D_SAE, D_IN], data: random(D_IN * D_SAE, 0.05) },
-  b_enc: { shape: [D_SAE], data: random(D_SAE, 0.1) },
-  b_dec: { shape: [D_IN], data: random(D_IN, 0.1) },
-};
+const weights = randomSaeWeights(D_IN, D_SAE);
 const x = random(TOKENS * D_IN, 1);
 const ours: Record<string, number> = {};
 let device = "";

@@ -12,14 +12,9 @@ import { parseSaeLensConfig } from "../core/sae/config.ts";
 import type { SaeWeights } from "../core/sae/architecture.ts";
 import { getGpu } from "../core/gpu/device.ts";
 import { PYTHON, torchBaseline } from "./_torch.ts";
+import { random, randomSaeWeights } from "./_encode_inputs.ts";
 
 const [D_IN, D_SAE, TOKENS, K] = [768, 24576, 4096, 32];
-
-function random(n: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (Math.random() * 2 - 1) * scale;
-  return out;
-}
 
 async function saeRate(architecture: "standard" | "topk", weights: SaeWeights, x: Float32Array): Promise<number> {
   const cfg = parseSaeLensConfig({ architecture, d_in: D_IN, d_sae: D_SAE, k: K, metadata: {} }, "bench");
@@ -38,12 +33,7 @@ async function saeRate(architecture: "standard" | "topk", weights: SaeWeights, x
 }
 
 const gpu = await getGpu();
-const weights: SaeWeights = {
-  W_enc: { shape: [D_IN, D_SAE], data: random(D_IN * D_SAE, 1 / Math.sqrt(D_IN)) },
-  W_dec: { shape: [D_SAE, D_IN], data: random(D_IN * D_SAE, 0.05) },
-  b_enc: { shape: [D_SAE], data: random(D_SAE, 0.1) },
-  b_dec: { shape: [D_IN], data: random(D_IN, 0.1) },
-};
+const weights = randomSaeWeights(D_IN, D_SAE);
 const x = random(TOKENS * D_IN, 1);
 console.log(`encode d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens on ${gpu.adapter}`);
 const ours = { standard: await saeRate("standard", weights, x), topk: await saeRate("topk", weights, x) };
