@@ -31,10 +31,15 @@ export class GraphBuilder {
     return this.#inputs.map((i) => i.name);
   }
 
-  /** Declares a float input (once per name) and returns its name. */
-  input(name: string, dims: readonly (number | string)[]): string {
-    if (!this.#inputs.some((i) => i.name === name)) this.#inputs.push({ name, dtype: "float", dims });
+  /** Declares an input (once per name; float unless `dtype` says otherwise) and returns its name. */
+  input(name: string, dims: readonly (number | string)[], dtype: OnnxDtype = "float"): string {
+    if (!this.#inputs.some((i) => i.name === name)) this.#inputs.push({ name, dtype, dims });
     return name;
+  }
+
+  /** Names and element types of the inputs declared so far, in order. */
+  get inputTypes(): { name: string; dtype: OnnxDtype }[] {
+    return this.#inputs.map(({ name, dtype }) => ({ name, dtype }));
   }
 
   /** Adds a node with one output and returns the output's name. */
@@ -57,6 +62,11 @@ export class GraphBuilder {
   /** A float scalar constant. */
   scalar(value: number): string {
     return this.node("Constant", [], { value: { dtype: "float", dims: [], data: Float32Array.of(value) } });
+  }
+
+  /** An int64 scalar constant (Range's bounds). */
+  int64(value: number): string {
+    return this.node("Constant", [], { value: { dtype: "int64", dims: [], data: BigInt64Array.of(BigInt(value)) } });
   }
 
   /** An int64 vector constant (TopK's k, Unsqueeze's axes). */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { CpuTrainingParts } from "./cpu_step.ts";
 import { vec } from "./standard_training.ts";
 import {
   encodeInto,
@@ -15,10 +16,46 @@ import {
   type TrainingArchitecture,
 } from "./training_architecture.ts";
 
+/** W_enc ⊙ exp(r_mag) on the CPU. */
+const magnitudeWeights = (s: Parameters<CpuTrainingParts["forward"]>[0]) =>
+  s.op("Mul", [s.param("W_enc"), s.op("Exp", [s.param("r_mag")])]);
+
+/**
+ * Gated's CPU step: the gate and magnitude paths; the auxiliary term decodes ReLU(π_gate) through the frozen decoder
+ * (no ∂W_dec, no ∂b_dec from it); W_enc's gradient gathers both paths, r_mag's the magnitude path's.
+ */
+const GATED_CPU: CpuTrainingParts = {
+  forward(s) {
+    const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_gate") });
+    const preMag = s.gemm(s.xin, magnitudeWeights(s), { bias: s.param("b_mag") });
+    return { kind: "dense", pre, acts: s.where(s.op("Greater", [pre, s.c(0)]), s.op("Relu", [preMag])) };
+  },
+  backward(s, f, dActs) {
+    if (f.kind !== "dense") throw new TypeError("Gated training decodes dense features");
+    const gateActs = s.op("Relu", [f.pre]);
+    s.actSums = s.columnSum(gateActs);
+    const dGateActs = s.fitAuxiliary(gateActs, { againstResidual: false, decoderGrad: false, bias: true });
+    const opens = s.op("Greater", [f.pre, s.c(0)]);
+    const dGate = s.where(opens, s.op("Add", [s.op("Mul", [s.lambda, s.norms]), dGateActs]));
+    s.encoderGrads(dGate, { w: s.param("W_enc"), weight: "W_enc", bias: "b_gate" });
+    const dMag = s.where(s.op("Greater", [f.acts, s.c(0)]), dActs);
+    const scale = s.op("Exp", [s.param("r_mag")]);
+    s.encoderGrads(dMag, {
+      w: magnitudeWeights(s),
+      bias: "b_mag",
+      weightGrad(dWMag) {
+        s.grad("W_enc", s.op("Mul", [dWMag, scale]));
+        s.grad("r_mag", s.op("Mul", [s.columnSum(s.op("Mul", [dWMag, s.param("W_enc")])), scale]));
+      },
+    });
+  },
+};
+
 /** Gated SAE training. */
 export const GATED: TrainingArchitecture = {
   name: "gated",
   settings: {},
+  cpu: GATED_CPU,
   decoder: "free",
   sparsity: "l1_decoder_norm",
   parameters: (cfg) => ({
@@ -46,15 +83,22 @@ export const GATED: TrainingArchitecture = {
   auxiliaryTerm: () => ({
     name: "auxiliary_reconstruction_loss",
     loss: (sum, batch) => sum / batch,
+    gradScale: (batch) => 2 / batch,
     reachesPre: false,
   }),
-  auxiliary(ctx) {
+  auxiliary(ctx, term) {
     const { d_sae: dSae } = ctx.cfg;
     ctx.kernels.elementwise(ctx.enc, "relu", { count: ctx.rows * dSae, cols: dSae }, {
       src: ctx.s.pre,
       dst: ctx.s.auxActs,
     });
-    fitAuxiliary(ctx, { entry: "mse", scale: 2 / ctx.batch, againstResidual: false, decoderGrad: false, bias: true });
+    fitAuxiliary(ctx, {
+      entry: "mse",
+      scale: term.gradScale(ctx.batch),
+      againstResidual: false,
+      decoderGrad: false,
+      bias: true,
+    });
   },
   backward(ctx) {
     const s = ctx.s;

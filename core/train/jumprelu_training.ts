@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CpuTrainingParts } from "./cpu_step.ts";
 import { positiveNumber, setting } from "./setting.ts";
 import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
@@ -18,10 +19,36 @@ export const JUMPRELU_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "jumprelu_ban
     jumprelu_init_threshold: setting(0.01, "JumpReLU initial threshold", positiveNumber),
   };
 
+/**
+ * JumpReLU's CPU step: f = pre where pre > θ; ∂pre passes where it fires, and log θ's straight-through gradient
+ * θ · (−(θ/ε) ∂f − λ/ε) where |pre − θ| < ε/2 (ε the bandwidth), as `train_backward.wgsl`.
+ */
+const JUMPRELU_CPU: CpuTrainingParts = {
+  forward(s) {
+    const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
+    const theta = s.op("Exp", [s.param("log_threshold")]);
+    return { kind: "dense", pre, acts: s.where(s.op("Greater", [pre, theta]), pre) };
+  },
+  backward(s, f, dActs) {
+    if (f.kind !== "dense") throw new TypeError("JumpReLU training decodes dense features");
+    const theta = s.op("Exp", [s.param("log_threshold")]);
+    const bandwidth = s.c(s.cfg.jumprelu_bandwidth);
+    const dPre = s.where(s.op("Greater", [f.pre, theta]), dActs);
+    const inside = s.op("Less", [s.op("Abs", [s.op("Sub", [f.pre, theta])]), s.c(s.cfg.jumprelu_bandwidth / 2)]);
+    const perToken = s.op("Add", [
+      s.op("Mul", [s.op("Div", [theta, bandwidth]), dActs]),
+      s.op("Div", [s.lambda, bandwidth]),
+    ]);
+    s.grad("log_threshold", s.columnSum(s.where(inside, s.op("Neg", [s.op("Mul", [theta, perToken])]))));
+    s.encoderGrads(dPre, { w: s.param("W_enc"), weight: "W_enc", bias: "b_enc" });
+  },
+};
+
 /** JumpReLU SAE training. */
 export const JUMPRELU: TrainingArchitecture = {
   name: "jumprelu",
   settings: JUMPRELU_SETTINGS,
+  cpu: JUMPRELU_CPU,
   decoder: "free",
   sparsity: "l0",
   parameters: (cfg) => ({

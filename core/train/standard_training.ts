@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { CpuStep, CpuTrainingParts } from "./cpu_step.ts";
 import { setting } from "./setting.ts";
 import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
@@ -20,10 +21,45 @@ export const STANDARD_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "use_ghost_gr
   use_ghost_grads: setting(false, "ghost grads on dead latents (standard)"),
 };
 
+/** Ghost grads on the CPU: the dead latents' exp(pre) decoded and fitted to the residual; ∂/∂pre [rows, d_sae]. */
+function ghostGrads(s: CpuStep, pre: string): string {
+  const dead = s.op("Greater", [s.deadMask, s.c(0)]);
+  const ghostActs = s.where(dead, s.op("Exp", [pre]));
+  const wDec = s.param("W_dec");
+  const out = s.gemm(ghostActs, wDec);
+  const residual = s.op("Sub", [s.x, s.recon]);
+  const norm = (a: string) => s.op("Sqrt", [s.rowSum(s.op("Mul", [a, a]))]);
+  // the scale and the ratio are detached, as train_residual.wgsl's ghost entry
+  const scale = s.op("Div", [norm(residual), s.op("Add", [s.op("Mul", [norm(out), s.c(2)]), s.c(1e-6)])]);
+  const diff = s.op("Sub", [s.op("Mul", [scale, out]), residual]);
+  const e = s.op("Mul", [diff, diff]);
+  const ratio = s.op("Div", [s.op("Mul", [residual, residual]), s.op("Add", [e, s.c(1e-6)])]);
+  s.stat(1, s.rowSum(s.op("Mul", [ratio, e])));
+  const dOut = s.op("Mul", [s.op("Mul", [s.op("Mul", [ratio, diff]), scale]), s.op("Mul", [s.auxScale, s.c(2)])]);
+  s.grad("W_dec", s.gemm(ghostActs, dOut, { transA: true }));
+  return s.op("Mul", [s.gemm(dOut, wDec, { transB: true }), ghostActs]);
+}
+
+/** Standard training's CPU step: ReLU features; ∂pre adds λ‖W_dec,i‖ where a latent fires, and ghost grads. */
+const STANDARD_CPU: CpuTrainingParts = {
+  forward(s) {
+    const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
+    return { kind: "dense", pre, acts: s.op("Relu", [pre]) };
+  },
+  backward(s, f, dActs) {
+    if (f.kind !== "dense") throw new TypeError("Standard training decodes dense features");
+    const fires = s.op("Greater", [f.acts, s.c(0)]);
+    let dPre = s.where(fires, s.op("Add", [dActs, s.op("Mul", [s.lambda, s.norms])]));
+    if (s.term) dPre = s.op("Add", [dPre, ghostGrads(s, f.pre)]);
+    s.encoderGrads(dPre, { w: s.param("W_enc"), weight: "W_enc", bias: "b_enc" });
+  },
+};
+
 /** Standard SAE training. */
 export const STANDARD: TrainingArchitecture = {
   name: "standard",
   settings: STANDARD_SETTINGS,
+  cpu: STANDARD_CPU,
   decoder: "free",
   sparsity: "l1_decoder_norm",
   parameters: (cfg) => ({ encoder: [["b_enc", filled(cfg.d_sae)]], extra: [] }),
@@ -37,13 +73,17 @@ export const STANDARD: TrainingArchitecture = {
   },
   auxiliaryTerm: (cfg, deadCount) =>
     cfg.use_ghost_grads && deadCount > 0
-      ? { name: "ghost_grad_loss", loss: (sum, batch) => sum / (batch * cfg.d_in), reachesPre: true }
+      ? {
+        name: "ghost_grad_loss",
+        loss: (sum, batch) => sum / (batch * cfg.d_in),
+        gradScale: (batch) => 1 / (batch * cfg.d_in),
+        reachesPre: true,
+      }
       : undefined,
-  auxiliary(ctx) {
+  auxiliary(ctx, term) {
     const wide = { count: ctx.rows * ctx.cfg.d_sae, cols: ctx.cfg.d_sae };
     ctx.kernels.elementwise(ctx.enc, "ghost_acts", wide, { src: ctx.s.pre, dst: ctx.s.auxActs, col: ctx.deadMask });
-    const scale = 1 / (ctx.batch * ctx.cfg.d_in);
-    fitAuxiliary(ctx, { entry: "ghost", scale, againstResidual: true, decoderGrad: true });
+    fitAuxiliary(ctx, { entry: "ghost", scale: term.gradScale(ctx.batch), againstResidual: true, decoderGrad: true });
   },
   backward(ctx, term) {
     const s = ctx.s;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { CpuFeatures, CpuStep, CpuTrainingParts } from "./cpu_step.ts";
 import { positiveInteger, setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 import { vec } from "./standard_training.ts";
@@ -86,10 +87,10 @@ function selectDead(ctx: StepContext): void {
 }
 
 /** AuxK from its list: decode the dead latents, fit the detached residual, and their gradients. */
-function sparseAuxK(ctx: StepContext, aux: SparseTopK): void {
+function sparseAuxK(ctx: StepContext, aux: SparseTopK, term: AuxiliaryTerm): void {
   const { d_in: dIn } = ctx.cfg, s = ctx.s, wDec = ctx.param("W_dec"), wEnc = ctx.param("W_enc");
   aux.decode(ctx.enc, { wDec: wDec.value, out: s.auxOut, dIn });
-  const scale = auxScale(ctx.cfg, ctx.deadCount) * 2 / ctx.batch;
+  const scale = term.gradScale(ctx.batch);
   ctx.kernels.residual(ctx.enc, "mse", { rows: ctx.rows, scale, slot: 1, slots: ctx.slots }, {
     out: s.auxOut,
     x: s.x,
@@ -101,6 +102,60 @@ function sparseAuxK(ctx: StepContext, aux: SparseTopK): void {
   aux.decoderGrad(ctx.enc, { dOut: s.dAuxOut, wDecGrad: wDec.grad, dIn });
   aux.encoderGrad(ctx.enc, { xIn: s.xin, wEncGrad: wEnc.grad, bEncGrad: ctx.param("b_enc").grad, dIn });
 }
+
+/**
+ * The kept latents on the CPU: each row's k largest pre-activations (`batch`: the whole batch's k × rows largest)
+ * as flat lists of row, column and ReLU'd value; BatchTopK also gives the smallest positive value kept.
+ *
+ * @example
+ * ```ts ignore
+ * const f = keptOnCpu(s, false); // TopK
+ * ```
+ *
+ * @param s The CPU step.
+ * @param batch One threshold for the batch (BatchTopK).
+ * @returns The features as kept lists.
+ */
+export function keptOnCpu(s: CpuStep, batch: boolean): CpuFeatures {
+  const { d_sae: dSae, k } = s.cfg;
+  const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
+  const flat = (a: string) => s.op("Reshape", [a, s.g.int64s([-1])]);
+  let values: string, rowIndex: string, column: string;
+  if (batch) {
+    const kept = s.op("Mul", [s.op("Reshape", [s.rows(), s.g.int64s([1])]), s.g.int64s([k])]);
+    const [top, index] = s.topk(s.op("Reshape", [pre, s.g.int64s([1, -1])]), kept);
+    values = s.op("Relu", [flat(top)]);
+    rowIndex = s.op("Div", [flat(index), s.g.int64s([dSae])]);
+    column = s.op("Mod", [flat(index), s.g.int64s([dSae])]);
+    const positive = s.op("Where", [s.op("Greater", [values, s.c(0)]), values, s.c(3.4028234663852886e38)]);
+    s.minKept = s.op("ReduceMin", [positive], { keepdims: 0 });
+  } else {
+    const [top, index] = s.topk(pre, s.g.int64s([k]));
+    values = s.op("Relu", [flat(top)]);
+    column = flat(index);
+    const rowOf = s.op("Range", [s.g.int64(0), s.rows(), s.g.int64(1)]);
+    rowIndex = flat(s.op("Expand", [s.unsqueeze(rowOf), s.op("Shape", [index])]));
+  }
+  return { kind: "kept", pre, rowIndex, column, values };
+}
+
+/**
+ * The TopK family's CPU step: kept lists; ∂pre of a kept latent is its ∂value where positive, and AuxK (dense over
+ * the dead latents, which only exist once latents die) adds its own.
+ */
+export const TOPK_CPU: CpuTrainingParts = {
+  forward: (s) => keptOnCpu(s, false),
+  backward(s, f, dValues) {
+    if (f.kind !== "kept") throw new TypeError("The TopK family decodes its kept latents");
+    s.keptEncoderGrads(f, s.where(s.op("Greater", [f.values, s.c(0)]), dValues));
+    if (!s.term) return;
+    const auxActs = s.deadTopK(f.pre);
+    const dAuxActs = s.fitAuxiliary(auxActs, { againstResidual: true, decoderGrad: true });
+    const dPre = s.where(s.op("Not", [s.op("Equal", [auxActs, s.c(0)])]), dAuxActs);
+    s.grad("W_enc", s.gemm(s.xin, dPre, { transA: true }));
+    s.grad("b_enc", s.columnSum(dPre));
+  },
+};
 
 /** The TopK family's own settings. */
 export const TOPK_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "k" | "aux_loss_coefficient">> = {
@@ -116,6 +171,7 @@ export const TOPK_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "k" | "aux_loss_c
 export const TOPK: TrainingArchitecture = {
   name: "topk",
   settings: TOPK_SETTINGS,
+  cpu: TOPK_CPU,
   decoder: "unit_norm",
   sparsity: "none",
   parameters: (cfg) => ({ encoder: [["b_enc", filled(cfg.d_sae)]], extra: [] }),
@@ -125,10 +181,15 @@ export const TOPK: TrainingArchitecture = {
   auxiliaryTerm(cfg, deadCount) {
     if (!(auxK(cfg, deadCount) > 0 && cfg.aux_loss_coefficient > 0)) return undefined;
     const scale = auxScale(cfg, deadCount);
-    return { name: "auxiliary_reconstruction_loss", loss: (sum, batch) => scale * sum / batch, reachesPre: true };
+    return {
+      name: "auxiliary_reconstruction_loss",
+      loss: (sum, batch) => scale * sum / batch,
+      gradScale: (batch) => scale * 2 / batch,
+      reachesPre: true,
+    };
   },
-  auxiliary(ctx) {
-    if (ctx.sparse) return sparseAuxK(ctx, ctx.sparse.aux);
+  auxiliary(ctx, term) {
+    if (ctx.sparse) return sparseAuxK(ctx, ctx.sparse.aux, term);
     const { d_sae: dSae } = ctx.cfg;
     selectDead(ctx);
     ctx.kernels.elementwise(ctx.enc, "auxk_select", { count: ctx.rows * dSae, cols: dSae }, {
@@ -137,8 +198,7 @@ export const TOPK: TrainingArchitecture = {
       dst: ctx.s.auxActs,
       col: ctx.deadMask,
     });
-    const scale = auxScale(ctx.cfg, ctx.deadCount) * 2 / ctx.batch;
-    fitAuxiliary(ctx, { entry: "mse", scale, againstResidual: true, decoderGrad: true });
+    fitAuxiliary(ctx, { entry: "mse", scale: term.gradScale(ctx.batch), againstResidual: true, decoderGrad: true });
   },
   backward(ctx, term) {
     if (ctx.sparse) return; // ∂pre of the kept latents is their dValue, from the sparse reconstruction

@@ -1,13 +1,14 @@
 /**
  * What makes one SAE architecture train as it does, in one object per architecture (as
  * `core/sae/architecture.ts` does for inference): its settings, its parameters, its decoder
- * constraint, its forward and backward steps on the GPU, its auxiliary loss, its after-step update and
- * the inference SAE it saves as. The trainer (`sae_trainer.ts`) knows none of the architectures.
+ * constraint, its forward and backward steps on the GPU and on the CPU, its auxiliary loss, its after-step
+ * update and the inference SAE it saves as. The trainer (`sae_trainer.ts`) knows none of the architectures.
  *
  * @module
  */
 
 import type { Binding } from "../gpu/pipelines.ts";
+import type { CpuTrainingParts } from "./cpu_step.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig } from "../sae/config.ts";
 import type { Setting } from "./setting.ts";
@@ -111,6 +112,8 @@ export interface AuxiliaryTerm {
   name: string;
   /** The loss from the sum of its per-row terms (slot 1) over a batch of `batch` rows. */
   loss(rowSum: number, batch: number): number;
+  /** The scale of its gradient with respect to its decoded output's error, for a batch of `batch` rows. */
+  gradScale(batch: number): number;
   /** Whether its gradient reaches hidden_pre through `dAuxActs` (the backward kernels' flag). */
   reachesPre: boolean;
 }
@@ -119,6 +122,8 @@ export interface AuxiliaryTerm {
 export interface TrainingArchitecture {
   /** Training name (SAELens's). */
   readonly name: string;
+  /** Its nodes of the CPU step's ONNX graph (the members below are its WebGPU step). */
+  readonly cpu: CpuTrainingParts;
   /** Its own settings (defaults, help, checks). */
   readonly settings: Partial<{ [K in keyof SaeTrainingValues]: Setting<SaeTrainingValues[K]> }>;
   /**

@@ -1,6 +1,6 @@
 /**
  * A minimal protobuf encoder for the parts of ONNX's `ModelProto` that the GPT-2 graph and the CPU SAE graphs
- * need: nodes with int, float, ints and tensor attributes, raw-data initializers, and typed inputs/outputs with
+ * need: nodes with int, float, string, ints and tensor attributes, raw-data initializers, and typed inputs/outputs with
  * symbolic dims.
  * Field numbers follow `onnx/onnx.proto` (IR version 8).
  * @module
@@ -11,8 +11,8 @@ export const ONNX_DTYPE = { float: 1, int64: 7, bool: 9 } as const;
 /** An ONNX element type name. */
 export type OnnxDtype = keyof typeof ONNX_DTYPE;
 
-/** A node attribute value: a number is an int unless wrapped with {@linkcode float}. */
-export type AttributeValue = number | { float: number } | number[] | OnnxTensor;
+/** A node attribute value: a number is an int unless wrapped as `{ float }`; `{ string }` is a string (ScatterND's reduction). */
+export type AttributeValue = number | { float: number } | { string: string } | number[] | OnnxTensor;
 
 /** An initializer or constant tensor. */
 export interface OnnxTensor {
@@ -133,6 +133,9 @@ function writeAttribute(w: Writer, name: string, value: AttributeValue): void {
   } else if ("float" in value) {
     w.float(2, value.float);
     w.int(20, 1);
+  } else if ("string" in value) {
+    w.string(4, value.string);
+    w.int(20, 3);
   } else {
     w.message(5, (t) => writeTensor(t, "", value));
     w.int(20, 4);

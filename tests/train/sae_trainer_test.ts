@@ -36,11 +36,15 @@ function deadState(cfg: SaeTrainingConfig): Float32Array {
   return Float32Array.from({ length: S }, (_, j) => j % 5 === 0 ? cfg.dead_feature_window + 1 : 0);
 }
 
-async function checkGradients(cfg: SaeTrainingConfig, dead: boolean, l1 = 0.3): Promise<void> {
+type Device = "webgpu" | "cpu";
+const DEVICES: Device[] = ["webgpu", "cpu"];
+const on = (device: Device) => device === "cpu" ? "cpu" : gpu;
+
+async function checkGradients(device: Device, cfg: SaeTrainingConfig, dead: boolean, l1 = 0.3): Promise<void> {
   const x = batch(7);
   const rng = mulberry32(3);
   const sinceFired = dead ? deadState(cfg) : new Float32Array(S);
-  const trainer = SaeTrainer.create(gpu, cfg, rng, { sinceFired });
+  const trainer = SaeTrainer.create(on(device), cfg, rng, { sinceFired });
   try {
     const start = (await trainer.state()).tensors;
     const params: Params = new Map(
@@ -94,25 +98,29 @@ function compare(what: string, actual: Float32Array, expected: Float64Array): vo
   assert(worst <= 1e-3 * scale + 1e-6, `${what}: largest difference ${worst} against a scale of ${scale}`);
 }
 
-for (const arch of ["standard", "topk", "batchtopk", "jumprelu", "gated", "matryoshka_batchtopk"] as const) {
-  Deno.test(`SaeTrainer.step() gradients of ${arch} match finite differences`, async () => {
-    await checkGradients(config(arch), false);
+for (const device of DEVICES) {
+  for (const arch of ["standard", "topk", "batchtopk", "jumprelu", "gated", "matryoshka_batchtopk"] as const) {
+    Deno.test(`SaeTrainer.step() on ${device}: gradients of ${arch} match finite differences`, async () => {
+      await checkGradients(device, config(arch), false);
+    });
+  }
+
+  for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
+    Deno.test(`SaeTrainer.step() on ${device}: gradients of ${arch} with AuxK on dead latents match finite differences`, async () => {
+      await checkGradients(device, config(arch, { aux_loss_coefficient: 0.5 }), true);
+    });
+  }
+
+  Deno.test(`SaeTrainer.step() on ${device}: gradients with ghost grads on dead latents match finite differences`, async () => {
+    await checkGradients(device, config("standard", { use_ghost_grads: true }), true);
+  });
+
+  Deno.test(`SaeTrainer.step() on ${device}: without b_dec on the input matches finite differences`, async () => {
+    for (const arch of ["gated", "topk"] as const) {
+      await checkGradients(device, config(arch, { apply_b_dec_to_input: false }), false);
+    }
   });
 }
-
-for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
-  Deno.test(`SaeTrainer.step() gradients of ${arch} with AuxK on dead latents match finite differences`, async () => {
-    await checkGradients(config(arch, { aux_loss_coefficient: 0.5 }), true);
-  });
-}
-
-Deno.test("SaeTrainer.step() gradients with ghost grads on dead latents match finite differences", async () => {
-  await checkGradients(config("standard", { use_ghost_grads: true }), true);
-});
-
-Deno.test("SaeTrainer.step() without b_dec on the input matches finite differences", async () => {
-  await checkGradients(config("gated", { apply_b_dec_to_input: false }), false);
-});
 
 Deno.test("SaeTrainer.step() keeps k latents per token for topk and k on average for batchtopk", async () => {
   for (const arch of ["topk", "batchtopk"] as const) {
@@ -159,6 +167,41 @@ for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
     } finally {
       sparse.destroy();
       dense.destroy();
+    }
+  });
+}
+
+for (const arch of ["standard", "topk", "batchtopk", "jumprelu", "gated", "matryoshka_batchtopk"] as const) {
+  Deno.test(`SaeTrainer.step() of ${arch}: 20 steps on cpu and on webgpu from one seed agree`, async () => {
+    // Latents 0, 5, 10, … start dead, so AuxK or ghost grads run too.
+    const cfg = config(arch, { use_ghost_grads: arch === "standard", aux_loss_coefficient: 0.5 });
+    const [cpu, web] = DEVICES.map((device) =>
+      SaeTrainer.create(on(device), cfg, mulberry32(9), { sinceFired: deadState(cfg) })
+    );
+    try {
+      for (let step = 0; step < 20; step++) {
+        const x = batch(100 + step);
+        const [a, b] = [
+          await cpu.step(x, { lr: 1e-3, l1Coefficient: 0.1 }),
+          await web.step(x, { lr: 1e-3, l1Coefficient: 0.1 }),
+        ];
+        assert(Math.abs(a.loss - b.loss) <= 1e-4 * Math.abs(b.loss), `step ${step}: loss ${a.loss} vs ${b.loss}`);
+        assertEquals(Object.keys(a.losses).sort(), Object.keys(b.losses).sort());
+        const auxiliary = a.losses.ghost_grad_loss ?? a.losses.auxiliary_reconstruction_loss;
+        assert(step > 0 || arch === "jumprelu" || auxiliary !== undefined, "the auxiliary term ran");
+      }
+      assertEquals(cpu.batchThreshold === 0, web.batchThreshold === 0);
+      assert(Math.abs(cpu.batchThreshold - web.batchThreshold) <= 1e-4 * Math.abs(web.batchThreshold));
+      const [sa, sb] = [(await cpu.state()).tensors, (await web.state()).tensors];
+      for (const [name, v] of sb) {
+        if (name.includes(".")) continue;
+        const scale = Math.max(...v.map(Math.abs), 1e-12);
+        const diff = Math.max(...sa.get(name)!.map((x, i) => Math.abs(x - v[i])));
+        assert(diff <= 1e-4 * scale, `${name} differs by ${diff} (largest ${scale}) after 20 steps`);
+      }
+    } finally {
+      cpu.destroy();
+      web.destroy();
     }
   });
 }

@@ -1,0 +1,351 @@
+/**
+ * The ONNX graph of one training step on the CPU: what every architecture shares (sae_in, the
+ * reconstruction of each Matryoshka level, its MSE and gradients, the decoder-norm sparsity gradient,
+ * b_dec's share through sae_in, the unit-norm projection, the outputs) around the architecture's own
+ * forward and backward nodes (its `cpu` part). The graph takes the parameters and the step's scalars as
+ * inputs and gives every gradient and statistic, so one session serves every step.
+ *
+ * @module
+ */
+
+import { GraphBuilder } from "../cpu/graph_builder.ts";
+import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
+import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architecture.ts";
+
+/**
+ * The features of a step as the graph holds them: a dense [rows, d_sae] row per token, or the kept latents as
+ * flat lists (TopK family) of their row, column and value. `pre` is hidden_pre [rows, d_sae] (gated: π_gate).
+ */
+export type CpuFeatures =
+  | { kind: "dense"; pre: string; acts: string }
+  | { kind: "kept"; pre: string; rowIndex: string; column: string; values: string };
+
+/** An architecture's nodes of the CPU step. */
+export interface CpuTrainingParts {
+  /** hidden_pre from sae_in (`s.xin`) and the features. */
+  forward(s: CpuStep): CpuFeatures;
+  /**
+   * From ∂loss/∂features (dense [rows, d_sae], or one value per kept latent), every gradient of the encoder's
+   * parameters, the auxiliary term when the step has one, and the activation sums where they differ from the
+   * features' (gated).
+   */
+  backward(s: CpuStep, f: CpuFeatures, dFeatures: string): void;
+}
+
+const FLOAT_MAX = 3.4028234663852886e38;
+
+/**
+ * One step's graph under construction, with the helpers the architectures' parts build with.
+ *
+ * @example
+ * ```ts ignore
+ * const graph = stepGraph(cfg, STANDARD, undefined);
+ * ```
+ */
+export class CpuStep {
+  /** The graph. */
+  readonly g: GraphBuilder = new GraphBuilder();
+  /** The SAE's settings. */
+  readonly cfg: SaeTrainingConfig;
+  /** The step's auxiliary term, or none (the graph is built once for each). */
+  readonly term: AuxiliaryTerm | undefined;
+  /** The input rows [rows, d_in]. */
+  readonly x: string;
+  /** sae_in [rows, d_in]: x − b_dec, or x. */
+  readonly xin: string;
+  /** λ / batch (scalar input). */
+  readonly lambda: string;
+  /** 2 / batch, the MSE's gradient scale (scalar input). */
+  readonly scale: string;
+  /** The auxiliary term's gradient scale (scalar input). */
+  readonly auxScale: string;
+  /** 1 for each latent dead at the start of the step [d_sae]. */
+  readonly deadMask: string;
+  /** AuxK's k [1] (int64 input). */
+  readonly kAux: string;
+  /** Decoder row norms at the start of the step [d_sae]. */
+  readonly norms: string;
+  /** The full reconstruction [rows, d_in], once the shared part has built it. */
+  recon = "";
+  /** Per-latent sums the sparsity term weights, when not the features' sums. */
+  actSums?: string;
+  /** BatchTopK's smallest kept value [], when the architecture keeps a batch threshold. */
+  minKept?: string;
+  readonly #grads = new Map<string, string[]>();
+  readonly #stats = new Map<number, string>();
+  readonly #inputBiases: [string, string][] = [];
+  readonly #dims: Map<string, number[]>;
+
+  /**
+   * Declares the inputs and sae_in.
+   *
+   * @param cfg The SAE's settings.
+   * @param term The auxiliary term the graph has, if any.
+   * @param dims Each parameter's dims, in storage order.
+   */
+  constructor(cfg: SaeTrainingConfig, term: AuxiliaryTerm | undefined, dims: Map<string, number[]>) {
+    const g = this.g, { d_in: dIn, d_sae: dSae } = cfg;
+    this.cfg = cfg;
+    this.term = term;
+    this.#dims = dims;
+    this.x = g.input("x", ["rows", dIn]);
+    this.lambda = g.input("lambda", []);
+    this.scale = g.input("scale", []);
+    this.auxScale = term ? g.input("aux_scale", []) : "";
+    this.deadMask = term ? g.input("dead_mask", [dSae]) : "";
+    this.kAux = term ? g.input("k_aux", [1], "int64") : "";
+    this.xin = cfg.apply_b_dec_to_input ? this.op("Sub", [this.x, this.param("b_dec")]) : this.x;
+    const wDec = this.param("W_dec");
+    this.norms = this.op("Sqrt", [this.rowSum(this.op("Mul", [wDec, wDec]), false)]);
+  }
+
+  /** A parameter's input. */
+  param(name: string): string {
+    return this.g.input(name, this.#dims.get(name)!);
+  }
+
+  /** Adds a node with one output. */
+  op(type: string, inputs: readonly string[], attributes?: Parameters<GraphBuilder["node"]>[2]): string {
+    return this.g.node(type, inputs, attributes);
+  }
+
+  /** A float scalar constant. */
+  c(value: number): string {
+    return this.g.scalar(value);
+  }
+
+  /** `a · b` (2-D), either side transposed first. */
+  gemm(a: string, b: string, o: { transA?: boolean; transB?: boolean; bias?: string } = {}): string {
+    return this.op("Gemm", o.bias ? [a, b, o.bias] : [a, b], { transA: o.transA ? 1 : 0, transB: o.transB ? 1 : 0 });
+  }
+
+  /** Sums over axis 1, kept as [rows, 1] (`keep`) or dropped. */
+  rowSum(a: string, keep = true): string {
+    return this.op("ReduceSum", [a, this.g.int64s([1])], { keepdims: keep ? 1 : 0 });
+  }
+
+  /** Sums over the rows: [n]. */
+  columnSum(a: string): string {
+    return this.op("ReduceSum", [a, this.g.int64s([0])], { keepdims: 0 });
+  }
+
+  /** `a` where `cond`, else 0. */
+  where(cond: string, a: string): string {
+    return this.op("Where", [cond, a, this.c(0)]);
+  }
+
+  /** Sums `updates` [K, …] into the rows `index` [K] of zeros shaped `dims`. */
+  scatterAdd(dims: number[] | string, index: string, updates: string): string {
+    const shape = typeof dims === "string" ? dims : this.g.int64s(dims);
+    const zeros = this.op("ConstantOfShape", [shape]);
+    return this.op("ScatterND", [zeros, this.op("Unsqueeze", [index, this.g.int64s([1])]), updates], {
+      reduction: { string: "add" },
+    });
+  }
+
+  /** Adds a contribution to a parameter's gradient. */
+  grad(name: string, value: string): void {
+    this.#grads.set(name, [...this.#grads.get(name) ?? [], value]);
+  }
+
+  /** Records per-row loss sums [rows, 1] in a stats slot (0 reconstruction, 1 auxiliary, 2… levels). */
+  stat(slot: number, rowSums: string): void {
+    this.#stats.set(slot, rowSums);
+  }
+
+  /**
+   * The gradients of an encoder `pre = sae_in · w + bias` from ∂pre [rows, d_sae]; `weight`/`bias` name the
+   * parameters (`weightGrad` maps ∂w first, as gated's magnitude path does), and b_dec's share through sae_in.
+   */
+  encoderGrads(dPre: string, o: { w: string; weight?: string; bias: string; weightGrad?: (dW: string) => void }): void {
+    const dW = this.gemm(this.xin, dPre, { transA: true });
+    if (o.weightGrad) o.weightGrad(dW);
+    else this.grad(o.weight!, dW);
+    this.grad(o.bias, this.columnSum(dPre));
+    this.inputBias(o.w, o.bias);
+  }
+
+  /** The encoder gradients of the kept latents from ∂value of each [K]: rows of ∂W_encᵀ and ∂b_enc. */
+  keptEncoderGrads(f: Extract<CpuFeatures, { kind: "kept" }>, dPre: string): void {
+    const { d_in: dIn, d_sae: dSae } = this.cfg;
+    const xRows = this.op("Gather", [this.xin, f.rowIndex], { axis: 0 }); // [K, d_in]
+    const dWt = this.scatterAdd([dSae, dIn], f.column, this.op("Mul", [xRows, this.unsqueeze(dPre)]));
+    this.grad("W_enc", this.op("Transpose", [dWt], { perm: [1, 0] }));
+    this.grad("b_enc", this.scatterAdd([dSae], f.column, dPre));
+    this.inputBias(this.param("W_enc"), "b_enc");
+  }
+
+  /** [K] → [K, 1]. */
+  unsqueeze(a: string): string {
+    return this.op("Unsqueeze", [a, this.g.int64s([1])]);
+  }
+
+  /** Registers an encoder whose bias gradient b_dec shares through sae_in = x − b_dec (as −w · ∂bias). */
+  inputBias(w: string, bias: string): void {
+    if (this.cfg.apply_b_dec_to_input) this.#inputBiases.push([w, bias]);
+  }
+
+  /**
+   * Fits a decode of `acts` [rows, d_sae] (plus b_dec with `bias`) to the detached residual x − x̂ (`againstResidual`)
+   * or x: its row sums into slot 1 and ∂loss/∂acts [rows, d_sae]; ∂W_dec too where the term trains the decoder.
+   */
+  fitAuxiliary(acts: string, o: { againstResidual: boolean; decoderGrad: boolean; bias?: boolean }): string {
+    const wDec = this.param("W_dec");
+    const out = this.gemm(acts, wDec, o.bias ? { bias: this.param("b_dec") } : {});
+    const target = o.againstResidual ? this.op("Sub", [this.x, this.recon]) : this.x;
+    const e = this.op("Sub", [out, target]);
+    this.stat(1, this.rowSum(this.op("Mul", [e, e])));
+    const dOut = this.op("Mul", [e, this.auxScale]);
+    if (o.decoderGrad) this.grad("W_dec", this.gemm(acts, dOut, { transA: true }));
+    return this.gemm(dOut, wDec, { transB: true });
+  }
+
+  /** The selection of the `k` largest values of each row of `a` (or of a flat [1, n] row): values and indices. */
+  topk(a: string, k: string): [string, string] {
+    const [values, indices] = this.g.nodes("TopK", [a, k], 2, { axis: -1, largest: 1, sorted: 0 });
+    return [values, indices];
+  }
+
+  /** The number of rows, as an int64 scalar. */
+  rows(): string {
+    return this.op("Gather", [this.op("Shape", [this.x]), this.g.int64(0)], { axis: 0 });
+  }
+
+  /** AuxK's selection: each row's k_aux largest pre-activations among the dead latents, dense [rows, d_sae]. */
+  deadTopK(pre: string): string {
+    const dead = this.op("Greater", [this.deadMask, this.c(0)]);
+    const [values] = this.topk(this.op("Where", [dead, pre, this.c(-FLOAT_MAX)]), this.kAux);
+    const threshold = this.op("ReduceMin", [values], { axes: [1], keepdims: 1 });
+    return this.where(this.op("And", [dead, this.op("GreaterOrEqual", [pre, threshold])]), pre);
+  }
+
+  /** Completes the graph: the shared gradient terms and every output. */
+  finish(arch: TrainingArchitecture, f: CpuFeatures, widths: number[]): GraphBuilder {
+    const g = this.g, cfg = this.cfg, { d_sae: dSae } = cfg;
+    const summed = (name: string) => {
+      const parts = this.#grads.get(name) ?? [];
+      if (parts.length === 0) return this.op("ConstantOfShape", [g.int64s(this.#dims.get(name)!)]);
+      return parts.length === 1 ? parts[0] : this.op("Sum", parts);
+    };
+    for (const [w, bias] of this.#inputBiases) {
+      this.grad("b_dec", this.op("Neg", [this.op("MatMul", [w, summed(bias)])]));
+    }
+    const wDec = this.param("W_dec");
+    const positive = (v: string) => this.op("Cast", [this.op("Greater", [v, this.c(0)])], { to: 1 });
+    const fired = f.kind === "dense"
+      ? this.columnSum(positive(f.acts))
+      : this.scatterAdd([dSae], f.column, positive(f.values));
+    const actSums = this.actSums ??
+      (f.kind === "dense" ? this.columnSum(f.acts) : this.scatterAdd([dSae], f.column, f.values));
+    if (arch.sparsity === "l1_decoder_norm") {
+      const c = this.op("Div", [this.op("Mul", [this.lambda, actSums]), this.op("Max", [this.norms, this.c(1e-30)])]);
+      this.grad("W_dec", this.op("Mul", [this.unsqueeze(c), wDec]));
+    }
+    let dWDec = summed("W_dec");
+    if (arch.decoder === "unit_norm") {
+      const along = this.op("Div", [
+        this.rowSum(this.op("Mul", [dWDec, wDec])),
+        this.op("Max", [this.rowSum(this.op("Mul", [wDec, wDec])), this.c(1e-30)]),
+      ]);
+      dWDec = this.op("Sub", [dWDec, this.op("Mul", [along, wDec])]);
+    }
+    for (const name of this.#dims.keys()) {
+      g.output(name === "W_dec" ? dWDec : summed(name), `grad.${name}`, this.#dims.get(name)!);
+    }
+    const zeros = this.op("Mul", [this.#stats.get(0)!, this.c(0)]);
+    const slots = [0, 1, ...widths.slice(0, -1).map((_, l) => 2 + l)].map((slot) => this.#stats.get(slot) ?? zeros);
+    g.output(this.op("Concat", slots, { axis: 1 }), "row_stats", ["rows", slots.length]);
+    g.output(fired, "fired", [dSae]);
+    g.output(actSums, "act_sums", [dSae]);
+    g.output(this.norms, "norms", [dSae]);
+    if (this.minKept) g.output(this.minKept, "min_kept", []);
+    return g;
+  }
+}
+
+/**
+ * The whole step's graph for an architecture, with or without its auxiliary term.
+ *
+ * @example
+ * ```ts ignore
+ * const g = stepGraph(cfg, trainingArchitecture(cfg.architecture), undefined, dims);
+ * const session = await createCpuSession(g.build());
+ * ```
+ *
+ * @param cfg The SAE's settings.
+ * @param arch Its training architecture.
+ * @param term The auxiliary term the graph has, if any (its scale is an input).
+ * @param dims Each parameter's dims, in storage order.
+ * @returns The graph.
+ */
+export function stepGraph(
+  cfg: SaeTrainingConfig,
+  arch: TrainingArchitecture,
+  term: AuxiliaryTerm | undefined,
+  dims: Map<string, number[]>,
+): GraphBuilder {
+  const s = new CpuStep(cfg, term, dims);
+  const widths = levelWidths(cfg);
+  const f = arch.cpu.forward(s);
+  const dFeatures = f.kind === "dense" ? denseReconstruction(s, f, widths) : keptReconstruction(s, f, widths);
+  arch.cpu.backward(s, f, dFeatures);
+  return s.finish(arch, f, widths);
+}
+
+/** Each level's MSE [rows, 1] into its slot and its gradient ∂loss/∂x̂ (2/batch · (x̂ − x)). */
+function levelLoss(s: CpuStep, recon: string, level: number, levels: number): string {
+  const e = s.op("Sub", [recon, s.x]);
+  s.stat(level === levels - 1 ? 0 : 2 + level, s.rowSum(s.op("Mul", [e, e])));
+  return s.op("Mul", [e, s.scale]);
+}
+
+/** Dense products over the latents of each level: ∂loss/∂acts [rows, d_sae], ∂W_dec and ∂b_dec. */
+function denseReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "dense" }>, widths: number[]): string {
+  const { d_sae: dSae } = s.cfg;
+  const wDec = s.param("W_dec"), bDec = s.param("b_dec");
+  const cols = (a: string, start: number, end: number, axis: number) =>
+    start === 0 && end === dSae ? a : s.op("Slice", [a, s.g.int64s([start]), s.g.int64s([end]), s.g.int64s([axis])]);
+  const dRecon = widths.map((w, l) => {
+    const recon = s.gemm(cols(f.acts, 0, w, 1), cols(wDec, 0, w, 0), { bias: bDec });
+    if (l === widths.length - 1) s.recon = recon;
+    return levelLoss(s, recon, l, widths.length);
+  });
+  // The latents in [w_{l−1}, w_l) are in every level from l on: their gradient comes from the suffix sum.
+  let dSum = "";
+  const dActs: string[] = [], dW: string[] = [];
+  for (let l = widths.length - 1; l >= 0; l--) {
+    dSum = dSum ? s.op("Add", [dSum, dRecon[l]]) : dRecon[l];
+    const start = l === 0 ? 0 : widths[l - 1];
+    dActs.unshift(s.gemm(dSum, cols(wDec, start, widths[l], 0), { transB: true }));
+    dW.unshift(s.gemm(cols(f.acts, start, widths[l], 1), dSum, { transA: true }));
+  }
+  s.grad("W_dec", dW.length === 1 ? dW[0] : s.op("Concat", dW, { axis: 0 }));
+  s.grad("b_dec", s.columnSum(dSum));
+  return dActs.length === 1 ? dActs[0] : s.op("Concat", dActs, { axis: 1 });
+}
+
+/**
+ * Decodes from the kept latents' rows of W_dec only: each level sums its kept latents' rows into their tokens;
+ * ∂value of a kept latent is the dot of its decoder row with the summed ∂x̂ of the levels it is in, and its row of
+ * ∂W_dec the same sum times its value.
+ */
+function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }>, widths: number[]): string {
+  const { d_in: dIn, d_sae: dSae } = s.cfg;
+  const wDec = s.param("W_dec");
+  const rowsOfW = s.op("Gather", [wDec, f.column], { axis: 0 }); // [K, d_in]
+  const outShape = s.op("Shape", [s.x]);
+  const inLevel = (w: number) => s.op("Cast", [s.op("Less", [f.column, s.g.int64s([w])])], { to: 1 });
+  const dRows = widths.map((w, l) => {
+    const values = w === dSae ? f.values : s.op("Mul", [f.values, inLevel(w)]);
+    const summed = s.scatterAdd(outShape, f.rowIndex, s.op("Mul", [rowsOfW, s.unsqueeze(values)]));
+    const recon = s.op("Add", [summed, s.param("b_dec")]);
+    if (l === widths.length - 1) s.recon = recon;
+    const dRecon = levelLoss(s, recon, l, widths.length);
+    s.grad("b_dec", s.columnSum(dRecon));
+    const rows = s.op("Gather", [dRecon, f.rowIndex], { axis: 0 }); // [K, d_in]
+    return w === dSae ? rows : s.op("Mul", [rows, s.unsqueeze(inLevel(w))]);
+  });
+  const dKept = dRows.length === 1 ? dRows[0] : s.op("Sum", dRows);
+  s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)])));
+  return s.rowSum(s.op("Mul", [dKept, rowsOfW]), false);
+}

@@ -1,0 +1,180 @@
+/**
+ * The CPU engine of {@linkcode SaeTrainer}: parameters and Adam moments in host memory, each step's
+ * gradients from one ONNX graph (`cpu_step.ts`) run by ONNX Runtime's native kernels, then clipping, Adam
+ * and the decoder constraint over the host arrays, as `train_optimizer.wgsl` and
+ * `train_decoder_rows.wgsl` do on the GPU.
+ *
+ * @module
+ */
+
+import { createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
+import type { OnnxDtype } from "../util/onnx_proto.ts";
+import { stepGraph } from "./cpu_step.ts";
+import type { ParameterMap } from "./initial_parameters.ts";
+import type { SaeTrainingConfig } from "./sae_training_config.ts";
+import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";
+import type { TrainingArchitecture } from "./training_architecture.ts";
+import { trainingArchitecture } from "./training_architectures.ts";
+
+interface Parameter {
+  name: string;
+  dims: number[];
+  value: Float32Array;
+  grad: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** A step graph's session and the inputs it takes. */
+interface StepSession {
+  session: OrtSession;
+  inputs: { name: string; dtype: OnnxDtype }[];
+}
+
+/** Largest gradient norm before clipping, as SAELens (`clip_grad_norm_(…, 1.0)`). */
+const MAX_NORM = 1;
+const ADAM_EPS = 1e-8;
+
+/**
+ * An SAE's training state in host memory, stepped on ONNX Runtime's CPU kernels.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = new CpuTrainerEngine(cfg, params, new Map());
+ * const readback = await engine.step(input);
+ * ```
+ */
+export class CpuTrainerEngine implements TrainerEngine {
+  readonly #cfg: SaeTrainingConfig;
+  readonly #arch: TrainingArchitecture;
+  readonly #params: Parameter[];
+  // One graph without the auxiliary term and one with it, built when first needed.
+  readonly #sessions = new Map<boolean, Promise<StepSession>>();
+
+  /**
+   * Takes the parameters (copied) and moments.
+   *
+   * @param cfg The SAE's settings.
+   * @param params Initial parameters, in storage order.
+   * @param moments Adam moments to start from (`m.NAME`, `v.NAME`); missing ones start at 0.
+   */
+  constructor(cfg: SaeTrainingConfig, params: ParameterMap, moments: ParameterMap) {
+    this.#cfg = cfg;
+    this.#arch = trainingArchitecture(cfg.architecture);
+    const { d_in: dIn, d_sae: dSae } = cfg;
+    const dimsOf = (name: string, size: number) =>
+      name === "W_enc" ? [dIn, dSae] : name === "W_dec" ? [dSae, dIn] : [size];
+    this.#params = [...params].map(([name, value]) => ({
+      name,
+      dims: dimsOf(name, value.length),
+      value: Float32Array.from(value),
+      grad: new Float32Array(value.length),
+      m: new Float32Array(value.length),
+      v: new Float32Array(value.length),
+    }));
+    this.setTensors(moments);
+  }
+
+  #session(withTerm: EngineStepInput["term"]): Promise<StepSession> {
+    const key = withTerm !== undefined;
+    let session = this.#sessions.get(key);
+    if (!session) {
+      const dims = new Map(this.#params.map((p) => [p.name, p.dims]));
+      const g = stepGraph(this.#cfg, this.#arch, withTerm, dims);
+      session = createCpuSession(g.build()).then((s) => ({ session: s, inputs: g.inputTypes }));
+      session.catch(() => this.#sessions.delete(key));
+      this.#sessions.set(key, session);
+    }
+    return session;
+  }
+
+  async step(input: EngineStepInput): Promise<EngineReadback> {
+    const cfg = this.#cfg, { d_in: dIn } = cfg, term = input.term;
+    const [ort, { session, inputs }] = await Promise.all([loadOrtNode(), this.#session(term)]);
+    const given: Record<string, [Float32Array | BigInt64Array, number[]]> = {
+      x: [input.x, [input.batch, dIn]],
+      lambda: [Float32Array.of(input.lambdaPerRow), []],
+      scale: [Float32Array.of(2 / input.batch), []],
+      aux_scale: [Float32Array.of(term?.gradScale(input.batch) ?? 0), []],
+      dead_mask: [input.deadMask, [cfg.d_sae]],
+      k_aux: [BigInt64Array.of(BigInt(Math.min(Math.floor(dIn / 2), input.deadCount))), [1]],
+    };
+    for (const p of this.#params) given[p.name] = [p.value, p.dims];
+    const feeds: Record<string, OrtTensor> = {};
+    for (const { name, dtype } of inputs) {
+      const [data, dims] = given[name];
+      feeds[name] = new ort.Tensor(dtype === "int64" ? "int64" : "float32", data, dims);
+    }
+    const out = await session.run(feeds);
+    const read = (name: string) => out[name].data as Float32Array;
+    const sumSquares = new Float32Array(this.#params.length);
+    this.#params.forEach((p, i) => {
+      p.grad.set(read(`grad.${p.name}`));
+      let total = 0;
+      for (const g of p.grad) total += g * g;
+      sumSquares[i] = total;
+    });
+    this.#update(input, Math.sqrt(sumSquares.reduce((a, b) => a + b, 0)));
+    const minKept = out.min_kept ? read("min_kept")[0] : Infinity;
+    return {
+      rowStats: read("row_stats"),
+      fired: read("fired"),
+      actSums: read("act_sums"),
+      norms: read("norms"),
+      sumSquares,
+      minKept: minKept < 3.4e38 ? minKept : undefined,
+    };
+  }
+
+  /** Clips every gradient by the global norm, takes Adam's step, and renormalises unit-norm decoder rows. */
+  #update(input: EngineStepInput, gradNorm: number): void {
+    const { adam_beta1: b1, adam_beta2: b2 } = this.#cfg;
+    const clip = Math.min(1, MAX_NORM / (gradNorm + 1e-6));
+    const stepSize = input.lr / (1 - b1 ** input.t), bias2Sqrt = Math.sqrt(1 - b2 ** input.t);
+    for (const { value, grad, m, v } of this.#params) {
+      for (let i = 0; i < value.length; i++) {
+        const g = grad[i] * clip;
+        const mi = m[i] = b1 * m[i] + (1 - b1) * g;
+        const vi = v[i] = b2 * v[i] + (1 - b2) * g * g;
+        value[i] -= stepSize * mi / (Math.sqrt(vi) / bias2Sqrt + ADAM_EPS);
+      }
+    }
+    if (this.#arch.decoder !== "unit_norm") return;
+    const w = this.#params.find((p) => p.name === "W_dec")!.value, dIn = this.#cfg.d_in;
+    for (let j = 0; j < this.#cfg.d_sae; j++) {
+      const row = w.subarray(j * dIn, (j + 1) * dIn);
+      let s = 0;
+      for (const x of row) s += x * x;
+      const n = Math.max(Math.sqrt(s), 1e-30);
+      for (let d = 0; d < dIn; d++) row[d] /= n;
+    }
+  }
+
+  state(): Promise<ParameterMap> {
+    const tensors: ParameterMap = new Map();
+    for (const p of this.#params) {
+      tensors.set(p.name, Float32Array.from(p.value));
+      tensors.set(`m.${p.name}`, Float32Array.from(p.m));
+      tensors.set(`v.${p.name}`, Float32Array.from(p.v));
+    }
+    return Promise.resolve(tensors);
+  }
+
+  gradients(): Promise<ParameterMap> {
+    return Promise.resolve(new Map(this.#params.map((p) => [p.name, Float32Array.from(p.grad)])));
+  }
+
+  setTensors(tensors: ParameterMap): void {
+    for (const [name, value] of tensors) {
+      const [kind, base] = name.startsWith("m.") || name.startsWith("v.") ? [name[0], name.slice(2)] : ["", name];
+      const p = this.#params.find((q) => q.name === base)!;
+      (kind === "m" ? p.m : kind === "v" ? p.v : p.value).set(value);
+    }
+  }
+
+  destroy(): void {
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const s of sessions) s.then(({ session }) => session.release()).catch(() => {});
+  }
+}
