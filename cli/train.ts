@@ -181,14 +181,14 @@ export async function train(args: string[]): Promise<number> {
       resume: typeof v.resume === "string" ? v.resume : undefined,
       report: typeof v.report === "string" ? v.report : undefined,
       signal: controller.signal,
-      onStart: (run, gpu) => {
+      onStart: (run, device) => {
         const { run: settings, saes } = run.resolved;
         trained = saes;
         checkpointPath = settings.checkpoint_path;
         const steps = Math.floor(settings.training_tokens / settings.train_batch_size_tokens);
         const buffer = settings.n_batches_in_buffer * settings.store_batch_size_prompts * settings.context_size;
         console.error(
-          `sae train: device WebGPU ${JSON.stringify(gpu.adapter)}${
+          `sae train: device ${device}${
             run.model ? `, model on ONNX Runtime ${run.model.backend}` : ", cached activations"
           }; ${
             saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")

@@ -18,7 +18,15 @@ import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architectur
  */
 export type CpuFeatures =
   | { kind: "dense"; pre: string; acts: string }
-  | { kind: "kept"; pre: string; rowIndex: string; column: string; values: string };
+  | { kind: "kept"; pre: string; rowIndex: string; column: string; values: string; perRow?: PerRow };
+
+/** TopK's kept latents as [rows, k] (`values` ReLU'd, `index` their columns): batched products replace scatters. */
+export interface PerRow {
+  /** The kept values [rows, k]. */
+  values: string;
+  /** Their columns [rows, k] (int64). */
+  index: string;
+}
 
 /** An architecture's nodes of the CPU step. */
 export interface CpuTrainingParts {
@@ -168,8 +176,18 @@ export class CpuStep {
   /** The encoder gradients of the kept latents from ∂value of each [K]: rows of ∂W_encᵀ and ∂b_enc. */
   keptEncoderGrads(f: Extract<CpuFeatures, { kind: "kept" }>, dPre: string): void {
     const { d_in: dIn, d_sae: dSae } = this.cfg;
-    const xRows = this.op("Gather", [this.xin, f.rowIndex], { axis: 0 }); // [K, d_in]
-    const dWt = this.scatterAdd([dSae, dIn], f.column, this.op("Mul", [xRows, this.unsqueeze(dPre)]));
+    const g = this.g;
+    // Each kept latent's row of ∂W_encᵀ is its ∂pre times its token's sae_in: [K, d_in].
+    const rows = f.perRow
+      ? this.op("Reshape", [
+        this.op("Mul", [
+          this.op("Reshape", [dPre, g.int64s([-1, this.cfg.k, 1])]),
+          this.op("Unsqueeze", [this.xin, g.int64s([1])]),
+        ]),
+        g.int64s([-1, dIn]),
+      ])
+      : this.op("Mul", [this.op("Gather", [this.xin, f.rowIndex], { axis: 0 }), this.unsqueeze(dPre)]);
+    const dWt = this.scatterAdd([dSae, dIn], f.column, rows);
     this.grad("W_enc", this.op("Transpose", [dWt], { perm: [1, 0] }));
     this.grad("b_enc", this.scatterAdd([dSae], f.column, dPre));
     this.inputBias(this.param("W_enc"), "b_enc");
@@ -331,6 +349,7 @@ function denseReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "dense"
  */
 function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }>, widths: number[]): string {
   const { d_in: dIn, d_sae: dSae } = s.cfg;
+  if (f.perRow && widths.length === 1) return perRowReconstruction(s, f, f.perRow);
   const wDec = s.param("W_dec");
   const rowsOfW = s.op("Gather", [wDec, f.column], { axis: 0 }); // [K, d_in]
   const outShape = s.op("Shape", [s.x]);
@@ -348,4 +367,22 @@ function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }
   const dKept = dRows.length === 1 ? dRows[0] : s.op("Sum", dRows);
   s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)])));
   return s.rowSum(s.op("Mul", [dKept, rowsOfW]), false);
+}
+
+/** TopK's reconstruction from [rows, k] lists: batched products over each row's k decoder rows. */
+function perRowReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }>, top: PerRow): string {
+  const { d_in: dIn, d_sae: dSae } = s.cfg, g = s.g;
+  const rowsOfW = s.op("Gather", [s.param("W_dec"), top.index], { axis: 0 }); // [rows, k, d_in]
+  const weights = s.op("Unsqueeze", [top.values, g.int64s([1])]); // [rows, 1, k]
+  const summed = s.op("Squeeze", [s.op("MatMul", [weights, rowsOfW]), g.int64s([1])]);
+  s.recon = s.op("Add", [summed, s.param("b_dec")]);
+  const dRecon = levelLoss(s, s.recon, 0, 1);
+  s.grad("b_dec", s.columnSum(dRecon));
+  const dValues = s.op("MatMul", [rowsOfW, s.op("Unsqueeze", [dRecon, g.int64s([2])])]); // [rows, k, 1]
+  const outer = s.op("Mul", [
+    s.op("Unsqueeze", [top.values, g.int64s([2])]),
+    s.op("Unsqueeze", [dRecon, g.int64s([1])]),
+  ]);
+  s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Reshape", [outer, g.int64s([-1, dIn])])));
+  return s.op("Reshape", [dValues, g.int64s([-1])]);
 }

@@ -17,11 +17,31 @@ import {
 } from "./sae_training_config.ts";
 import { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, setting } from "./setting.ts";
 
+/**
+ * Where a run trains, as its `device` field names it: ours (auto, webgpu, cpu), or SAELens's torch devices, where
+ * `cuda…` and `mps` (a GPU) mean webgpu.
+ *
+ * @example
+ * ```ts
+ * import { trainingDevice } from "./runner_settings.ts";
+ * console.log(trainingDevice("cuda:0"), trainingDevice("cpu")); // webgpu cpu
+ * ```
+ *
+ * @param value The field's value.
+ * @returns The device choice, or undefined when the value names none.
+ */
+export function trainingDevice(value: string): "auto" | "webgpu" | "cpu" | undefined {
+  if (value === "auto" || value === "webgpu" || value === "cpu") return value;
+  return /^cuda(:\d+)?$|^mps$/.test(value) ? "webgpu" : undefined;
+}
+
 /** Ways to scale activations before the SAE: SAELens's modes this trainer implements. */
 export const TRAIN_NORMALIZATIONS = ["none", "expected_average_only_in"] as const;
 
 /** A run's values besides the per-SAE ones; each field's default, help and check are in {@linkcode RUNNER_SETTINGS}. */
 export interface RunValues {
+  /** Where the SAEs train: auto, webgpu or cpu (SAELens's cuda and mps: webgpu). */
+  device: string;
   /** Model folder (HF layout) or id; the embedded model when empty. */
   model_name: string;
   /** TransformerLens weight processing of the model. */
@@ -100,6 +120,11 @@ export interface RunValues {
 
 /** The settings of a run; per-SAE fields may be overridden for each entry of `saes`. */
 export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
+  device: setting(
+    "auto",
+    "where the SAEs train: auto (webgpu on a hardware GPU, else cpu) | webgpu | cpu; SAELens's cuda and mps mean webgpu",
+    (v: string) => trainingDevice(v) ? undefined : "one of auto, webgpu, cpu, cuda, cuda:N, mps",
+  ),
   model_name: setting("", "model folder (HF layout) or id; the embedded default model when empty"),
   model_from_pretrained_kwargs: setting<Record<string, unknown>>(
     { center_writing_weights: false },
@@ -199,7 +224,6 @@ export const SAELENS_ONLY_FIELDS: Record<string, SaeLensField> = {
   wandb_id: any("no W&B here"),
   run_name: any("no W&B here"),
   logger: any("no W&B here"),
-  device: any("the SAE trains on WebGPU"),
   act_store_device: any("activations stay in host memory"),
   compile_llm: any("no torch.compile here"),
   compile_sae: any("no torch.compile here"),

@@ -131,10 +131,12 @@ export function keptOnCpu(s: CpuStep, batch: boolean): CpuFeatures {
     s.minKept = s.op("ReduceMin", [positive], { keepdims: 0 });
   } else {
     const [top, index] = s.topk(pre, s.g.int64s([k]));
-    values = s.op("Relu", [flat(top)]);
+    const kept = s.op("Relu", [top]);
+    values = flat(kept);
     column = flat(index);
     const rowOf = s.op("Range", [s.g.int64(0), s.rows(), s.g.int64(1)]);
     rowIndex = flat(s.op("Expand", [s.unsqueeze(rowOf), s.op("Shape", [index])]));
+    return { kind: "kept", pre, rowIndex, column, values, perRow: { values: kept, index } };
   }
   return { kind: "kept", pre, rowIndex, column, values };
 }

@@ -7,12 +7,15 @@
  */
 
 import { join } from "node:path";
+import { CPU_THREADS } from "../cpu/ort_node.ts";
 import { getGpu, type Gpu } from "../gpu/device.ts";
+import { resolveDevice } from "../sae/device.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { readSafetensors, toFloat32 } from "../io/safetensors.ts";
 import { trainingReportHtml } from "../report/training_report.ts";
 import { SAE } from "../sae/sae.ts";
-import { trainingEvaluator } from "./training_evals.ts";
+import { saeDevice, trainingEvaluator } from "./training_evals.ts";
+import { trainingDevice } from "./runner_settings.ts";
 import { openTrainingRun, type TrainingRun } from "./training_run.ts";
 import { type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
 
@@ -21,7 +24,7 @@ export const RUNNER_CFG_FILE = "runner_cfg.json";
 
 /** Options of {@linkcode trainSae}. */
 export interface TrainSaeOptions {
-  /** The device. @default {the shared WebGPU device} */
+  /** The WebGPU device, when the run's `device` resolves to webgpu. @default {the shared WebGPU device} */
   gpu?: Gpu;
   /** Where the settings came from, for error messages. @default {"config"} */
   where?: string;
@@ -29,8 +32,8 @@ export interface TrainSaeOptions {
   resume?: string;
   /** Stops after the current step with a checkpoint. */
   signal?: AbortSignal;
-  /** Called once the run's inputs are open and the device is had, before the first step. */
-  onStart?: (run: TrainingRun, gpu: Gpu) => void;
+  /** Called once the run's inputs are open and the device is had, before the first step; `device` describes it. */
+  onStart?: (run: TrainingRun, device: string) => void;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
   /** Where to write the HTML report. @default {checkpoint_path/report.html} */
@@ -68,10 +71,16 @@ export async function trainSae(
 ): Promise<TrainSaeResult> {
   const run = await openTrainingRun(config, options.where ?? "config");
   try {
-    const gpu = options.gpu ?? await getGpu();
-    options.onStart?.(run, gpu);
+    const choice = await resolveDevice(trainingDevice(run.resolved.run.device)!);
+    const device = choice === "cpu" ? "cpu" : options.gpu ?? await getGpu();
+    options.onStart?.(
+      run,
+      device === "cpu"
+        ? `cpu (onnxruntime-node, ${CPU_THREADS} thread${CPU_THREADS === 1 ? "" : "s"})`
+        : `WebGPU ${JSON.stringify(device.adapter)}`,
+    );
     const result = await trainSaes(run.resolved, {
-      gpu,
+      device,
       rows: run.rows,
       source: run.source,
       hooks: run.hooks,
@@ -79,7 +88,7 @@ export async function trainSae(
       resume: options.resume,
       signal: options.signal,
       onProgress: options.onProgress,
-      evaluate: run.model && trainingEvaluator(run.model, gpu, run.rows, {
+      evaluate: run.model && trainingEvaluator(run.model, device, run.rows, {
         batches: run.resolved.run.n_eval_batches,
         batchSize: run.resolved.run.eval_batch_size_prompts || run.resolved.run.store_batch_size_prompts,
       }),
@@ -101,7 +110,7 @@ export async function trainSae(
       ),
     })));
     await writeFileAtomic(report, trainingReportHtml("sae train", reportSaes));
-    const loaded = await Promise.all(result.outputs.map((folder) => SAE.load(folder, { gpu })));
+    const loaded = await Promise.all(result.outputs.map((folder) => SAE.load(folder, saeDevice(device))));
     return { ...result, saes: loaded, report };
   } finally {
     await run.dispose();

@@ -45,8 +45,8 @@ export interface TrainProgress {
 
 /** Options of {@linkcode trainSaes}. */
 export interface TrainSaesOptions {
-  /** The device. */
-  gpu: Gpu;
+  /** The device the SAEs train on: a WebGPU device, or the CPU. */
+  device: Gpu | "cpu";
   /** Token rows, in order (restarted each epoch). */
   rows: () => AsyncIterator<number[]>;
   /** Activations of a batch of rows, one array per distinct hook in `hooks` order. */
@@ -97,7 +97,7 @@ function runIdentity(resolved: ResolvedRun): Record<string, unknown> {
  *
  * @example
  * ```ts ignore
- * const result = await trainSaes(resolved, { gpu, rows, source, hooks: ["blocks.2.hook_resid_pre"], metadata });
+ * const result = await trainSaes(resolved, { device: "cpu", rows, source, hooks: ["blocks.2.hook_resid_pre"], metadata });
  * console.log(result.outputs); // ["checkpoints/final"]
  * ```
  *
@@ -109,7 +109,7 @@ function runIdentity(resolved: ResolvedRun): Record<string, unknown> {
  */
 export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions): Promise<TrainResult> {
   const { run, saes } = resolved;
-  const { gpu, hooks } = options;
+  const { device, hooks } = options;
   const batch = run.train_batch_size_tokens;
   const totalSteps = Math.floor(run.training_tokens / batch);
   const checkpointEvery = run.n_checkpoints > 0 ? Math.max(1, Math.floor(totalSteps / run.n_checkpoints)) : 0;
@@ -170,7 +170,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           if (name.startsWith(prefix)) tensors.set(name.slice(prefix.length), value);
         }
         try {
-          trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), {
+          trainers.push(SaeTrainer.create(device, cfg, initRng(i), {
             tensors,
             step,
             sinceFired: own("since_fired"),
@@ -231,7 +231,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           if (cfg.b_dec_init_method !== "zeros") {
             tensors.set("b_dec", cfg.b_dec_init_method === "mean" ? mean(x, cfg.d_in) : geometricMedian(x, cfg.d_in));
           }
-          trainers.push(SaeTrainer.create(gpu, cfg, initRng(i), { tensors }));
+          trainers.push(SaeTrainer.create(device, cfg, initRng(i), { tensors }));
         });
       }
       const results: StepResult[] = [];

@@ -39,19 +39,19 @@ const NAMES: [string, keyof SaeEvaluation][] = [
  *
  * @example
  * ```ts ignore
- * const evaluate = trainingEvaluator(model, gpu, () => dataset.rows(), { batches: 10, batchSize: 32 });
+ * const evaluate = trainingEvaluator(model, "cpu", () => dataset.rows(), { batches: 10, batchSize: 32 });
  * const line = await evaluate(inferenceSae(trained)); // { "model_performance_preservation/ce_loss_score": 0.99, ... }
  * ```
  *
  * @param model The model the SAE reads.
- * @param gpu The device.
+ * @param device Where the SAE runs: a WebGPU device, or the CPU.
  * @param rows Token rows from the start of the dataset.
  * @param size Batches per evaluation and rows per batch.
  * @returns The evaluator.
  */
 export function trainingEvaluator(
   model: HookedGpt2,
-  gpu: Gpu,
+  device: Gpu | "cpu",
   rows: () => AsyncIterator<number[]>,
   size: { batches: number; batchSize: number },
 ): TrainingEvaluator {
@@ -65,7 +65,7 @@ export function trainingEvaluator(
     }
   }
   return async ({ cfg, weights }) => {
-    const sae = await SAE.fromWeights(cfg, weights, { gpu });
+    const sae = await SAE.fromWeights(cfg, weights, saeDevice(device));
     try {
       const m = await evaluateSae(model, sae, take(size.batches * size.batchSize), { batchSize: size.batchSize });
       return Object.fromEntries(NAMES.map(([name, field]) => [name, m[field] as number]));
@@ -73,4 +73,16 @@ export function trainingEvaluator(
       sae.destroy();
     }
   };
+}
+
+/**
+ * The options that put an SAE where a trainer runs: on its WebGPU device, or on the CPU.
+ *
+ * @example
+ * ```ts ignore
+ * const sae = await SAE.load(folder, saeDevice("cpu"));
+ * ```
+ */
+export function saeDevice(device: Gpu | "cpu"): { device: "cpu" } | { device: "webgpu"; gpu: Gpu } {
+  return device === "cpu" ? { device: "cpu" } : { device: "webgpu", gpu: device };
 }
