@@ -159,6 +159,20 @@ export type {
   TrainingArchitecture,
 } from "./core/train/training_architecture.ts";
 export { TrainKernels } from "./core/train/train_kernels.ts";
+export { GraphBuilder } from "./core/cpu/graph_builder.ts";
+export type {
+  AttributeValue,
+  OnnxDtype,
+  OnnxGraph,
+  OnnxNode,
+  OnnxTensor,
+  OnnxValueInfo,
+} from "./core/util/onnx_proto.ts";
+export { CpuStep, stepGraph } from "./core/train/cpu_step.ts";
+export type { CpuFeatures, CpuTrainingParts, PerRow } from "./core/train/cpu_step.ts";
+export { CpuTrainerEngine } from "./core/train/cpu_trainer_engine.ts";
+export { GpuTrainerEngine } from "./core/train/gpu_trainer_engine.ts";
+export type { EngineReadback, EngineStepInput, TrainerEngine } from "./core/train/trainer_engine.ts";
 export type { MatmulShape, ResidualEntry } from "./core/train/train_kernels.ts";
 export { initialParameters } from "./core/train/initial_parameters.ts";
 export type { SaeTrainerOptions, TrainerState } from "./core/train/sae_trainer.ts";
@@ -186,12 +200,13 @@ export {
   RUNNER_SETTINGS,
   SAELENS_ONLY_FIELDS,
   TRAIN_NORMALIZATIONS,
+  trainingDevice,
 } from "./core/train/runner_settings.ts";
 export type { RunnerConfig, RunValues, SaeLensField } from "./core/train/runner_settings.ts";
 export { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, setting } from "./core/train/setting.ts";
 export type { Setting } from "./core/train/setting.ts";
 export { trainSae } from "./core/train/train_sae.ts";
-export { trainingEvaluator } from "./core/train/training_evals.ts";
+export { saeDevice, trainingEvaluator } from "./core/train/training_evals.ts";
 export type { TrainingEvaluator } from "./core/train/training_evals.ts";
 export type { TrainSaeOptions, TrainSaeResult } from "./core/train/train_sae.ts";
 export { openTrainingRun } from "./core/train/training_run.ts";

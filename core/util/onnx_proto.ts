@@ -7,40 +7,54 @@
  */
 
 /** ONNX `TensorProto.DataType` codes used here. */
-export const ONNX_DTYPE = { float: 1, int64: 7, bool: 9 } as const;
+export const ONNX_DTYPE: Record<OnnxDtype, number> = { float: 1, int64: 7, bool: 9 };
 /** An ONNX element type name. */
-export type OnnxDtype = keyof typeof ONNX_DTYPE;
+export type OnnxDtype = "float" | "int64" | "bool";
 
 /** A node attribute value: a number is an int unless wrapped as `{ float }`; `{ string }` is a string (ScatterND's reduction). */
 export type AttributeValue = number | { float: number } | { string: string } | number[] | OnnxTensor;
 
 /** An initializer or constant tensor. */
 export interface OnnxTensor {
+  /** Element type. */
   dtype: OnnxDtype;
+  /** Dimensions. */
   dims: readonly number[];
+  /** Row-major values. */
   data: Float32Array | BigInt64Array | Uint8Array;
 }
 
 /** One graph node. */
 export interface OnnxNode {
+  /** The operator, e.g. `MatMul`. */
   opType: string;
+  /** Names of its inputs. */
   inputs: readonly string[];
+  /** Names of its outputs. */
   outputs: readonly string[];
+  /** Its attributes by name. */
   attributes?: Record<string, AttributeValue>;
 }
 
 /** A graph input or output: name, element type and optional dims (a string dim is symbolic). */
 export interface OnnxValueInfo {
+  /** The value's name. */
   name: string;
+  /** Element type. */
   dtype: OnnxDtype;
+  /** Dimensions; a string is a symbolic dimension. */
   dims?: readonly (number | string)[];
 }
 
 /** A whole single-graph model. */
 export interface OnnxGraph {
+  /** Nodes in topological order. */
   nodes: readonly OnnxNode[];
+  /** Constant tensors by name. */
   initializers: ReadonlyMap<string, OnnxTensor>;
+  /** The graph's inputs. */
   inputs: readonly OnnxValueInfo[];
+  /** The graph's outputs. */
   outputs: readonly OnnxValueInfo[];
 }
 
