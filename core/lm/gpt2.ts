@@ -13,7 +13,7 @@ import { LOGITS, TOKEN_LOSS } from "./_gpt2_graph.ts";
 import { Gpt2Forward, type KvCache, toBatch } from "./_gpt2_forward.ts";
 import { type Gpt2Config, type HookedGpt2Config, withTransformerLensNames } from "./gpt2_config.ts";
 import { type Gpt2Weights, readGpt2Checkpoint } from "./gpt2_weights.ts";
-import type { HubOptions } from "../hub/hf_hub.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
 import { resolveModelDir } from "./model_source.ts";
 import { checkHookName, hookReached } from "./hook_points.ts";
 import {
