@@ -63,21 +63,20 @@ export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, TensorToWrite
 export { NORMALIZE_MODES } from "./core/ops/normalize.ts";
 export type { NormalizeMode } from "./core/ops/normalize.ts";
 export { HookedGpt2 } from "./core/lm/gpt2.ts";
+export type { LoadOptions } from "./core/lm/gpt2.ts";
+export type { Backend } from "./core/lm/ort_backend.ts";
+export type { HookContext, HookFn } from "./core/lm/hook_fn.ts";
 export type {
-  Backend,
   CachedOutput,
   GenerateOptions,
   GenerateOutput,
-  HookContext,
-  HookFn,
-  LoadOptions,
   ModelInput,
   ModelOutput,
   ReturnType,
   RunOptions,
   RunWithCacheOptions,
   RunWithHooksOptions,
-} from "./core/lm/gpt2.ts";
+} from "./core/lm/run_options.ts";
 export { parseGpt2Config } from "./core/lm/gpt2_config.ts";
 export type { Gpt2Activation, Gpt2Config } from "./core/lm/gpt2_config.ts";
 export { readGpt2Checkpoint } from "./core/lm/gpt2_weights.ts";
@@ -90,10 +89,12 @@ export type { ToTokensOptions } from "./core/lm/tokenizer.ts";
 export { sampleToken } from "./core/lm/sampling.ts";
 export type { SamplingOptions } from "./core/lm/sampling.ts";
 export { MODEL_ALIASES, modelRepoId, resolveModelDir } from "./core/lm/model_source.ts";
-export { hfHubDownload, hfListFiles, HubError, hubSettings, repoCacheDir } from "./core/hub/hf_hub.ts";
-export type { RepoType } from "./core/hub/hf_hub.ts";
-export { EntryNotFoundError } from "./core/hub/hf_hub.ts";
-export type { HubOptions } from "./core/hub/hf_hub.ts";
+export { hfHubDownload } from "./core/hub/hf_hub.ts";
+export { hfListFiles } from "./core/hub/hf_list_files.ts";
+export { EntryNotFoundError, HubError } from "./core/hub/hub_error.ts";
+export { hubSettings } from "./core/hub/hub_settings.ts";
+export type { HubOptions, RepoType } from "./core/hub/hub_settings.ts";
+export { repoCacheDir } from "./core/hub/repo_cache.ts";
 export { applyConfigOverrides } from "./core/sae/config.ts";
 export { lookupRelease, releaseOverrides, RELEASES } from "./core/sae/releases.ts";
 export type { Release, ReleaseSae } from "./core/sae/releases.ts";
@@ -250,7 +251,7 @@ export {
 export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
 export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
 export type { BoundWgsl } from "./core/sae/architecture.ts";
-export { applyHookFns } from "./core/lm/gpt2.ts";
+export { applyHookFns } from "./core/lm/hook_fn.ts";
 export { HookedSaeTransformer, SAE_HOOK_POINTS } from "./core/analysis/hooked_sae_transformer.ts";
 export type { AddSaeOptions, SaeHookPoint, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";
 export { CpuTensor } from "./core/cpu/cpu_tensor.ts";

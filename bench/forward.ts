@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
+import { HookedGpt2 } from "../core/lm/gpt2.ts";
+import type { Backend } from "../core/lm/ort_backend.ts";
 import type { Gpt2Config } from "../core/lm/gpt2_config.ts";
 import { type Gpt2Weights, transpose } from "../core/lm/gpt2_weights.ts";
 import { Gpt2Tokenizer } from "../core/lm/tokenizer.ts";

@@ -1,5 +1,5 @@
 /**
- * The sparse TopK training ops (core/train/sparse_topk.ts) against the dense train_matmul products
+ * The sparse TopK training ops (core/train/sparse_topk.ts) against the dense matmul products
  * they replace, on one batch: f·W_dec, ∂f = dx̂·W_decᵀ (with the decoder's transpose), ∂W_dec = fᵀ·dx̂
  * and ∂W_enc = xᵀ·∂pre (with ∂b_enc's column sum). The sparse side also pays for building its lists;
  * the dense side for the threshold pass that writes the dense activations. Prints the best of a few

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { type Backend, HookedGpt2 } from "../core/lm/gpt2.ts";
+import { HookedGpt2 } from "../core/lm/gpt2.ts";
+import type { Backend } from "../core/lm/ort_backend.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
 import { formatSeconds, logLine } from "./_progress.ts";
 import { type Flags, UsageError } from "./_usage.ts";

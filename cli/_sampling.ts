@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { GenerateOptions } from "../core/lm/gpt2.ts";
+import type { GenerateOptions } from "../core/lm/run_options.ts";
 import { type Flags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Length and sampling flags. */

@@ -1,21 +1,31 @@
-// C = epilogue(A · B): one invocation computes ROWS (<= 16) rows × 4 columns of C in registers.
-// A [m, k] f32 with row stride lda, read from column a_col; B [k, n] a weight matrix stored as vec4
-// columns (WeightVec: f32 or f16) with row stride ldb4; C with row stride ldc, written from column
-// c_col. No workgroup memory: on CPU drivers (lavapipe) register blocking beat shared-memory tiling
-// (16 rows with k unrolled by 4 measured 8-10 GFLOP/s, 4 rows 3.6, a rolled loop 3.3). The rows are
-// written out because arrays indexed in loops were not kept in registers; rows >= ROWS compile away.
-// Prepended by the kernel runner: `alias WeightVec` and `const ROWS`. Appended: `fn epilogue`.
+// C (+)= epilogue(A · B), for inference (A · W with a fused bias or activation) and training (the
+// products of a step, A often transposed). One invocation computes ROWS (<= 16) rows × 4 columns of C
+// in registers; the WG invocations of a workgroup take consecutive column quads, so their B loads are
+// one contiguous vector and their A loads one shared value (on CPU drivers SIMD lanes are invocations).
+// A is read through strides, so Aᵀ costs nothing: A[i, k] = a[a_off + i·as0 + k·as1]. B [k, n] is
+// stored as vec4 columns (WeightVec: f32 or f16): B[k, 4q..4q+3] = b[b_off4 + k·ldb4 + q].
+// C[i, j] = c[c_off + i·ldc + j]; n need not be a multiple of 4.
+// No workgroup memory: on CPU drivers (lavapipe) register blocking beat shared-memory tiling (16 rows
+// measured 8-10 GFLOP/s, 4 rows 3.6). The rows are written out because arrays indexed in loops were
+// not kept in registers; rows >= ROWS compile away. This strided loop ran within the noise of a
+// contiguous one unrolled by 4 on inference's products (0.96-1.08× its time on lavapipe) and of
+// that unrolled by 4 through strides on training's (0.87-1.18×); it adds one product at a time, so
+// sums run over k in order and match a sequential sum bit for bit (the sparse training ops').
+// Prepended by the kernel runner: `alias WeightVec` and `const ROWS`. Appended: `fn epilogue`
+// (shaders/epilogue_none.wgsl where there is none).
 
 struct MatmulParams {
   m: u32,
   n: u32,
   k: u32,
-  lda: u32,
-  a_col: u32,
+  a_off: u32,
+  as0: u32, // A's stride between rows of C
+  as1: u32, // A's stride along k
+  b_off4: u32,
   ldb4: u32,
+  c_off: u32,
   ldc: u32,
-  c_col: u32,
-  accumulate: u32, // 1: add to C (sums over a row-split weight matrix)
+  accumulate: u32, // 1: add to C (gradients, sums over a row-split weight matrix)
   row_start: u32, // first row of this dispatch, past 65535 workgroups
 }
 
@@ -31,7 +41,7 @@ fn store(row: u32, col4: u32, acc: vec4<f32>) {
     return;
   }
   let v = epilogue(col4, acc);
-  let base = row * p.ldc + p.c_col + col4 * 4u;
+  let base = p.c_off + row * p.ldc + col4 * 4u;
   let cols = min(4u, p.n - col4 * 4u);
   for (var j = 0u; j < cols; j++) {
     if (p.accumulate != 0u) {
@@ -50,6 +60,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   // Rows past m read the last row (in bounds) and are not stored.
+  let last = p.m - 1u;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -66,65 +77,44 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc13 = vec4<f32>(0.0);
   var acc14 = vec4<f32>(0.0);
   var acc15 = vec4<f32>(0.0);
-  let a0 = min(row0 + 0u, p.m - 1u) * p.lda + p.a_col;
-  let a1 = min(row0 + 1u, p.m - 1u) * p.lda + p.a_col;
-  let a2 = min(row0 + 2u, p.m - 1u) * p.lda + p.a_col;
-  let a3 = min(row0 + 3u, p.m - 1u) * p.lda + p.a_col;
-  let a4 = min(row0 + 4u, p.m - 1u) * p.lda + p.a_col;
-  let a5 = min(row0 + 5u, p.m - 1u) * p.lda + p.a_col;
-  let a6 = min(row0 + 6u, p.m - 1u) * p.lda + p.a_col;
-  let a7 = min(row0 + 7u, p.m - 1u) * p.lda + p.a_col;
-  let a8 = min(row0 + 8u, p.m - 1u) * p.lda + p.a_col;
-  let a9 = min(row0 + 9u, p.m - 1u) * p.lda + p.a_col;
-  let a10 = min(row0 + 10u, p.m - 1u) * p.lda + p.a_col;
-  let a11 = min(row0 + 11u, p.m - 1u) * p.lda + p.a_col;
-  let a12 = min(row0 + 12u, p.m - 1u) * p.lda + p.a_col;
-  let a13 = min(row0 + 13u, p.m - 1u) * p.lda + p.a_col;
-  let a14 = min(row0 + 14u, p.m - 1u) * p.lda + p.a_col;
-  let a15 = min(row0 + 15u, p.m - 1u) * p.lda + p.a_col;
-  let k4 = p.k & ~3u;
-  var kk = 0u;
-  for (; kk < k4; kk += 4u) {
-    let bi = kk * p.ldb4 + col4;
-    let b0 = vec4<f32>(b[bi]);
-    let b1 = vec4<f32>(b[bi + p.ldb4]);
-    let b2 = vec4<f32>(b[bi + 2u * p.ldb4]);
-    let b3 = vec4<f32>(b[bi + 3u * p.ldb4]);
-    acc0 += a[a0 + kk] * b0 + a[a0 + kk + 1u] * b1 + a[a0 + kk + 2u] * b2 + a[a0 + kk + 3u] * b3;
-    if (ROWS > 1u) { acc1 += a[a1 + kk] * b0 + a[a1 + kk + 1u] * b1 + a[a1 + kk + 2u] * b2 + a[a1 + kk + 3u] * b3; }
-    if (ROWS > 2u) { acc2 += a[a2 + kk] * b0 + a[a2 + kk + 1u] * b1 + a[a2 + kk + 2u] * b2 + a[a2 + kk + 3u] * b3; }
-    if (ROWS > 3u) { acc3 += a[a3 + kk] * b0 + a[a3 + kk + 1u] * b1 + a[a3 + kk + 2u] * b2 + a[a3 + kk + 3u] * b3; }
-    if (ROWS > 4u) { acc4 += a[a4 + kk] * b0 + a[a4 + kk + 1u] * b1 + a[a4 + kk + 2u] * b2 + a[a4 + kk + 3u] * b3; }
-    if (ROWS > 5u) { acc5 += a[a5 + kk] * b0 + a[a5 + kk + 1u] * b1 + a[a5 + kk + 2u] * b2 + a[a5 + kk + 3u] * b3; }
-    if (ROWS > 6u) { acc6 += a[a6 + kk] * b0 + a[a6 + kk + 1u] * b1 + a[a6 + kk + 2u] * b2 + a[a6 + kk + 3u] * b3; }
-    if (ROWS > 7u) { acc7 += a[a7 + kk] * b0 + a[a7 + kk + 1u] * b1 + a[a7 + kk + 2u] * b2 + a[a7 + kk + 3u] * b3; }
-    if (ROWS > 8u) { acc8 += a[a8 + kk] * b0 + a[a8 + kk + 1u] * b1 + a[a8 + kk + 2u] * b2 + a[a8 + kk + 3u] * b3; }
-    if (ROWS > 9u) { acc9 += a[a9 + kk] * b0 + a[a9 + kk + 1u] * b1 + a[a9 + kk + 2u] * b2 + a[a9 + kk + 3u] * b3; }
-    if (ROWS > 10u) { acc10 += a[a10 + kk] * b0 + a[a10 + kk + 1u] * b1 + a[a10 + kk + 2u] * b2 + a[a10 + kk + 3u] * b3; }
-    if (ROWS > 11u) { acc11 += a[a11 + kk] * b0 + a[a11 + kk + 1u] * b1 + a[a11 + kk + 2u] * b2 + a[a11 + kk + 3u] * b3; }
-    if (ROWS > 12u) { acc12 += a[a12 + kk] * b0 + a[a12 + kk + 1u] * b1 + a[a12 + kk + 2u] * b2 + a[a12 + kk + 3u] * b3; }
-    if (ROWS > 13u) { acc13 += a[a13 + kk] * b0 + a[a13 + kk + 1u] * b1 + a[a13 + kk + 2u] * b2 + a[a13 + kk + 3u] * b3; }
-    if (ROWS > 14u) { acc14 += a[a14 + kk] * b0 + a[a14 + kk + 1u] * b1 + a[a14 + kk + 2u] * b2 + a[a14 + kk + 3u] * b3; }
-    if (ROWS > 15u) { acc15 += a[a15 + kk] * b0 + a[a15 + kk + 1u] * b1 + a[a15 + kk + 2u] * b2 + a[a15 + kk + 3u] * b3; }
-  }
-  for (; kk < p.k; kk++) {
-    let bv = vec4<f32>(b[kk * p.ldb4 + col4]);
-    acc0 += a[a0 + kk] * bv;
-    if (ROWS > 1u) { acc1 += a[a1 + kk] * bv; }
-    if (ROWS > 2u) { acc2 += a[a2 + kk] * bv; }
-    if (ROWS > 3u) { acc3 += a[a3 + kk] * bv; }
-    if (ROWS > 4u) { acc4 += a[a4 + kk] * bv; }
-    if (ROWS > 5u) { acc5 += a[a5 + kk] * bv; }
-    if (ROWS > 6u) { acc6 += a[a6 + kk] * bv; }
-    if (ROWS > 7u) { acc7 += a[a7 + kk] * bv; }
-    if (ROWS > 8u) { acc8 += a[a8 + kk] * bv; }
-    if (ROWS > 9u) { acc9 += a[a9 + kk] * bv; }
-    if (ROWS > 10u) { acc10 += a[a10 + kk] * bv; }
-    if (ROWS > 11u) { acc11 += a[a11 + kk] * bv; }
-    if (ROWS > 12u) { acc12 += a[a12 + kk] * bv; }
-    if (ROWS > 13u) { acc13 += a[a13 + kk] * bv; }
-    if (ROWS > 14u) { acc14 += a[a14 + kk] * bv; }
-    if (ROWS > 15u) { acc15 += a[a15 + kk] * bv; }
+  let a0 = p.a_off + min(row0 + 0u, last) * p.as0;
+  let a1 = p.a_off + min(row0 + 1u, last) * p.as0;
+  let a2 = p.a_off + min(row0 + 2u, last) * p.as0;
+  let a3 = p.a_off + min(row0 + 3u, last) * p.as0;
+  let a4 = p.a_off + min(row0 + 4u, last) * p.as0;
+  let a5 = p.a_off + min(row0 + 5u, last) * p.as0;
+  let a6 = p.a_off + min(row0 + 6u, last) * p.as0;
+  let a7 = p.a_off + min(row0 + 7u, last) * p.as0;
+  let a8 = p.a_off + min(row0 + 8u, last) * p.as0;
+  let a9 = p.a_off + min(row0 + 9u, last) * p.as0;
+  let a10 = p.a_off + min(row0 + 10u, last) * p.as0;
+  let a11 = p.a_off + min(row0 + 11u, last) * p.as0;
+  let a12 = p.a_off + min(row0 + 12u, last) * p.as0;
+  let a13 = p.a_off + min(row0 + 13u, last) * p.as0;
+  let a14 = p.a_off + min(row0 + 14u, last) * p.as0;
+  let a15 = p.a_off + min(row0 + 15u, last) * p.as0;
+  var bi = p.b_off4 + col4;
+  var ka = 0u;
+  for (var kk = 0u; kk < p.k; kk++) {
+    let bv = vec4<f32>(b[bi]);
+    acc0 += a[a0 + ka] * bv;
+    if (ROWS > 1u) { acc1 += a[a1 + ka] * bv; }
+    if (ROWS > 2u) { acc2 += a[a2 + ka] * bv; }
+    if (ROWS > 3u) { acc3 += a[a3 + ka] * bv; }
+    if (ROWS > 4u) { acc4 += a[a4 + ka] * bv; }
+    if (ROWS > 5u) { acc5 += a[a5 + ka] * bv; }
+    if (ROWS > 6u) { acc6 += a[a6 + ka] * bv; }
+    if (ROWS > 7u) { acc7 += a[a7 + ka] * bv; }
+    if (ROWS > 8u) { acc8 += a[a8 + ka] * bv; }
+    if (ROWS > 9u) { acc9 += a[a9 + ka] * bv; }
+    if (ROWS > 10u) { acc10 += a[a10 + ka] * bv; }
+    if (ROWS > 11u) { acc11 += a[a11 + ka] * bv; }
+    if (ROWS > 12u) { acc12 += a[a12 + ka] * bv; }
+    if (ROWS > 13u) { acc13 += a[a13 + ka] * bv; }
+    if (ROWS > 14u) { acc14 += a[a14 + ka] * bv; }
+    if (ROWS > 15u) { acc15 += a[a15 + ka] * bv; }
+    bi += p.ldb4;
+    ka += p.as1;
   }
   store(row0 + 0u, col4, acc0);
   if (ROWS > 1u) { store(row0 + 1u, col4, acc1); }

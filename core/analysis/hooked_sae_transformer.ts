@@ -33,20 +33,18 @@
 
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { Tensor } from "../util/tensor.ts";
-import {
-  applyHookFns,
-  type CachedOutput,
-  type GenerateOptions,
-  type GenerateOutput,
-  HookedGpt2,
-  type HookFn,
-  type LoadOptions,
-  type ModelInput,
-  type ModelOutput,
-  type RunOptions,
-  type RunWithCacheOptions,
-  type RunWithHooksOptions,
-} from "../lm/gpt2.ts";
+import { HookedGpt2, type LoadOptions } from "../lm/gpt2.ts";
+import { applyHookFns, type HookFn } from "../lm/hook_fn.ts";
+import type {
+  CachedOutput,
+  GenerateOptions,
+  GenerateOutput,
+  ModelInput,
+  ModelOutput,
+  RunOptions,
+  RunWithCacheOptions,
+  RunWithHooksOptions,
+} from "../lm/run_options.ts";
 import { hookReached } from "../lm/hook_points.ts";
 import type { SAE } from "../sae/sae.ts";
 import { closeMatches } from "../util/close_matches.ts";

@@ -6,8 +6,9 @@
  */
 
 import { EMBEDDED_MODEL_NAME, embeddedModel, embeddedSae } from "../embedded.ts";
-import type { HubOptions } from "../hub/hf_hub.ts";
-import { type Backend, HookedGpt2 } from "../lm/gpt2.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
+import { HookedGpt2 } from "../lm/gpt2.ts";
+import type { Backend } from "../lm/ort_backend.ts";
 import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
 import { resolveSaeSource } from "../sae/pretrained.ts";
 import type { Device } from "../sae/device.ts";

@@ -11,7 +11,9 @@
  * @module
  */
 
-import type { GenerateOptions, HookedGpt2, HookFn } from "../lm/gpt2.ts";
+import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookFn } from "../lm/hook_fn.ts";
+import type { GenerateOptions } from "../lm/run_options.ts";
 import type { SAE } from "../sae/sae.ts";
 import { encodeText } from "./encode_text.ts";
 import { checkFeatureIndex } from "./index_checks.ts";

@@ -9,7 +9,9 @@
  */
 
 import { extname } from "node:path";
-import { hfHubDownload, hfListFiles, type HubOptions } from "../hub/hf_hub.ts";
+import { hfHubDownload } from "../hub/hf_hub.ts";
+import { hfListFiles } from "../hub/hf_list_files.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
 import { listFiles } from "../io/list_files.ts";
 import { readLines } from "../io/read_lines.ts";
 import { parquetColumns, readParquetColumn } from "../io/parquet.ts";

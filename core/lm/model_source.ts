@@ -6,7 +6,9 @@
  */
 
 import { dirname } from "node:path";
-import { EntryNotFoundError, hfHubDownload, HubError, type HubOptions } from "../hub/hf_hub.ts";
+import { hfHubDownload } from "../hub/hf_hub.ts";
+import { EntryNotFoundError, HubError } from "../hub/hub_error.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
 
 /** A model's config.json is a few KiB: a Hub announcing more than this is not believed. */
 const CONFIG_LIMIT = 2 ** 20;

@@ -14,6 +14,19 @@ import activateWgsl from "../../shaders/activate.wgsl" with { type: "text" };
 
 const ACTIVATE: WgslSource = { name: "activate", code: activateWgsl };
 
+/** `activate.wgsl` over `rows` × `cols` values from column `col0` of rows `ld` apart, then the activation's own. */
+function recordActivate(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  activation: WgslSource,
+  u: { rows: number; cols: number; ld: number; col0: number },
+  b: { pre: GPUBuffer; out: GPUBuffer; aux?: GPUBuffer; activation: readonly GPUBuffer[] },
+): void {
+  const spec = { sources: [ACTIVATE, activation], overrides: { WG: ELEMENTWISE_WG } };
+  const params = new Uint32Array([u.rows, u.cols, u.ld, u.col0]);
+  dispatch(gpu, encoder, spec, params, [b.pre, b.out, b.aux, ...b.activation], elementwiseGroups(u.rows * u.cols));
+}
+
 /**
  * Records `out = activation(pre)` elementwise.
  *
@@ -48,16 +61,19 @@ export function activate(
       );
     }
   }
-  const spec = { sources: [ACTIVATE, activation.source], overrides: { WG: ELEMENTWISE_WG } };
   pre.chunks.forEach((chunk, ci) => {
     blocks.forEach((block, bi) => {
-      const params = new Uint32Array([chunk.rows, block.cols, pre.cols, block.col0]);
-      dispatch(gpu, encoder, spec, params, [
-        chunk.buffer,
-        out.chunks[ci].buffer,
-        aux?.chunks[ci].buffer,
-        ...activation.buffers(bi),
-      ], elementwiseGroups(chunk.rows * block.cols));
+      recordActivate(gpu, encoder, activation.source, {
+        rows: chunk.rows,
+        cols: block.cols,
+        ld: pre.cols,
+        col0: block.col0,
+      }, {
+        pre: chunk.buffer,
+        out: out.chunks[ci].buffer,
+        aux: aux?.chunks[ci].buffer,
+        activation: activation.buffers(bi),
+      });
     });
   });
 }

@@ -15,6 +15,42 @@ const DECODE_SPARSE: WgslSource = { name: "decode_sparse", code: decodeSparseWgs
 const WORKGROUP = 64;
 
 /**
+ * `decode_sparse.wgsl` over `rows` rows from `rowStart`: `out` (+)= Σ values · W_dec rows `blockRow0..+blockRows`
+ * (the block's `ldb4` vec4s apart) + bias, `n` columns per row.
+ */
+function recordDecodeSparse(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  f16: boolean,
+  u: {
+    n: number;
+    k: number;
+    ldb4: number;
+    blockRow0: number;
+    blockRows: number;
+    accumulate: boolean;
+    rowStart: number;
+    rows: number;
+  },
+  b: { topValues: GPUBuffer; topIndices: GPUBuffer; wDec: GPUBuffer; bias: GPUBuffer; out: GPUBuffer },
+): void {
+  const spec = { sources: [DECODE_SPARSE], overrides: { WG: WORKGROUP }, f16 };
+  const params = new Uint32Array([
+    u.n,
+    u.k,
+    u.ldb4,
+    u.blockRow0,
+    u.blockRows,
+    u.accumulate ? 1 : 0,
+    u.rowStart,
+  ]);
+  dispatch(gpu, encoder, spec, params, [b.topValues, b.topIndices, b.wDec, b.bias, b.out], [
+    Math.ceil(Math.ceil(u.n / 4) / WORKGROUP),
+    u.rows,
+  ]);
+}
+
+/**
  * Records `out = Σ_j values[j] · W_dec[indices[j]] + bias` for each row.
  *
  * @example Decode a TopK SAE's kept latents
@@ -39,18 +75,25 @@ export function decodeSparse(
   biasFor: (blockIndex: number) => GPUBuffer,
   out: GpuTensor,
 ): void {
-  const spec = { sources: [DECODE_SPARSE], overrides: { WG: WORKGROUP }, f16: wDec.f16 };
   top.forEach((chunk, ci) => {
     wDec.blocks.forEach((block, bi) => {
       for (let r = 0; r < chunk.rows; r += MAX_WORKGROUPS_PER_DIM) {
-        const params = new Uint32Array([out.cols, k, block.ldb4, block.row0, block.rows, bi > 0 ? 1 : 0, r]);
-        dispatch(gpu, encoder, spec, params, [
-          chunk.values,
-          chunk.indices,
-          block.buffer,
-          biasFor(bi),
-          out.chunks[ci].buffer,
-        ], [Math.ceil(Math.ceil(out.cols / 4) / WORKGROUP), Math.min(MAX_WORKGROUPS_PER_DIM, chunk.rows - r)]);
+        recordDecodeSparse(gpu, encoder, wDec.f16, {
+          n: out.cols,
+          k,
+          ldb4: block.ldb4,
+          blockRow0: block.row0,
+          blockRows: block.rows,
+          accumulate: bi > 0,
+          rowStart: r,
+          rows: Math.min(MAX_WORKGROUPS_PER_DIM, chunk.rows - r),
+        }, {
+          topValues: chunk.values,
+          topIndices: chunk.indices,
+          wDec: block.buffer,
+          bias: biasFor(bi),
+          out: out.chunks[ci].buffer,
+        });
       }
     });
   });

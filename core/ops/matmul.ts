@@ -1,17 +1,22 @@
 /**
- * Matrix products against stored weights, with a fused epilogue.
+ * Matrix products (`shaders/matmul.wgsl`), the one kernel behind inference's products against stored
+ * weights (with a fused epilogue) and training's strided products.
  *
  * @module
  */
 
 import type { Gpu } from "../gpu/device.ts";
-import { dispatch, MAX_WORKGROUPS_PER_DIM, type WgslSource } from "../gpu/pipelines.ts";
+import { dispatch, type KernelSpec, MAX_WORKGROUPS_PER_DIM, type WgslSource } from "../gpu/pipelines.ts";
 import type { GpuTensor } from "../gpu/tensor.ts";
 import type { WeightBlock, WeightMatrix } from "../gpu/weight_matrix.ts";
 import matmulWgsl from "../../shaders/matmul.wgsl" with { type: "text" };
+import epilogueNoneWgsl from "../../shaders/epilogue_none.wgsl" with { type: "text" };
 
 const MATMUL: WgslSource = { name: "matmul", code: matmulWgsl };
 const WORKGROUP = 64;
+
+/** The epilogue of a product without one: C = A · B. */
+export const NO_EPILOGUE: WgslSource = { name: "epilogue_none", code: epilogueNoneWgsl };
 
 /** The epilogue fused into a product: its WGSL and, per weight block, its buffers (bindings 4+). */
 export interface Epilogue {
@@ -19,6 +24,99 @@ export interface Epilogue {
   source: WgslSource;
   /** The epilogue's buffers for a weight block. */
   buffers(block: WeightBlock, blockIndex: number): GPUBuffer[];
+}
+
+/**
+ * `MatmulParams` of `shaders/matmul.wgsl` by name, less the row fold:
+ * C[i, j] (+)= epilogue(Σ_k A[i, k] · B[k, j]) with A[i, k] = a[aOff + i·as0 + k·as1],
+ * B[k, 4q..4q+3] = b[bOff4 + k·ldb4 + q] (vec4s) and C[i, j] = c[cOff + i·ldc + j].
+ */
+export interface MatmulUniforms {
+  /** Rows of C. */
+  m: number;
+  /** Columns of C. */
+  n: number;
+  /** Inner dimension. */
+  k: number;
+  /** A's first element. */
+  aOff: number;
+  /** A's stride between rows of C. */
+  as0: number;
+  /** A's stride along k. */
+  as1: number;
+  /** B's first vec4. */
+  bOff4: number;
+  /** B's row stride in vec4s. */
+  ldb4: number;
+  /** C's first element. */
+  cOff: number;
+  /** C's row stride. */
+  ldc: number;
+  /** Add to C instead of overwriting it. */
+  accumulate: boolean;
+}
+
+/** How a product's kernel is compiled. */
+export interface MatmulKernel {
+  /** Rows of C per invocation (1..16). */
+  rows: number;
+  /** Invocations per workgroup, each taking four columns. */
+  workgroup: number;
+  /** The fused epilogue's WGSL ({@linkcode NO_EPILOGUE} for none). */
+  epilogue: WgslSource;
+  /** B stored as f16. @default {false} */
+  f16?: boolean;
+}
+
+/**
+ * Records C (+)= epilogue(A · B) over buffers addressed through strides, folding rows past the
+ * per-dimension workgroup limit into further dispatches.
+ *
+ * @example C = Aᵀ · B for A [k, m], B [k, n]
+ * ```ts ignore
+ * const u = { m, n, k, aOff: 0, as0: 1, as1: m, bOff4: 0, ldb4: n / 4, cOff: 0, ldc: n, accumulate: false };
+ * stridedMatmul(gpu, encoder, { rows: 16, workgroup: 32, epilogue: NO_EPILOGUE }, u, { a, b, c });
+ * ```
+ *
+ * @param gpu The device.
+ * @param encoder Collects the commands.
+ * @param kernel Rows per invocation, workgroup size, epilogue and B's storage type.
+ * @param u Shape, offsets and strides.
+ * @param b Buffers `a`, `b`, `c`, and the epilogue's (bindings 4+).
+ */
+export function stridedMatmul(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  kernel: MatmulKernel,
+  u: MatmulUniforms,
+  b: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer; epilogue?: readonly GPUBuffer[] },
+): void {
+  const spec: KernelSpec = {
+    sources: [MATMUL, kernel.epilogue],
+    consts: { ROWS: kernel.rows },
+    overrides: { WG: kernel.workgroup },
+    f16: kernel.f16,
+  };
+  const groupsX = Math.ceil(Math.ceil(u.n / 4) / kernel.workgroup);
+  const rowsPerDispatch = MAX_WORKGROUPS_PER_DIM * kernel.rows;
+  for (let rowStart = 0; rowStart < u.m; rowStart += rowsPerDispatch) {
+    const params = new Uint32Array([
+      u.m,
+      u.n,
+      u.k,
+      u.aOff,
+      u.as0,
+      u.as1,
+      u.bOff4,
+      u.ldb4,
+      u.cOff,
+      u.ldc,
+      u.accumulate ? 1 : 0,
+      rowStart,
+    ]);
+    const groupsY = Math.ceil(Math.min(rowsPerDispatch, u.m - rowStart) / kernel.rows);
+    dispatch(gpu, encoder, spec, params, [b.a, b.b, b.c, ...(b.epilogue ?? [])], [groupsX, groupsY]);
+  }
 }
 
 /** Rows per invocation: 16 measured fastest; small batches compute fewer redundant rows. */
@@ -59,34 +157,27 @@ export function matmul(
       `Cannot multiply [${a.rows}, ${a.cols}] by [${w.rows}, ${w.cols}] into [${out.rows}, ${out.cols}] as the shapes or row chunks disagree`,
     );
   }
-  const rows = rowsPerInvocation(a.rowsPerChunk);
-  const spec = { sources: [MATMUL, epilogue.source], consts: { ROWS: rows }, overrides: { WG: WORKGROUP }, f16: w.f16 };
+  const kernel = {
+    rows: rowsPerInvocation(a.rowsPerChunk),
+    workgroup: WORKGROUP,
+    epilogue: epilogue.source,
+    f16: w.f16,
+  };
   a.chunks.forEach((chunk, ci) => {
-    const target = out.chunks[ci];
     w.blocks.forEach((block, bi) => {
-      const groupsX = Math.ceil(Math.ceil(block.cols / 4) / WORKGROUP);
-      const rowsPerDispatch = MAX_WORKGROUPS_PER_DIM * rows;
-      for (let r0 = 0; r0 < chunk.rows; r0 += rowsPerDispatch) {
-        const params = new Uint32Array([
-          chunk.rows,
-          block.cols,
-          block.rows,
-          a.cols,
-          block.row0,
-          block.ldb4,
-          out.cols,
-          block.col0,
-          block.row0 > 0 ? 1 : 0,
-          r0,
-        ]);
-        const groupsY = Math.ceil(Math.min(rowsPerDispatch, chunk.rows - r0) / rows);
-        dispatch(gpu, encoder, spec, params, [
-          chunk.buffer,
-          block.buffer,
-          target.buffer,
-          ...epilogue.buffers(block, bi),
-        ], [groupsX, groupsY]);
-      }
+      stridedMatmul(gpu, encoder, kernel, {
+        m: chunk.rows,
+        n: block.cols,
+        k: block.rows,
+        aOff: block.row0,
+        as0: a.cols,
+        as1: 1,
+        bOff4: 0,
+        ldb4: block.ldb4,
+        cOff: block.col0,
+        ldc: out.cols,
+        accumulate: block.row0 > 0,
+      }, { a: chunk.buffer, b: block.buffer, c: out.chunks[ci].buffer, epilogue: epilogue.buffers(block, bi) });
     });
   });
 }

@@ -14,6 +14,31 @@ import normalizeOutWgsl from "../../shaders/normalize_out.wgsl" with { type: "te
 const NORMALIZE_IN: WgslSource = { name: "normalize_in", code: normalizeInWgsl };
 const NORMALIZE_OUT: WgslSource = { name: "normalize_out", code: normalizeOutWgsl };
 
+/** `normalize_in.wgsl` over `rows` rows of `n`: `xIn = normalize(x)` (− `bDec` when `subtractBDec`), and `undo`. */
+function recordNormalizeIn(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  mode: NormalizeMode,
+  u: { rows: number; n: number; scale: number; subtractBDec: boolean },
+  b: { x: GPUBuffer; bDec: GPUBuffer; xIn: GPUBuffer; undo: GPUBuffer },
+): void {
+  const spec = { sources: [NORMALIZE_IN], overrides: { MODE: NORMALIZE_MODES.indexOf(mode), WG: ELEMENTWISE_WG } };
+  const params = new Uint32Array([u.rows, u.n, 0, u.subtractBDec ? 1 : 0]);
+  new Float32Array(params.buffer)[2] = u.scale;
+  dispatch(gpu, encoder, spec, params, [b.x, b.bDec, b.xIn, b.undo], elementwiseGroups(u.rows));
+}
+
+/** `normalize_out.wgsl` over `rows` rows of `n`: `y = y · out_scale + shift` in place, per row's `undo` record. */
+function recordNormalizeOut(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  u: { rows: number; n: number },
+  b: { undo: GPUBuffer; y: GPUBuffer },
+): void {
+  const spec = { sources: [NORMALIZE_OUT], overrides: { WG: ELEMENTWISE_WG } };
+  dispatch(gpu, encoder, spec, new Uint32Array([u.rows, u.n]), [b.undo, b.y], elementwiseGroups(u.rows * u.n));
+}
+
 /** SAELens's `normalize_activations` values. */
 export const NORMALIZE_MODES = ["none", "expected_average_only_in", "constant_norm_rescale", "layer_norm"] as const;
 
@@ -50,24 +75,15 @@ export function normalizeIn(
   transform: InputTransform,
 ): { xIn: GpuTensor; undo: Undo } {
   const xIn = GpuTensor.empty(gpu, x.shape, x.rowsPerChunk, "sae input");
-  const mode = NORMALIZE_MODES.indexOf(transform.mode);
-  const spec = { sources: [NORMALIZE_IN], overrides: { MODE: mode, WG: ELEMENTWISE_WG } };
   const bDec = transform.bDec ?? emptyBuffer(gpu, x.cols * 4, "no b_dec");
   const undo = x.chunks.map((chunk, i) => {
     const record = emptyBuffer(gpu, chunk.rows * 8, "normalize undo");
-    const params = new Uint32Array(4);
-    params[0] = chunk.rows;
-    params[1] = x.cols;
-    new Float32Array(params.buffer)[2] = transform.scale;
-    params[3] = transform.bDec ? 1 : 0;
-    dispatch(
-      gpu,
-      encoder,
-      spec,
-      params,
-      [chunk.buffer, bDec, xIn.chunks[i].buffer, record],
-      elementwiseGroups(chunk.rows),
-    );
+    recordNormalizeIn(gpu, encoder, transform.mode, {
+      rows: chunk.rows,
+      n: x.cols,
+      scale: transform.scale,
+      subtractBDec: transform.bDec !== undefined,
+    }, { x: chunk.buffer, bDec, xIn: xIn.chunks[i].buffer, undo: record });
     return record;
   });
   return { xIn, undo };
@@ -89,15 +105,7 @@ export function normalizeOut(
   mode: NormalizeMode,
 ): void {
   if (mode === "none") return;
-  const spec = { sources: [NORMALIZE_OUT], overrides: { WG: ELEMENTWISE_WG } };
   y.chunks.forEach((chunk, i) => {
-    dispatch(
-      gpu,
-      encoder,
-      spec,
-      new Uint32Array([chunk.rows, y.cols]),
-      [undo[i], chunk.buffer],
-      elementwiseGroups(chunk.rows * y.cols),
-    );
+    recordNormalizeOut(gpu, encoder, { rows: chunk.rows, n: y.cols }, { undo: undo[i], y: chunk.buffer });
   });
 }

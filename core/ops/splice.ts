@@ -12,6 +12,24 @@ import spliceWgsl from "../../shaders/splice_error.wgsl" with { type: "text" };
 
 const SPLICE: WgslSource = { name: "splice_error", code: spliceWgsl };
 
+/** `splice_error.wgsl` over `count` values: `out = recon + (x - reconClean)`. */
+function recordSplice(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  u: { count: number },
+  b: { x: GPUBuffer; reconClean: GPUBuffer; recon: GPUBuffer; out: GPUBuffer },
+): void {
+  const spec = { sources: [SPLICE], overrides: { WG: ELEMENTWISE_WG } };
+  dispatch(
+    gpu,
+    encoder,
+    spec,
+    new Uint32Array([u.count]),
+    [b.x, b.reconClean, b.recon, b.out],
+    elementwiseGroups(u.count),
+  );
+}
+
 /**
  * Records `out = recon + (x - reconClean)` (all chunked alike) into a new tensor.
  *
@@ -37,15 +55,13 @@ export function spliceError(
     );
   }
   const out = GpuTensor.empty(gpu, x.shape, x.rowsPerChunk, "spliced");
-  const spec = { sources: [SPLICE], overrides: { WG: ELEMENTWISE_WG } };
   x.chunks.forEach((chunk, i) => {
-    const count = chunk.rows * x.cols;
-    dispatch(gpu, encoder, spec, new Uint32Array([count]), [
-      chunk.buffer,
-      reconClean.chunks[i].buffer,
-      recon.chunks[i].buffer,
-      out.chunks[i].buffer,
-    ], elementwiseGroups(count));
+    recordSplice(gpu, encoder, { count: chunk.rows * x.cols }, {
+      x: chunk.buffer,
+      reconClean: reconClean.chunks[i].buffer,
+      recon: recon.chunks[i].buffer,
+      out: out.chunks[i].buffer,
+    });
   });
   return out;
 }

@@ -12,6 +12,22 @@ import topkWgsl from "../../shaders/topk.wgsl" with { type: "text" };
 const TOPK: WgslSource = { name: "topk", code: topkWgsl };
 const WORKGROUP = 256;
 
+/**
+ * `topk.wgsl`'s `dense` entry (writes `denseOut`) or `sparse` entry (writes `topValues`, `topIndices`) over `rows`
+ * rows of `n` from `rowStart`, keeping `k` per row.
+ */
+function recordTopK(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  entry: "dense" | "sparse",
+  u: { n: number; k: number; rowStart: number; rows: number },
+  b: { h: GPUBuffer; denseOut?: GPUBuffer; topValues?: GPUBuffer; topIndices?: GPUBuffer },
+): void {
+  const spec = { sources: [TOPK], entryPoint: entry, overrides: { WG: WORKGROUP } };
+  const params = new Uint32Array([u.n, u.k, u.rowStart]);
+  dispatch(gpu, encoder, spec, params, [b.h, b.denseOut, b.topValues, b.topIndices], [u.rows, 1]);
+}
+
 /** The k kept entries of each row of one row chunk, in ascending index order. */
 export interface TopKChunk {
   /** ReLU of the kept values, [rows, k]. */
@@ -49,13 +65,12 @@ function forRows(rows: number, record: (rowStart: number, count: number) => void
  */
 export function topkDense(gpu: Gpu, encoder: GPUCommandEncoder, h: GpuTensor, out: GpuTensor, k: number): void {
   checkK(k, h.cols);
-  const spec = { sources: [TOPK], entryPoint: "dense", overrides: { WG: WORKGROUP } };
   h.chunks.forEach((chunk, i) => {
-    forRows(chunk.rows, (rowStart, count) => {
-      dispatch(gpu, encoder, spec, new Uint32Array([h.cols, k, rowStart]), [
-        chunk.buffer,
-        out.chunks[i].buffer,
-      ], [count, 1]);
+    forRows(chunk.rows, (rowStart, rows) => {
+      recordTopK(gpu, encoder, "dense", { n: h.cols, k, rowStart, rows }, {
+        h: chunk.buffer,
+        denseOut: out.chunks[i].buffer,
+      });
     });
   });
 }
@@ -77,17 +92,15 @@ export function topkDense(gpu: Gpu, encoder: GPUCommandEncoder, h: GpuTensor, ou
  */
 export function topkSparse(gpu: Gpu, encoder: GPUCommandEncoder, h: GpuTensor, k: number): TopKChunk[] {
   checkK(k, h.cols);
-  const spec = { sources: [TOPK], entryPoint: "sparse", overrides: { WG: WORKGROUP } };
   return h.chunks.map((chunk) => {
     const values = emptyBuffer(gpu, chunk.rows * k * 4, "topk values");
     const indices = emptyBuffer(gpu, chunk.rows * k * 4, "topk indices");
-    forRows(chunk.rows, (rowStart, count) => {
-      dispatch(gpu, encoder, spec, new Uint32Array([h.cols, k, rowStart]), [
-        chunk.buffer,
-        undefined,
-        values,
-        indices,
-      ], [count, 1]);
+    forRows(chunk.rows, (rowStart, rows) => {
+      recordTopK(gpu, encoder, "sparse", { n: h.cols, k, rowStart, rows }, {
+        h: chunk.buffer,
+        topValues: values,
+        topIndices: indices,
+      });
     });
     return { values, indices, rows: chunk.rows };
   });

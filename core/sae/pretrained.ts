@@ -7,7 +7,9 @@
  */
 
 import { dirname } from "node:path";
-import { EntryNotFoundError, hfHubDownload, type HubOptions } from "../hub/hf_hub.ts";
+import { hfHubDownload } from "../hub/hf_hub.ts";
+import { EntryNotFoundError } from "../hub/hub_error.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
 import { lookupRelease, releaseOverrides, RELEASES } from "./releases.ts";
 import { closeMatches } from "../util/close_matches.ts";
 

@@ -14,7 +14,7 @@ import type { Architecture, SaeWeights } from "./architecture.ts";
 import type { SaeConfig } from "./config.ts";
 import { getArchitecture } from "./registry.ts";
 import "./architectures.ts";
-import type { HubOptions } from "../hub/hf_hub.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
 import { pullPretrained } from "./pretrained.ts";
 import { type Device, resolveDevice } from "./device.ts";
 import { CpuSae } from "./cpu_sae.ts";

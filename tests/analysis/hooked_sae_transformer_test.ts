@@ -2,7 +2,7 @@ import { encodeTokens } from "../../core/analysis/encode_text.ts";
 import { HookedSaeTransformer, SAE_HOOK_POINTS } from "../../core/analysis/hooked_sae_transformer.ts";
 import { saeInput, saeSite, writeSaeOutput } from "../../core/sae/sae_on_model.ts";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
-import type { HookFn } from "../../core/lm/gpt2.ts";
+import type { HookFn } from "../../core/lm/hook_fn.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { FIXTURES, gpu } from "../_gpu.ts";

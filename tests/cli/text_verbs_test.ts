@@ -1,5 +1,5 @@
 import { encodeText } from "../../core/analysis/encode_text.ts";
-import { repoCacheDir } from "../../core/hub/hf_hub.ts";
+import { repoCacheDir } from "../../core/hub/repo_cache.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";

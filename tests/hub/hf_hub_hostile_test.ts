@@ -1,14 +1,11 @@
 // hfHubDownload() against a Hub that stalls, lies about sizes and content, sends names that are paths, or is
 // down: each case fails with one clean line or succeeds with the right bytes, and nothing lands outside the cache.
 import { assertEquals, assertRejects } from "../_assert.ts";
-import {
-  EntryNotFoundError,
-  hfHubDownload,
-  hfListFiles,
-  HubError,
-  hubSettings,
-  repoCacheDir,
-} from "../../core/hub/hf_hub.ts";
+import { hfHubDownload } from "../../core/hub/hf_hub.ts";
+import { hfListFiles } from "../../core/hub/hf_list_files.ts";
+import { EntryNotFoundError, HubError } from "../../core/hub/hub_error.ts";
+import { hubSettings } from "../../core/hub/hub_settings.ts";
+import { repoCacheDir } from "../../core/hub/repo_cache.ts";
 import { pullPretrained } from "../../core/sae/pretrained.ts";
 import { gitSha1, type HubServer, sha, startHubServer, testBytes, walk } from "./_hub_server.ts";
 

@@ -1,5 +1,7 @@
 import { assertEquals, assertRejects } from "../_assert.ts";
-import { hfHubDownload, HubError, repoCacheDir } from "../../core/hub/hf_hub.ts";
+import { hfHubDownload } from "../../core/hub/hf_hub.ts";
+import { HubError } from "../../core/hub/hub_error.ts";
+import { repoCacheDir } from "../../core/hub/repo_cache.ts";
 import { modelRepoId, resolveModelDir } from "../../core/lm/model_source.ts";
 import { HookedGpt2 } from "../../core/lm/gpt2.ts";
 import { MODEL_DIR } from "../lm/_models.ts";

@@ -5,7 +5,9 @@
 // not reach the CDN; and an honest retry afterwards must get the right bytes (no poisoned cache).
 // SAE_FUZZ_INPUTS sets the number of inputs, SAE_FUZZ_SEED the seed (printed).
 import { assertEquals } from "../_assert.ts";
-import { hfHubDownload, HubError, repoCacheDir } from "../../core/hub/hf_hub.ts";
+import { hfHubDownload } from "../../core/hub/hf_hub.ts";
+import { HubError } from "../../core/hub/hub_error.ts";
+import { repoCacheDir } from "../../core/hub/repo_cache.ts";
 import { type HubServer, sha, startHubServer, testBytes, walk } from "./_hub_server.ts";
 
 const INPUTS = Number(Deno.env.get("SAE_FUZZ_INPUTS") ?? 150);

@@ -1,5 +1,6 @@
 // Fixture models shared by the GPT-2 tests: loaded once per test module.
-import { type Backend, HookedGpt2, type LoadOptions } from "../../core/lm/gpt2.ts";
+import { HookedGpt2, type LoadOptions } from "../../core/lm/gpt2.ts";
+import type { Backend } from "../../core/lm/ort_backend.ts";
 import { readSafetensors, toFloat32, toIntegers } from "../../core/io/safetensors.ts";
 import { FIXTURES } from "../_fixtures.ts";
 

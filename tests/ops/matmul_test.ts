@@ -1,7 +1,7 @@
 import { assertEquals } from "../_assert.ts";
-import { GpuTensor } from "../../core/gpu/tensor.ts";
+import { GpuTensor, readBuffers, uploadBuffer } from "../../core/gpu/tensor.ts";
 import { uploadColumnVector, uploadWeightMatrix } from "../../core/gpu/weight_matrix.ts";
-import { matmul } from "../../core/ops/matmul.ts";
+import { matmul, NO_EPILOGUE, stridedMatmul } from "../../core/ops/matmul.ts";
 import type { Gpu } from "../../core/gpu/device.ts";
 import { gpu, smallBindingGpu } from "../_gpu.ts";
 import { assertClose, matmulRef, randomArray } from "../_reference.ts";
@@ -76,3 +76,35 @@ Deno.test("matmul() sums row-split weights (decoder) with the bias once", async 
   assertEquals(blocks > 1, true);
   assertClose(got, ref, 1e-4, "row-split product");
 });
+
+for (const rows of [16, 3]) {
+  Deno.test(`stridedMatmul() adds Aᵀ · B at offsets into C (${rows} rows per invocation)`, async () => {
+    // C[2.., 5..5+n] += Aᵀ[m, k] · B[k, 8..8+n], with A stored [k, m + 3] from column 3, n not a multiple of 4.
+    const [m, k, n, lda, ldb, ldc] = [19, 23, 10, 22, 20, 17];
+    const a = randomArray(k * lda, 1), b = randomArray(k * ldb, 2), c = randomArray(24 * ldc, 3);
+    const aT = Float32Array.from({ length: m * k }, (_, e) => a[Math.floor(e % k) * lda + 3 + Math.floor(e / k)]);
+    const bCols = Float32Array.from({ length: k * n }, (_, e) => b[Math.floor(e / n) * ldb + 8 + (e % n)]);
+    const buffers = { a: uploadBuffer(gpu, a, "a"), b: uploadBuffer(gpu, b, "b"), c: uploadBuffer(gpu, c, "c") };
+    const encoder = gpu.device.createCommandEncoder();
+    stridedMatmul(gpu, encoder, { rows, workgroup: 32, epilogue: NO_EPILOGUE }, {
+      m,
+      n,
+      k,
+      aOff: 3,
+      as0: 1,
+      as1: lda,
+      bOff4: 2,
+      ldb4: ldb / 4,
+      cOff: 2 * ldc + 5,
+      ldc,
+      accumulate: true,
+    }, buffers);
+    gpu.device.queue.submit([encoder.finish()]);
+    const [bytes] = await readBuffers(gpu, [{ buffer: buffers.c, bytes: c.byteLength }]);
+    const got = new Float32Array(bytes);
+    const product = matmulRef(aT, bCols, m, k, n);
+    const ref = Float64Array.from(c);
+    product.forEach((v, e) => ref[(2 + Math.floor(e / n)) * ldc + 5 + (e % n)] += v);
+    assertClose(got, ref, 1e-5 * Math.sqrt(k), "strided product");
+  });
+}

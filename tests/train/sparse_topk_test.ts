@@ -323,7 +323,7 @@ for (
 Deno.test("SparseTopK matches the dense path for matryoshka BatchTopK levels", async () => {
   await check({ dIn: 64, dSae: 256, rows: 64, k: 16, batch: true, widths: [32, 100, 256] });
   await check({ dIn: 12, dSae: 40, rows: 7, k: 5, batch: true, widths: [4, 16, 40] });
-  // train_matmul.wgsl takes columns in quads, so the dense ∂f covers only whole quads of a level:
+  // matmul.wgsl reads B in vec4s from a vec4 offset, so the dense ∂f covers only whole quads of a level:
   // levels of 5, 12 and 23 latents are checked against the float64 reference alone.
   await check({ dIn: 12, dSae: 40, rows: 7, k: 5, batch: true, widths: [5, 17, 40], dense: false });
 });

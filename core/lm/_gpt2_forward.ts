@@ -1,0 +1,300 @@
+/**
+ * One GPT-2 forward through ONNX Runtime: the graph cut after each hooked node and at every block boundary into
+ * segments, each run by an ONNX session (the most recently used ones kept), JavaScript hook functions run between
+ * them on what the segment before produced.
+ *
+ * @module
+ */
+
+// onnxruntime is named by full npm specifier, as in ort_backend.ts, so `deno task bundle` keeps it external.
+// deno-lint-ignore no-import-prefix
+import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
+import type { HostTensor } from "../gpu/tensor.ts";
+import { encodeOnnxModel } from "../util/onnx_proto.ts";
+import {
+  buildGpt2Graph,
+  type Gpt2Graph,
+  MASK,
+  pastKey,
+  pastValue,
+  POSITIONS,
+  presentKey,
+  presentValue,
+  segment,
+  segmentInputs,
+  TARGETS,
+  TOKENS,
+} from "./_gpt2_graph.ts";
+import type { Gpt2Config } from "./gpt2_config.ts";
+import type { Gpt2Weights } from "./gpt2_weights.ts";
+import { checkHookName } from "./hook_points.ts";
+import { applyHookFns, type HookFn } from "./hook_fn.ts";
+import type { Backend, Ort } from "./ort_backend.ts";
+
+type OrtTensor = OrtTypes.Tensor;
+
+/** Token ids of one forward: `batch` rows of `pos`, flat and as rows. */
+export interface Batch {
+  batch: number;
+  pos: number;
+  ids: BigInt64Array;
+  rows: number[][];
+}
+
+interface Segment {
+  start: number;
+  end: number;
+  inputs: string[];
+  outputs: string[];
+  /** The hook whose functions run after this segment, if any. */
+  hook?: string;
+}
+
+/** Keys and values of earlier positions, per layer. */
+export type KvCache = { keys: OrtTensor[]; values: OrtTensor[]; length: number };
+
+/**
+ * Token ids as a batch of equal-length rows.
+ *
+ * @example
+ * ```ts ignore
+ * toBatch([[1, 2], [3, 4]]).pos; // 2
+ * ```
+ *
+ * @param input One row or several.
+ * @returns The batch.
+ * @throws {RangeError} When it is empty or its rows differ in length.
+ */
+export function toBatch(input: readonly number[] | readonly (readonly number[])[]): Batch {
+  const rows = (input.length > 0 && Array.isArray(input[0]) ? input : [input]) as readonly (readonly number[])[];
+  const pos = rows[0]?.length ?? 0;
+  if (rows.length === 0 || pos === 0) throw new RangeError("Cannot run the model on an empty input");
+  for (const r of rows) {
+    if (r.length !== pos) throw new RangeError(`Every row must have ${pos} tokens: got a row of ${r.length}`);
+  }
+  return { batch: rows.length, pos, ids: BigInt64Array.from(rows.flat(), BigInt), rows: rows.map((r) => [...r]) };
+}
+
+/** The segmented forward of one model: its graphs, its ONNX sessions, and the run of a forward. */
+export class Gpt2Forward {
+  readonly #cfg: Gpt2Config;
+  readonly #weights: Gpt2Weights;
+  readonly #ort: Ort;
+  readonly #backend: Backend;
+  readonly #graphs = new Map<boolean, Gpt2Graph>();
+  readonly #sessions = new Map<string, Promise<OrtTypes.InferenceSession>>();
+  readonly #maxSessions: number;
+
+  /**
+   * Binds a model's weights to an ONNX Runtime.
+   *
+   * @param cfg Hyperparameters.
+   * @param weights Weights as run.
+   * @param ort The runtime and its backend.
+   * @param maxSessions Most sessions kept alive.
+   */
+  constructor(cfg: Gpt2Config, weights: Gpt2Weights, ort: { ort: Ort; backend: Backend }, maxSessions: number) {
+    this.#cfg = cfg;
+    this.#weights = weights;
+    this.#ort = ort.ort;
+    this.#backend = ort.backend;
+    this.#maxSessions = maxSessions;
+  }
+
+  /** Releases every ONNX session. */
+  async dispose(): Promise<void> {
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const s of sessions) await (await s).release();
+  }
+
+  /**
+   * The graph of a forward with or without a KV cache, built on first use.
+   *
+   * @param kvCache Whether it reads and writes keys and values of earlier positions.
+   * @returns The graph.
+   */
+  graph(kvCache: boolean): Gpt2Graph {
+    let g = this.#graphs.get(kvCache);
+    if (!g) {
+      g = buildGpt2Graph(this.#cfg, this.#weights, kvCache);
+      this.#graphs.set(kvCache, g);
+    }
+    return g;
+  }
+
+  /**
+   * An ONNX Runtime tensor as a host tensor (sharing its data).
+   *
+   * @param t The tensor.
+   * @returns Its shape and data.
+   */
+  host(t: OrtTensor): HostTensor {
+    return { shape: [...t.dims], data: t.data as Float32Array };
+  }
+
+  /**
+   * The KV cache before the first position.
+   *
+   * @param batch Rows.
+   * @returns Empty keys and values per layer.
+   */
+  emptyKv(batch: number): KvCache {
+    const { nLayers, nHeads, dHead } = this.#cfg;
+    const empty = () => new this.#ort.Tensor("float32", new Float32Array(0), [batch, 0, nHeads, dHead]);
+    return { keys: Array.from({ length: nLayers }, empty), values: Array.from({ length: nLayers }, empty), length: 0 };
+  }
+
+  /**
+   * The KV cache a forward left in `env`.
+   *
+   * @param env The forward's tensors.
+   * @param length Positions the cache now covers.
+   * @returns Keys and values per layer.
+   */
+  nextKv(env: Map<string, OrtTensor>, length: number): KvCache {
+    const layers = Array.from({ length: this.#cfg.nLayers }, (_, l) => l);
+    return {
+      keys: layers.map((l) => env.get(presentKey(l))!),
+      values: layers.map((l) => env.get(presentValue(l))!),
+      length,
+    };
+  }
+
+  /** The segments of one forward: cut after each hooked node and at every stage end. */
+  #plan(graph: Gpt2Graph, hooked: readonly string[], names: readonly string[], end: number): Segment[] {
+    const cuts = new Set(graph.stageEnds.filter((e) => e <= end));
+    cuts.add(end);
+    const hookAt = new Map<number, string>();
+    for (const name of hooked) {
+      const after = graph.hookNode.get(name)! + 1;
+      if (after <= end) {
+        cuts.add(after);
+        hookAt.set(after, name);
+      }
+    }
+    const bounds = [...cuts].sort((a, b) => a - b);
+    const wanted = new Set([...names, ...hooked]);
+    if (graph.kvCache) {
+      for (let l = 0; l < this.#cfg.nLayers; l++) wanted.add(presentKey(l)).add(presentValue(l));
+    }
+    const segments: Segment[] = [];
+    let start = 0;
+    for (const stop of bounds) {
+      if (stop === start) continue;
+      segments.push({
+        start,
+        end: stop,
+        inputs: segmentInputs(graph, start, stop),
+        outputs: [],
+        hook: hookAt.get(stop),
+      });
+      start = stop;
+    }
+    // A segment outputs what later segments read and what the caller wants, if it produces it.
+    for (let i = 0; i < segments.length; i++) {
+      const later = new Set(segments.slice(i + 1).flatMap((s) => s.inputs));
+      const produced = graph.nodes.slice(segments[i].start, segments[i].end).flatMap((n) => n.outputs);
+      segments[i].outputs = produced.filter((n) => later.has(n) || wanted.has(n));
+    }
+    return segments;
+  }
+
+  #session(graph: Gpt2Graph, seg: Segment): Promise<OrtTypes.InferenceSession> {
+    const key = `${graph.kvCache}:${seg.start}:${seg.end}:${seg.outputs.join(",")}`;
+    let session = this.#sessions.get(key);
+    if (session) {
+      this.#sessions.delete(key); // re-insert: most recently used last
+    } else {
+      const bytes = encodeOnnxModel(segment(graph, seg.start, seg.end, seg.outputs));
+      const providers = this.#backend === "webgpu" ? ["webgpu"] : ["cpu"];
+      session = this.#ort.InferenceSession.create(bytes, { executionProviders: providers });
+      while (this.#sessions.size >= this.#maxSessions) {
+        const [oldest, old] = this.#sessions.entries().next().value!;
+        this.#sessions.delete(oldest);
+        old.then((s) => s.release());
+      }
+    }
+    this.#sessions.set(key, session);
+    return session;
+  }
+
+  /**
+   * Runs the segments of one forward up to its end (the model's, or `stopAtLayer`'s residual), the hook functions
+   * after their hooks, and caches the activations named.
+   *
+   * @param batch The token ids.
+   * @param opts Names to cache, hooks, outputs wanted, where to stop, and the KV cache of earlier positions.
+   * @returns Every tensor computed, and the cache.
+   * @throws {RangeError} When the positions exceed n_positions or a hook name is unknown.
+   */
+  async forward(
+    batch: Batch,
+    opts: {
+      names: readonly string[];
+      fwdHooks: readonly (readonly [string, HookFn])[];
+      outputs: readonly string[];
+      stopAtLayer?: number;
+      kv?: KvCache;
+    },
+  ): Promise<{ env: Map<string, OrtTensor>; cache: Map<string, HostTensor> }> {
+    const { names, fwdHooks, outputs, stopAtLayer, kv } = opts;
+    const past = kv?.length ?? 0;
+    if (past + batch.pos > this.#cfg.nCtx) {
+      throw new RangeError(
+        `The input has ${past + batch.pos} positions: the model's n_positions is ${this.#cfg.nCtx} (truncate the text)`,
+      );
+    }
+    const hooks = new Map<string, HookFn[]>();
+    for (const [name, fn] of fwdHooks) {
+      checkHookName(name, this.#cfg.nLayers);
+      hooks.set(name, [...hooks.get(name) ?? [], fn]);
+    }
+    const graph = this.graph(kv !== undefined);
+    const end = stopAtLayer === undefined
+      ? graph.nodes.length
+      : stopAtLayer < this.#cfg.nLayers
+      ? graph.hookNode.get(`blocks.${stopAtLayer}.hook_resid_pre`)! + 1
+      : graph.stageEnds[stopAtLayer];
+    const segments = this.#plan(graph, [...hooks.keys()], [...names, ...outputs], end);
+
+    const ort = this.#ort;
+    const positions = Array.from({ length: batch.pos }, (_, i) => past + i);
+    const total = past + batch.pos;
+    const mask = new Uint8Array(batch.pos * total);
+    for (let q = 0; q < batch.pos; q++) mask.fill(1, q * total, q * total + past + q + 1);
+    const targets = new BigInt64Array(batch.ids.length);
+    targets.set(batch.ids.subarray(1));
+    const env = new Map<string, OrtTensor>([
+      [TOKENS, new ort.Tensor("int64", batch.ids, [batch.batch, batch.pos])],
+      [POSITIONS, new ort.Tensor("int64", BigInt64Array.from(positions, BigInt), [batch.pos])],
+      [MASK, new ort.Tensor("bool", mask, [batch.pos, total])],
+      [TARGETS, new ort.Tensor("int64", targets, [batch.batch, batch.pos])],
+    ]);
+    kv?.keys.forEach((t, l) => env.set(pastKey(l), t));
+    kv?.values.forEach((t, l) => env.set(pastValue(l), t));
+
+    for (const seg of segments) {
+      const session = await this.#session(graph, seg);
+      const feeds: Record<string, OrtTensor> = {};
+      for (const name of seg.inputs) feeds[name] = env.get(name)!;
+      const results = await session.run(feeds, seg.outputs);
+      for (const name of seg.outputs) env.set(name, results[name]);
+      if (seg.hook) {
+        env.set(seg.hook, await this.#applyHooks(seg.hook, hooks.get(seg.hook)!, env.get(seg.hook)!, positions));
+      }
+    }
+    const cache = new Map<string, HostTensor>();
+    for (const name of names) {
+      const t = env.get(name);
+      if (t) cache.set(name, this.host(t));
+    }
+    return { env, cache };
+  }
+
+  async #applyHooks(name: string, fns: HookFn[], tensor: OrtTensor, positions: number[]): Promise<OrtTensor> {
+    const copy: HostTensor = { shape: [...tensor.dims], data: new Float32Array(tensor.data as Float32Array) };
+    const act = await applyHookFns(fns, copy, { name, positions });
+    return new this.#ort.Tensor("float32", act.data, [...act.shape]);
+  }
+}
