@@ -12,6 +12,7 @@ import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";
 import { type Histogram, histogram } from "./histogram.ts";
 import { ReconstructionSums } from "./reconstruction.ts";
+import type { HostTensor } from "../gpu/tensor.ts";
 
 /** Density above which a feature counts as dense (SAE_FACTS). */
 export const DENSE_DENSITY = 0.1;
@@ -80,30 +81,10 @@ export interface EvalSoFar {
   ce_loss_score: number;
 }
 
-/** Adds Σ_positions KL(p_orig ‖ p_new) over rows of logits [positions, vocab]. */
-function klSum(orig: Float32Array, other: Float32Array, vocab: number): number {
+/** Σ of the values, in float64. */
+function sum(values: Float32Array | Float64Array): number {
   let total = 0;
-  const positions = orig.length / vocab;
-  for (let p = 0; p < positions; p++) {
-    const a = orig.subarray(p * vocab, (p + 1) * vocab), b = other.subarray(p * vocab, (p + 1) * vocab);
-    let maxA = -Infinity, maxB = -Infinity;
-    for (let v = 0; v < vocab; v++) {
-      if (a[v] > maxA) maxA = a[v];
-      if (b[v] > maxB) maxB = b[v];
-    }
-    let sumA = 0, sumB = 0;
-    for (let v = 0; v < vocab; v++) {
-      sumA += Math.exp(a[v] - maxA);
-      sumB += Math.exp(b[v] - maxB);
-    }
-    const logZa = maxA + Math.log(sumA), logZb = maxB + Math.log(sumB);
-    let kl = 0;
-    for (let v = 0; v < vocab; v++) {
-      const logP = a[v] - logZa;
-      kl += Math.exp(logP) * (logP - (b[v] - logZb));
-    }
-    total += kl;
-  }
+  for (const v of values) total += v;
   return total;
 }
 
@@ -137,7 +118,6 @@ export async function evaluateSae(
   const { batchSize = 8, maxBatches = Infinity, onProgress } = options;
   const site = saeSite(model, sae);
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
-  const vocab = model.cfg.dVocab;
   const bos = model.cfg.bosTokenId;
   const sums = new ReconstructionSums(dIn, dSae);
   let ceOrig = 0, ceSae = 0, ceZero = 0, lossCount = 0, klSae = 0, klZero = 0;
@@ -147,28 +127,28 @@ export async function evaluateSae(
     const flat = batch.flat();
     const width = batch[0].length;
     const keep = (r: number) => r % width !== 0 || flat[r] !== bos;
-    const orig = await model.runWithCache(batch, { names: [site.hookName], returnType: "both" });
-    const x = saeInput(site, orig.cache.get(site.hookName)!, dIn);
-    const { features, recon } = sae.encodeDecode(x);
-    const r = await recon.read().finally(() => recon.destroy());
-    sums.add(x.data, r, await features.read().finally(() => features.destroy()), keep);
-    const spliced = await model.runWithHooks(batch, {
-      returnType: "both",
-      fwdHooks: [[site.hookName, (activation) => writeSaeOutput(site, activation, r)]],
+    // The blocks before the hook run once; the clean, spliced and zero-ablated continuations run from its value,
+    // and the loss and KL of every position come out of the graph.
+    let x: HostTensor | undefined, recon: Float32Array | undefined, features: Float32Array | undefined;
+    const run = await model.runWithReplacements(batch, site.hookName, async (clean) => {
+      x = saeInput(site, clean, dIn);
+      const out = sae.encodeDecode(x);
+      recon = await out.recon.read().finally(() => out.recon.destroy());
+      features = await out.features.read().finally(() => out.features.destroy());
+      const spliced = { shape: clean.shape, data: Float32Array.from(clean.data) };
+      writeSaeOutput(site, spliced, recon);
+      const zeroed = { shape: clean.shape, data: Float32Array.from(clean.data) };
+      writeSaeOutput(site, zeroed, new Float32Array(recon.length));
+      return [spliced, zeroed];
     });
-    const zeros = new Float32Array(x.data.length);
-    const zeroed = await model.runWithHooks(batch, {
-      returnType: "both",
-      fwdHooks: [[site.hookName, (activation) => writeSaeOutput(site, activation, zeros)]],
-    });
-    // the model's loss is the mean over the batch's next-token positions: weight it by their number
-    const predicted = batch.length * (width - 1);
-    ceOrig += orig.loss! * predicted;
-    ceSae += spliced.loss! * predicted;
-    ceZero += zeroed.loss! * predicted;
-    lossCount += predicted;
-    klSae += klSum(orig.logits!.data, spliced.logits!.data, vocab);
-    klZero += klSum(orig.logits!.data, zeroed.logits!.data, vocab);
+    sums.add(x!.data, recon!, features!, keep);
+    const [origLoss, saeLoss, zeroLoss] = run.losses.map(sum);
+    ceOrig += origLoss;
+    ceSae += saeLoss;
+    ceZero += zeroLoss;
+    lossCount += run.losses[0].length;
+    klSae += sum(run.kl[0]);
+    klZero += sum(run.kl[1]);
     rowCount += batch.length;
     tokenCount += flat.length;
     if (onProgress) {

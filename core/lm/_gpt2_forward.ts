@@ -10,7 +10,7 @@
 // deno-lint-ignore no-import-prefix
 import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import type { HostTensor } from "../gpu/tensor.ts";
-import { encodeOnnxModel } from "../util/onnx_proto.ts";
+import { encodeOnnxModel, type OnnxGraph } from "../util/onnx_proto.ts";
 import {
   buildGpt2Graph,
   type Gpt2Graph,
@@ -102,6 +102,11 @@ export class Gpt2Forward {
   }
 
   /** Releases every ONNX session. */
+  /** The onnxruntime module the model runs on. */
+  get ort(): Ort {
+    return this.#ort;
+  }
+
   async dispose(): Promise<void> {
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
@@ -202,11 +207,16 @@ export class Gpt2Forward {
 
   #session(graph: Gpt2Graph, seg: Segment): Promise<OrtTypes.InferenceSession> {
     const key = `${graph.kvCache}:${seg.start}:${seg.end}:${seg.outputs.join(",")}`;
+    return this.session(key, () => segment(graph, seg.start, seg.end, seg.outputs));
+  }
+
+  /** The session of a graph the model runs, built on first use and kept among the most recently used. */
+  session(key: string, build: () => OnnxGraph): Promise<OrtTypes.InferenceSession> {
     let session = this.#sessions.get(key);
     if (session) {
       this.#sessions.delete(key); // re-insert: most recently used last
     } else {
-      const bytes = encodeOnnxModel(segment(graph, seg.start, seg.end, seg.outputs));
+      const bytes = encodeOnnxModel(build());
       const providers = this.#backend === "webgpu" ? ["webgpu"] : ["cpu"];
       session = this.#ort.InferenceSession.create(bytes, { executionProviders: providers });
       while (this.#sessions.size >= this.#maxSessions) {
@@ -235,10 +245,12 @@ export class Gpt2Forward {
       fwdHooks: readonly (readonly [string, HookFn])[];
       outputs: readonly string[];
       stopAtLayer?: number;
+      /** Stop once this hook's node has run. */
+      stopAfter?: string;
       kv?: KvCache;
     },
   ): Promise<{ env: Map<string, OrtTensor>; cache: Map<string, HostTensor> }> {
-    const { names, fwdHooks, outputs, stopAtLayer, kv } = opts;
+    const { names, fwdHooks, outputs, stopAtLayer, stopAfter, kv } = opts;
     const past = kv?.length ?? 0;
     if (past + batch.pos > this.#cfg.nCtx) {
       throw new RangeError(
@@ -251,7 +263,9 @@ export class Gpt2Forward {
       hooks.set(name, [...hooks.get(name) ?? [], fn]);
     }
     const graph = this.graph(kv !== undefined);
-    const end = stopAtLayer === undefined
+    const end = stopAfter !== undefined
+      ? graph.hookNode.get(stopAfter)! + 1
+      : stopAtLayer === undefined
       ? graph.nodes.length
       : stopAtLayer < this.#cfg.nLayers
       ? graph.hookNode.get(`blocks.${stopAtLayer}.hook_resid_pre`)! + 1

@@ -24,6 +24,7 @@ import {
 } from "./transformer_lens_weights.ts";
 import { processWeights, type WeightProcessing } from "./process_weights.ts";
 import { sampleToken } from "./sampling.ts";
+import { type ReplacementRun, runWithReplacements } from "./replacement_run.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { Gpt2Tokenizer } from "./tokenizer.ts";
 import { type Backend, loadOrt, type Ort } from "./ort_backend.ts";
@@ -288,6 +289,36 @@ export interface LoadOptions {
   async runWithHooks(input: ModelInput, options: RunWithHooksOptions): Promise<ModelOutput> {
     const { cache: _, ...out } = await this.runWithCache(input, { ...options, names: [] });
     return out;
+  }
+
+  /**
+   * Runs the blocks up to a hook once and continues from there with the hook's clean value and with each
+   * replacement of it (SAELens's spliced and zero-ablated evals): each position's next-token loss and its KL
+   * divergence from the clean run come out of the graph, never as [rows, ctx, vocab] arrays.
+   *
+   * @example Zero-ablate a hook
+   * ```ts ignore
+   * const run = await model.runWithReplacements(tokens, "blocks.2.hook_resid_pre", (clean) => [
+   *   { shape: clean.shape, data: new Float32Array(clean.data.length) },
+   * ]);
+   * console.log(run.losses[0][0], run.losses[1][0], run.kl[0][0]); // clean loss, zero-ablated loss, their KL
+   * ```
+   *
+   * @param input Text or token rows of one length.
+   * @param hookName The hook whose value is replaced.
+   * @param replace The replacements, from a copy of the clean value.
+   * @returns The clean value, per-position losses (clean first) and KL divergences.
+   * @throws {RangeError} On an unknown hook name, an input longer than n_positions or fewer than 2 tokens per row.
+   */
+  runWithReplacements(
+    input: ModelInput,
+    hookName: string,
+    replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
+  ): Promise<ReplacementRun> {
+    checkHookName(hookName, this.cfg.nLayers);
+    const batch = toBatch(this.#tokenize(input));
+    if (batch.pos < 2) throw new RangeError("The loss needs at least 2 tokens per row");
+    return runWithReplacements(this.#forwarder, batch, hookName, replace);
   }
 
   /**

@@ -7,9 +7,9 @@
  */
 
 /** ONNX `TensorProto.DataType` codes used here. */
-export const ONNX_DTYPE: Record<OnnxDtype, number> = { float: 1, int64: 7, bool: 9 };
+export const ONNX_DTYPE: Record<OnnxDtype, number> = { float: 1, int64: 7, bool: 9, double: 11 };
 /** An ONNX element type name. */
-export type OnnxDtype = "float" | "int64" | "bool";
+export type OnnxDtype = "float" | "int64" | "bool" | "double";
 
 /** A node attribute value: a number is an int unless wrapped as `{ float }`; `{ string }` is a string (ScatterND's reduction). */
 export type AttributeValue = number | { float: number } | { string: string } | number[] | OnnxTensor;

@@ -1,0 +1,168 @@
+/**
+ * The model run to one hook, then continued from there with the hook's clean value and with each
+ * replacement of it (SAELens's spliced and zero-ablated evals): the blocks before the hook run once, the
+ * continuations run stacked on the batch axis, and each position's next-token loss and KL divergence from
+ * the clean run come out of the graph, so no [rows, ctx, vocab] array reaches JavaScript.
+ *
+ * @module
+ */
+
+// onnxruntime is named by full npm specifier, as in ort_backend.ts, so `deno task bundle` keeps it external.
+// deno-lint-ignore no-import-prefix
+import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
+import type { HostTensor } from "../gpu/tensor.ts";
+import type { OnnxGraph, OnnxNode } from "../util/onnx_proto.ts";
+import { type Gpt2Graph, LOGITS, MASK, POSITIONS, segment, segmentInputs, TOKEN_LOSS } from "./_gpt2_graph.ts";
+import type { Batch, Gpt2Forward } from "./_gpt2_forward.ts";
+
+/** What {@linkcode runWithReplacements} measured. */
+export interface ReplacementRun {
+  /** The hook's clean value. */
+  clean: HostTensor;
+  /** Each position's next-token loss [batch × (pos − 1)]: the clean run's, then each replacement's. */
+  losses: Float32Array[];
+  /** Each position's KL(p_clean ‖ p_replaced) over the vocabulary [batch × pos], for each replacement. */
+  kl: Float64Array[];
+}
+
+/** Largest logits block one continuation run holds ((1 + replacements) × rows × pos × vocab floats). */
+const LOGITS_BYTES = 128 * 1024 * 1024;
+const KL = "kl_divergence";
+
+/**
+ * The continuation from after the hook's node, taking `variants` values of the hook stacked on the batch axis:
+ * every other batch-shaped input repeated to match, log-softmax over the vocabulary, and KL(p_0 ‖ p_v) for each
+ * variant v > 0, as outputs [variants − 1, rows, pos].
+ */
+function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number): OnnxGraph {
+  const start = graph.hookNode.get(hookName)! + 1;
+  const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS]);
+  const nodes: OnnxNode[] = [];
+  const ints = (name: string, values: number[]) =>
+    nodes.push({
+      opType: "Constant",
+      inputs: [],
+      outputs: [name],
+      attributes: { value: { dtype: "int64", dims: [values.length], data: BigInt64Array.from(values, BigInt) } },
+    });
+  // The hook comes in stacked; every other batch-shaped input is one copy per variant.
+  const renamed = new Map<string, string>();
+  for (const input of base.inputs) {
+    if (input.name === hookName || input.name === MASK || input.name === POSITIONS) continue;
+    renamed.set(input.name, `${input.name}.one`);
+    nodes.push({
+      opType: "Concat",
+      inputs: Array(variants).fill(`${input.name}.one`),
+      outputs: [input.name],
+      attributes: { axis: 0 },
+    });
+  }
+  nodes.push(...base.nodes);
+  const parts = Array.from({ length: variants }, (_, v) => `log_probs.${v}`);
+  nodes.push({ opType: "LogSoftmax", inputs: [LOGITS], outputs: ["log_probs"], attributes: { axis: -1 } });
+  nodes.push({ opType: "Split", inputs: ["log_probs"], outputs: parts, attributes: { axis: 0 } });
+  nodes.push({ opType: "Exp", inputs: [parts[0]], outputs: ["probs.0"] });
+  ints("kl_axes", [-1]);
+  const kls = parts.slice(1).map((part, i) => {
+    nodes.push({ opType: "Sub", inputs: [parts[0], part], outputs: [`log_ratio.${i}`] });
+    nodes.push({ opType: "Mul", inputs: ["probs.0", `log_ratio.${i}`], outputs: [`kl_terms.${i}`] });
+    // summed in float64: 50k float32 terms lose ~1e-5 of the sum
+    nodes.push({ opType: "Cast", inputs: [`kl_terms.${i}`], outputs: [`kl_terms64.${i}`], attributes: { to: 11 } });
+    nodes.push({
+      opType: "ReduceSum",
+      inputs: [`kl_terms64.${i}`, "kl_axes"],
+      outputs: [`kl.${i}`],
+      attributes: { keepdims: 0 },
+    });
+    ints(`kl_unsqueeze.${i}`, [0]);
+    nodes.push({ opType: "Unsqueeze", inputs: [`kl.${i}`, `kl_unsqueeze.${i}`], outputs: [`kl_stacked.${i}`] });
+    return `kl_stacked.${i}`;
+  });
+  nodes.push({ opType: "Concat", inputs: kls, outputs: [KL], attributes: { axis: 0 } });
+  return {
+    nodes,
+    initializers: base.initializers,
+    inputs: base.inputs.map((i) => renamed.has(i.name) ? { ...i, name: renamed.get(i.name)! } : i),
+    outputs: [{ name: TOKEN_LOSS, dtype: "float" }, { name: KL, dtype: "double" }],
+  };
+}
+
+/**
+ * Runs `batch` to `hookName` once and continues from there with the clean value and with each replacement
+ * `replace` makes of it.
+ *
+ * @example
+ * ```ts ignore
+ * const { losses, kl } = await runWithReplacements(forwarder, batch, "blocks.2.hook_resid_pre", (clean) => [zeros]);
+ * ```
+ *
+ * @param forwarder The model's segmented forward.
+ * @param batch The token rows.
+ * @param hookName Where the replacements go.
+ * @param replace The replacements of the hook's clean value, each of its shape.
+ * @returns The clean value, per-position losses and KL divergences.
+ * @throws {TypeError} When a replacement's shape differs from the hook's.
+ */
+export async function runWithReplacements(
+  forwarder: Gpt2Forward,
+  batch: Batch,
+  hookName: string,
+  replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
+): Promise<ReplacementRun> {
+  const graph = forwarder.graph(false);
+  const start = graph.hookNode.get(hookName)! + 1;
+  const needed = segmentInputs(graph, start, graph.nodes.length);
+  const { env } = await forwarder.forward(batch, { names: [], fwdHooks: [], outputs: needed, stopAfter: hookName });
+  const clean = forwarder.host(env.get(hookName)!);
+  const replacements = await replace({ shape: [...clean.shape], data: Float32Array.from(clean.data) });
+  for (const r of replacements) {
+    if (r.shape.join() !== clean.shape.join() || r.data.length !== clean.data.length) {
+      throw new TypeError(
+        `A replacement of ${hookName} must have its shape [${clean.shape.join(", ")}]: got [${r.shape.join(", ")}]`,
+      );
+    }
+  }
+  const values = [clean, ...replacements], variants = values.length;
+  const { batch: rows, pos } = batch;
+  const vocab = graph.initializers.get("b_U")?.dims[0] ?? 50257;
+  const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
+  const session = await forwarder.session(
+    `replacements:${hookName}:${variants}`,
+    () => continuationGraph(graph, hookName, variants),
+  );
+  const ort = forwarder.ort;
+  const losses = values.map(() => new Float32Array(rows * (pos - 1)));
+  const kl = replacements.map(() => new Float64Array(rows * pos));
+  const rowSlice = (t: OrtTypes.Tensor, r0: number, n: number): Float32Array | BigInt64Array => {
+    const data = t.data as Float32Array | BigInt64Array, width = data.length / t.dims[0];
+    return data.subarray(r0 * width, (r0 + n) * width);
+  };
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const n = Math.min(chunk, rows - r0);
+    const feeds: Record<string, OrtTypes.Tensor> = {};
+    for (const name of needed) {
+      const t = env.get(name)!;
+      if (name === hookName) {
+        const width = clean.data.length / rows;
+        const stacked = new Float32Array(variants * n * width);
+        values.forEach((v, i) => stacked.set(v.data.subarray(r0 * width, (r0 + n) * width), i * n * width));
+        feeds[name] = new ort.Tensor("float32", stacked, [variants * n, ...clean.shape.slice(1)]);
+      } else if (name === MASK || name === POSITIONS) {
+        feeds[name] = t;
+      } else {
+        feeds[`${name}.one`] = new ort.Tensor(t.type, rowSlice(t, r0, n), [n, ...t.dims.slice(1)]);
+      }
+    }
+    const out = await session.run(feeds);
+    const tokenLoss = out[TOKEN_LOSS].data as Float32Array, divergence = out[KL].data as Float64Array;
+    values.forEach((_, v) => {
+      for (let b = 0; b < n; b++) {
+        // drop each row's last position: it has no next token
+        const from = (v * n + b) * pos;
+        losses[v].set(tokenLoss.subarray(from, from + pos - 1), (r0 + b) * (pos - 1));
+      }
+    });
+    replacements.forEach((_, v) => kl[v].set(divergence.subarray(v * n * pos, (v + 1) * n * pos), r0 * pos));
+  }
+  return { clean, losses, kl };
+}
