@@ -252,8 +252,10 @@ export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weight
 export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
 export type { BoundWgsl } from "./core/sae/architecture.ts";
 export { applyHookFns } from "./core/lm/hook_fn.ts";
-export { HookedSaeTransformer, SAE_HOOK_POINTS } from "./core/analysis/hooked_sae_transformer.ts";
-export type { AddSaeOptions, SaeHookPoint, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";
+export { HookedSaeTransformer } from "./core/analysis/hooked_sae_transformer.ts";
+export type { AddSaeOptions, WithSaesOptions } from "./core/analysis/hooked_sae_transformer.ts";
+export { SAE_HOOK_POINTS } from "./core/analysis/sae_hook_points.ts";
+export type { SaeHookPoint } from "./core/analysis/sae_hook_points.ts";
 export { CpuTensor } from "./core/cpu/cpu_tensor.ts";
 export type { Tensor } from "./core/util/tensor.ts";
 export { deviceForAdapter, DEVICES, isFallbackAdapter, resolveDevice } from "./core/sae/device.ts";

@@ -6,11 +6,12 @@
 // stored as vec4 columns (WeightVec: f32 or f16): B[k, 4q..4q+3] = b[b_off4 + k·ldb4 + q].
 // C[i, j] = c[c_off + i·ldc + j]; n need not be a multiple of 4.
 // No workgroup memory: on CPU drivers (lavapipe) register blocking beat shared-memory tiling (16 rows
-// measured 8-10 GFLOP/s, 4 rows 3.6). The rows are written out because arrays indexed in loops were
-// not kept in registers; rows >= ROWS compile away. This strided loop ran within the noise of a
-// contiguous one unrolled by 4 on inference's products (0.96-1.08× its time on lavapipe) and of
-// that unrolled by 4 through strides on training's (0.87-1.18×); it adds one product at a time, so
-// sums run over k in order and match a sequential sum bit for bit (the sparse training ops').
+// measured 8-10 GFLOP/s, 4 rows 3.6, with k unrolled by 4). The rows are written out because arrays
+// indexed in loops were not kept in registers; rows >= ROWS compile away. This strided loop ran
+// within the noise of a contiguous one unrolled by 4 on inference's products (0.96-1.08× its time on
+// lavapipe) and of that unrolled by 4 through strides on training's (0.87-1.18×); it adds one product
+// at a time, so sums run over k in order and match a sequential sum bit for bit (the sparse training
+// ops').
 // Prepended by the kernel runner: `alias WeightVec` and `const ROWS`. Appended: `fn epilogue`
 // (shaders/epilogue_none.wgsl where there is none).
 

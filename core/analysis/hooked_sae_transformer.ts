@@ -32,9 +32,8 @@
  */
 
 import type { HostTensor } from "../gpu/tensor.ts";
-import type { Tensor } from "../util/tensor.ts";
 import { HookedGpt2, type LoadOptions } from "../lm/gpt2.ts";
-import { applyHookFns, type HookFn } from "../lm/hook_fn.ts";
+import type { HookFn } from "../lm/hook_fn.ts";
 import type {
   CachedOutput,
   GenerateOptions,
@@ -48,20 +47,9 @@ import type {
 import { hookReached } from "../lm/hook_points.ts";
 import type { SAE } from "../sae/sae.ts";
 import { closeMatches } from "../util/close_matches.ts";
-import { saeInput, type SaeSite, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
-
-/** SAELens's hook points inside an SAE, in the order the SAE reaches them. */
-export const SAE_HOOK_POINTS = [
-  "hook_sae_input",
-  "hook_sae_acts_pre",
-  "hook_sae_acts_post",
-  "hook_sae_recons",
-  "hook_sae_error",
-  "hook_sae_output",
-] as const;
-
-/** One of {@linkcode SAE_HOOK_POINTS}. */
-export type SaeHookPoint = typeof SAE_HOOK_POINTS[number];
+import { saeSite } from "../sae/sae_on_model.ts";
+import { type AttachedSae, spliceSae } from "./_splice_sae.ts";
+import { SAE_HOOK_POINTS, type SaeHookPoint } from "./sae_hook_points.ts";
 
 /** Options of {@linkcode HookedSaeTransformer.addSae}. */
 export interface AddSaeOptions {
@@ -80,12 +68,6 @@ export interface WithSaesOptions {
    * @default {the setting the SAE was attached with, else false}
    */
   useErrorTerm?: boolean;
-}
-
-interface Attached {
-  sae: SAE;
-  site: SaeSite;
-  useErrorTerm: boolean;
 }
 
 type Hooks = readonly (readonly [string, HookFn])[];
@@ -115,7 +97,7 @@ type Hooks = readonly (readonly [string, HookFn])[];
 export class HookedSaeTransformer {
   /** The model the SAEs are spliced into. */
   readonly model: HookedGpt2;
-  readonly #attached = new Map<string, Attached>();
+  readonly #attached = new Map<string, AttachedSae>();
 
   /**
    * Wraps a model; no SAE is attached.
@@ -336,7 +318,7 @@ export class HookedSaeTransformer {
     await this.model.dispose();
   }
 
-  #withSaes(saes: SAE | readonly SAE[], options: WithSaesOptions): Map<string, Attached> {
+  #withSaes(saes: SAE | readonly SAE[], options: WithSaesOptions): Map<string, AttachedSae> {
     const active = new Map(this.#attached);
     for (const sae of Array.isArray(saes) ? saes as readonly SAE[] : [saes as SAE]) {
       const site = saeSite(this.model, sae);
@@ -348,7 +330,7 @@ export class HookedSaeTransformer {
   }
 
   /** Splits a name into an attached SAE's hook and its SAE hook point, or undefined for a model hook. */
-  #saePoint(active: Map<string, Attached>, name: string): { hook: string; point: SaeHookPoint } | undefined {
+  #saePoint(active: Map<string, AttachedSae>, name: string): { hook: string; point: SaeHookPoint } | undefined {
     const m = /^(.+)\.(hook_sae_[a-z_]+)$/.exec(name);
     if (!m) return undefined;
     const all = [...active.keys()].flatMap((h) => SAE_HOOK_POINTS.map((p) => `${h}.${p}`));
@@ -362,7 +344,7 @@ export class HookedSaeTransformer {
     return { hook: m[1], point: m[2] as SaeHookPoint };
   }
 
-  #splitHooks(active: Map<string, Attached>, fwdHooks: Hooks): { model: Hooks; sae: Map<string, HookFn[]> } {
+  #splitHooks(active: Map<string, AttachedSae>, fwdHooks: Hooks): { model: Hooks; sae: Map<string, HookFn[]> } {
     const model: [string, HookFn][] = [];
     const sae = new Map<string, HookFn[]>();
     for (const [name, fn] of fwdHooks) {
@@ -374,18 +356,18 @@ export class HookedSaeTransformer {
 
   /** The model hooks that splice each active SAE in, recording the SAE hook points `wanted`. */
   #spliceHooks(
-    active: Map<string, Attached>,
+    active: Map<string, AttachedSae>,
     saeHooks: Map<string, HookFn[]>,
     cache: Map<string, HostTensor>,
     wanted: (name: string) => boolean,
   ): [string, HookFn][] {
     return [...active.values()].map((a) => [
       a.site.hookName,
-      (activation, { positions }) => this.#splice(a, activation, positions, saeHooks, cache, wanted),
+      (activation, { positions }) => spliceSae(a, activation, positions, saeHooks, cache, wanted),
     ]);
   }
 
-  async #run(input: ModelInput, active: Map<string, Attached>, options: RunWithCacheOptions): Promise<CachedOutput> {
+  async #run(input: ModelInput, active: Map<string, AttachedSae>, options: RunWithCacheOptions): Promise<CachedOutput> {
     const { stopAtLayer } = options;
     const nLayers = this.model.cfg.nLayers;
     const { model: modelHooks, sae: saeHooks } = this.#splitHooks(active, options.fwdHooks ?? []);
@@ -415,73 +397,5 @@ export class HookedSaeTransformer {
     });
     for (const [name, t] of saeCache) cache.set(name, t);
     return { ...out, cache };
-  }
-
-  /** Runs one SAE on a hook's activation through its hook points and writes its output back. */
-  async #splice(
-    { sae, site, useErrorTerm }: Attached,
-    activation: HostTensor,
-    positions: readonly number[],
-    hooks: Map<string, HookFn[]>,
-    cache: Map<string, HostTensor>,
-    wanted: (name: string) => boolean,
-  ): Promise<void> {
-    const { d_in: dIn, d_sae: dSae } = sae.cfg;
-    const [batch, pos] = activation.shape;
-    const rows = batch * pos;
-    const outShape = site.head === undefined ? [...activation.shape] : [batch, pos, dIn];
-    const name = (point: SaeHookPoint) => `${site.hookName}.${point}`;
-    const hooked = (point: SaeHookPoint) => hooks.has(name(point));
-    const step = async (point: SaeHookPoint, t: HostTensor): Promise<HostTensor> => {
-      const out = await applyHookFns(hooks.get(name(point)) ?? [], t, { name: name(point), positions });
-      if (wanted(name(point))) cache.set(name(point), out);
-      return out;
-    };
-    const read = async (make: () => { read(): Promise<Float32Array>; destroy(): void }) => {
-      const t = make();
-      try {
-        return await t.read();
-      } finally {
-        t.destroy();
-      }
-    };
-
-    const x = saeInput(site, activation, dIn);
-    const input = await step("hook_sae_input", { shape: [batch, pos, dIn], data: new Float32Array(x.data) });
-    let features: Tensor;
-    if (hooked("hook_sae_acts_pre") || wanted(name("hook_sae_acts_pre"))) {
-      const { features: clean, hiddenPre } = sae.encodeWithHiddenPre(input);
-      const pre = await step("hook_sae_acts_pre", {
-        shape: [batch, pos, dSae],
-        data: await read(() => hiddenPre),
-      });
-      if (hooked("hook_sae_acts_pre")) {
-        clean.destroy();
-        features = sae.activate(pre, input);
-      } else features = clean;
-    } else features = sae.encode(input);
-    const post = await step("hook_sae_acts_post", { shape: [batch, pos, dSae], data: await read(() => features) });
-    const recons = await step("hook_sae_recons", {
-      shape: [batch, pos, dIn],
-      data: await read(() => sae.decode(post)),
-    });
-    let output: Float32Array;
-    if (useErrorTerm) {
-      // Unhooked, the reconstruction is the clean one; otherwise it is recomputed from x, hooks left out.
-      const edited = ["hook_sae_input", "hook_sae_acts_pre", "hook_sae_acts_post", "hook_sae_recons"] as const;
-      let clean = recons.data;
-      if (edited.some(hooked)) {
-        const f = sae.encode(x);
-        clean = await read(() => sae.decode(f));
-        f.destroy();
-      }
-      const error = await step("hook_sae_error", {
-        shape: outShape,
-        data: x.data.map((v, i) => v - clean[i]),
-      });
-      output = recons.data.map((v, i) => v + error.data[i]);
-    } else output = new Float32Array(recons.data);
-    const final = await step("hook_sae_output", { shape: outShape, data: output });
-    writeSaeOutput(site, activation, final.data.subarray(0, rows * dIn));
   }
 }

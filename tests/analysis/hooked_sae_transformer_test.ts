@@ -1,5 +1,6 @@
 import { encodeTokens } from "../../core/analysis/encode_text.ts";
-import { HookedSaeTransformer, SAE_HOOK_POINTS } from "../../core/analysis/hooked_sae_transformer.ts";
+import { HookedSaeTransformer } from "../../core/analysis/hooked_sae_transformer.ts";
+import { SAE_HOOK_POINTS } from "../../core/analysis/sae_hook_points.ts";
 import { saeInput, saeSite, writeSaeOutput } from "../../core/sae/sae_on_model.ts";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
 import type { HookFn } from "../../core/lm/hook_fn.ts";
