@@ -32,19 +32,12 @@ const KL = "kl_divergence";
 /**
  * The continuation from after the hook's node, taking `variants` values of the hook stacked on the batch axis:
  * every other batch-shaped input repeated to match, log-softmax over the vocabulary, and KL(p_0 ‖ p_v) for each
- * variant v > 0, as outputs [variants − 1, rows, pos].
+ * variant v > 0, as output [rows, pos, variants − 1].
  */
 function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number): OnnxGraph {
   const start = graph.hookNode.get(hookName)! + 1;
   const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS]);
   const nodes: OnnxNode[] = [];
-  const ints = (name: string, values: number[]) =>
-    nodes.push({
-      opType: "Constant",
-      inputs: [],
-      outputs: [name],
-      attributes: { value: { dtype: "int64", dims: [values.length], data: BigInt64Array.from(values, BigInt) } },
-    });
   // The hook comes in stacked; every other batch-shaped input is one copy per variant.
   const renamed = new Map<string, string>();
   for (const input of base.inputs) {
@@ -58,27 +51,31 @@ function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number)
     });
   }
   nodes.push(...base.nodes);
-  const parts = Array.from({ length: variants }, (_, v) => `log_probs.${v}`);
-  nodes.push({ opType: "LogSoftmax", inputs: [LOGITS], outputs: ["log_probs"], attributes: { axis: -1 } });
-  nodes.push({ opType: "Split", inputs: ["log_probs"], outputs: parts, attributes: { axis: 0 } });
-  nodes.push({ opType: "Exp", inputs: [parts[0]], outputs: ["probs.0"] });
-  ints("kl_axes", [-1]);
-  const kls = parts.slice(1).map((part, i) => {
-    nodes.push({ opType: "Sub", inputs: [parts[0], part], outputs: [`log_ratio.${i}`] });
-    nodes.push({ opType: "Mul", inputs: ["probs.0", `log_ratio.${i}`], outputs: [`kl_terms.${i}`] });
-    // summed in float64: 50k float32 terms lose ~1e-5 of the sum
-    nodes.push({ opType: "Cast", inputs: [`kl_terms.${i}`], outputs: [`kl_terms64.${i}`], attributes: { to: 11 } });
-    nodes.push({
-      opType: "ReduceSum",
-      inputs: [`kl_terms64.${i}`, "kl_axes"],
-      outputs: [`kl.${i}`],
-      attributes: { keepdims: 0 },
-    });
-    ints(`kl_unsqueeze.${i}`, [0]);
-    nodes.push({ opType: "Unsqueeze", inputs: [`kl.${i}`, `kl_unsqueeze.${i}`], outputs: [`kl_stacked.${i}`] });
-    return `kl_stacked.${i}`;
+  let next = 0;
+  const op = (opType: string, inputs: string[], attributes?: OnnxNode["attributes"], outputs = 1): string[] => {
+    const names = Array.from({ length: outputs }, () => `kl.${next++}`);
+    nodes.push({ opType, inputs, outputs: names, attributes });
+    return names;
+  };
+  const int64s = (values: number[]) =>
+    op("Constant", [], {
+      value: { dtype: "int64", dims: [values.length], data: BigInt64Array.from(values, BigInt) },
+    })[0];
+  const last = int64s([-1]), split = (t: string) => op("Split", [t], { axis: 0 }, variants);
+  // KL(p_0 ‖ p_v) = Σ p_0 (x_0 − x_v) − (lse_0 − lse_v) over each position's logits x: the exponentials are summed
+  // in float64, as are the weighted differences (float32 sums over 50k entries lose ~1e-5)
+  const [max] = op("ReduceMax", [LOGITS], { axes: [-1], keepdims: 1 });
+  const [exps] = op("Exp", [op("Sub", [LOGITS, max])[0]]);
+  const [sums] = op("ReduceSum", [op("Cast", [exps], { to: 11 })[0], last], { keepdims: 1 });
+  const lse = split(op("Add", [op("Cast", [max], { to: 11 })[0], op("Log", [sums])[0]])[0]);
+  const logits = split(LOGITS);
+  const [probs] = op("Div", [split(exps)[0], op("Cast", [split(sums)[0]], { to: 1 })[0]]);
+  const kls = logits.slice(1).map((x, v) => {
+    const [terms] = op("Mul", [probs, op("Sub", [logits[0], x])[0]]);
+    const [weighted] = op("ReduceSum", [op("Cast", [terms], { to: 11 })[0], last], { keepdims: 1 });
+    return op("Sub", [weighted, op("Sub", [lse[0], lse[v + 1]])[0]])[0]; // [rows, pos, 1]
   });
-  nodes.push({ opType: "Concat", inputs: kls, outputs: [KL], attributes: { axis: 0 } });
+  nodes.push({ opType: "Concat", inputs: kls, outputs: [KL], attributes: { axis: -1 } });
   return {
     nodes,
     initializers: base.initializers,
@@ -162,7 +159,9 @@ export async function runWithReplacements(
         losses[v].set(tokenLoss.subarray(from, from + pos - 1), (r0 + b) * (pos - 1));
       }
     });
-    replacements.forEach((_, v) => kl[v].set(divergence.subarray(v * n * pos, (v + 1) * n * pos), r0 * pos));
+    replacements.forEach((_, v) => {
+      for (let i = 0; i < n * pos; i++) kl[v][r0 * pos + i] = divergence[i * replacements.length + v];
+    });
   }
   return { clean, losses, kl };
 }

@@ -312,3 +312,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "HookedGpt2.runWithReplacements() continues from the hook as runWithHooks replaces it, at any kind of hook",
+  ...opts,
+  async fn() {
+    const rows = EVAL_ROWS.slice(0, 3).map((r) => r.slice(0, 24));
+    const T = rows[0].length;
+    const { logits: clean } = await model.run(rows);
+    for (
+      const hook of [
+        "blocks.1.attn.hook_z",
+        "blocks.2.hook_resid_pre",
+        "blocks.3.hook_mlp_out",
+        "ln_final.hook_normalized",
+      ]
+    ) {
+      const half = (a: { shape: readonly number[]; data: Float32Array }) => ({
+        shape: [...a.shape],
+        data: a.data.map((v) => v * 0.5),
+      });
+      const run = await model.runWithReplacements(rows, hook, (x) => [half(x), { ...x, data: x.data.map(() => 0) }]);
+      const { cache } = await model.runWithCache(rows, { names: [hook] });
+      assertEquals(Array.from(run.clean.data), Array.from(cache.get(hook)!.data), `${hook}: the clean value`);
+      const expect = async (fn: (a: { shape: readonly number[]; data: Float32Array }) => typeof a) => {
+        const out = await model.runWithHooks(rows, { fwdHooks: [[hook, fn]], returnType: "both", lossPerToken: true });
+        return { loss: out.lossPerToken!.data, logits: out.logits!.data };
+      };
+      const [plain, halved, zeroed] = await Promise.all([
+        expect((a) => a),
+        expect(half),
+        expect((a) => ({ ...a, data: a.data.map(() => 0) })),
+      ]);
+      [plain, halved, zeroed].forEach((e, v) => {
+        const diff = maxAbsDiff(run.losses[v], e.loss);
+        if (!(diff <= 1e-5)) throw new Error(`${hook}: variant ${v}'s loss differs by ${diff}`);
+      });
+      [halved, zeroed].forEach((e, v) => {
+        let worst = 0;
+        for (let p = 0; p < rows.length * T; p++) {
+          const lo = logSoftmax(clean!.data.subarray(p * VOCAB, (p + 1) * VOCAB), VOCAB);
+          const lr = logSoftmax(e.logits.subarray(p * VOCAB, (p + 1) * VOCAB), VOCAB);
+          let kl = 0;
+          for (let t = 0; t < VOCAB; t++) kl += Math.exp(lo[t]) * (lo[t] - lr[t]);
+          worst = Math.max(worst, Math.abs(kl - run.kl[v][p]) / Math.max(1, kl));
+        }
+        if (!(worst <= 1e-5)) throw new Error(`${hook}: replacement ${v}'s KL differs by ${worst}`);
+      });
+    }
+  },
+});
