@@ -10,7 +10,7 @@
 
 import type { HostTensor } from "../gpu/tensor.ts";
 import { LOGITS, TOKEN_LOSS } from "./_gpt2_graph.ts";
-import { Gpt2Forward, type KvCache, toBatch } from "./_gpt2_forward.ts";
+import { Gpt2Forward, toBatch } from "./_gpt2_forward.ts";
 import { type Gpt2Config, type HookedGpt2Config, withTransformerLensNames } from "./gpt2_config.ts";
 import { type Gpt2Weights, readGpt2Checkpoint } from "./gpt2_weights.ts";
 import type { HubOptions } from "../hub/hub_settings.ts";
@@ -23,9 +23,8 @@ import {
   transformerLensLayerNorm,
 } from "./transformer_lens_weights.ts";
 import { processWeights, type WeightProcessing } from "./process_weights.ts";
-import { sampleToken } from "./sampling.ts";
+import { generateTokens } from "./generation.ts";
 import { type ReplacementRun, runWithReplacements } from "./replacement_run.ts";
-import { mulberry32 } from "../util/mulberry32.ts";
 import { Gpt2Tokenizer } from "./tokenizer.ts";
 import { type Backend, loadOrt, type Ort } from "./ort_backend.ts";
 import type {
@@ -391,42 +390,16 @@ export interface LoadOptions {
    * @returns Tokens and text.
    * @throws {RangeError} When prompt plus new tokens exceed n_positions.
    */
-  async generate(input: ModelInput, options: GenerateOptions = {}): Promise<GenerateOutput> {
-    const { maxNewTokens = 10, stopAtEos = true, useKvCache = true, fwdHooks = [], onToken } = options;
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
-      throw new RangeError(`maxNewTokens must be a non-negative integer: got ${maxNewTokens}`);
-    }
-    const batch = toBatch(this.#tokenize(input));
-    if (batch.pos + maxNewTokens > this.cfg.nCtx) {
-      throw new RangeError(
-        `Cannot generate ${maxNewTokens} tokens after ${batch.pos}: the model's n_positions is ${this.cfg.nCtx}`,
-      );
-    }
-    const rng = mulberry32(options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]);
-    const rows = batch.rows; // toBatch's own copies, extended in place
-    const finished = rows.map(() => false);
-    const eos = this.cfg.eosTokenId;
-    let kv: KvCache | undefined = useKvCache ? this.#forwarder.emptyKv(batch.batch) : undefined;
-    for (let step = 0; step < maxNewTokens; step++) {
-      const start = kv && step > 0 ? rows[0].length - 1 : 0;
-      const stepBatch = toBatch(rows.map((r) => r.slice(start)));
-      const { env } = await this.#forwarder.forward(stepBatch, { names: [], fwdHooks, kv, outputs: [LOGITS] });
-      const logits = env.get(LOGITS)!.data as Float32Array;
-      if (kv) kv = this.#forwarder.nextKv(env, kv.length + stepBatch.pos);
-      const vocab = this.cfg.dVocab;
-      const next = finished.map((done, b) => {
-        if (done) return eos;
-        const offset = (b * stepBatch.pos + stepBatch.pos - 1) * vocab;
-        const token = sampleToken(logits.subarray(offset, offset + vocab), options, rng);
-        if (stopAtEos && token === eos) finished[b] = true;
-        return token;
-      });
-      next.forEach((t, b) => rows[b].push(t));
-      onToken?.(next);
-      if (stopAtEos && finished.every(Boolean)) break;
-    }
-    return { tokens: rows, text: rows.map((r) => this.toString(r)) };
+  generate(input: ModelInput, options: GenerateOptions = {}): Promise<GenerateOutput> {
+    return generateTokens(
+      this.#forwarder,
+      this.cfg,
+      toBatch(this.#tokenize(input)),
+      options,
+      (ids) => this.toString(ids),
+    );
   }
+
   /** Releases every ONNX session. */
   async dispose(): Promise<void> {
     await this.#forwarder.dispose();
