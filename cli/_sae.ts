@@ -34,8 +34,9 @@ export const SAE_HELP =
                    (ONNX Runtime's native kernels, onnxruntime-node, one thread per core)
   --model M        model folder or Hub id (default: the model the SAE's cfg.json names; gpt2-small is
                    openai-community/gpt2)
-  --backend B      where the model runs, ONNX Runtime backend: auto (default: node, the same native CPU
-                   engine as --device cpu, where --allow-ffi is granted, else web), node, web, webgpu
+  --backend B      where the model runs, ONNX Runtime backend: auto (default: beside the SAE: webgpu when
+                   the SAE runs on a hardware GPU, else node, the same native CPU engine as --device cpu, where
+                   --allow-ffi is granted, else web), node, web, webgpu
   --no-processing  skip TransformerLens's weight processing (default: the processing the SAE was trained with)`;
 
 /**

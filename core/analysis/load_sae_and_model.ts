@@ -11,7 +11,7 @@ import { HookedGpt2 } from "../lm/gpt2.ts";
 import type { Backend } from "../lm/ort_backend.ts";
 import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
 import { resolveSaeSource } from "../sae/pretrained.ts";
-import type { Device } from "../sae/device.ts";
+import { type Device, modelBackendFor } from "../sae/device.ts";
 import { SAE } from "../sae/sae.ts";
 import { checkNeuronpediaId } from "./neuronpedia.ts";
 import { saeSite } from "../sae/sae_on_model.ts";
@@ -25,7 +25,7 @@ export interface SaeAndModelOptions {
    * @default {"auto"}
    */
   device?: Device;
-  /** ONNX Runtime backend of the model. @default {"auto"} */
+  /** ONNX Runtime backend of the model; `auto` follows the SAE (WebGPU beside an SAE on a hardware GPU). @default {"auto"} */
   backend?: Backend | "auto";
   /** Weight processing. @default {what the SAE's model_from_pretrained_kwargs ask for} */
   processing?: WeightProcessing | false;
@@ -91,7 +91,7 @@ export async function loadSaeAndModel(source?: string, options: SaeAndModelOptio
       (named === EMBEDDED_MODEL_NAME ? embeddedModel() : typeof named === "string" && named ? named : undefined);
     if (modelSource === undefined) throw new UnnamedModelError(folder);
     model = await HookedGpt2.load(modelSource, {
-      backend: options.backend,
+      backend: options.backend && options.backend !== "auto" ? options.backend : await modelBackendFor(sae.device),
       processing: options.processing ??
         processingFromKwargs(sae.cfg.metadata.model_from_pretrained_kwargs ?? undefined),
       hub: options.hub,

@@ -74,3 +74,18 @@ export function resolveDevice(device: Device): Promise<"webgpu" | "cpu"> {
   })();
   return auto;
 }
+
+/**
+ * The model's ONNX Runtime backend that `auto` means beside an SAE on `device`: WebGPU when the SAE runs on a
+ * hardware GPU, so both run there; otherwise `auto` (onnxruntime-node's native kernels, as the cpu device).
+ *
+ * @example
+ * ```ts ignore
+ * const backend = await modelBackendFor(sae.device); // "auto" on a machine whose only adapter is lavapipe
+ * ```
+ */
+export async function modelBackendFor(device: "webgpu" | "cpu"): Promise<"webgpu" | "auto"> {
+  if (device === "cpu") return "auto";
+  const adapter = await describeAdapter();
+  return adapter !== undefined && !isFallbackAdapter(adapter) ? "webgpu" : "auto";
+}
