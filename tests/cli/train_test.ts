@@ -416,3 +416,40 @@ Deno.test("trainSae() evaluates the SAE spliced into the model every eval_every_
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const device of ["cpu", "webgpu"]) {
+  Deno.test(
+    `trainSae() on ${device} trains two SAEs from one forward pass, each with its resampling window`,
+    ORT,
+    async () => {
+      const dir = await Deno.makeTempDir();
+      const result = await trainSae(
+        smallRun(dir, {
+          device,
+          resample_steps: 4,
+          saes: [{ architecture: "standard", l1_coefficient: 40 }, { architecture: "topk", k: 4, d_sae: 32 }],
+        }),
+        { gpu },
+      );
+      try {
+        assertEquals(result.saes.map((s) => [s.cfg.architecture, s.cfg.d_sae, s.device]), [
+          ["standard", 64, device],
+          ["topk", 32, device],
+        ]);
+        const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
+          JSON.parse(l)
+        );
+        for (const sae of [0, 1]) assertEquals(lines.filter((l) => l.sae === sae).length, 12);
+        // the resampling window closes every 4 steps for each SAE (which latents it finds dead: tests/train)
+        for (const sae of [0, 1]) {
+          const counted = lines.filter((l) => l.sae === sae && l["sparsity/resampled_features"] !== undefined);
+          assertEquals(counted.map((l) => l.step), [4, 8]);
+        }
+        assert(lines.every((l) => Number.isFinite(l["losses/mse_loss"])));
+      } finally {
+        for (const sae of result.saes) sae.destroy();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+}

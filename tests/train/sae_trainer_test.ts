@@ -9,6 +9,7 @@ import {
   type TrainArchitecture,
 } from "../../core/train/sae_training_config.ts";
 import { mulberry32 } from "../../core/util/mulberry32.ts";
+import { resampleDeadLatents } from "../../core/train/resample_dead.ts";
 import { jumpReluThresholdGrad, type Params, referenceLoss } from "./_reference_loss.ts";
 
 const D = 8, S = 32, B = 16;
@@ -202,6 +203,46 @@ for (const arch of ["standard", "topk", "batchtopk", "jumprelu", "gated", "matry
     } finally {
       cpu.destroy();
       web.destroy();
+    }
+  });
+}
+
+for (const device of DEVICES) {
+  Deno.test(`resampleDeadLatents() on ${device} resets the dead latents towards badly reconstructed inputs`, async () => {
+    const cfg = config("gated");
+    const trainer = SaeTrainer.create(on(device), cfg, mulberry32(2));
+    try {
+      const x = batch(21);
+      const r = await trainer.step(x, { lr: 1e-3, l1Coefficient: 0.1 });
+      const before = (await trainer.state()).tensors;
+      const dead = Uint8Array.from({ length: S }, (_, j) => j % 3 === 0 ? 1 : 0);
+      await resampleDeadLatents(trainer, x, r.rowLoss, dead, mulberry32(4));
+      const after = (await trainer.state()).tensors;
+      for (let j = 0; j < S; j++) {
+        const row = after.get("W_dec")!.subarray(j * D, (j + 1) * D);
+        if (!dead[j]) {
+          assertEquals(Array.from(row), Array.from(before.get("W_dec")!.subarray(j * D, (j + 1) * D)));
+          continue;
+        }
+        // a unit row along one of the batch's inputs, Adam's moments and the per-latent parameters at 0
+        assert(Math.abs(Math.hypot(...row) - 1) < 1e-5, `latent ${j}: |W_dec row| ${Math.hypot(...row)}`);
+        const along = Array.from({ length: B }, (_, b) => {
+          const v = x.subarray(b * D, (b + 1) * D), n = Math.hypot(...v);
+          return Math.abs(row.reduce((s, w, d) => s + w * v[d] / n, 0));
+        });
+        assert(Math.max(...along) > 1 - 1e-5, `latent ${j} points along an input`);
+        for (const name of ["b_gate", "b_mag", "r_mag", "m.b_mag", "v.W_dec"]) {
+          const t = after.get(name)!;
+          assertEquals(
+            name === "v.W_dec" ? Array.from(t.subarray(j * D, (j + 1) * D)) : [t[j]],
+            name === "v.W_dec" ? Array(D).fill(0) : [0],
+          );
+        }
+      }
+      const next = await trainer.step(x, { lr: 1e-3, l1Coefficient: 0.1 });
+      assert(Number.isFinite(next.loss));
+    } finally {
+      trainer.destroy();
     }
   });
 }
