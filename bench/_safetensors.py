@@ -18,6 +18,7 @@ def read_safetensors(path):
     out = {}
     for name, entry in header.items():
         start, end = (8 + size + o for o in entry["data_offsets"])
-        values = np.frombuffer(data, dtype=_DTYPES[entry["dtype"]], count=(end - start) // np.dtype(_DTYPES[entry["dtype"]]).itemsize, offset=start)
+        dtype = np.dtype(_DTYPES[entry["dtype"]])
+        values = np.frombuffer(data, dtype=dtype, count=(end - start) // dtype.itemsize, offset=start)
         out[name] = torch.from_numpy(values.copy()).reshape(entry["shape"])
     return out
