@@ -8,7 +8,11 @@ export const PYTHON = Deno.env.get("SAE_BENCH_PYTHON") ?? "/usr/bin/python3";
 export async function torchBaseline<T>(script: string, args: (string | number)[]): Promise<T | string> {
   const path = new URL(`./${script}`, import.meta.url).pathname;
   try {
-    const out = await new Deno.Command(PYTHON, { args: [path, ...args.map(String)], stderr: "piped" }).output();
+    const out = await new Deno.Command(PYTHON, {
+      args: [path, ...args.map(String)],
+      stderr: "piped",
+      env: { PYTHONDONTWRITEBYTECODE: "1" }, // the scripts import bench/_*.py: leave no __pycache__ in bench/
+    }).output();
     if (!out.success) return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
     return JSON.parse(new TextDecoder().decode(out.stdout)) as T;
   } catch (error) {

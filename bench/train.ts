@@ -11,27 +11,15 @@
  */
 
 import { getGpu } from "../core/gpu/device.ts";
-import { SaeTrainer } from "../core/train/sae_trainer.ts";
-import { SAE_TRAINING_DEFAULTS } from "../core/train/sae_training_config.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
 import { PYTHON, torchBaseline } from "./_torch.ts";
+import { stepRate } from "./_step_rate.ts";
 
 const [D_IN, D_SAE, TOKENS, STEPS] = Deno.args.length === 4 ? Deno.args.map(Number) : [768, 24576, 4096, 2];
 const K = 32;
 
-async function trainerRate(architecture: "standard" | "topk", x: Float32Array, sparse = true): Promise<number> {
-  const gpu = await getGpu();
-  const cfg = { ...SAE_TRAINING_DEFAULTS, architecture, d_in: D_IN, d_sae: D_SAE, k: K, l1_coefficient: 5 };
-  const trainer = SaeTrainer.create(gpu, cfg, mulberry32(0), undefined, { sparse });
-  await trainer.step(x, { lr: 1e-4, l1Coefficient: 5 }); // compile kernels, allocate buffers
-  let best = Infinity;
-  for (let i = 0; i < STEPS; i++) {
-    const start = performance.now();
-    await trainer.step(x, { lr: 1e-4, l1Coefficient: 5 }); // reads the step's statistics back: a full sync
-    best = Math.min(best, (performance.now() - start) / 1000);
-  }
-  trainer.destroy();
-  return TOKENS / best;
+function trainerRate(architecture: "standard" | "topk", x: Float32Array, sparse = true): Promise<number> {
+  return stepRate(gpu, { architecture, dIn: D_IN, dSae: D_SAE, k: K, x }, STEPS, { sparse });
 }
 
 const gpu = await getGpu();
