@@ -25,7 +25,7 @@
  *
  * Run: `deno task bench:cpu [--only encode,step,fixture-step,train,eval] [--small]` (needs Debian's python3-torch and
  * libopenblas0-pthread for the baselines). `--small` runs every line at toy sizes, to check the benchmark itself in
- * seconds; its figures mean nothing. The full run takes about 15 minutes on 2 cores; run it on a quiet machine: the
+ * seconds; its figures mean nothing. The full run took 13.5 minutes on 2 cores; run it on a quiet machine: the
  * load average it prints includes whatever else runs.
  *
  * @module
@@ -159,7 +159,9 @@ if (only.includes("eval")) {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   console.log(
     `  sae eval peak RSS ${r.peakRss === undefined ? "n/a" : gib(r.peakRss)}, bound ${gib(r.rssBound)} ` +
-      "(2 x (model + SAE weight bytes) + 1 GiB)",
+      `(2 x (model + SAE weight bytes) + 1 GiB)${
+        r.peakRss === undefined ? "" : r.peakRss <= r.rssBound ? ": within" : ": over"
+      }`,
   );
   for (const [who, side] of [["sae", r.sae], ["torch", r.torch]] as const) {
     if (typeof side === "string") continue;
