@@ -22,6 +22,7 @@ import {
   presentValue,
   segment,
   segmentInputs,
+  segmentWeights,
   TARGETS,
   TOKENS,
 } from "./_gpt2_graph.ts";
@@ -83,6 +84,7 @@ export class Gpt2Forward {
   readonly #backend: Backend;
   readonly #graphs = new Map<boolean, Gpt2Graph>();
   readonly #sessions = new Map<string, Promise<OrtTypes.InferenceSession>>();
+  readonly #weightTensors = new Map<string, OrtTensor>();
   readonly #maxSessions: number;
 
   /**
@@ -102,6 +104,31 @@ export class Gpt2Forward {
   }
 
   /** Releases every ONNX session. */
+  /**
+   * Whether sessions take the weight matrices as inputs fed from the model's arrays (onnxruntime-node: the
+   * sessions then hold no second copy of the weights) rather than as initializers (the web backends, where an
+   * input would be copied or uploaded on every run).
+   */
+  get weightsAsInputs(): boolean {
+    return this.#backend === "node";
+  }
+
+  /** The feeds of the weights that nodes [start, end) read, when sessions take them as inputs. */
+  weightFeeds(graph: Gpt2Graph, start: number, end: number): Record<string, OrtTensor> {
+    if (!this.weightsAsInputs) return {};
+    const feeds: Record<string, OrtTensor> = {};
+    for (const name of segmentWeights(graph, start, end)) {
+      let tensor = this.#weightTensors.get(name);
+      if (!tensor) {
+        const init = graph.initializers.get(name)!;
+        tensor = new this.#ort.Tensor("float32", init.data as Float32Array, [...init.dims]);
+        this.#weightTensors.set(name, tensor);
+      }
+      feeds[name] = tensor;
+    }
+    return feeds;
+  }
+
   /** The onnxruntime module the model runs on. */
   get ort(): Ort {
     return this.#ort;
@@ -207,7 +234,7 @@ export class Gpt2Forward {
 
   #session(graph: Gpt2Graph, seg: Segment): Promise<OrtTypes.InferenceSession> {
     const key = `${graph.kvCache}:${seg.start}:${seg.end}:${seg.outputs.join(",")}`;
-    return this.session(key, () => segment(graph, seg.start, seg.end, seg.outputs));
+    return this.session(key, () => segment(graph, seg.start, seg.end, seg.outputs, this.weightsAsInputs));
   }
 
   /** The session of a graph the model runs, built on first use and kept among the most recently used. */
@@ -218,7 +245,7 @@ export class Gpt2Forward {
     } else {
       const bytes = encodeOnnxModel(build());
       const providers = this.#backend === "webgpu" ? ["webgpu"] : ["cpu"];
-      session = this.#ort.InferenceSession.create(bytes, { executionProviders: providers });
+      session = this.#ort.InferenceSession.create(bytes, { executionProviders: providers, enableCpuMemArena: false });
       while (this.#sessions.size >= this.#maxSessions) {
         const [oldest, old] = this.#sessions.entries().next().value!;
         this.#sessions.delete(oldest);
@@ -292,6 +319,7 @@ export class Gpt2Forward {
       const session = await this.#session(graph, seg);
       const feeds: Record<string, OrtTensor> = {};
       for (const name of seg.inputs) feeds[name] = env.get(name)!;
+      Object.assign(feeds, this.weightFeeds(graph, seg.start, seg.end));
       const results = await session.run(feeds, seg.outputs);
       for (const name of seg.outputs) env.set(name, results[name]);
       if (seg.hook) {

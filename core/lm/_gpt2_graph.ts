@@ -216,23 +216,47 @@ export function buildGpt2Graph(config: Gpt2Config, weights: Gpt2Weights, kvCache
 /**
  * A standalone graph of nodes [start, end): its inputs are the tensors those nodes read that they do not
  * produce (model inputs or earlier segments' outputs); `outputs` lists what later segments, hooks or the
- * caller need from it.
+ * caller need from it. With `weightsAsInputs` the weight matrices are inputs too ({@linkcode segmentWeights}), fed
+ * from the model's own arrays at each run, so the session holds no copy of them (onnxruntime-node reads the caller's
+ * memory; a GPU backend would upload them on every run instead).
  */
-export function segment(graph: Gpt2Graph, start: number, end: number, outputs: readonly string[]): OnnxGraph {
+export function segment(
+  graph: Gpt2Graph,
+  start: number,
+  end: number,
+  outputs: readonly string[],
+  weightsAsInputs = false,
+): OnnxGraph {
   const nodes = graph.nodes.slice(start, end);
+  const weights = weightsAsInputs ? segmentWeights(graph, start, end) : [];
   const initializers = new Map<string, OnnxTensor>();
   for (const node of nodes) {
     for (const name of node.inputs) {
       const init = graph.initializers.get(name);
-      if (init) initializers.set(name, init);
+      if (init && !weights.includes(name)) initializers.set(name, init);
     }
   }
   return {
     nodes,
     initializers,
-    inputs: segmentInputs(graph, start, end).map((name) => ({ name, dtype: graph.inputTypes.get(name) ?? "float" })),
+    inputs: [
+      ...segmentInputs(graph, start, end).map((name) => ({ name, dtype: graph.inputTypes.get(name) ?? "float" })),
+      ...weights.map((name) => ({ name, dtype: "float" as const, dims: graph.initializers.get(name)!.dims })),
+    ],
     outputs: outputs.map((name) => ({ name, dtype: "float" as const })),
   };
+}
+
+/** The weight matrices (float initializers of 1024 values or more) that nodes [start, end) read. */
+export function segmentWeights(graph: Gpt2Graph, start: number, end: number): string[] {
+  const names = new Set<string>();
+  for (const node of graph.nodes.slice(start, end)) {
+    for (const name of node.inputs) {
+      const init = graph.initializers.get(name);
+      if (init?.dtype === "float" && init.data.length >= 1024) names.add(name);
+    }
+  }
+  return [...names];
 }
 
 /** Names each node range reads that an earlier range produced or the caller supplies. */

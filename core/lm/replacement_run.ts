@@ -34,14 +34,16 @@ const KL = "kl_divergence";
  * every other batch-shaped input repeated to match, log-softmax over the vocabulary, and KL(p_0 ‖ p_v) for each
  * variant v > 0, as output [rows, pos, variants − 1].
  */
-function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number): OnnxGraph {
+function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number, weightsAsInputs: boolean): OnnxGraph {
   const start = graph.hookNode.get(hookName)! + 1;
-  const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS]);
+  const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS], weightsAsInputs);
   const nodes: OnnxNode[] = [];
   // The hook comes in stacked; every other batch-shaped input is one copy per variant.
   const renamed = new Map<string, string>();
   for (const input of base.inputs) {
-    if (input.name === hookName || input.name === MASK || input.name === POSITIONS) continue;
+    if (
+      input.name === hookName || input.name === MASK || input.name === POSITIONS || graph.initializers.has(input.name)
+    ) continue;
     renamed.set(input.name, `${input.name}.one`);
     nodes.push({
       opType: "Concat",
@@ -125,7 +127,7 @@ export async function runWithReplacements(
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
   const session = await forwarder.session(
     `replacements:${hookName}:${variants}`,
-    () => continuationGraph(graph, hookName, variants),
+    () => continuationGraph(graph, hookName, variants, forwarder.weightsAsInputs),
   );
   const ort = forwarder.ort;
   const losses = values.map(() => new Float32Array(rows * (pos - 1)));
@@ -136,7 +138,7 @@ export async function runWithReplacements(
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
-    const feeds: Record<string, OrtTypes.Tensor> = {};
+    const feeds: Record<string, OrtTypes.Tensor> = forwarder.weightFeeds(graph, start, graph.nodes.length);
     for (const name of needed) {
       const t = env.get(name)!;
       if (name === hookName) {
