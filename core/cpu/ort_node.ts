@@ -61,14 +61,17 @@ export function loadOrtNode(): Promise<Ort> {
  * ```
  *
  * @param graph The graph; weights are best given as inputs, as a session then creates in milliseconds.
+ * @param options `arena: false` returns each run's memory to the system (inference between other work) instead of
+ *   keeping it for the next run (training, whose every step allocates the same).
  * @returns The session.
  */
-export async function createCpuSession(graph: OnnxGraph): Promise<OrtSession> {
+export async function createCpuSession(graph: OnnxGraph, options: { arena?: boolean } = {}): Promise<OrtSession> {
   const ort = await loadOrtNode();
   return await ort.InferenceSession.create(encodeOnnxModel(graph), {
     executionProviders: ["cpu"],
     intraOpNumThreads: CPU_THREADS,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
+    enableCpuMemArena: options.arena ?? true,
   });
 }

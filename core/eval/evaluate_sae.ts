@@ -13,6 +13,7 @@ import type { SAE } from "../sae/sae.ts";
 import { type Histogram, histogram } from "./histogram.ts";
 import { ReconstructionSums } from "./reconstruction.ts";
 import type { HostTensor } from "../gpu/tensor.ts";
+import { CpuTensor } from "../cpu/cpu_tensor.ts";
 
 /** Density above which a feature counts as dense (SAE_FACTS). */
 export const DENSE_DENSITY = 0.1;
@@ -134,7 +135,10 @@ export async function evaluateSae(
       x = saeInput(site, clean, dIn);
       const out = sae.encodeDecode(x);
       recon = await out.recon.read().finally(() => out.recon.destroy());
-      features = await out.features.read().finally(() => out.features.destroy());
+      // the CPU engine's features as computed (a read() would copy [rows, d_sae] for nothing)
+      features = out.features instanceof CpuTensor
+        ? await out.features.values()
+        : await out.features.read().finally(() => out.features.destroy());
       const spliced = { shape: clean.shape, data: Float32Array.from(clean.data) };
       writeSaeOutput(site, spliced, recon);
       const zeroed = { shape: clean.shape, data: Float32Array.from(clean.data) };

@@ -196,7 +196,7 @@ export class CpuSae implements SaeEngine {
     let session = this.#sessions.get(op);
     if (!session) {
       const g = this.#graph(op);
-      session = createCpuSession(g.build()).then((s) => ({ session: s, inputs: g.inputNames }));
+      session = createCpuSession(g.build(), { arena: false }).then((s) => ({ session: s, inputs: g.inputNames }));
       this.#sessions.set(op, session);
     }
     const [ort, { session: s, inputs }] = await Promise.all([loadOrtNode(), session]);
