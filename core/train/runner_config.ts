@@ -77,6 +77,43 @@ function checkMemory(run: RunnerConfig, saes: ResolvedRun["saes"], where: string
   }
 }
 
+/** [batch, d_sae] float tensors a CPU step holds at its peak, at most (measured: standard 6, TopK 4, gated 10). */
+const CPU_STEP_WIDE_TENSORS = 12;
+
+/**
+ * Refuses a run on the cpu device whose steps would not fit in the machine's memory: each SAE's parameters, gradients
+ * and Adam moments, and a step's [batch, d_sae] intermediates (the whole batch runs as one graph), with the
+ * activations {@linkcode resolveRunnerConfig} already counts.
+ *
+ * @example
+ * ```ts ignore
+ * checkCpuStepMemory(resolved, "config"); // before creating the trainers
+ * ```
+ *
+ * @param resolved The run.
+ * @param where The settings' source, for the message.
+ * @throws {RangeError} Naming the fields to lower, when it does not fit.
+ */
+export function checkCpuStepMemory(resolved: ResolvedRun, where: string): void {
+  const total = systemMemoryBytes();
+  if (total === undefined) return;
+  const { run, saes } = resolved;
+  const batch = run.train_batch_size_tokens;
+  const params = saes.reduce((n, s) => n + 2 * s.d_in * s.d_sae, 0);
+  const widest = Math.max(...saes.map((s) => s.d_sae));
+  const need = 16 * params + 4 * CPU_STEP_WIDE_TENSORS * batch * widest;
+  if (need > total) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    throw new RangeError(
+      `${where}: training on the cpu device with train_batch_size_tokens ${batch} and d_sae ${widest} needs about ${
+        gib(need)
+      } for the parameters, Adam's moments and a step's [batch, d_sae] tensors, more than this machine's ${
+        gib(total)
+      }: lower train_batch_size_tokens or d_sae, or train on webgpu`,
+    );
+  }
+}
+
 /** Total memory, when the process may ask (`--allow-sys`, or /proc/meminfo on Linux). */
 function systemMemoryBytes(): number | undefined {
   try {

@@ -16,6 +16,7 @@ import { trainingReportHtml } from "../report/training_report.ts";
 import { SAE } from "../sae/sae.ts";
 import { saeDevice, trainingEvaluator } from "./training_evals.ts";
 import { trainingDevice } from "./runner_settings.ts";
+import { checkCpuStepMemory } from "./runner_config.ts";
 import { openTrainingRun, type TrainingRun } from "./training_run.ts";
 import { type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
 
@@ -72,6 +73,7 @@ export async function trainSae(
   const run = await openTrainingRun(config, options.where ?? "config");
   try {
     const choice = await resolveDevice(trainingDevice(run.resolved.run.device)!);
+    if (choice === "cpu") checkCpuStepMemory(run.resolved, options.where ?? "config");
     const device = choice === "cpu" ? "cpu" : options.gpu ?? await getGpu();
     options.onStart?.(
       run,

@@ -277,6 +277,11 @@ Deno.test("sae train names the field and what it expects on bad settings", async
       { train_batch_size_tokens: 2 ** 40, training_tokens: 2 ** 41 },
       /GiB of activations, more than this machine's [\d.]+ GiB/,
     ],
+    [
+      { device: "cpu", d_sae: 2 ** 24 },
+      /training on the cpu device with train_batch_size_tokens 128 and d_sae 16777216 needs about [\d.]+ GiB .*: lower/,
+    ],
+    [{ device: "tpu" }, /field device is "tpu": expected one of auto, webgpu, cpu, cuda, cuda:N, mps/],
   ];
   for (const [bad, message] of cases) {
     const r = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
