@@ -12,7 +12,6 @@ import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";
 import { type Histogram, histogram } from "./histogram.ts";
 import { ReconstructionSums } from "./reconstruction.ts";
-import type { HostTensor } from "../gpu/tensor.ts";
 import { CpuTensor } from "../cpu/cpu_tensor.ts";
 
 /** Density above which a feature counts as dense (SAE_FACTS). */
@@ -130,22 +129,21 @@ export async function evaluateSae(
     const keep = (r: number) => r % width !== 0 || flat[r] !== bos;
     // The blocks before the hook run once; the clean, spliced and zero-ablated continuations run from its value,
     // and the loss and KL of every position come out of the graph.
-    let x: HostTensor | undefined, recon: Float32Array | undefined, features: Float32Array | undefined;
     const run = await model.runWithReplacements(batch, site.hookName, async (clean) => {
-      x = saeInput(site, clean, dIn);
+      const x = saeInput(site, clean, dIn);
       const out = sae.encodeDecode(x);
-      recon = await out.recon.read().finally(() => out.recon.destroy());
+      const recon = await out.recon.read().finally(() => out.recon.destroy());
       // the CPU engine's features as computed (a read() would copy [rows, d_sae] for nothing)
-      features = out.features instanceof CpuTensor
+      const features = out.features instanceof CpuTensor
         ? await out.features.values()
         : await out.features.read().finally(() => out.features.destroy());
-      const spliced = { shape: clean.shape, data: Float32Array.from(clean.data) };
-      writeSaeOutput(site, spliced, recon);
+      sums.add(x.data, recon, features, keep);
+      // `clean` is the callback's own copy (x may be a view of it): the spliced value goes into it once summed
       const zeroed = { shape: clean.shape, data: Float32Array.from(clean.data) };
       writeSaeOutput(site, zeroed, new Float32Array(recon.length));
-      return [spliced, zeroed];
+      writeSaeOutput(site, clean, recon);
+      return [clean, zeroed];
     });
-    sums.add(x!.data, recon!, features!, keep);
     const [origLoss, saeLoss, zeroLoss] = run.losses.map(sum);
     ceOrig += origLoss;
     ceSae += saeLoss;

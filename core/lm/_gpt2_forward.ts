@@ -103,7 +103,6 @@ export class Gpt2Forward {
     this.#maxSessions = maxSessions;
   }
 
-  /** Releases every ONNX session. */
   /**
    * Whether sessions take the weight matrices as inputs fed from the model's arrays (onnxruntime-node: the
    * sessions then hold no second copy of the weights) rather than as initializers (the web backends, where an
@@ -134,10 +133,11 @@ export class Gpt2Forward {
     return this.#ort;
   }
 
+  /** Releases every ONNX session (one that failed to build has nothing to release). */
   async dispose(): Promise<void> {
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
-    for (const s of sessions) await (await s).release();
+    await Promise.allSettled(sessions.map(async (s) => (await s).release()));
   }
 
   /**
@@ -246,10 +246,12 @@ export class Gpt2Forward {
       const bytes = encodeOnnxModel(build());
       const providers = this.#backend === "webgpu" ? ["webgpu"] : ["cpu"];
       session = this.#ort.InferenceSession.create(bytes, { executionProviders: providers, enableCpuMemArena: false });
+      // a session that failed to build is not kept: the next run tries again and reports its own error
+      session.catch(() => this.#sessions.delete(key));
       while (this.#sessions.size >= this.#maxSessions) {
         const [oldest, old] = this.#sessions.entries().next().value!;
         this.#sessions.delete(oldest);
-        old.then((s) => s.release());
+        old.then((s) => s.release()).catch(() => {});
       }
     }
     this.#sessions.set(key, session);

@@ -316,7 +316,9 @@ export interface LoadOptions {
   ): Promise<ReplacementRun> {
     checkHookName(hookName, this.cfg.nLayers);
     const batch = toBatch(this.#tokenize(input));
-    if (batch.pos < 2) throw new RangeError("The loss needs at least 2 tokens per row");
+    if (batch.pos < 2) {
+      throw new RangeError(`Cannot compute the loss as a row needs at least 2 tokens: current count is ${batch.pos}`);
+    }
     return runWithReplacements(this.#forwarder, batch, hookName, replace);
   }
 

@@ -25,7 +25,11 @@ export interface ReplacementRun {
   kl: Float64Array[];
 }
 
-/** Largest logits block one continuation run holds ((1 + replacements) × rows × pos × vocab floats). */
+/**
+ * Logits one continuation run aims to hold ((1 + replacements) × rows × pos × vocab floats): rows are run in chunks
+ * that fit, one row at a time at least (a row at a long context can exceed it; the run then holds about five times
+ * its logits).
+ */
 const LOGITS_BYTES = 128 * 1024 * 1024;
 const KL = "kl_divergence";
 
@@ -114,16 +118,21 @@ export async function runWithReplacements(
   const { env } = await forwarder.forward(batch, { names: [], fwdHooks: [], outputs: needed, stopAfter: hookName });
   const clean = forwarder.host(env.get(hookName)!);
   const replacements = await replace({ shape: [...clean.shape], data: Float32Array.from(clean.data) });
+  if (replacements.length === 0) {
+    throw new RangeError(`Cannot continue from ${hookName} as there must be a replacement: current count is 0`);
+  }
   for (const r of replacements) {
     if (r.shape.join() !== clean.shape.join() || r.data.length !== clean.data.length) {
       throw new TypeError(
-        `A replacement of ${hookName} must have its shape [${clean.shape.join(", ")}]: got [${r.shape.join(", ")}]`,
+        `Cannot continue from ${hookName} as a replacement must have its shape [${
+          clean.shape.join(", ")
+        }]: current shape is [${r.shape.join(", ")}]`,
       );
     }
   }
   const values = [clean, ...replacements], variants = values.length;
   const { batch: rows, pos } = batch;
-  const vocab = graph.initializers.get("b_U")?.dims[0] ?? 50257;
+  const vocab = graph.initializers.get("b_U")!.dims[0];
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
   const session = await forwarder.session(
     `replacements:${hookName}:${variants}`,

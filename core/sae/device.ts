@@ -83,9 +83,10 @@ export function resolveDevice(device: Device): Promise<"webgpu" | "cpu"> {
  * ```ts ignore
  * const backend = await modelBackendFor(sae.device); // "auto" on a machine whose only adapter is lavapipe
  * ```
+ *
+ * @param device Where the SAE runs.
+ * @returns The backend `auto` means for the model beside it.
  */
 export async function modelBackendFor(device: "webgpu" | "cpu"): Promise<"webgpu" | "auto"> {
-  if (device === "cpu") return "auto";
-  const adapter = await describeAdapter();
-  return adapter !== undefined && !isFallbackAdapter(adapter) ? "webgpu" : "auto";
+  return device === "webgpu" && deviceForAdapter(await describeAdapter()) === "webgpu" ? "webgpu" : "auto";
 }

@@ -40,14 +40,16 @@ export interface CpuTrainingParts {
   backward(s: CpuStep, f: CpuFeatures, dFeatures: string): void;
 }
 
-const FLOAT_MAX = 3.4028234663852886e38;
+/** The largest float32: "no value" for the smallest-kept and dead-latent selections. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * One step's graph under construction, with the helpers the architectures' parts build with.
  *
- * @example
+ * @example An encoder's pre-activation
  * ```ts ignore
- * const graph = stepGraph(cfg, STANDARD, undefined);
+ * const s = new CpuStep(cfg, undefined, dims);
+ * const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
  * ```
  */
 export class CpuStep {
@@ -219,9 +221,9 @@ export class CpuStep {
   }
 
   /** The selection of the `k` largest values of each row of `a` (or of a flat [1, n] row): values and indices. */
-  topk(a: string, k: string): [string, string] {
+  topk(a: string, k: string): { values: string; indices: string } {
     const [values, indices] = this.g.nodes("TopK", [a, k], 2, { axis: -1, largest: 1, sorted: 0 });
-    return [values, indices];
+    return { values, indices };
   }
 
   /** The number of rows, as an int64 scalar. */
@@ -232,7 +234,7 @@ export class CpuStep {
   /** AuxK's selection: each row's k_aux largest pre-activations among the dead latents, dense [rows, d_sae]. */
   deadTopK(pre: string): string {
     const dead = this.op("Greater", [this.deadMask, this.c(0)]);
-    const [values] = this.topk(this.op("Where", [dead, pre, this.c(-FLOAT_MAX)]), this.kAux);
+    const { values } = this.topk(this.op("Where", [dead, pre, this.c(-FLOAT32_MAX)]), this.kAux);
     const threshold = this.op("ReduceMin", [values], { axes: [1], keepdims: 1 });
     return this.where(this.op("And", [dead, this.op("GreaterOrEqual", [pre, threshold])]), pre);
   }
@@ -317,29 +319,15 @@ function levelLoss(s: CpuStep, recon: string, level: number, levels: number): st
   return s.op("Mul", [e, s.scale]);
 }
 
-/** Dense products over the latents of each level: ∂loss/∂acts [rows, d_sae], ∂W_dec and ∂b_dec. */
+/** Dense products over every latent (one level: only the TopK family has levels, and it decodes kept latents). */
 function denseReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "dense" }>, widths: number[]): string {
-  const { d_sae: dSae } = s.cfg;
-  const wDec = s.param("W_dec"), bDec = s.param("b_dec");
-  const cols = (a: string, start: number, end: number, axis: number) =>
-    start === 0 && end === dSae ? a : s.op("Slice", [a, s.g.int64s([start]), s.g.int64s([end]), s.g.int64s([axis])]);
-  const dRecon = widths.map((w, l) => {
-    const recon = s.gemm(cols(f.acts, 0, w, 1), cols(wDec, 0, w, 0), { bias: bDec });
-    if (l === widths.length - 1) s.recon = recon;
-    return levelLoss(s, recon, l, widths.length);
-  });
-  // The latents in [w_{l−1}, w_l) are in every level from l on: their gradient comes from the suffix sum.
-  let dSum = "";
-  const dActs: string[] = [], dW: string[] = [];
-  for (let l = widths.length - 1; l >= 0; l--) {
-    dSum = dSum ? s.op("Add", [dSum, dRecon[l]]) : dRecon[l];
-    const start = l === 0 ? 0 : widths[l - 1];
-    dActs.unshift(s.gemm(dSum, cols(wDec, start, widths[l], 0), { transB: true }));
-    dW.unshift(s.gemm(cols(f.acts, start, widths[l], 1), dSum, { transA: true }));
-  }
-  s.grad("W_dec", dW.length === 1 ? dW[0] : s.op("Concat", dW, { axis: 0 }));
-  s.grad("b_dec", s.columnSum(dSum));
-  return dActs.length === 1 ? dActs[0] : s.op("Concat", dActs, { axis: 1 });
+  if (widths.length > 1) throw new TypeError("Matryoshka levels decode kept latents, not dense features");
+  const wDec = s.param("W_dec");
+  s.recon = s.gemm(f.acts, wDec, { bias: s.param("b_dec") });
+  const dRecon = levelLoss(s, s.recon, 0, 1);
+  s.grad("W_dec", s.gemm(f.acts, dRecon, { transA: true }));
+  s.grad("b_dec", s.columnSum(dRecon));
+  return s.gemm(dRecon, wDec, { transB: true });
 }
 
 /**
@@ -349,7 +337,8 @@ function denseReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "dense"
  */
 function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }>, widths: number[]): string {
   const { d_in: dIn, d_sae: dSae } = s.cfg;
-  if (f.perRow && widths.length === 1) return perRowReconstruction(s, f, f.perRow);
+  // TopK's fixed k per row (BatchTopK and Matryoshka keep variable counts and levels)
+  if (f.perRow) return perRowReconstruction(s, f, f.perRow);
   const wDec = s.param("W_dec");
   const rowsOfW = s.op("Gather", [wDec, f.column], { axis: 0 }); // [K, d_in]
   const outShape = s.op("Shape", [s.x]);

@@ -9,8 +9,8 @@
 
 import { createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
 import type { OnnxDtype } from "../util/onnx_proto.ts";
-import { stepGraph } from "./cpu_step.ts";
-import type { ParameterMap } from "./initial_parameters.ts";
+import { FLOAT32_MAX, stepGraph } from "./cpu_step.ts";
+import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
 import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
@@ -48,7 +48,7 @@ export class CpuTrainerEngine implements TrainerEngine {
   readonly #cfg: SaeTrainingConfig;
   readonly #arch: TrainingArchitecture;
   readonly #params: Parameter[];
-  // One graph without the auxiliary term and one with it, built when first needed.
+  // The graph without the auxiliary term or the one with it, built when first needed.
   readonly #sessions = new Map<boolean, Promise<StepSession>>();
 
   /**
@@ -79,6 +79,9 @@ export class CpuTrainerEngine implements TrainerEngine {
     const key = withTerm !== undefined;
     let session = this.#sessions.get(key);
     if (!session) {
+      // One session at a time: each keeps its step's peak memory for the next step (ONNX Runtime's arena), and a
+      // run switches graphs only when latents die or come back.
+      this.destroy();
       const dims = new Map(this.#params.map((p) => [p.name, p.dims]));
       const g = stepGraph(this.#cfg, this.#arch, withTerm, dims);
       session = createCpuSession(g.build()).then((s) => ({ session: s, inputs: g.inputTypes }));
@@ -97,7 +100,7 @@ export class CpuTrainerEngine implements TrainerEngine {
       scale: [Float32Array.of(2 / input.batch), []],
       aux_scale: [Float32Array.of(term?.gradScale(input.batch) ?? 0), []],
       dead_mask: [input.deadMask, [cfg.d_sae]],
-      k_aux: [BigInt64Array.of(BigInt(Math.min(Math.floor(dIn / 2), input.deadCount))), [1]],
+      k_aux: [BigInt64Array.of(BigInt(term?.k ?? 0)), [1]],
     };
     for (const p of this.#params) given[p.name] = [p.value, p.dims];
     const feeds: Record<string, OrtTensor> = {};
@@ -122,7 +125,7 @@ export class CpuTrainerEngine implements TrainerEngine {
       actSums: read("act_sums"),
       norms: read("norms"),
       sumSquares,
-      minKept: minKept < 3.4e38 ? minKept : undefined,
+      minKept: minKept < FLOAT32_MAX ? minKept : undefined,
     };
   }
 
@@ -166,9 +169,9 @@ export class CpuTrainerEngine implements TrainerEngine {
 
   setTensors(tensors: ParameterMap): void {
     for (const [name, value] of tensors) {
-      const [kind, base] = name.startsWith("m.") || name.startsWith("v.") ? [name[0], name.slice(2)] : ["", name];
-      const p = this.#params.find((q) => q.name === base)!;
-      (kind === "m" ? p.m : kind === "v" ? p.v : p.value).set(value);
+      const { moment, parameter } = tensorKind(name);
+      const p = this.#params.find((q) => q.name === parameter)!;
+      (moment === "m" ? p.m : moment === "v" ? p.v : p.value).set(value);
     }
   }
 

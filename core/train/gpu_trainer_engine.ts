@@ -15,7 +15,8 @@ import { TrainKernels } from "./train_kernels.ts";
 import { recordReconstruction } from "./reconstruction_step.ts";
 import { KeptLists } from "./kept_lists.ts";
 import { allocateScratch, destroyScratch, type Scratch } from "./step_scratch.ts";
-import type { ParameterMap } from "./initial_parameters.ts";
+import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
+import { FLOAT32_MAX } from "./cpu_step.ts";
 import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";
 
 /** Largest [rows, d_sae] scratch buffer a micro-batch uses; larger batches run in pieces. */
@@ -215,7 +216,7 @@ export class GpuTrainerEngine implements TrainerEngine {
       actSums: new Float32Array(sumsBytes),
       norms: new Float32Array(normsBytes),
       sumSquares: new Float32Array(squaresBytes),
-      minKept: minKept < 3.4e38 ? minKept : undefined,
+      minKept: minKept < FLOAT32_MAX ? minKept : undefined,
     };
   }
 
@@ -244,9 +245,9 @@ export class GpuTrainerEngine implements TrainerEngine {
 
   setTensors(tensors: ParameterMap): void {
     for (const [name, value] of tensors) {
-      const [kind, base] = name.startsWith("m.") || name.startsWith("v.") ? [name[0], name.slice(2)] : ["", name];
-      const p = this.#param(base);
-      writeToBuffer(this.#gpu, kind === "m" ? p.m : kind === "v" ? p.v : p.value, value);
+      const { moment, parameter } = tensorKind(name);
+      const p = this.#param(parameter);
+      writeToBuffer(this.#gpu, moment === "m" ? p.m : moment === "v" ? p.v : p.value, value);
     }
   }
 

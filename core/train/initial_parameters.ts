@@ -13,6 +13,22 @@ import type { SaeTrainingConfig } from "./sae_training_config.ts";
 export type ParameterMap = Map<string, Float32Array>;
 
 /**
+ * What a tensor name of a trainer's state holds: a parameter, or Adam's first (`m.NAME`) or second (`v.NAME`) moment
+ * of one.
+ *
+ * @example
+ * ```ts
+ * import { tensorKind } from "./initial_parameters.ts";
+ * console.log(tensorKind("m.W_enc")); // { moment: "m", parameter: "W_enc" }
+ * ```
+ */
+export function tensorKind(name: string): { moment: "" | "m" | "v"; parameter: string } {
+  return name.startsWith("m.") || name.startsWith("v.")
+    ? { moment: name[0] as "m" | "v", parameter: name.slice(2) }
+    : { moment: "", parameter: name };
+}
+
+/**
  * The parameters a new SAE starts from: decoder rows of norm `decoder_init_norm` in random
  * directions, the encoder its transpose, biases zero, JumpReLU's log-threshold log(init).
  *

@@ -6,7 +6,7 @@
  */
 
 import { RUNNER_DEFAULTS, RUNNER_SETTINGS, type RunnerConfig, SAELENS_ONLY_FIELDS } from "./runner_settings.ts";
-import { levelWidths, type SaeTrainingConfig, type TrainArchitecture } from "./sae_training_config.ts";
+import { levelWidths, type SaeTrainingConfig, selectsByRank, type TrainArchitecture } from "./sae_training_config.ts";
 import type { Setting } from "./setting.ts";
 
 /** The SAEs of a run, each with its hook and fully resolved settings. */
@@ -59,15 +59,21 @@ export function resolveRunnerConfig(
   return { run: { ...run, ...saes[0], saes: run.saes }, saes };
 }
 
+/** Bytes of the activations a run holds: the mixing buffer and a batch being served, f32, every hook. */
+function activationBytes(run: RunnerConfig, saes: ResolvedRun["saes"]): number {
+  const widths = new Map(saes.map((s) => [s.hook_name, s.d_in]));
+  const bytesPerToken = 4 * [...widths.values()].reduce((a, b) => a + b, 0);
+  const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
+  return (bufferTokens + 2 * run.train_batch_size_tokens) * bytesPerToken;
+}
+
 /** Refuses a run whose activations (the mixing buffer and a batch, f32, every hook) exceed the machine's memory. */
 function checkMemory(run: RunnerConfig, saes: ResolvedRun["saes"], where: string): void {
   const total = systemMemoryBytes();
   if (total === undefined) return;
-  const widths = new Map(saes.map((s) => [s.hook_name, s.d_in]));
-  const bytesPerToken = 4 * [...widths.values()].reduce((a, b) => a + b, 0);
-  const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
-  const need = (bufferTokens + 2 * run.train_batch_size_tokens) * bytesPerToken;
+  const need = activationBytes(run, saes);
   if (need > total) {
+    const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
     const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
     throw new RangeError(
       `${where}: a batch of train_batch_size_tokens ${run.train_batch_size_tokens} and a mixing buffer of n_batches_in_buffer × store_batch_size_prompts × context_size ${bufferTokens} tokens need ${
@@ -77,13 +83,16 @@ function checkMemory(run: RunnerConfig, saes: ResolvedRun["saes"], where: string
   }
 }
 
-/** [batch, d_sae] float tensors a CPU step holds at its peak, at most (measured: standard 6, TopK 4, gated 10). */
-const CPU_STEP_WIDE_TENSORS = 12;
+/**
+ * [batch, d_sae] float tensors a CPU step holds at its peak, at most (measured at 4096 × 24576: TopK 4, standard 6,
+ * gated 10; AuxK and ghost grads add about 12 once latents die).
+ */
+const CPU_STEP_WIDE_TENSORS = 16;
 
 /**
- * Refuses a run on the cpu device whose steps would not fit in the machine's memory: each SAE's parameters, gradients
- * and Adam moments, and a step's [batch, d_sae] intermediates (the whole batch runs as one graph), with the
- * activations {@linkcode resolveRunnerConfig} already counts.
+ * Refuses a run on the cpu device whose steps would not fit in the machine's memory: the activations, each SAE's
+ * parameters, gradients and Adam moments, and each SAE's step (the whole batch runs as one graph, whose peak its
+ * session keeps): its [batch, d_sae] tensors and, for the TopK family, three [batch × k, d_in] kept-latent tensors.
  *
  * @example
  * ```ts ignore
@@ -99,15 +108,17 @@ export function checkCpuStepMemory(resolved: ResolvedRun, where: string): void {
   if (total === undefined) return;
   const { run, saes } = resolved;
   const batch = run.train_batch_size_tokens;
-  const params = saes.reduce((n, s) => n + 2 * s.d_in * s.d_sae, 0);
-  const widest = Math.max(...saes.map((s) => s.d_sae));
-  const need = 16 * params + 4 * CPU_STEP_WIDE_TENSORS * batch * widest;
+  const step = (s: ResolvedRun["saes"][number]) =>
+    4 * batch *
+    (CPU_STEP_WIDE_TENSORS * s.d_sae + (selectsByRank(s.architecture) ? 3 * s.k * s.d_in : 0));
+  const need = activationBytes(run, saes) + saes.reduce((n, s) => n + 24 * 2 * s.d_in * s.d_sae + step(s), 0);
   if (need > total) {
+    const widest = Math.max(...saes.map((s) => s.d_sae));
     const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
     throw new RangeError(
       `${where}: training on the cpu device with train_batch_size_tokens ${batch} and d_sae ${widest} needs about ${
         gib(need)
-      } for the parameters, Adam's moments and a step's [batch, d_sae] tensors, more than this machine's ${
+      } for the activations, the parameters, Adam's moments and each step's tensors, more than this machine's ${
         gib(total)
       }: lower train_batch_size_tokens or d_sae, or train on webgpu`,
     );

@@ -8,6 +8,7 @@
  */
 
 import type { LrSchedulerName } from "./schedules.ts";
+import { type Device, DEVICES } from "../sae/device.ts";
 import {
   SAE_TRAINING_SETTINGS,
   type SaeTrainingValues,
@@ -19,7 +20,7 @@ import { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, settin
 
 /**
  * Where a run trains, as its `device` field names it: ours (auto, webgpu, cpu), or SAELens's torch devices, where
- * `cuda…` and `mps` (a GPU) mean webgpu.
+ * `cuda…` and `mps…` (a GPU) mean webgpu.
  *
  * @example
  * ```ts
@@ -30,9 +31,9 @@ import { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, settin
  * @param value The field's value.
  * @returns The device choice, or undefined when the value names none.
  */
-export function trainingDevice(value: string): "auto" | "webgpu" | "cpu" | undefined {
-  if (value === "auto" || value === "webgpu" || value === "cpu") return value;
-  return /^cuda(:\d+)?$|^mps$/.test(value) ? "webgpu" : undefined;
+export function trainingDevice(value: string): Device | undefined {
+  if ((DEVICES as readonly string[]).includes(value)) return value as Device;
+  return /^(cuda|mps)(:\d+)?$/.test(value) ? "webgpu" : undefined;
 }
 
 /** Ways to scale activations before the SAE: SAELens's modes this trainer implements. */
@@ -123,7 +124,7 @@ export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
   device: setting(
     "auto",
     "where the SAEs train: auto (webgpu on a hardware GPU, else cpu) | webgpu | cpu; SAELens's cuda and mps mean webgpu",
-    (v: string) => trainingDevice(v) ? undefined : "one of auto, webgpu, cpu, cuda, cuda:N, mps",
+    (v: string) => trainingDevice(v) ? undefined : "one of auto, webgpu, cpu, cuda, cuda:N, mps, mps:N",
   ),
   model_name: setting("", "model folder (HF layout) or id; the embedded default model when empty"),
   model_from_pretrained_kwargs: setting<Record<string, unknown>>(

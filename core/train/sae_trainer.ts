@@ -12,7 +12,7 @@ import { trainingArchitecture } from "./training_architectures.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
 import { type StepCoefficients, type StepResult, stepResult } from "./step_result.ts";
-import { initialParameters, type ParameterMap } from "./initial_parameters.ts";
+import { initialParameters, type ParameterMap, tensorKind } from "./initial_parameters.ts";
 import type { TrainerEngine } from "./trainer_engine.ts";
 import { GpuTrainerEngine } from "./gpu_trainer_engine.ts";
 import { CpuTrainerEngine } from "./cpu_trainer_engine.ts";
@@ -119,8 +119,9 @@ export class SaeTrainer {
     const params = initialParameters(cfg, rng);
     const moments: ParameterMap = new Map();
     for (const [name, value] of state?.tensors ?? []) {
-      if (name.startsWith("m.") || name.startsWith("v.")) {
-        if (params.get(name.slice(2))?.length === value.length) moments.set(name, value);
+      const { moment, parameter } = tensorKind(name);
+      if (moment) {
+        if (params.get(parameter)?.length === value.length) moments.set(name, value);
         continue;
       }
       const own = params.get(name);
@@ -244,8 +245,7 @@ export class SaeTrainer {
    */
   setTensors(tensors: ParameterMap): void {
     for (const [name, value] of tensors) {
-      const base = name.startsWith("m.") || name.startsWith("v.") ? name.slice(2) : name;
-      if (this.#sizes.get(base) !== value.length) {
+      if (this.#sizes.get(tensorKind(name).parameter) !== value.length) {
         throw new TypeError(`The SAE has no tensor ${name} of ${value.length} values`);
       }
     }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CpuFeatures, CpuStep, CpuTrainingParts } from "./cpu_step.ts";
+import { type CpuFeatures, type CpuStep, type CpuTrainingParts, FLOAT32_MAX } from "./cpu_step.ts";
 import { positiveInteger, setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 import { vec } from "./standard_training.ts";
@@ -123,14 +123,14 @@ export function keptOnCpu(s: CpuStep, batch: boolean): CpuFeatures {
   let values: string, rowIndex: string, column: string;
   if (batch) {
     const kept = s.op("Mul", [s.op("Reshape", [s.rows(), s.g.int64s([1])]), s.g.int64s([k])]);
-    const [top, index] = s.topk(s.op("Reshape", [pre, s.g.int64s([1, -1])]), kept);
+    const { values: top, indices: index } = s.topk(s.op("Reshape", [pre, s.g.int64s([1, -1])]), kept);
     values = s.op("Relu", [flat(top)]);
     rowIndex = s.op("Div", [flat(index), s.g.int64s([dSae])]);
     column = s.op("Mod", [flat(index), s.g.int64s([dSae])]);
-    const positive = s.op("Where", [s.op("Greater", [values, s.c(0)]), values, s.c(3.4028234663852886e38)]);
+    const positive = s.op("Where", [s.op("Greater", [values, s.c(0)]), values, s.c(FLOAT32_MAX)]);
     s.minKept = s.op("ReduceMin", [positive], { keepdims: 0 });
   } else {
-    const [top, index] = s.topk(pre, s.g.int64s([k]));
+    const { values: top, indices: index } = s.topk(pre, s.g.int64s([k]));
     const kept = s.op("Relu", [top]);
     values = flat(kept);
     column = flat(index);
@@ -185,6 +185,7 @@ export const TOPK: TrainingArchitecture = {
     const scale = auxScale(cfg, deadCount);
     return {
       name: "auxiliary_reconstruction_loss",
+      k: auxK(cfg, deadCount),
       loss: (sum, batch) => scale * sum / batch,
       gradScale: (batch) => scale * 2 / batch,
       reachesPre: true,

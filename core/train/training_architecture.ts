@@ -114,6 +114,8 @@ export interface AuxiliaryTerm {
   loss(rowSum: number, batch: number): number;
   /** The scale of its gradient with respect to its decoded output's error, for a batch of `batch` rows. */
   gradScale(batch: number): number;
+  /** AuxK's k: the dead latents each row decodes (AuxK only). */
+  k?: number;
   /** Whether its gradient reaches hidden_pre through `dAuxActs` (the backward kernels' flag). */
   reachesPre: boolean;
 }
