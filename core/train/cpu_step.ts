@@ -9,6 +9,7 @@
  */
 
 import { GraphBuilder } from "../cpu/graph_builder.ts";
+import { FLOAT32_MAX } from "../util/float32.ts";
 import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
 import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architecture.ts";
 
@@ -39,9 +40,6 @@ export interface CpuTrainingParts {
    */
   backward(s: CpuStep, f: CpuFeatures, dFeatures: string): void;
 }
-
-/** The largest float32: "no value" for the smallest-kept and dead-latent selections. */
-export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * One step's graph under construction, with the helpers the architectures' parts build with.

@@ -9,7 +9,8 @@
 
 import { createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
 import type { OnnxDtype } from "../util/onnx_proto.ts";
-import { FLOAT32_MAX, stepGraph } from "./cpu_step.ts";
+import { stepGraph } from "./cpu_step.ts";
+import { FLOAT32_MAX } from "../util/float32.ts";
 import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
 import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";

@@ -16,7 +16,7 @@ import { recordReconstruction } from "./reconstruction_step.ts";
 import { KeptLists } from "./kept_lists.ts";
 import { allocateScratch, destroyScratch, type Scratch } from "./step_scratch.ts";
 import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
-import { FLOAT32_MAX } from "./cpu_step.ts";
+import { FLOAT32_MAX } from "../util/float32.ts";
 import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";
 
 /** Largest [rows, d_sae] scratch buffer a micro-batch uses; larger batches run in pieces. */

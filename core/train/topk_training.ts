@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type CpuFeatures, type CpuStep, type CpuTrainingParts, FLOAT32_MAX } from "./cpu_step.ts";
+import type { CpuFeatures, CpuStep, CpuTrainingParts } from "./cpu_step.ts";
+import { FLOAT32_MAX } from "../util/float32.ts";
 import { positiveInteger, setting } from "./setting.ts";
 import type { SaeTrainingConfig, SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 import { vec } from "./standard_training.ts";
