@@ -11,6 +11,7 @@
 // deno-lint-ignore no-import-prefix
 import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import type { HostTensor } from "../gpu/tensor.ts";
+import { GraphBuilder } from "../cpu/graph_builder.ts";
 import type { OnnxGraph, OnnxNode } from "../util/onnx_proto.ts";
 import { type Gpt2Graph, LOGITS, MASK, POSITIONS, segment, segmentInputs, TOKEN_LOSS } from "./_gpt2_graph.ts";
 import type { Batch, Gpt2Forward } from "./_gpt2_forward.ts";
@@ -57,36 +58,29 @@ function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number,
     });
   }
   nodes.push(...base.nodes);
-  let next = 0;
-  const op = (opType: string, inputs: string[], attributes?: OnnxNode["attributes"], outputs = 1): string[] => {
-    const names = Array.from({ length: outputs }, () => `kl.${next++}`);
-    nodes.push({ opType, inputs, outputs: names, attributes });
-    return names;
-  };
-  const int64s = (values: number[]) =>
-    op("Constant", [], {
-      value: { dtype: "int64", dims: [values.length], data: BigInt64Array.from(values, BigInt) },
-    })[0];
-  const last = int64s([-1]), split = (t: string) => op("Split", [t], { axis: 0 }, variants);
+  const g = new GraphBuilder();
+  const last = g.int64s([-1]), split = (t: string) => g.nodes("Split", [t], variants, { axis: 0 });
   // KL(p_0 ‖ p_v) = Σ p_0 (x_0 − x_v) − (lse_0 − lse_v) over each position's logits x: the exponentials are summed
   // in float64, as are the weighted differences (float32 sums over 50k entries lose ~1e-5)
-  const [max] = op("ReduceMax", [LOGITS], { axes: [-1], keepdims: 1 });
-  const [exps] = op("Exp", [op("Sub", [LOGITS, max])[0]]);
-  const [sums] = op("ReduceSum", [op("Cast", [exps], { to: 11 })[0], last], { keepdims: 1 });
-  const lse = split(op("Add", [op("Cast", [max], { to: 11 })[0], op("Log", [sums])[0]])[0]);
+  const max = g.node("ReduceMax", [LOGITS], { axes: [-1], keepdims: 1 });
+  const exps = g.node("Exp", [g.node("Sub", [LOGITS, max])]);
+  const sums = g.node("ReduceSum", [g.node("Cast", [exps], { to: 11 }), last], { keepdims: 1 });
+  const lse = split(g.node("Add", [g.node("Cast", [max], { to: 11 }), g.node("Log", [sums])]));
   const logits = split(LOGITS);
-  const [probs] = op("Div", [split(exps)[0], op("Cast", [split(sums)[0]], { to: 1 })[0]]);
+  const probs = g.node("Div", [split(exps)[0], g.node("Cast", [split(sums)[0]], { to: 1 })]);
   const kls = logits.slice(1).map((x, v) => {
-    const [terms] = op("Mul", [probs, op("Sub", [logits[0], x])[0]]);
-    const [weighted] = op("ReduceSum", [op("Cast", [terms], { to: 11 })[0], last], { keepdims: 1 });
-    return op("Sub", [weighted, op("Sub", [lse[0], lse[v + 1]])[0]])[0]; // [rows, pos, 1]
+    const terms = g.node("Mul", [probs, g.node("Sub", [logits[0], x])]);
+    const weighted = g.node("ReduceSum", [g.node("Cast", [terms], { to: 11 }), last], { keepdims: 1 });
+    return g.node("Sub", [weighted, g.node("Sub", [lse[0], lse[v + 1]])]); // [rows, pos, 1]
   });
-  nodes.push({ opType: "Concat", inputs: kls, outputs: [KL], attributes: { axis: -1 } });
+  g.output(g.node("Concat", kls, { axis: -1 }), KL, ["rows", "pos", variants - 1], "double");
+  const divergence = g.build();
+  nodes.push(...divergence.nodes);
   return {
     nodes,
     initializers: base.initializers,
     inputs: base.inputs.map((i) => renamed.has(i.name) ? { ...i, name: renamed.get(i.name)! } : i),
-    outputs: [{ name: TOKEN_LOSS, dtype: "float" }, { name: KL, dtype: "double" }],
+    outputs: [{ name: TOKEN_LOSS, dtype: "float" }, ...divergence.outputs],
   };
 }
 

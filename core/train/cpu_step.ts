@@ -162,13 +162,14 @@ export class CpuStep {
   }
 
   /**
-   * The gradients of an encoder `pre = sae_in · w + bias` from ∂pre [rows, d_sae]; `weight`/`bias` name the
-   * parameters (`weightGrad` maps ∂w first, as gated's magnitude path does), and b_dec's share through sae_in.
+   * The gradients of an encoder `pre = sae_in · w + bias` from ∂pre [rows, d_sae]: ∂w into the parameter `w` (a
+   * parameter's input has its name) unless `weightGrad` takes it (gated's magnitude path, whose w is computed),
+   * ∂bias into the parameter `bias`, and b_dec's share through sae_in.
    */
-  encoderGrads(dPre: string, o: { w: string; weight?: string; bias: string; weightGrad?: (dW: string) => void }): void {
+  encoderGrads(dPre: string, o: { w: string; bias: string; weightGrad?: (dW: string) => void }): void {
     const dW = this.gemm(this.xin, dPre, { transA: true });
     if (o.weightGrad) o.weightGrad(dW);
-    else this.grad(o.weight!, dW);
+    else this.grad(o.w, dW);
     this.grad(o.bias, this.columnSum(dPre));
     this.inputBias(o.w, o.bias);
   }

@@ -37,7 +37,7 @@ const GATED_CPU: CpuTrainingParts = {
     const dGateActs = s.fitAuxiliary(gateActs, { againstResidual: false, decoderGrad: false, bias: true });
     const opens = s.op("Greater", [f.pre, s.c(0)]);
     const dGate = s.where(opens, s.op("Add", [s.op("Mul", [s.lambda, s.norms]), dGateActs]));
-    s.encoderGrads(dGate, { w: s.param("W_enc"), weight: "W_enc", bias: "b_gate" });
+    s.encoderGrads(dGate, { w: s.param("W_enc"), bias: "b_gate" });
     const dMag = s.where(s.op("Greater", [f.acts, s.c(0)]), dActs);
     const scale = s.op("Exp", [s.param("r_mag")]);
     s.encoderGrads(dMag, {

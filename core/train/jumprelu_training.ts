@@ -40,7 +40,7 @@ const JUMPRELU_CPU: CpuTrainingParts = {
       s.op("Div", [s.lambda, bandwidth]),
     ]);
     s.grad("log_threshold", s.columnSum(s.where(inside, s.op("Neg", [s.op("Mul", [theta, perToken])]))));
-    s.encoderGrads(dPre, { w: s.param("W_enc"), weight: "W_enc", bias: "b_enc" });
+    s.encoderGrads(dPre, { w: s.param("W_enc"), bias: "b_enc" });
   },
 };
 

@@ -51,7 +51,7 @@ const STANDARD_CPU: CpuTrainingParts = {
     const fires = s.op("Greater", [f.acts, s.c(0)]);
     let dPre = s.where(fires, s.op("Add", [dActs, s.op("Mul", [s.lambda, s.norms])]));
     if (s.term) dPre = s.op("Add", [dPre, ghostGrads(s, f.pre)]);
-    s.encoderGrads(dPre, { w: s.param("W_enc"), weight: "W_enc", bias: "b_enc" });
+    s.encoderGrads(dPre, { w: s.param("W_enc"), bias: "b_enc" });
   },
 };
 
