@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { assertEquals } from "../_assert.ts";
+import { maxAbsDiff } from "../_reference.ts";
 import { gpu } from "../_gpu.ts";
 import { SaeTrainer } from "../../core/train/sae_trainer.ts";
 import {
@@ -161,7 +162,7 @@ for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
         const [ga, gb] = [await sparse.gradients(), await dense.gradients()];
         for (const [name, g] of gb) {
           const scale = Math.max(...g.map(Math.abs), 1e-12);
-          const diff = Math.max(...ga.get(name)!.map((v, i) => Math.abs(v - g[i])));
+          const diff = maxAbsDiff(ga.get(name)!, g);
           assert(diff <= 1e-5 * scale, `step ${step}: ∂${name} differs by ${diff} (largest ${scale})`);
         }
       }
@@ -197,7 +198,7 @@ for (const arch of ["standard", "topk", "batchtopk", "jumprelu", "gated", "matry
       for (const [name, v] of sb) {
         if (name.includes(".")) continue;
         const scale = Math.max(...v.map(Math.abs), 1e-12);
-        const diff = Math.max(...sa.get(name)!.map((x, i) => Math.abs(x - v[i])));
+        const diff = maxAbsDiff(sa.get(name)!, v);
         assert(diff <= 1e-4 * scale, `${name} differs by ${diff} (largest ${scale}) after 20 steps`);
       }
     } finally {
