@@ -1,7 +1,8 @@
 /**
  * Sparse autoencoders on WebGPU: load SAELens, sparsify and Gemma Scope SAEs, and run their
- * encode/decode as WGSL kernels (lavapipe runs them on machines without a GPU); run GPT-2 through ONNX
- * Runtime with TransformerLens's hook points (`HookedGpt2`: runWithCache, runWithHooks, generate).
+ * encode/decode as WGSL kernels (lavapipe runs them on machines without a GPU) or on ONNX Runtime's CPU kernels;
+ * run the models they were trained on (GPT-2, Llama, Mistral, Qwen 2/3, Gemma 1/2/3, Pythia) through ONNX Runtime
+ * with TransformerLens's hook points (`HookedTransformer`: runWithCache, runWithHooks, generate).
  *
  * @example Encode activations and list the strongest features of each token
  * ```ts ignore
@@ -13,12 +14,12 @@
  * console.log(await topFeatures(features, 5));
  * ```
  *
- * @example Cache GPT-2's residual stream where an SAE reads it
+ * @example Cache Gemma 2's residual stream where a Gemma Scope SAE reads it
  * ```ts ignore
- * import { HookedGpt2 } from "@sae/cli";
+ * import { HookedTransformer } from "@sae/cli";
  *
- * const model = await HookedGpt2.load("gpt2"); // Hugging Face Hub, or a local folder
- * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.8.hook_resid_pre"], stopAtLayer: 9 });
+ * const model = await HookedTransformer.load("gemma-2-2b"); // Hugging Face Hub, or a local folder
+ * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.12.hook_resid_post"], stopAtLayer: 13 });
  * ```
  *
  * @example Run GPT-2 with an SAE spliced in and cache its hook points (SAELens HookedSAETransformer)
@@ -62,8 +63,8 @@ export {
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, TensorToWrite } from "./core/io/safetensors.ts";
 export { NORMALIZE_MODES } from "./core/ops/normalize.ts";
 export type { NormalizeMode } from "./core/ops/normalize.ts";
-export { HookedGpt2 } from "./core/lm/gpt2.ts";
-export type { LoadOptions } from "./core/lm/gpt2.ts";
+export { HookedTransformer } from "./core/lm/hooked_transformer.ts";
+export type { LoadOptions } from "./core/lm/hooked_transformer.ts";
 export type { ReplacementRun } from "./core/lm/replacement_run.ts";
 export type { Backend } from "./core/lm/ort_backend.ts";
 export type { HookContext, HookFn } from "./core/lm/hook_fn.ts";
@@ -78,15 +79,29 @@ export type {
   RunWithCacheOptions,
   RunWithHooksOptions,
 } from "./core/lm/run_options.ts";
-export { parseGpt2Config } from "./core/lm/gpt2_config.ts";
-export type { Gpt2Activation, Gpt2Config } from "./core/lm/gpt2_config.ts";
-export { readGpt2Checkpoint } from "./core/lm/gpt2_weights.ts";
-export type { Gpt2BlockWeights, Gpt2Checkpoint, Gpt2Weights, LayerNormWeights } from "./core/lm/gpt2_weights.ts";
-export { NO_PROCESSING, processingFromKwargs, processWeights } from "./core/lm/process_weights.ts";
-export type { WeightProcessing } from "./core/lm/process_weights.ts";
-export { BLOCK_HOOKS, checkHookName, hookNames, hookWidth } from "./core/lm/hook_points.ts";
-export { END_OF_TEXT, Gpt2Tokenizer } from "./core/lm/tokenizer.ts";
-export type { ToTokensOptions } from "./core/lm/tokenizer.ts";
+export { readModelCheckpoint, readModelConfig } from "./core/lm/model_checkpoint.ts";
+export type { ModelCheckpoint, ModelDtype } from "./core/lm/model_checkpoint.ts";
+export type {
+  ActivationFunction,
+  Normalization,
+  RotaryConfig,
+  RotaryScaling,
+  TransformerConfig,
+} from "./core/lm/transformer_config.ts";
+export type { BlockWeights, Linear, NormWeights, TransformerWeights } from "./core/lm/transformer_weights.ts";
+export { WeightTensor } from "./core/lm/weight_tensor.ts";
+export type { WeightDtype } from "./core/lm/weight_tensor.ts";
+export { familyOf, MODEL_FAMILIES } from "./core/lm/model_families.ts";
+export type { ModelFamily } from "./core/lm/model_family.ts";
+export { HfConfig } from "./core/lm/hf_config.ts";
+export { CheckpointTensors } from "./core/lm/checkpoint_tensors.ts";
+export type { WeightStorage } from "./core/lm/checkpoint_tensors.ts";
+export { NO_PROCESSING, processesInPlace, processingFromKwargs, processWeights } from "./core/lm/process_weights.ts";
+export type { AppliedProcessing, WeightProcessing } from "./core/lm/process_weights.ts";
+export { BLOCK_HOOKS, blockHooks, checkHookName, hookNames, hookWidth } from "./core/lm/hook_points.ts";
+export type { HookShape } from "./core/lm/hook_points.ts";
+export { END_OF_TEXT, ModelTokenizer } from "./core/lm/model_tokenizer.ts";
+export type { BosRule, ToTokensOptions } from "./core/lm/model_tokenizer.ts";
 export { sampleToken } from "./core/lm/sampling.ts";
 export type { SamplingOptions } from "./core/lm/sampling.ts";
 export { MODEL_ALIASES, modelRepoId, resolveModelDir } from "./core/lm/model_source.ts";
@@ -240,16 +255,18 @@ export type { AblateOptions } from "./core/analysis/ablation.ts";
 export { checkNeuronpediaId } from "./core/analysis/neuronpedia.ts";
 export type { EvalSoFar } from "./core/eval/evaluate_sae.ts";
 export { densitySampleWarning } from "./core/report/eval_report.ts";
-export { withTransformerLensNames } from "./core/lm/gpt2_config.ts";
-export type { HookedGpt2Config, TransformerLensConfigNames } from "./core/lm/gpt2_config.ts";
+export { withTransformerLensNames } from "./core/lm/transformer_config.ts";
+export type { HookedTransformerConfig, TransformerLensConfigNames } from "./core/lm/transformer_config.ts";
 export { hookReached } from "./core/lm/hook_points.ts";
 export {
+  rightMultiplied,
   stackLayers,
   TransformerLensAttention,
   TransformerLensBlock,
-  transformerLensLayerNorm,
+  TransformerLensMlp,
+  transformerLensNorm,
 } from "./core/lm/transformer_lens_weights.ts";
-export type { TransformerLensLayerNorm } from "./core/lm/transformer_lens_weights.ts";
+export type { TransformerLensNorm } from "./core/lm/transformer_lens_weights.ts";
 export type { EncodeWithHiddenPreResult } from "./core/sae/sae.ts";
 export type { BoundWgsl } from "./core/sae/architecture.ts";
 export { applyHookFns } from "./core/lm/hook_fn.ts";

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { openTokenDataset } from "../core/data/token_dataset.ts";
 import { writeSafetensors } from "../core/io/safetensors.ts";
-import { Gpt2Tokenizer } from "../core/lm/tokenizer.ts";
+import { ModelTokenizer } from "../core/lm/model_tokenizer.ts";
 import { trainSae } from "../core/train/train_sae.ts";
 import { torchBaseline } from "./_torch.ts";
 
@@ -58,7 +58,7 @@ export async function trainRunRates(shape: TrainRunShape): Promise<TrainRunRates
     saes.forEach((s) => s.destroy());
     const sae = (steps - 1) * batchTokens / ((marks[1] - marks[0]) / 1000);
     // The rows the run read, in order (the store reads at most the run's tokens plus one buffer's worth).
-    const tokenizer = await Gpt2Tokenizer.load(model);
+    const tokenizer = await ModelTokenizer.load(model);
     const dataset = await openTokenDataset("sotu", { tokenizer, contextSize, bos: tokenizer.bosTokenId });
     const wanted = Math.ceil(trainingTokens / contextSize) + (nBatchesInBuffer + 1) * storeRows;
     const rows: number[] = [];

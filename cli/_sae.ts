@@ -7,7 +7,7 @@
 
 import { checkNeuronpediaId } from "../core/analysis/neuronpedia.ts";
 import { loadSaeAndModel, type SaeAndModel, UnnamedModelError } from "../core/analysis/load_sae_and_model.ts";
-import type { HookedGpt2 } from "../core/lm/gpt2.ts";
+import type { HookedTransformer } from "../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
 import { type Device, DEVICES } from "../core/sae/device.ts";
 import { MODEL_FLAGS, parseBackend } from "./_model.ts";
@@ -178,7 +178,7 @@ export function featureIndex(value: string | undefined, dSae: number, what = "fe
  *
  * @throws {UsageError} When it is not a single token (saying what it tokenizes to).
  */
-export function targetToken(model: HookedGpt2, target: string): number {
+export function targetToken(model: HookedTransformer, target: string): number {
   try {
     return model.toSingleToken(target);
   } catch (e) {

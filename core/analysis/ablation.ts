@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { SAE } from "../sae/sae.ts";
 import { checkFeatureIndex, checkTokenId } from "./index_checks.ts";
 import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
@@ -79,7 +79,7 @@ function probability(logits: Float32Array, position: number, vocab: number, targ
  * @throws {RangeError} When a feature index or the target is out of range.
  */
 export async function ablateFeatures(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   tokens: readonly number[],
   target: number,

@@ -7,7 +7,7 @@
 
 import { type ReconstructionStats, reconstructionStats } from "../eval/reconstruction.ts";
 import type { HostTensor } from "../gpu/tensor.ts";
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { SAE } from "../sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../sae/top_features.ts";
 import { saeInput, type SaeSite, saeSite } from "../sae/sae_on_model.ts";
@@ -54,7 +54,7 @@ export interface TextFeatures {
  * @throws {RangeError} When the text is longer than the model's context.
  */
 export async function encodeText(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   text: string,
   options: { top?: number } = {},
@@ -79,7 +79,7 @@ export async function encodeText(
  * @returns Tokens, activations, features and statistics.
  */
 export async function encodeTokens(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   tokens: number[],
   options: { top?: number } = {},
@@ -97,7 +97,7 @@ export async function encodeTokens(
     const top = await topFeatures(features, options.top ?? 5);
     const { d_in: dIn, d_sae: dSae } = sae.cfg;
     const all = reconstructionStats(acts.data, r, f, dIn, dSae);
-    const skip = site.prependBos && tokens.length > 1 && tokens[0] === model.cfg.bosTokenId ? 1 : 0;
+    const skip = site.prependBos && tokens.length > 1 && tokens[0] === model.tokenizer.bosTokenId ? 1 : 0;
     const summary = skip === 0
       ? all
       : reconstructionStats(acts.data.subarray(dIn), r.subarray(dIn), f.subarray(dSae), dIn, dSae);

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { batchRows } from "../data/token_rows.ts";
 import { histogram } from "../eval/histogram.ts";
 import type { SAE } from "../sae/sae.ts";
@@ -209,7 +209,7 @@ function neuronpediaNames(
  * @throws {TypeError} When the SAE does not fit the model or no rows come.
  */
 export async function featureDashboards(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   rows: AsyncIterable<number[]>,
   features: readonly number[],
@@ -233,7 +233,7 @@ export async function featureDashboards(
   const tokens = new Growable((n) => new Int32Array(n));
   const positions = features.map(() => new Growable((n) => new Int32Array(n)));
   const values = features.map(() => new Growable((n) => new Float32Array(n)));
-  const bos = model.cfg.bosTokenId;
+  const bos = model.tokenizer.bosTokenId;
   const ids = (t: number) => tokens.data[t];
   let width = 0, rowCount = 0, counted = 0;
 
@@ -278,8 +278,6 @@ export async function featureDashboards(
     if (s === undefined) strCache.set(id, s = model.toString([id]));
     return s;
   };
-  const { W_U, lnFinal } = model.weights;
-  const { dModel, dVocab } = model.cfg;
   const npNames = neuronpediaNames(sae, site.hookName);
   const npId = sae.cfg.metadata.neuronpedia_id;
 
@@ -321,16 +319,9 @@ export async function featureDashboards(
         activations.push(example(i, bin));
       }
     }
-    // W_dec[f] taken into the residual stream, then through W_U (and ln_final's weight when not folded in)
+    // W_dec[f] taken into the residual stream, then through ln_final's weight (when not folded in) and W_U
     const row = sae.W_dec.data.subarray(feature * dIn, (feature + 1) * dIn);
-    const r = pushForward(model, site.hookName, site.head, row);
-    if (lnFinal) { for (let j = 0; j < dModel; j++) r[j] *= lnFinal.w[j]; }
-    const logits = new Float32Array(dVocab);
-    for (let j = 0; j < dModel; j++) {
-      const a = r[j];
-      const offset = j * dVocab;
-      for (let v = 0; v < dVocab; v++) logits[v] += a * W_U[offset + v];
-    }
+    const logits = model.directionLogits(pushForward(model, site.hookName, site.head, row));
     const byLogit = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
     const top = byLogit.slice(0, 10), bottom = byLogit.slice(-10).reverse();
     const actHist = histogram(val, bins);

@@ -6,26 +6,42 @@
  * @module
  */
 
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 
 const RESIDUAL = /hook_(resid_pre|resid_mid|resid_post|attn_out|mlp_out|embed|pos_embed)$/;
 
+/** Each model's W_O and W_out [rows, d_model] by hook, copied out once. */
+const MATRICES = new WeakMap<HookedTransformer, Map<string, Float32Array>>();
+
 /** The matrix [rows, d_model] and its row range for a hook, or undefined for the identity. */
 function hookMatrix(
-  model: HookedGpt2,
+  model: HookedTransformer,
   hookName: string,
   head: number | undefined,
 ): { m: Float32Array; first: number; count: number } | undefined {
   if (RESIDUAL.test(hookName)) return undefined;
   const layer = Number(/^blocks\.(\d+)\./.exec(hookName)?.[1]);
-  if (hookName.endsWith("attn.hook_z")) {
+  const z = hookName.endsWith("attn.hook_z"), post = hookName.endsWith("mlp.hook_post");
+  if ((z || post) && model.cfg.postNorms) {
+    throw new TypeError(
+      `This needs an SAE on a hook that writes linearly into the residual stream: ${hookName} passes a norm (${
+        z ? "ln1_post" : "ln2_post"
+      }) before it is added in a ${model.cfg.family} model; use hook_attn_out, hook_mlp_out or the residual stream`,
+    );
+  }
+  let matrices = MATRICES.get(model);
+  if (!matrices) MATRICES.set(model, matrices = new Map());
+  const matrix = () => {
+    let m = matrices.get(hookName);
+    if (!m) matrices.set(hookName, m = z ? model.blocks[layer].attn.W_O.data : model.blocks[layer].mlp.W_out.data);
+    return m;
+  };
+  if (z) {
     const dh = model.cfg.dHead;
-    const m = model.weights.blocks[layer].W_O;
+    const m = matrix();
     return head === undefined ? { m, first: 0, count: model.cfg.nHeads * dh } : { m, first: head * dh, count: dh };
   }
-  if (hookName.endsWith("mlp.hook_post")) {
-    return { m: model.weights.blocks[layer].W_out, first: 0, count: model.cfg.dMlp };
-  }
+  if (post) return { m: matrix(), first: 0, count: model.cfg.dMlp };
   throw new TypeError(
     `This needs an SAE on the residual stream, attn.hook_z or mlp.hook_post, which write linearly into the residual stream: this one reads ${hookName}`,
   );
@@ -46,7 +62,7 @@ function hookMatrix(
  * @returns The vector in the hook's space.
  * @throws {TypeError} When the hook does not write linearly into the residual stream.
  */
-export function pullBack(model: HookedGpt2, hookName: string, head: number | undefined, v: Float64Array): Float64Array {
+export function pullBack(model: HookedTransformer, hookName: string, head: number | undefined, v: Float64Array): Float64Array {
   const map = hookMatrix(model, hookName, head);
   if (!map) return v;
   const d = model.cfg.dModel;
@@ -75,7 +91,7 @@ export function pullBack(model: HookedGpt2, hookName: string, head: number | und
  * @throws {TypeError} When the hook does not write linearly into the residual stream.
  */
 export function pushForward(
-  model: HookedGpt2,
+  model: HookedTransformer,
   hookName: string,
   head: number | undefined,
   v: ArrayLike<number>,

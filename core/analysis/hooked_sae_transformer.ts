@@ -1,5 +1,5 @@
 /**
- * SAELens's `HookedSAETransformer` over {@linkcode HookedGpt2}: attach SAEs at their hooks and run the
+ * SAELens's `HookedSAETransformer` over {@linkcode HookedTransformer}: attach SAEs at their hooks and run the
  * model with them spliced in, caching and hooking the SAEs' own hook points.
  *
  * SAELens names, in this API's camelCase:
@@ -32,7 +32,7 @@
  */
 
 import type { HostTensor } from "../gpu/tensor.ts";
-import { HookedGpt2, type LoadOptions } from "../lm/gpt2.ts";
+import { HookedTransformer, type LoadOptions } from "../lm/hooked_transformer.ts";
 import type { HookFn } from "../lm/hook_fn.ts";
 import type {
   CachedOutput,
@@ -96,7 +96,7 @@ type Hooks = readonly (readonly [string, HookFn])[];
  */
 export class HookedSaeTransformer {
   /** The model the SAEs are spliced into. */
-  readonly model: HookedGpt2;
+  readonly model: HookedTransformer;
   readonly #attached = new Map<string, AttachedSae>();
 
   /**
@@ -104,12 +104,12 @@ export class HookedSaeTransformer {
    *
    * @param model The model.
    */
-  constructor(model: HookedGpt2) {
+  constructor(model: HookedTransformer) {
     this.model = model;
   }
 
   /**
-   * Loads a model as {@linkcode HookedGpt2.load} does and wraps it.
+   * Loads a model as {@linkcode HookedTransformer.load} does and wraps it.
    *
    * @example
    * ```ts ignore
@@ -121,7 +121,7 @@ export class HookedSaeTransformer {
    * @returns The wrapped model.
    */
   static async load(source: string, options: LoadOptions = {}): Promise<HookedSaeTransformer> {
-    return new HookedSaeTransformer(await HookedGpt2.load(source, options));
+    return new HookedSaeTransformer(await HookedTransformer.load(source, options));
   }
 
   /** The attached SAEs by hook name (SAELens `acts_to_saes`). */
@@ -304,7 +304,7 @@ export class HookedSaeTransformer {
    * ```
    *
    * @param input A prompt or token ids.
-   * @param options As {@linkcode HookedGpt2.generate}; `fwdHooks` may name SAE hook points.
+   * @param options As {@linkcode HookedTransformer.generate}; `fwdHooks` may name SAE hook points.
    * @returns Tokens and text.
    */
   generate(input: ModelInput, options: GenerateOptions = {}): Promise<GenerateOutput> {

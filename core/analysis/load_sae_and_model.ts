@@ -7,7 +7,7 @@
 
 import { EMBEDDED_MODEL_NAME, embeddedModel, embeddedSae } from "../embedded.ts";
 import type { HubOptions } from "../hub/hub_settings.ts";
-import { HookedGpt2 } from "../lm/gpt2.ts";
+import { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { Backend } from "../lm/ort_backend.ts";
 import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
 import { resolveSaeSource } from "../sae/pretrained.ts";
@@ -60,7 +60,7 @@ export interface SaeAndModel {
   /** The SAE. */
   sae: SAE;
   /** The model. */
-  model: HookedGpt2;
+  model: HookedTransformer;
 }
 
 /**
@@ -84,13 +84,13 @@ export async function loadSaeAndModel(source?: string, options: SaeAndModelOptio
   const { folder, overrides } = await resolveSaeSource(source ?? embeddedSae(), options.hub);
   const sae = await SAE.load(folder, { cfgOverrides: overrides, device: options.device });
   if (options.neuronpediaId !== undefined) sae.cfg.metadata.neuronpedia_id = options.neuronpediaId;
-  let model: HookedGpt2 | undefined;
+  let model: HookedTransformer | undefined;
   try {
     const named = sae.cfg.metadata.model_name;
     const modelSource = options.model ??
       (named === EMBEDDED_MODEL_NAME ? embeddedModel() : typeof named === "string" && named ? named : undefined);
     if (modelSource === undefined) throw new UnnamedModelError(folder);
-    model = await HookedGpt2.load(modelSource, {
+    model = await HookedTransformer.load(modelSource, {
       backend: options.backend && options.backend !== "auto" ? options.backend : await modelBackendFor(sae.device),
       processing: options.processing ??
         processingFromKwargs(sae.cfg.metadata.model_from_pretrained_kwargs ?? undefined),

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { SAE } from "../sae/sae.ts";
 import type { TextFeatures } from "./encode_text.ts";
 import { pullBack } from "./hook_to_residual.ts";
@@ -67,7 +67,7 @@ export interface LogitAttribution {
  * @throws {TypeError} When the SAE's hook does not write linearly into the residual stream.
  */
 export async function logitAttribution(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   encoded: TextFeatures,
   target: number,
@@ -83,12 +83,12 @@ export async function logitAttribution(
     returnType: "logits",
   });
   const scale = cache.get("ln_final.hook_scale")!.data[position];
-  // the target's unembedding column, times ln_final's weight where it is not folded in, then centred
-  const { W_U, lnFinal } = model.weights;
-  const u = new Float64Array(d);
-  for (let j = 0; j < d; j++) u[j] = W_U[j * dVocab + target] * (lnFinal ? lnFinal.w[j] : 1);
-  const mean = u.reduce((a, b) => a + b, 0) / d;
-  for (let j = 0; j < d; j++) u[j] -= mean;
+  // the target's unembedding column through ln_final's weight, centred over d_model where ln_final is a LayerNorm
+  const u = model.logitDirection(target);
+  if (model.cfg.normalization === "LN") {
+    const mean = u.reduce((a, b) => a + b, 0) / d;
+    for (let j = 0; j < d; j++) u[j] -= mean;
+  }
   const g = pullBack(model, encoded.site.hookName, encoded.site.head, u);
 
   const { d_in: dIn, d_sae: dSae, normalize_activations: norm } = sae.cfg;

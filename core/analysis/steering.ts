@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { HookFn } from "../lm/hook_fn.ts";
 import type { GenerateOptions } from "../lm/run_options.ts";
 import type { SAE } from "../sae/sae.ts";
@@ -94,7 +94,7 @@ export interface Steering {
  * @throws {RangeError} When the feature is outside the SAE.
  */
 export async function steeringScale(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   text: string,
   feature: number,
@@ -204,7 +204,7 @@ export function steeringHook(
  * @returns The generations.
  * @throws {RangeError} When the feature or an option is out of range.
  */
-export async function steer(model: HookedGpt2, sae: SAE, text: string, options: SteerOptions): Promise<Steering> {
+export async function steer(model: HookedTransformer, sae: SAE, text: string, options: SteerOptions): Promise<Steering> {
   const {
     feature,
     strength,

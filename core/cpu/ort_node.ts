@@ -1,12 +1,12 @@
 /**
  * ONNX Runtime's native CPU engine (onnxruntime-node, MLAS kernels) for the SAE's small graphs: the
- * module loaded once, sessions created with one intra-op thread per core. Besides `core/lm/gpt2.ts`,
+ * module loaded once, sessions created with one intra-op thread per core. Besides `core/lm/hooked_transformer.ts`,
  * the only module that imports onnxruntime.
  *
  * @module
  */
 
-// onnxruntime is named by full npm specifier, as in core/lm/gpt2.ts, so `deno task bundle` keeps it external.
+// onnxruntime is named by full npm specifier, as in core/lm/hooked_transformer.ts, so `deno task bundle` keeps it external.
 // deno-lint-ignore no-import-prefix
 import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import { encodeOnnxModel, type OnnxGraph } from "../util/onnx_proto.ts";

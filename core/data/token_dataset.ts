@@ -23,7 +23,7 @@ export interface TokenDataset {
 
 /** Options of {@linkcode openTokenDataset}. */
 export interface TokenDatasetOptions extends DocumentOptions {
-  /** Turns text into token ids (without BOS): a `HookedGpt2` or `Gpt2Tokenizer`. */
+  /** Turns text into token ids (without BOS): a `HookedTransformer` or `ModelTokenizer`. */
   tokenizer: { toTokens(text: string, options: { prependBos: boolean }): number[] };
   /** Tokens per row; when left out, a tokens file's own width and `defaultContextSize` for documents. */
   contextSize?: number;

@@ -7,7 +7,7 @@
  */
 
 import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";
 import { type Histogram, histogram } from "./histogram.ts";
@@ -110,7 +110,7 @@ function sum(values: Float32Array | Float64Array): number {
  * @throws {TypeError} When the SAE does not fit the model, no row comes or rows differ in length.
  */
 export async function evaluateSae(
-  model: HookedGpt2,
+  model: HookedTransformer,
   sae: SAE,
   rows: AsyncIterable<number[]>,
   options: EvaluateOptions = {},
@@ -118,7 +118,7 @@ export async function evaluateSae(
   const { batchSize = 8, maxBatches = Infinity, onProgress } = options;
   const site = saeSite(model, sae);
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
-  const bos = model.cfg.bosTokenId;
+  const bos = model.tokenizer.bosTokenId;
   const sums = new ReconstructionSums(dIn, dSae);
   let ceOrig = 0, ceSae = 0, ceZero = 0, lossCount = 0, klSae = 0, klZero = 0;
   let rowCount = 0, tokenCount = 0, batches = 0;

@@ -247,6 +247,91 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   }
 }
 
+/** A tensor's place in a safetensors file opened by {@linkcode SafetensorsReader}. */
+export interface SafetensorsSlot {
+  /** Element type as stored. */
+  dtype: SafetensorsDtype;
+  /** Dimensions. */
+  shape: number[];
+}
+
+/**
+ * A safetensors file whose header is read and validated at once and whose tensors are read one at a time when asked
+ * for, each into its own (aligned) buffer: a model's shards never sit in memory whole beside the weights taken from them.
+ *
+ * @example Read one tensor
+ * ```ts
+ * import { encodeSafetensors, SafetensorsReader } from "./safetensors.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, encodeSafetensors({ w: { shape: [2], data: Float32Array.of(1, 2) } }));
+ * const file = await SafetensorsReader.open(path);
+ * console.log(file.slots.get("w")?.shape, (await file.read("w")).length); // [2] 8
+ * file.close();
+ * ```
+ */
+export class SafetensorsReader {
+  /** The file. */
+  readonly path: string;
+  /** Tensors by name, in file order. */
+  readonly slots: ReadonlyMap<string, SafetensorsSlot>;
+  readonly #file: Deno.FsFile;
+  readonly #ranges: Map<string, [number, number]>;
+
+  private constructor(path: string, file: Deno.FsFile, header: SafetensorsHeader, dataStart: number) {
+    this.path = path;
+    this.#file = file;
+    const slots = new Map<string, SafetensorsSlot>();
+    this.#ranges = new Map();
+    for (const { name, dtype, shape, begin, end } of header.entries) {
+      slots.set(name, { dtype, shape });
+      this.#ranges.set(name, [dataStart + begin, dataStart + end]);
+    }
+    this.slots = slots;
+  }
+
+  /**
+   * Opens a regular file and validates its header as {@linkcode readSafetensors} does.
+   *
+   * @param path The file.
+   * @returns The open file; close it when done.
+   * @throws {Deno.errors.NotFound} When the file is missing.
+   * @throws {TypeError} When it is not a regular file or a tensor is malformed.
+   * @throws {SyntaxError} When the header is invalid.
+   */
+  static async open(path: string): Promise<SafetensorsReader> {
+    const { file, size } = await openRegularFile(path, Number.MAX_SAFE_INTEGER, "a safetensors file");
+    try {
+      const prefix = await readExactly(file, Math.min(size, 8), path);
+      const n = headerLength(prefix, size, path);
+      const header = parseHeader(await readExactly(file, n, path), size - 8 - n, path);
+      return new SafetensorsReader(path, file, header, 8 + n);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The stored bytes of one tensor, in a buffer of their own.
+   *
+   * @param name The tensor.
+   * @returns Its bytes.
+   * @throws {RangeError} When the file has no such tensor.
+   * @throws {SyntaxError} When the file was cut short since it was opened.
+   */
+  async read(name: string): Promise<Uint8Array> {
+    const range = this.#ranges.get(name);
+    if (!range) throw new RangeError(`${this.path} has no tensor ${name}`);
+    await this.#file.seek(range[0], Deno.SeekMode.Start);
+    return await readExactly(this.#file, range[1] - range[0], this.path);
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+}
+
 /**
  * Converts a stored floating-point tensor to float32 (F32, F16, BF16, F64).
  *

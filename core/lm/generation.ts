@@ -5,9 +5,9 @@
  * @module
  */
 
-import { LOGITS } from "./_gpt2_graph.ts";
-import { type Batch, type Gpt2Forward, type KvCache, toBatch } from "./_gpt2_forward.ts";
-import type { Gpt2Config } from "./gpt2_config.ts";
+import { LOGITS } from "./_transformer_graph.ts";
+import { type Batch, type KvCache, toBatch, type TransformerForward } from "./_transformer_forward.ts";
+import type { TransformerConfig } from "./transformer_config.ts";
 import type { GenerateOptions, GenerateOutput } from "./run_options.ts";
 import { sampleToken } from "./sampling.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
@@ -26,11 +26,11 @@ import { mulberry32 } from "../util/mulberry32.ts";
  * @param options Length, sampling, hooks, KV cache.
  * @param decode Token ids to text.
  * @returns Tokens and text.
- * @throws {RangeError} When prompt plus new tokens exceed n_positions.
+ * @throws {RangeError} When prompt plus new tokens exceed n_ctx.
  */
 export async function generateTokens(
-  forwarder: Gpt2Forward,
-  cfg: Gpt2Config,
+  forwarder: TransformerForward,
+  cfg: TransformerConfig,
   batch: Batch,
   options: GenerateOptions,
   decode: (ids: readonly number[]) => string,
@@ -41,13 +41,14 @@ export async function generateTokens(
   }
   if (batch.pos + maxNewTokens > cfg.nCtx) {
     throw new RangeError(
-      `Cannot generate ${maxNewTokens} tokens after ${batch.pos}: the model's n_positions is ${cfg.nCtx}`,
+      `Cannot generate ${maxNewTokens} tokens after ${batch.pos}: the model's n_ctx is ${cfg.nCtx}`,
     );
   }
   const rng = mulberry32(options.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]);
   const rows = batch.rows; // toBatch's own copies, extended in place
   const finished = rows.map(() => false);
-  const eos = cfg.eosTokenId;
+  const eos = new Set(cfg.eosTokenIds);
+  const pad = cfg.eosTokenIds[0];
   let kv: KvCache | undefined = useKvCache ? forwarder.emptyKv(batch.batch) : undefined;
   for (let step = 0; step < maxNewTokens; step++) {
     const start = kv && step > 0 ? rows[0].length - 1 : 0;
@@ -57,10 +58,10 @@ export async function generateTokens(
     if (kv) kv = forwarder.nextKv(env, kv.length + stepBatch.pos);
     const vocab = cfg.dVocab;
     const next = finished.map((done, b) => {
-      if (done) return eos;
+      if (done) return pad;
       const offset = (b * stepBatch.pos + stepBatch.pos - 1) * vocab;
       const token = sampleToken(logits.subarray(offset, offset + vocab), options, rng);
-      if (stopAtEos && token === eos) finished[b] = true;
+      if (stopAtEos && eos.has(token)) finished[b] = true;
       return token;
     });
     next.forEach((t, b) => rows[b].push(t));

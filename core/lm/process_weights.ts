@@ -1,14 +1,21 @@
 /**
- * TransformerLens's weight processing (`HookedTransformer.process_weights_`): fold layer norms into the
- * following weights, centre the weights that write to the residual stream, centre the unembedding and
- * fold the value biases into the output bias. None changes the model's log-probabilities; together they
- * make the residual stream TransformerLens shows (and SAEs trained on it expect).
+ * TransformerLens's weight processing (`HookedTransformer.process_weights_`) for every family: fold layer norms into
+ * the weights that read them, centre the weights that write to the residual stream, centre the unembedding and fold
+ * the value biases into the output bias. None changes the model's log-probabilities; together they make the residual
+ * stream TransformerLens shows (and SAEs trained on it expect).
+ *
+ * As TransformerLens does per normalisation: LayerNorm models are folded and centred in place; RMSNorm models are
+ * not centred (TransformerLens skips it), and folding their norms changes no activation (RMSNorm's `hook_normalized`
+ * is taken before the weight either way), so the model keeps computing with the norms' weights and only shows them
+ * folded where it names weights (`W_Q`, `ln1`, ...). Centring the unembedding subtracts each position's mean logit
+ * in the graph, which equals what centred weights give and leaves a tied embedding untouched.
  *
  * @module
  */
 
-import type { Gpt2Config } from "./gpt2_config.ts";
-import type { Gpt2Weights } from "./gpt2_weights.ts";
+import type { TransformerConfig } from "./transformer_config.ts";
+import type { Linear, NormWeights, TransformerWeights } from "./transformer_weights.ts";
+import { WeightTensor } from "./weight_tensor.ts";
 
 /** Which processing steps to apply; names follow `HookedTransformer.from_pretrained`'s arguments. */
 export interface WeightProcessing {
@@ -20,6 +27,16 @@ export interface WeightProcessing {
   centerUnembed?: boolean;
   /** Fold b_V into b_O (`fold_value_biases`). @default {true} */
   foldValueBiases?: boolean;
+}
+
+/** What processing a model ended up with (TransformerLens skips steps some models cannot take). */
+export interface AppliedProcessing {
+  /** Layer norms are folded (TransformerLens's LNPre / RMSPre). */
+  folded: boolean;
+  /** Writing weights are centred (LayerNorm models only). */
+  centredWrites: boolean;
+  /** Logits are centred over the vocabulary (not with a final soft cap, where TransformerLens refuses it). */
+  centredUnembed: boolean;
 }
 
 /** `from_pretrained_no_processing`: every step off. */
@@ -64,47 +81,77 @@ export function processingFromKwargs(kwargs: Record<string, unknown> | undefined
   return out;
 }
 
-/** b[c] += Σ_r v[r] · M[r, c] for a row-major [rows, cols] matrix. */
-function addVecMat(b: Float32Array, v: Float32Array, m: Float32Array, rows: number, cols: number): void {
-  const acc = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const s = v[r];
-    if (s === 0) continue;
-    for (let c = 0; c < cols; c++) acc[c] += s * m[r * cols + c];
-  }
-  for (let c = 0; c < cols; c++) b[c] += acc[c];
+/**
+ * Whether a processing changes matrices in place, so that the model needs them as float32: folding and centring a
+ * LayerNorm model do.
+ *
+ * @example
+ * ```ts
+ * import { processesInPlace } from "./process_weights.ts";
+ * console.log(processesInPlace({ normalization: "RMS" }, {}), processesInPlace({ normalization: "LN" }, {})); // false true
+ * ```
+ *
+ * @param cfg The model's normalisation.
+ * @param processing The steps asked for.
+ * @returns Whether matrices change.
+ */
+export function processesInPlace(cfg: Pick<TransformerConfig, "normalization">, processing: WeightProcessing): boolean {
+  const { foldLn = true, centerWritingWeights = true } = processing;
+  return cfg.normalization === "LN" && (foldLn || centerWritingWeights);
 }
 
-/** Folds a layer norm [rows] into the rows (input dim) of M, then centres each column over the rows. */
-function foldIntoInputs(
-  ln: { w: Float32Array; b: Float32Array },
-  m: Float32Array,
-  bias: Float32Array,
-  rows: number,
-  cols: number,
-): void {
-  addVecMat(bias, ln.b, m, rows, cols);
-  for (let r = 0; r < rows; r++) {
-    const s = ln.w[r];
-    for (let c = 0; c < cols; c++) m[r * cols + c] *= s;
-  }
-  centerColumns(m, rows, cols);
-}
-
-/** Subtracts each column's mean over the rows. */
-function centerColumns(m: Float32Array, rows: number, cols: number): void {
-  const mean = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) mean[c] += m[r * cols + c];
-  }
-  for (let c = 0; c < cols; c++) mean[c] /= rows;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) m[r * cols + c] -= mean[c];
+/** bias[o] += Σ_i W[o, i] · v[i] for a [out, in] matrix. */
+function addMatVec(bias: Float32Array, w: Float32Array, v: Float32Array, inDim: number): void {
+  for (let o = 0; o < bias.length; o++) {
+    let s = 0;
+    for (let i = 0; i < inDim; i++) s += w[o * inDim + i] * v[i];
+    bias[o] += s;
   }
 }
 
-/** Subtracts each row's mean over the columns. */
-function centerRows(m: Float32Array, rows: number, cols: number): void {
+/** Folds a LayerNorm into the inputs of a projection, then removes each output's mean over the inputs. */
+function foldInto(ln: NormWeights, lin: Linear, center: boolean): void {
+  const [out, inDim] = lin.weight.shape;
+  const w = lin.weight.data;
+  if (ln.b) {
+    lin.bias ??= new Float32Array(out);
+    addMatVec(lin.bias, w, ln.b, inDim);
+  }
+  for (let o = 0; o < out; o++) {
+    let sum = 0;
+    for (let i = 0; i < inDim; i++) sum += (w[o * inDim + i] *= ln.w[i]);
+    if (!center) continue;
+    const mean = Math.fround(sum / inDim);
+    for (let i = 0; i < inDim; i++) w[o * inDim + i] -= mean;
+  }
+}
+
+/** Removes the mean over the outputs (d_model) from each input's column and from the bias. */
+function centerOutputs(lin: Linear): void {
+  const [out, inDim] = lin.weight.shape;
+  const w = lin.weight.data;
+  const mean = new Float64Array(inDim);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inDim; i++) mean[i] += w[o * inDim + i];
+  for (let o = 0; o < out; o++) for (let i = 0; i < inDim; i++) w[o * inDim + i] -= mean[i] / out;
+  if (lin.bias) centerRows(lin.bias, 1, out);
+}
+
+/**
+ * Subtracts each row's mean over its columns, in place.
+ *
+ * @example
+ * ```ts
+ * import { centerRows } from "./process_weights.ts";
+ * const m = Float32Array.of(1, 3, 5, 5);
+ * centerRows(m, 2, 2);
+ * console.log([...m]); // [-1, 1, 0, 0]
+ * ```
+ *
+ * @param m A row-major [rows, cols] matrix.
+ * @param rows Its rows.
+ * @param cols Its columns.
+ */
+export function centerRows(m: Float32Array, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
     const row = m.subarray(r * cols, (r + 1) * cols);
     let sum = 0;
@@ -116,59 +163,69 @@ function centerRows(m: Float32Array, rows: number, cols: number): void {
 
 /**
  * Applies TransformerLens's processing in its order (fold_ln, center_writing_weights, center_unembed,
- * fold_value_biases), in place. Folded layer norms become `null` (LNPre: centre and scale only).
+ * fold_value_biases), in place. Folded LayerNorms become `null` (LNPre: centre and scale only); a tied unembedding
+ * that a step changes gets a copy of its own first, as TransformerLens keeps W_U apart from W_E.
  *
  * @example Default processing
  * ```ts ignore
- * import { readGpt2Checkpoint } from "./gpt2_weights.ts";
- * import { processWeights } from "./process_weights.ts";
- * const { config, weights } = await readGpt2Checkpoint("../shared/fixtures/gpt2-sotu-tiny");
- * processWeights(weights, config, {});
+ * const applied = processWeights(weights, cfg, {});
+ * console.log(applied); // { folded: true, centredWrites: true, centredUnembed: true }
  * ```
  *
- * @param weights Weights to change.
- * @param config Their shapes.
+ * @param weights Weights to change (LayerNorm models' matrices as float32).
+ * @param cfg Their shapes.
  * @param processing Steps to apply; each defaults to on.
+ * @returns What was applied.
+ * @throws {TypeError} When a LayerNorm model's matrices are kept in 16 bits.
  */
-export function processWeights(weights: Gpt2Weights, config: Gpt2Config, processing: WeightProcessing): void {
+export function processWeights(
+  weights: TransformerWeights,
+  cfg: TransformerConfig,
+  processing: WeightProcessing,
+): AppliedProcessing {
   const { foldLn = true, centerWritingWeights = true, centerUnembed = true, foldValueBiases = true } = processing;
-  const { dModel: d, dMlp: m, dVocab, nCtx } = config;
-  if (foldLn) {
+  const layerNorm = cfg.normalization === "LN";
+  if (layerNorm && (foldLn || centerWritingWeights) && weights.unembed.weight === weights.embed) {
+    weights.unembed = { ...weights.unembed, weight: WeightTensor.float32(weights.embed.shape, Float32Array.from(weights.embed.data)) };
+  }
+  if (layerNorm && foldLn) {
     for (const block of weights.blocks) {
       if (block.ln1) {
-        foldIntoInputs(block.ln1, block.W_Q, block.b_Q, d, d);
-        foldIntoInputs(block.ln1, block.W_K, block.b_K, d, d);
-        foldIntoInputs(block.ln1, block.W_V, block.b_V, d, d);
+        for (const lin of [block.q, block.k, block.v]) foldInto(block.ln1, lin, true);
         block.ln1 = null;
       }
       if (block.ln2) {
-        foldIntoInputs(block.ln2, block.W_in, block.b_in, d, m);
+        foldInto(block.ln2, block.up, true);
+        if (block.gate) foldInto(block.ln2, block.gate, false);
         block.ln2 = null;
       }
     }
     if (weights.lnFinal) {
-      foldIntoInputs(weights.lnFinal, weights.W_U, weights.b_U, d, dVocab);
+      weights.unembed.bias ??= new Float32Array(cfg.dVocab);
+      foldInto(weights.lnFinal, weights.unembed, true);
       weights.lnFinal = null;
     }
   }
-  if (centerWritingWeights) {
-    centerRows(weights.W_E, dVocab, d);
-    centerRows(weights.W_pos, nCtx, d);
+  const centredWrites = layerNorm && centerWritingWeights;
+  if (centredWrites) {
+    centerRows(weights.embed.data, cfg.dVocab, cfg.dModel);
+    if (weights.posEmbed) centerRows(weights.posEmbed.data, weights.posEmbed.shape[0], cfg.dModel);
     for (const block of weights.blocks) {
-      centerRows(block.W_O, d, d);
-      centerRows(block.b_O, 1, d);
-      centerRows(block.W_out, m, d);
-      centerRows(block.b_out, 1, d);
+      centerOutputs(block.o);
+      centerOutputs(block.down);
     }
-  }
-  if (centerUnembed) {
-    centerRows(weights.W_U, d, dVocab);
-    centerRows(weights.b_U, 1, dVocab);
   }
   if (foldValueBiases) {
+    const group = cfg.nHeads / cfg.nKvHeads, dh = cfg.dHead;
     for (const block of weights.blocks) {
-      addVecMat(block.b_O, block.b_V, block.W_O, d, d);
-      block.b_V.fill(0);
+      const bV = block.v.bias;
+      if (!bV || bV.every((x) => x === 0)) continue;
+      // b_O += Σ_h b_V[h] · W_O[h]: query head h reads key/value head floor(h / group)
+      const expanded = Float32Array.from({ length: cfg.nHeads * dh }, (_, j) => bV[Math.floor(j / dh / group) * dh + j % dh]);
+      block.o.bias ??= new Float32Array(cfg.dModel);
+      addMatVec(block.o.bias, block.o.weight.toFloat32(), expanded, cfg.nHeads * dh);
+      bV.fill(0);
     }
   }
+  return { folded: foldLn, centredWrites, centredUnembed: centerUnembed && cfg.finalSoftcap === 0 };
 }

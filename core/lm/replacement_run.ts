@@ -13,8 +13,18 @@ import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import type { HostTensor } from "../gpu/tensor.ts";
 import { GraphBuilder } from "../cpu/graph_builder.ts";
 import type { OnnxGraph, OnnxNode } from "../util/onnx_proto.ts";
-import { type Gpt2Graph, LOGITS, MASK, POSITIONS, segment, segmentInputs, TOKEN_LOSS } from "./_gpt2_graph.ts";
-import type { Batch, Gpt2Forward } from "./_gpt2_forward.ts";
+import {
+  LOCAL_MASK,
+  LOGITS,
+  MASK,
+  POSITIONS,
+  rotaryInput,
+  segment,
+  segmentInputs,
+  TOKEN_LOSS,
+  type TransformerGraph,
+} from "./_transformer_graph.ts";
+import type { Batch, TransformerForward } from "./_transformer_forward.ts";
 
 /** What {@linkcode runWithReplacements} measured. */
 export interface ReplacementRun {
@@ -32,6 +42,16 @@ export interface ReplacementRun {
  * its logits).
  */
 const LOGITS_BYTES = 128 * 1024 * 1024;
+/** Inputs that are per position, not per row: every variant reads them as they are. */
+const SHARED = new Set([
+  MASK,
+  LOCAL_MASK,
+  POSITIONS,
+  rotaryInput("cos", false),
+  rotaryInput("sin", false),
+  rotaryInput("cos", true),
+  rotaryInput("sin", true),
+]);
 const KL = "kl_divergence";
 
 /**
@@ -39,16 +59,19 @@ const KL = "kl_divergence";
  * every other batch-shaped input repeated to match, log-softmax over the vocabulary, and KL(p_0 ‖ p_v) for each
  * variant v > 0, as output [rows, pos, variants − 1].
  */
-function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number, weightsAsInputs: boolean): OnnxGraph {
+function continuationGraph(
+  graph: TransformerGraph,
+  hookName: string,
+  variants: number,
+  matricesAsInputs: boolean,
+): OnnxGraph {
   const start = graph.hookNode.get(hookName)! + 1;
-  const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS], weightsAsInputs);
+  const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS], matricesAsInputs);
   const nodes: OnnxNode[] = [];
   // The hook comes in stacked; every other batch-shaped input is one copy per variant.
   const renamed = new Map<string, string>();
   for (const input of base.inputs) {
-    if (
-      input.name === hookName || input.name === MASK || input.name === POSITIONS || graph.initializers.has(input.name)
-    ) continue;
+    if (input.name === hookName || SHARED.has(input.name) || graph.matrices.has(input.name)) continue;
     renamed.set(input.name, `${input.name}.one`);
     nodes.push({
       opType: "Concat",
@@ -101,7 +124,7 @@ function continuationGraph(graph: Gpt2Graph, hookName: string, variants: number,
  * @throws {TypeError} When a replacement's shape differs from the hook's.
  */
 export async function runWithReplacements(
-  forwarder: Gpt2Forward,
+  forwarder: TransformerForward,
   batch: Batch,
   hookName: string,
   replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
@@ -126,11 +149,11 @@ export async function runWithReplacements(
   }
   const values = [clean, ...replacements], variants = values.length;
   const { batch: rows, pos } = batch;
-  const vocab = graph.initializers.get("b_U")!.dims[0];
+  const vocab = forwarder.cfg.dVocab;
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
   const session = await forwarder.session(
     `replacements:${hookName}:${variants}`,
-    () => continuationGraph(graph, hookName, variants, forwarder.weightsAsInputs),
+    () => continuationGraph(graph, hookName, variants, forwarder.matricesAsInputs),
   );
   const ort = forwarder.ort;
   const losses = values.map(() => new Float32Array(rows * (pos - 1)));
@@ -141,7 +164,7 @@ export async function runWithReplacements(
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
-    const feeds: Record<string, OrtTypes.Tensor> = forwarder.weightFeeds(graph, start, graph.nodes.length);
+    const { feeds, release } = forwarder.matrixFeeds(graph, start, graph.nodes.length);
     for (const name of needed) {
       const t = env.get(name)!;
       if (name === hookName) {
@@ -149,13 +172,13 @@ export async function runWithReplacements(
         const stacked = new Float32Array(variants * n * width);
         values.forEach((v, i) => stacked.set(v.data.subarray(r0 * width, (r0 + n) * width), i * n * width));
         feeds[name] = new ort.Tensor("float32", stacked, [variants * n, ...clean.shape.slice(1)]);
-      } else if (name === MASK || name === POSITIONS) {
+      } else if (SHARED.has(name)) {
         feeds[name] = t;
       } else {
         feeds[`${name}.one`] = new ort.Tensor(t.type, rowSlice(t, r0, n), [n, ...t.dims.slice(1)]);
       }
     }
-    const out = await session.run(feeds);
+    const out = await session.run(feeds).finally(release);
     const tokenLoss = out[TOKEN_LOSS].data as Float32Array, divergence = out[KL].data as Float64Array;
     values.forEach((_, v) => {
       for (let b = 0; b < n; b++) {

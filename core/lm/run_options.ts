@@ -1,5 +1,5 @@
 /**
- * What `HookedGpt2`'s run methods take and return: inputs, options and outputs.
+ * What `HookedTransformer`'s run methods take and return: inputs, options and outputs.
  *
  * @module
  */
@@ -22,13 +22,13 @@ export interface RunOptions {
   lossPerToken?: boolean;
 }
 
-/** Options of {@linkcode HookedGpt2.runWithHooks}. */
+/** Options of {@linkcode HookedTransformer.runWithHooks}. */
 export interface RunWithHooksOptions extends RunOptions {
   /** `[hookName, fn]` pairs, applied in order. */
   fwdHooks: readonly (readonly [string, HookFn])[];
 }
 
-/** Options of {@linkcode HookedGpt2.runWithCache}. */
+/** Options of {@linkcode HookedTransformer.runWithCache}. */
 export interface RunWithCacheOptions extends RunOptions {
   /** Hooks to cache. @default every hook point */
   names?: readonly string[];
@@ -60,11 +60,11 @@ export interface CachedOutput extends ModelOutput {
   cache: Map<string, HostTensor>;
 }
 
-/** Options of {@linkcode HookedGpt2.generate}. */
+/** Options of {@linkcode HookedTransformer.generate}. */
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to add. @default {10} */
   maxNewTokens?: number;
-  /** Stop a sequence at `<|endoftext|>` (finished rows are padded with it). @default {true} */
+  /** Stop a sequence at an end-of-sequence token (config.json's `eos_token_id`; finished rows are padded with it). @default {true} */
   stopAtEos?: boolean;
   /** Reuse keys and values of earlier positions so each step runs one position. @default {true} */
   useKvCache?: boolean;
@@ -74,7 +74,7 @@ export interface GenerateOptions extends SamplingOptions {
   onToken?: (tokens: number[]) => void;
 }
 
-/** What {@linkcode HookedGpt2.generate} returns. */
+/** What {@linkcode HookedTransformer.generate} returns. */
 export interface GenerateOutput {
   /** Prompt and new tokens of each row. */
   tokens: number[][];

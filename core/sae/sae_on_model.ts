@@ -6,7 +6,7 @@
  */
 
 import type { HostTensor } from "../gpu/tensor.ts";
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { checkHookName, hookWidth, stopLayerFor } from "../lm/hook_points.ts";
 import type { SAE } from "./sae.ts";
 
@@ -35,13 +35,13 @@ export interface SaeSite {
  * @returns Where it sits.
  * @throws {TypeError} When the SAE names no hook, the hook is not in the model or the widths differ.
  */
-export function saeSite(model: HookedGpt2, sae: SAE): SaeSite {
+export function saeSite(model: HookedTransformer, sae: SAE): SaeSite {
   const { hook_name: hookName, hook_head_index: head, prepend_bos: prependBos } = sae.cfg.metadata;
   if (typeof hookName !== "string" || hookName === "") {
     throw new TypeError("The SAE's cfg.json names no hook (metadata.hook_name): it cannot be attached to a model");
   }
   try {
-    checkHookName(hookName, model.cfg.nLayers);
+    checkHookName(hookName, model.cfg);
   } catch (e) {
     throw new TypeError(
       `The SAE reads ${hookName}, which this ${model.cfg.nLayers}-layer model does not have: ${(e as Error).message}`,

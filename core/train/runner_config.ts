@@ -8,6 +8,7 @@
 import { RUNNER_DEFAULTS, RUNNER_SETTINGS, type RunnerConfig, SAELENS_ONLY_FIELDS } from "./runner_settings.ts";
 import { levelWidths, type SaeTrainingConfig, selectsByRank, type TrainArchitecture } from "./sae_training_config.ts";
 import type { Setting } from "./setting.ts";
+import { systemMemoryBytes } from "../util/system_memory.ts";
 
 /** The SAEs of a run, each with its hook and fully resolved settings. */
 export interface ResolvedRun {
@@ -122,19 +123,6 @@ export function checkCpuStepMemory(resolved: ResolvedRun, where: string): void {
         gib(total)
       }: lower train_batch_size_tokens or d_sae, or train on webgpu`,
     );
-  }
-}
-
-/** Total memory, when the process may ask (`--allow-sys`, or /proc/meminfo on Linux). */
-function systemMemoryBytes(): number | undefined {
-  try {
-    if (Deno.permissions.querySync({ name: "sys", kind: "systemMemoryInfo" }).state === "granted") {
-      return Deno.systemMemoryInfo().total;
-    }
-    const kib = /^MemTotal:\s+(\d+) kB/m.exec(Deno.readTextFileSync("/proc/meminfo"))?.[1];
-    return kib === undefined ? undefined : Number(kib) * 1024;
-  } catch {
-    return undefined; // no permission to read it: the run is not refused on a guess
   }
 }
 

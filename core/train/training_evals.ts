@@ -8,7 +8,7 @@
 
 import { evaluateSae, type SaeEvaluation } from "../eval/evaluate_sae.ts";
 import type { Gpu } from "../gpu/device.ts";
-import type { HookedGpt2 } from "../lm/gpt2.ts";
+import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig } from "../sae/config.ts";
 import { SAE } from "../sae/sae.ts";
@@ -50,7 +50,7 @@ const NAMES: [string, keyof SaeEvaluation][] = [
  * @returns The evaluator.
  */
 export function trainingEvaluator(
-  model: HookedGpt2,
+  model: HookedTransformer,
   device: Gpu | "cpu",
   rows: () => AsyncIterator<number[]>,
   size: { batches: number; batchSize: number },

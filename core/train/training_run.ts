@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { openTokenDataset } from "../data/token_dataset.ts";
 import { embeddedModel } from "../embedded.ts";
-import { HookedGpt2 } from "../lm/gpt2.ts";
+import { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { checkHookName, hookWidth, stopLayerFor } from "../lm/hook_points.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import type { ActivationSource } from "./activation_store.ts";
@@ -34,7 +34,7 @@ export interface TrainingRun {
   /** cfg.json metadata of each SAE. */
   metadata: SaeMetadata[];
   /** The model, when the run reads one (not with cached activations). */
-  model?: HookedGpt2;
+  model?: HookedTransformer;
   /** Releases the model. */
   dispose(): Promise<void>;
 }
@@ -76,7 +76,7 @@ export async function openTrainingRun(raw: Record<string, unknown>, where: strin
   const kwargs = typeof raw.model_from_pretrained_kwargs === "object" && raw.model_from_pretrained_kwargs !== null
     ? raw.model_from_pretrained_kwargs as Record<string, unknown>
     : RUNNER_DEFAULTS.model_from_pretrained_kwargs;
-  const model = cache ? undefined : await HookedGpt2.load(modelName !== "" ? modelName : embeddedModel(), {
+  const model = cache ? undefined : await HookedTransformer.load(modelName !== "" ? modelName : embeddedModel(), {
     processing: processingFromKwargs(kwargs),
   });
   try {
@@ -86,7 +86,7 @@ export async function openTrainingRun(raw: Record<string, unknown>, where: strin
         if (i < 0) throw new RangeError(`${cachePath} caches ${cache.info.hooks.join(", ")}, not ${hook}`);
         return cache.info.widths[i];
       }
-      checkHookName(hook, model!.cfg.nLayers);
+      checkHookName(hook, model!.cfg);
       const w = hookWidth(hook, model!.cfg);
       if (w === undefined) throw new RangeError(`${hook} has no fixed width per token: an SAE cannot read it`);
       return w;
@@ -121,7 +121,7 @@ export async function openTrainingRun(raw: Record<string, unknown>, where: strin
       const dataset = await openTokenDataset(run.dataset_path, {
         tokenizer: m,
         contextSize: run.context_size,
-        bos: run.prepend_bos ? m.cfg.bosTokenId : undefined,
+        bos: run.prepend_bos ? m.tokenizer.bosTokenId ?? undefined : undefined,
         maxContext: m.cfg.nCtx,
         textColumn: run.text_column,
         vocabSize: m.cfg.dVocab,

@@ -4,14 +4,14 @@
 // float64 from the model's own hook activations, the features certainly on (pre-activation > EPS) and possibly on
 // (> -EPS), for a ReLU SAE, leaving out each row's first position as the evaluation does.
 import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
-import type { HookedGpt2 } from "../../core/lm/gpt2.ts";
+import type { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { assertEquals } from "../_assert.ts";
 
 const EPS = 1e-5;
 
 /** Mean L0 per token, counting the features certainly on (`low`) and possibly on (`high`). */
 export async function l0Bounds(
-  model: HookedGpt2,
+  model: HookedTransformer,
   saeFolder: string,
   rows: number[][],
 ): Promise<{ low: number; high: number }> {

@@ -3,7 +3,7 @@ import { hfHubDownload } from "../../core/hub/hf_hub.ts";
 import { HubError } from "../../core/hub/hub_error.ts";
 import { repoCacheDir } from "../../core/hub/repo_cache.ts";
 import { modelRepoId, resolveModelDir } from "../../core/lm/model_source.ts";
-import { HookedGpt2 } from "../../core/lm/gpt2.ts";
+import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { MODEL_DIR } from "../lm/_models.ts";
 import { startHubServer } from "./_hub_server.ts";
 
@@ -101,7 +101,7 @@ Deno.test("hfHubDownload() sends HF_TOKEN and explains 401 and 404", async () =>
 });
 
 Deno.test({
-  name: "HookedGpt2.load() takes a TransformerLens alias, downloads through HF_ENDPOINT and HF_HOME",
+  name: "HookedTransformer.load() takes a TransformerLens alias, downloads through HF_ENDPOINT and HF_HOME",
   ...opts,
   async fn() {
     const server = await startHubServer({ [REPO]: { commit: COMMIT, files } });
@@ -111,7 +111,7 @@ Deno.test({
     Deno.env.set("HF_HOME", home);
     try {
       assertEquals(modelRepoId("gpt2-small"), REPO);
-      const model = await HookedGpt2.load("gpt2-small");
+      const model = await HookedTransformer.load("gpt2-small");
       assertEquals(model.cfg.nLayers, 4);
       assertEquals(model.toTokens("Paris", { prependBos: false }), [40313]);
       await model.dispose();

@@ -1,8 +1,34 @@
-// A plain TypeScript GPT-2 forward straight from Hugging Face's modeling_gpt2 (unprocessed weights,
-// LayerNorm with scale and shift, c_attn biases, gelu_new, tied unembedding): the independent reference
-// the ONNX graph is checked against.
-import type { Gpt2Config } from "../../core/lm/gpt2_config.ts";
-import type { Gpt2Weights } from "../../core/lm/gpt2_weights.ts";
+// A plain TypeScript GPT-2 forward straight from Hugging Face's modeling_gpt2 (unprocessed weights read from
+// model.safetensors as stored, Conv1D [in, out], LayerNorm with scale and shift, c_attn biases, gelu_new, tied
+// unembedding): the independent reference the ONNX graph is checked against. It shares no code with the model's
+// loader beyond the safetensors reader.
+import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
+
+/** GPT-2's shapes, read from config.json as modeling_gpt2 reads them. */
+export interface ReferenceGpt2 {
+  d: number;
+  dMlp: number;
+  nHeads: number;
+  dVocab: number;
+  eps: number;
+  tensor: (name: string) => Float32Array;
+  nLayers: number;
+}
+
+/** Reads a GPT-2 folder's config.json and model.safetensors, unprocessed. */
+export async function readReferenceGpt2(dir: string): Promise<ReferenceGpt2> {
+  const cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+  const file = await readSafetensors(`${dir}/model.safetensors`);
+  return {
+    d: cfg.n_embd,
+    dMlp: cfg.n_inner ?? 4 * cfg.n_embd,
+    nHeads: cfg.n_head,
+    dVocab: cfg.vocab_size,
+    eps: cfg.layer_norm_epsilon ?? 1e-5,
+    nLayers: cfg.n_layer,
+    tensor: (name) => toFloat32(file.tensors.get(name) ?? file.tensors.get(`transformer.${name}`)!, name),
+  };
+}
 
 function layerNorm(x: Float64Array, w: Float32Array, b: Float32Array, eps: number): Float64Array {
   let mean = 0;
@@ -24,21 +50,21 @@ function linear(x: Float64Array, w: Float32Array, b: Float32Array, out: number):
 const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
 /** Logits [pos, vocab] and the residual entering each block, for one sequence. */
-export function referenceForward(
-  cfg: Gpt2Config,
-  w: Gpt2Weights,
-  tokens: number[],
-): { logits: Float64Array; residPre: Float64Array[][] } {
-  const { dModel: d, dMlp, nHeads, dHead, dVocab, eps } = cfg;
+export function referenceForward(model: ReferenceGpt2, tokens: number[]): { logits: Float64Array; residPre: Float64Array[][] } {
+  const { d, dMlp, nHeads, dVocab, eps, tensor } = model;
+  const dHead = d / nHeads;
   const T = tokens.length;
-  let resid = tokens.map((t, p) => Float64Array.from({ length: d }, (_, i) => w.W_E[t * d + i] + w.W_pos[p * d + i]));
+  const wte = tensor("wte.weight"), wpe = tensor("wpe.weight");
+  let resid = tokens.map((t, p) => Float64Array.from({ length: d }, (_, i) => wte[t * d + i] + wpe[p * d + i]));
   const residPre: Float64Array[][] = [];
-  for (const block of w.blocks) {
+  for (let l = 0; l < model.nLayers; l++) {
+    const h = (name: string) => tensor(`h.${l}.${name}`);
     residPre.push(resid);
-    const x = resid.map((r) => layerNorm(r, block.ln1!.w, block.ln1!.b, eps));
-    const q = x.map((v) => linear(v, block.W_Q, block.b_Q, d));
-    const k = x.map((v) => linear(v, block.W_K, block.b_K, d));
-    const v = x.map((u) => linear(u, block.W_V, block.b_V, d));
+    const x = resid.map((r) => layerNorm(r, h("ln_1.weight"), h("ln_1.bias"), eps));
+    const qkv = x.map((v) => linear(v, h("attn.c_attn.weight"), h("attn.c_attn.bias"), 3 * d));
+    const q = qkv.map((r) => r.subarray(0, d));
+    const k = qkv.map((r) => r.subarray(d, 2 * d));
+    const v = qkv.map((r) => r.subarray(2 * d));
     const z = resid.map(() => new Float64Array(d));
     for (let h = 0; h < nHeads; h++) {
       for (let i = 0; i < T; i++) {
@@ -56,17 +82,19 @@ export function referenceForward(
       }
     }
     resid = resid.map((r, p) => {
-      const mid = linear(z[p], block.W_O, block.b_O, d).map((a, i) => a + r[i]);
-      const hidden = linear(layerNorm(mid, block.ln2!.w, block.ln2!.b, eps), block.W_in, block.b_in, dMlp).map(gelu);
-      return linear(hidden, block.W_out, block.b_out, d).map((o, i) => o + mid[i]);
+      const mid = linear(z[p], h("attn.c_proj.weight"), h("attn.c_proj.bias"), d).map((a, i) => a + r[i]);
+      const hidden = linear(layerNorm(mid, h("ln_2.weight"), h("ln_2.bias"), eps), h("mlp.c_fc.weight"), h("mlp.c_fc.bias"), dMlp)
+        .map(gelu);
+      return linear(hidden, h("mlp.c_proj.weight"), h("mlp.c_proj.bias"), d).map((o, i) => o + mid[i]);
     });
   }
   const logits = new Float64Array(T * dVocab);
+  const lnW = tensor("ln_f.weight"), lnB = tensor("ln_f.bias");
   resid.forEach((r, p) => {
-    const x = layerNorm(r, w.lnFinal!.w, w.lnFinal!.b, eps);
+    const x = layerNorm(r, lnW, lnB, eps);
     for (let t = 0; t < dVocab; t++) {
       let s = 0;
-      for (let i = 0; i < d; i++) s += x[i] * w.W_E[t * d + i];
+      for (let i = 0; i < d; i++) s += x[i] * wte[t * d + i];
       logits[p * dVocab + t] = s;
     }
   });

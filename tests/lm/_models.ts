@@ -1,13 +1,13 @@
 // Fixture models shared by the GPT-2 tests: loaded once per test module.
-import { HookedGpt2, type LoadOptions } from "../../core/lm/gpt2.ts";
+import { HookedTransformer, type LoadOptions } from "../../core/lm/hooked_transformer.ts";
 import type { Backend } from "../../core/lm/ort_backend.ts";
 import { readSafetensors, toFloat32, toIntegers } from "../../core/io/safetensors.ts";
 import { FIXTURES } from "../_fixtures.ts";
 
 export const MODEL_DIR = `${FIXTURES}gpt2-sotu-tiny`;
 
-export function loadFixtureModel(backend: Backend | "auto" = "auto", options: LoadOptions = {}): Promise<HookedGpt2> {
-  return HookedGpt2.load(MODEL_DIR, { backend, ...options });
+export function loadFixtureModel(backend: Backend | "auto" = "auto", options: LoadOptions = {}): Promise<HookedTransformer> {
+  return HookedTransformer.load(MODEL_DIR, { backend, ...options });
 }
 
 const file = await readSafetensors(`${FIXTURES}reference-dev.safetensors`);

@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects } from "../_assert.ts";
 import { maxAbsDiff } from "../_reference.ts";
-import { HookedGpt2 } from "../../core/lm/gpt2.ts";
+import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
 import { hookNames } from "../../core/lm/hook_points.ts";
 import { NO_PROCESSING } from "../../core/lm/process_weights.ts";
@@ -23,7 +23,7 @@ const HOOK = "blocks.2.hook_resid_pre";
 const model = await loadFixtureModel();
 
 Deno.test({
-  name: "HookedGpt2.run() gives reference-dev's log-probabilities and resid_pre",
+  name: "HookedTransformer.run() gives reference-dev's log-probabilities and resid_pre",
   ...opts,
   async fn() {
     const { logits, cache } = await model.runWithCache(PROMPT_TOKENS, { names: [HOOK] });
@@ -41,7 +41,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.run() equals an independent Hugging Face GPT-2 forward, c_attn biases included",
+  name: "HookedTransformer.run() equals an independent Hugging Face GPT-2 forward, c_attn biases included",
   ...opts,
   async fn() {
     const { config, weights } = await readGpt2Checkpoint(MODEL_DIR);
@@ -61,10 +61,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 without processing: a hook minus its per-token mean equals the processed value",
+  name: "HookedTransformer without processing: a hook minus its per-token mean equals the processed value",
   ...opts,
   async fn() {
-    const raw = await HookedGpt2.load(MODEL_DIR, { processing: NO_PROCESSING });
+    const raw = await HookedTransformer.load(MODEL_DIR, { processing: NO_PROCESSING });
     try {
       const a = (await raw.runWithCache(PROMPT_TOKENS, { names: [HOOK], stopAtLayer: 3 })).cache.get(HOOK)!;
       const b = (await model.runWithCache(PROMPT_TOKENS, { names: [HOOK], stopAtLayer: 3 })).cache.get(HOOK)!;
@@ -88,7 +88,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 loss: ce_orig and zero-ablated ce on eval_tokens match reference-dev",
+  name: "HookedTransformer loss: ce_orig and zero-ablated ce on eval_tokens match reference-dev",
   ...opts,
   async fn() {
     const { loss } = await model.run(EVAL_ROWS, { returnType: "loss" });
@@ -104,7 +104,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.runWithHooks() with identity hooks at every hook point leaves logits unchanged",
+  name: "HookedTransformer.runWithHooks() with identity hooks at every hook point leaves logits unchanged",
   ...opts,
   async fn() {
     const names = hookNames(model.cfg.nLayers);
@@ -125,7 +125,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.runWithHooks() continues the forward from a replaced activation",
+  name: "HookedTransformer.runWithHooks() continues the forward from a replaced activation",
   ...opts,
   async fn() {
     // Doubling hook_attn_out of block 1 must equal adding it once more to resid_mid
@@ -146,7 +146,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.runWithCache() gives every hook TransformerLens's shape",
+  name: "HookedTransformer.runWithCache() gives every hook TransformerLens's shape",
   ...opts,
   async fn() {
     const { cache } = await model.runWithCache([PROMPT_TOKENS, PROMPT_TOKENS]);
@@ -174,7 +174,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.runWithCache() with stopAtLayer runs no later block",
+  name: "HookedTransformer.runWithCache() with stopAtLayer runs no later block",
   ...opts,
   async fn() {
     let later = false;
@@ -192,7 +192,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.generate() with a KV cache equals generation without one (greedy, 20 tokens)",
+  name: "HookedTransformer.generate() with a KV cache equals generation without one (greedy, 20 tokens)",
   ...opts,
   async fn() {
     const a = await model.generate(PROMPT_TOKENS, { maxNewTokens: 20, doSample: false, stopAtEos: false });
@@ -212,7 +212,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.generate() keeps hooks active on every step, at prompt and new positions",
+  name: "HookedTransformer.generate() keeps hooks active on every step, at prompt and new positions",
   ...opts,
   async fn() {
     const positions: number[][] = [];
@@ -239,7 +239,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.generate() samples reproducibly with a seed and stops at EOS",
+  name: "HookedTransformer.generate() samples reproducibly with a seed and stops at EOS",
   ...opts,
   async fn() {
     const a = await model.generate("The nation", { maxNewTokens: 8, seed: 7, topK: 20, temperature: 0.8 });
@@ -250,7 +250,7 @@ Deno.test({
     const { config, weights } = await readGpt2Checkpoint(MODEL_DIR);
     const eos = config.eosTokenId;
     weights.b_U[eos] = 1e4;
-    const eager = await HookedGpt2.fromWeights(config, weights, model.tokenizer);
+    const eager = await HookedTransformer.fromWeights(config, weights, model.tokenizer);
     const out = await eager.generate("The nation", { maxNewTokens: 5, seed: 1 });
     await eager.dispose();
     assertEquals(out.tokens[0].slice(-1), [eos]);
@@ -259,7 +259,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 rejects unknown hooks (with close matches), over-long input and bad stopAtLayer",
+  name: "HookedTransformer rejects unknown hooks (with close matches), over-long input and bad stopAtLayer",
   ...opts,
   async fn() {
     await assertRejects(
@@ -293,7 +293,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 gives the same results on every ONNX Runtime backend",
+  name: "HookedTransformer gives the same results on every ONNX Runtime backend",
   ...opts,
   async fn() {
     const base = await model.runWithCache(PROMPT_TOKENS, { names: [HOOK] });
@@ -314,7 +314,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.runWithReplacements() continues from the hook as runWithHooks replaces it, at any kind of hook",
+  name: "HookedTransformer.runWithReplacements() continues from the hook as runWithHooks replaces it, at any kind of hook",
   ...opts,
   async fn() {
     const rows = EVAL_ROWS.slice(0, 3).map((r) => r.slice(0, 24));

@@ -1,6 +1,6 @@
 import { assertEquals } from "../_assert.ts";
 import { parseSaeLensConfig } from "../../core/sae/config.ts";
-import { HookedGpt2 } from "../../core/lm/gpt2.ts";
+import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING, processingFromKwargs, processWeights } from "../../core/lm/process_weights.ts";
 import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
 import { FIXTURES } from "../_fixtures.ts";
@@ -43,7 +43,7 @@ Deno.test({
         false,
       ]] as const
     ) {
-      const model = await HookedGpt2.load(MODEL_DIR, { processing });
+      const model = await HookedTransformer.load(MODEL_DIR, { processing });
       const x = (await model.runWithCache(PROMPT_TOKENS, { names: [hook], stopAtLayer: 3 })).cache.get(hook)!;
       assertEquals(maxRowMean(x.data, model.cfg.dModel) < 1e-5, centred);
       await model.dispose();

