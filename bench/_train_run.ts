@@ -59,7 +59,7 @@ export async function trainRunRates(shape: TrainRunShape): Promise<TrainRunRates
     const sae = (steps - 1) * batchTokens / ((marks[1] - marks[0]) / 1000);
     // The rows the run read, in order (the store reads at most the run's tokens plus one buffer's worth).
     const tokenizer = await ModelTokenizer.load(model);
-    const dataset = await openTokenDataset("sotu", { tokenizer, contextSize, bos: tokenizer.bosTokenId });
+    const dataset = await openTokenDataset("sotu", { tokenizer, contextSize, bos: tokenizer.bosTokenId ?? undefined });
     const wanted = Math.ceil(trainingTokens / contextSize) + (nBatchesInBuffer + 1) * storeRows;
     const rows: number[] = [];
     for await (const row of dataset.rows()) {

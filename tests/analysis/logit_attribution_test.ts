@@ -25,11 +25,11 @@ for (const processing of [{}, NO_PROCESSING]) {
       const { cache, logits } = await model.runWithCache([enc.tokens], { names: [final, "ln_final.hook_scale"] });
       const r = cache.get(final)!.data.subarray(last * d, (last + 1) * d);
       const scale = cache.get("ln_final.hook_scale")!.data[last];
-      const { W_U, b_U, lnFinal } = model.weights;
+      const W_U = model.W_U.data, b_U = model.b_U.data, lnFinal = model.weights.lnFinal;
       const mean = r.reduce((s, v) => s + v, 0) / d;
       let logit = b_U[target];
       for (let j = 0; j < d; j++) {
-        logit += ((r[j] - mean) / scale * (lnFinal ? lnFinal.w[j] : 1) + (lnFinal ? lnFinal.b[j] : 0)) *
+        logit += ((r[j] - mean) / scale * (lnFinal ? lnFinal.w[j] : 1) + (lnFinal?.b ? lnFinal.b[j] : 0)) *
           W_U[j * V + target];
       }
       assertEquals(Math.abs(logit - logits!.data[last * V + target]) < 1e-3, true, `${logit} vs ${a.logit}`);

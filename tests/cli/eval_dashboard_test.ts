@@ -89,7 +89,7 @@ Deno.test(
         assertEquals(got.activations.filter((a: { bin_min: number }) => a.bin_min === -1).length, Math.min(20, fired));
         assertEquals(got.freq_hist_data_bar_heights.reduce((a: number, b: number) => a + b, 0), fired);
         // the strongest promoted token: argmax over the vocabulary of W_dec[f] · W_U
-        const { W_U } = model.weights;
+        const W_U = model.W_U.data;
         const V = model.cfg.dVocab, d = model.cfg.dModel;
         let best = -Infinity, bestToken = -1;
         for (let v = 0; v < V; v++) {

@@ -2,7 +2,9 @@ import { assertEquals } from "../_assert.ts";
 import { parseSaeLensConfig } from "../../core/sae/config.ts";
 import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING, processingFromKwargs, processWeights } from "../../core/lm/process_weights.ts";
-import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
+import { ModelTokenizer } from "../../core/lm/model_tokenizer.ts";
+import { WeightTensor } from "../../core/lm/weight_tensor.ts";
+import { readModelCheckpoint } from "../../core/lm/model_checkpoint.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { MODEL_DIR, PROMPT_TOKENS } from "./_models.ts";
 
@@ -19,14 +21,25 @@ function maxRowMean(data: Float32Array, d: number): number {
 }
 
 Deno.test("processWeights() leaves LNPre, centred writes, centred unembedding and no value bias", async () => {
-  const { config, weights } = await readGpt2Checkpoint(MODEL_DIR);
-  processWeights(weights, config, {});
+  const { config, weights } = await readModelCheckpoint(MODEL_DIR);
+  const tied = weights.unembed.weight === weights.embed;
+  const applied = processWeights(weights, config, {});
   const d = config.dModel;
+  assertEquals(applied, { folded: true, centredWrites: true, centredUnembed: true });
+  assertEquals([tied, weights.unembed.weight === weights.embed], [true, false]);
   assertEquals([weights.lnFinal, weights.blocks[0].ln1, weights.blocks[0].ln2], [null, null, null]);
-  assertEquals(maxRowMean(weights.W_E, d) < 1e-6, true);
-  assertEquals(maxRowMean(weights.blocks[1].W_out, d) < 1e-6, true);
-  assertEquals(maxRowMean(weights.W_U, config.dVocab) < 1e-6, true);
-  assertEquals(weights.blocks[2].b_V.every((v) => v === 0), true);
+  assertEquals(maxRowMean(weights.embed.data, d) < 1e-6, true);
+  // W_out [d_mlp, d_model] is stored [d_model, d_mlp]: each input's column sums to zero over d_model
+  const down = new WeightTensor([d, config.dMlp], "float32", weights.blocks[1].down.weight.data).transpose();
+  assertEquals(maxRowMean(down.data, d) < 1e-6, true);
+  assertEquals(weights.blocks[2].v.bias!.every((v) => v === 0), true);
+  const model = await HookedTransformer.fromWeights(config, weights, await ModelTokenizer.load(MODEL_DIR), {
+    processing: false,
+  });
+  // W_U as TransformerLens shows it: ln_final folded in, each d_model row centred over the vocabulary
+  const raw = await HookedTransformer.load(MODEL_DIR, { processing: { centerWritingWeights: false, foldValueBiases: false } });
+  assertEquals(maxRowMean(raw.W_U.data, config.dVocab) < 1e-6, true);
+  await Promise.all([model.dispose(), raw.dispose()]);
 });
 
 Deno.test({

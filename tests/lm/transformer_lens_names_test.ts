@@ -80,29 +80,37 @@ Deno.test({
   fn() {
     const { d_model: d, n_heads: h, d_head: e, d_mlp: m, d_vocab: v, n_ctx: n, n_layers: L } = model.cfg;
     const w = model.weights;
-    assertEquals([model.W_E.shape, model.W_E.data === w.W_E], [[v, d], true]);
-    assertEquals([model.W_pos.shape, model.W_pos.data === w.W_pos], [[n, d], true]);
-    assertEquals([model.W_U.shape, model.W_U.data === w.W_U], [[d, v], true]);
-    assertEquals([model.b_U.shape, model.b_U.data === w.b_U], [[v], true]);
+    assertEquals([model.W_E.shape, model.W_E.data === w.embed.data], [[v, d], true]);
+    assertEquals([model.W_pos!.shape, model.W_pos!.data === w.posEmbed!.data], [[n, d], true]);
+    // W_U [d, v] is the stored [v, d] unembedding transposed, each row centred over the vocabulary (center_unembed)
+    assertEquals(model.W_U.shape, [d, v]);
+    let mean = 0;
+    for (let t = 0; t < v; t++) mean += w.unembed.weight.data[t * d + 5] / v;
+    assertEquals(Math.abs(model.W_U.data[5 * v + 77] - (w.unembed.weight.data[77 * d + 5] - mean)) < 1e-7, true);
+    assertEquals(model.b_U.shape, [v]);
     for (let l = 0; l < L; l++) {
       const { attn, mlp } = model.blocks[l];
       const b = w.blocks[l];
-      for (const [tl, ours] of [[attn.W_Q, b.W_Q], [attn.W_K, b.W_K], [attn.W_V, b.W_V]] as const) {
+      for (const [tl, ours] of [[attn.W_Q, b.q], [attn.W_K, b.k], [attn.W_V, b.v]] as const) {
         assertEquals(tl.shape, [h, d, e]);
-        // TransformerLens W_Q[head, i, j] is the stored [d, h·e] matrix's entry (i, head·e + j)
+        // TransformerLens W_Q[head, i, j] is the stored [h·e, d] matrix's entry (head·e + j, i)
         for (const [head, i, j] of [[0, 0, 0], [1, 5, 7], [h - 1, d - 1, e - 1]]) {
-          assertEquals(tl.data[(head * d + i) * e + j], ours[i * h * e + head * e + j]);
+          assertEquals(tl.data[(head * d + i) * e + j], ours.weight.data[(head * e + j) * d + i]);
         }
       }
-      assertEquals([attn.W_O.shape, attn.W_O.data === b.W_O], [[h, e, d], true]);
-      for (const [tl, ours] of [[attn.b_Q, b.b_Q], [attn.b_K, b.b_K], [attn.b_V, b.b_V]] as const) {
-        assertEquals([tl.shape, tl.data === ours], [[h, e], true]);
+      assertEquals(attn.W_O.shape, [h, e, d]);
+      assertEquals(attn.W_O.data[(1 * e + 3) * d + 9], b.o.weight.data[9 * h * e + 1 * e + 3]);
+      for (const [tl, ours] of [[attn.b_Q, b.q.bias!], [attn.b_K, b.k.bias!], [attn.b_V, b.v.bias!]] as const) {
+        assertEquals([tl.shape, [...tl.data]], [[h, e], [...ours]]);
       }
-      assertEquals([attn.b_O.shape, attn.b_O.data === b.b_O], [[d], true]);
-      assertEquals([mlp.W_in.shape, mlp.W_in.data === b.W_in], [[d, m], true]);
-      assertEquals([mlp.b_in.shape, mlp.b_in.data === b.b_in], [[m], true]);
-      assertEquals([mlp.W_out.shape, mlp.W_out.data === b.W_out], [[m, d], true]);
-      assertEquals([mlp.b_out.shape, mlp.b_out.data === b.b_out], [[d], true]);
+      assertEquals([attn.b_O.shape, attn.b_O.data === b.o.bias], [[d], true]);
+      assertEquals(mlp.W_in.shape, [d, m]);
+      assertEquals(mlp.W_in.data[7 * m + 11], b.up.weight.data[11 * d + 7]);
+      assertEquals([mlp.b_in.shape, mlp.b_in.data === b.up.bias], [[m], true]);
+      assertEquals(mlp.W_out.shape, [m, d]);
+      assertEquals(mlp.W_out.data[11 * d + 7], b.down.weight.data[7 * m + 11]);
+      assertEquals([mlp.b_out.shape, mlp.b_out.data === b.down.bias], [[d], true]);
+      assertEquals(mlp.W_gate, null);
       // fold_ln leaves the layer norms without weights (TransformerLens's LNPre)
       assertEquals([model.blocks[l].ln1, model.blocks[l].ln2], [null, null]);
     }
@@ -124,7 +132,7 @@ Deno.test({
     for (const [t, shape] of stacked) assertEquals(t.shape, shape);
     const W_Q2 = model.blocks[2].attn.W_Q.data;
     assertEquals(model.W_Q.data.subarray(2 * W_Q2.length, 3 * W_Q2.length), W_Q2);
-    assertEquals(model.W_out.data.subarray(3 * d * m, 4 * d * m), w.blocks[3].W_out);
+    assertEquals(model.W_out.data.subarray(3 * d * m, 4 * d * m), model.blocks[3].mlp.W_out.data);
   },
 });
 
@@ -134,7 +142,7 @@ Deno.test({
   fn() {
     const ln1 = raw.blocks[1].ln1!;
     assertEquals([ln1.w.shape, ln1.w.data === raw.weights.blocks[1].ln1!.w], [[128], true]);
-    assertEquals(raw.blocks[1].ln2!.b.data === raw.weights.blocks[1].ln2!.b, true);
+    assertEquals(raw.blocks[1].ln2!.b!.data === raw.weights.blocks[1].ln2!.b, true);
     assertEquals(raw.ln_final!.w.data === raw.weights.lnFinal!.w, true);
   },
 });

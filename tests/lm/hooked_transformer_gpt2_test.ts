@@ -1,10 +1,10 @@
 import { assertEquals, assertRejects } from "../_assert.ts";
 import { maxAbsDiff } from "../_reference.ts";
 import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
-import { readGpt2Checkpoint } from "../../core/lm/gpt2_weights.ts";
+import { readModelCheckpoint } from "../../core/lm/model_checkpoint.ts";
 import { hookNames } from "../../core/lm/hook_points.ts";
 import { NO_PROCESSING } from "../../core/lm/process_weights.ts";
-import { logSoftmax, referenceForward } from "./_gpt2_reference.ts";
+import { logSoftmax, readReferenceGpt2, referenceForward } from "./_gpt2_reference.ts";
 import {
   EVAL_ROWS,
   loadFixtureModel,
@@ -44,13 +44,13 @@ Deno.test({
   name: "HookedTransformer.run() equals an independent Hugging Face GPT-2 forward, c_attn biases included",
   ...opts,
   async fn() {
-    const { config, weights } = await readGpt2Checkpoint(MODEL_DIR);
-    const ref = referenceForward(config, weights, PROMPT_TOKENS);
+    const reference = await readReferenceGpt2(MODEL_DIR);
+    const ref = referenceForward(reference, PROMPT_TOKENS);
     const { logits, cache } = await model.runWithCache(PROMPT_TOKENS, { names: [HOOK] });
     const diff = maxAbsDiff(logSoftmax(logits!.data, VOCAB), logSoftmax(ref.logits, VOCAB));
     if (!(diff <= 1e-4)) throw new Error(`log_softmax differs by ${diff}`);
     // TransformerLens's residual stream is Hugging Face's minus its per-token mean
-    const d = config.dModel;
+    const d = reference.d;
     const centred = ref.residPre[2].flatMap((r) => {
       const mean = r.reduce((a, b) => a + b, 0) / d;
       return Array.from(r, (v) => v - mean);
@@ -107,7 +107,7 @@ Deno.test({
   name: "HookedTransformer.runWithHooks() with identity hooks at every hook point leaves logits unchanged",
   ...opts,
   async fn() {
-    const names = hookNames(model.cfg.nLayers);
+    const names = hookNames(model.cfg);
     const seen: string[] = [];
     const { logits } = await model.runWithHooks(PROMPT_TOKENS, {
       fwdHooks: names.map((n) =>
@@ -150,9 +150,9 @@ Deno.test({
   ...opts,
   async fn() {
     const { cache } = await model.runWithCache([PROMPT_TOKENS, PROMPT_TOKENS]);
-    const { nLayers, nHeads, dHead, dModel, dMlp } = model.cfg;
+    const { nHeads, dHead, dModel, dMlp } = model.cfg;
     const P = PROMPT_TOKENS.length;
-    assertEquals([...cache.keys()], hookNames(nLayers));
+    assertEquals([...cache.keys()], hookNames(model.cfg));
     for (const [name, t] of cache) {
       const hook = name.split(".").at(-1)!;
       const expected = ["hook_q", "hook_k", "hook_v", "hook_z"].includes(hook)
@@ -247,9 +247,9 @@ Deno.test({
     assertEquals(a.tokens, b.tokens);
     assertEquals(a.text[0].startsWith("<|endoftext|>The nation"), true);
     // a model whose unembedding bias makes EOS certain ends generation after one token, as do batches
-    const { config, weights } = await readGpt2Checkpoint(MODEL_DIR);
-    const eos = config.eosTokenId;
-    weights.b_U[eos] = 1e4;
+    const { config, weights } = await readModelCheckpoint(MODEL_DIR);
+    const eos = config.eosTokenIds[0];
+    weights.unembed.bias![eos] = 1e4;
     const eager = await HookedTransformer.fromWeights(config, weights, model.tokenizer);
     const out = await eager.generate("The nation", { maxNewTokens: 5, seed: 1 });
     await eager.dispose();
@@ -270,18 +270,18 @@ Deno.test({
     await assertRejects(
       () => model.runWithCache(PROMPT_TOKENS, { names: ["blocks.9.hook_resid_pre"] }),
       RangeError,
-      "Unknown hook name",
+      'Unknown hook name "blocks.9.hook_resid_pre" (the model has 4 layers, blocks.0 to blocks.3)',
     );
     await assertRejects(
       () => model.run(Array.from({ length: 129 }, () => 11)),
       RangeError,
-      "The input has 129 positions: the model's n_positions is 128",
+      "The input has 129 positions: the model's n_ctx is 128",
     );
     await assertRejects(() => model.runWithCache(PROMPT_TOKENS, { stopAtLayer: 5 }), RangeError, "stopAtLayer");
     await assertRejects(
       () => model.generate(PROMPT_TOKENS, { maxNewTokens: 120 }),
       RangeError,
-      "the model's n_positions is 128",
+      "the model's n_ctx is 128",
     );
     await assertRejects(
       () =>
