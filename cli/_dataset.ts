@@ -25,7 +25,7 @@ export const DATASET_HELP =
                    .safetensors file whose "eval_tokens" (else "tokens") tensor [rows, ctx] is used as is, a Hugging
                    Face dataset id (org/name[@revision]), or "${SOTU}", the State of the Union addresses
                    (default). Documents are joined with BOS and cut into rows that start with BOS.
-  --context-size C tokens per row (default: the SAE's context_size, at most the model's n_positions)
+  --context-size C tokens per row (default: the SAE's context_size, at most the model's n_ctx)
   --text-column T  the text field or column (default "text"; "tokens"/"input_ids" are read as token ids)
   --split S        split of a Hugging Face dataset (default "train")`;
 

@@ -31,7 +31,7 @@ export interface TokenDatasetOptions extends DocumentOptions {
   defaultContextSize?: number;
   /** BOS id opening every row and separating documents; undefined for neither (SAELens `prepend_bos`). */
   bos?: number;
-  /** The model's context length (`n_positions`): longer rows are refused. */
+  /** The model's context length (`n_ctx`): longer rows are refused. */
   maxContext?: number;
   /** The model's vocabulary size: token ids outside 0..vocabSize − 1 are refused, naming where they are. */
   vocabSize?: number;
@@ -120,7 +120,7 @@ export async function openTokenDataset(source: string, options: TokenDatasetOpti
       throw new RangeError(`The context size must be a positive integer: ${width}`);
     }
     if (maxContext !== undefined && width > maxContext) {
-      throw new RangeError(`The context size ${width} is above the model's ${maxContext} positions (n_positions)`);
+      throw new RangeError(`The context size ${width} is above the model's ${maxContext} positions (n_ctx)`);
     }
   };
   if (options.contextSize !== undefined) checkWidth(options.contextSize);

@@ -53,7 +53,7 @@ Deno.test({
     assertEquals(error.startsWith('error: Unknown hook name "blocks.2.resid_pre": closest are'), true, unknown.stderr);
     const long = await runCli(["run", "--model", MODEL_DIR, "word ".repeat(200)]);
     assertEquals(long.code, 1);
-    assertEquals(long.stderr.includes("the model's n_positions is 128"), true);
+    assertEquals(long.stderr.includes("the model's n_ctx is 128"), true);
     const missing = await runCli(["run", "--model", "./no/such/model", "x"]);
     assertEquals(missing.code, 1);
     assertEquals(missing.stderr.includes("./no/such/model does not exist"), true);
