@@ -403,8 +403,8 @@ export function toIntegers(entry: SafetensorsEntry, what: string): number[] {
 export interface TensorToWrite {
   /** Dimensions. */
   shape: readonly number[];
-  /** Values; the array type picks the dtype (F32, F16, I64). */
-  data: Float32Array | Float16Array | BigInt64Array;
+  /** Values; the array type picks the dtype (F32, F16, I64), a Uint16Array holds bfloat16 words (BF16). */
+  data: Float32Array | Float16Array | BigInt64Array | Uint16Array;
 }
 
 /**
@@ -439,7 +439,13 @@ export function encodeSafetensors(
         }] as it needs ${count} values: current value is ${t.data.length}`,
       );
     }
-    const dtype = t.data instanceof Float32Array ? "F32" : t.data instanceof BigInt64Array ? "I64" : "F16";
+    const dtype = t.data instanceof Float32Array
+      ? "F32"
+      : t.data instanceof BigInt64Array
+      ? "I64"
+      : t.data instanceof Uint16Array
+      ? "BF16"
+      : "F16";
     const part = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + part.length] };
     parts.push(part);

@@ -152,6 +152,14 @@ export class TransformerLensAttention {
   get b_V(): HostTensor {
     return headBias(this.#w.v.bias, this.#cfg.nKvHeads, this.#cfg.dHead, this.#group);
   }
+  /** Key bias of the key/value heads [n_key_value_heads, d_head]. */
+  get _b_K(): HostTensor {
+    return headBias(this.#w.k.bias, this.#cfg.nKvHeads, this.#cfg.dHead);
+  }
+  /** Value bias of the key/value heads [n_key_value_heads, d_head]. */
+  get _b_V(): HostTensor {
+    return headBias(this.#w.v.bias, this.#cfg.nKvHeads, this.#cfg.dHead);
+  }
   /** Output bias [d_model]. */
   get b_O(): HostTensor {
     return { shape: [this.#cfg.dModel], data: this.#w.o.bias ?? new Float32Array(this.#cfg.dModel) };

@@ -1,0 +1,155 @@
+// Loading models as users have the files: bfloat16 and float16 weights kept in 16 bits or widened, sharded
+// checkpoints, TransformerLens's weight processing per family seen through its weight names.
+import { assertEquals, assertRejects } from "../_assert.ts";
+import { maxAbsDiff } from "../_reference.ts";
+import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
+import { NO_PROCESSING } from "../../core/lm/process_weights.ts";
+import type { HostTensor } from "../../core/gpu/tensor.ts";
+import { FAMILY_FIXTURES, familyModelDir, rewriteModel } from "./_family_models.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const TEXT = "The quick brown fox jumps over the lazy dog, then naps under an old oak tree by the river.";
+
+Deno.test({
+  name: "HookedTransformer keeps a sharded bfloat16 checkpoint in 16 bits and runs it as its float32 widening",
+  ...opts,
+  async fn() {
+    const dir = await rewriteModel(familyModelDir("llama"), { dtype: "BF16", shards: 3 });
+    try {
+      const half = await HookedTransformer.load(dir, { dtype: "stored", processing: NO_PROCESSING });
+      const full = await HookedTransformer.load(dir, { dtype: "float32", processing: NO_PROCESSING });
+      assertEquals([half.weights.embed.dtype, half.weights.blocks[1].gate!.weight.dtype], ["bfloat16", "bfloat16"]);
+      assertEquals([full.weights.embed.dtype, full.weights.unembed.weight.dtype], ["float32", "float32"]);
+      const names = ["blocks.1.hook_resid_post", "blocks.2.attn.hook_rot_k"];
+      const a = await half.runWithCache(TEXT, { names }), b = await full.runWithCache(TEXT, { names });
+      // the same float32 values reach the same graph: equal to the bit
+      assertEquals(maxAbsDiff(a.logits!.data, b.logits!.data), 0);
+      for (const n of names) assertEquals(maxAbsDiff(a.cache.get(n)!.data, b.cache.get(n)!.data), 0);
+      // ... and the 16-bit weights stay what the float32 checkpoint rounds to
+      const f32 = await HookedTransformer.load(familyModelDir("llama"), { processing: NO_PROCESSING });
+      const exact = await f32.run(TEXT);
+      const diff = maxAbsDiff(exact.logits!.data, a.logits!.data);
+      assertEquals(diff > 0 && diff < 0.5, true, `bfloat16 rounding moved the logits by ${diff}`);
+      const gen = { maxNewTokens: 4, doSample: false, stopAtEos: false } as const;
+      assertEquals((await half.generate(TEXT, gen)).tokens, (await full.generate(TEXT, gen)).tokens);
+      await Promise.all([half.dispose(), full.dispose(), f32.dispose()]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "HookedTransformer reads a float16 checkpoint, kept in 16 bits or as float32",
+  ...opts,
+  async fn() {
+    const dir = await rewriteModel(familyModelDir("gemma2"), { dtype: "F16", shards: 1 });
+    try {
+      const half = await HookedTransformer.load(dir, { dtype: "stored", processing: NO_PROCESSING });
+      const full = await HookedTransformer.load(dir, { dtype: "float32", processing: NO_PROCESSING });
+      assertEquals(half.weights.blocks[0].q.weight.dtype, "float16");
+      assertEquals(maxAbsDiff((await half.run(TEXT)).logits!.data, (await full.run(TEXT)).logits!.data), 0);
+      await Promise.all([half.dispose(), full.dispose()]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "HookedTransformer refuses a shard index that names files outside the folder",
+  ...opts,
+  async fn() {
+    const dir = await rewriteModel(familyModelDir("pythia"), { dtype: "F32", shards: 2 });
+    try {
+      const index = JSON.parse(await Deno.readTextFile(`${dir}/model.safetensors.index.json`));
+      index.weight_map["embed_out.weight"] = "../model.safetensors";
+      await Deno.writeTextFile(`${dir}/model.safetensors.index.json`, JSON.stringify(index));
+      await assertRejects(
+        () => HookedTransformer.load(dir),
+        SyntaxError,
+        `maps embed_out.weight to "../model.safetensors": expected a .safetensors file name in the same folder`,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** x [rows, d] · W [heads, d, dh] + b [heads, dh] → [rows, heads, dh]. */
+function project(x: HostTensor, w: HostTensor, b: HostTensor): Float32Array {
+  const [heads, d, dh] = w.shape;
+  const rows = x.data.length / d;
+  const out = new Float32Array(rows * heads * dh);
+  for (let r = 0; r < rows; r++) {
+    for (let h = 0; h < heads; h++) {
+      for (let k = 0; k < dh; k++) {
+        let s = b.data[h * dh + k];
+        for (let i = 0; i < d; i++) s += x.data[r * d + i] * w.data[(h * d + i) * dh + k];
+        out[(r * heads + h) * dh + k] = s;
+      }
+    }
+  }
+  return out;
+}
+
+for (const family of FAMILY_FIXTURES) {
+  Deno.test({
+    name: `HookedTransformer (${family}): TransformerLens's processing keeps log-probs, and W_Q, _W_K, W_in as it shows them`,
+    ...opts,
+    async fn() {
+      const raw = await HookedTransformer.load(familyModelDir(family), { processing: NO_PROCESSING });
+      const processed = await HookedTransformer.load(familyModelDir(family));
+      try {
+        const logSoftmaxDiff = async () => {
+          const [a, b] = [(await raw.run(TEXT)).logits!, (await processed.run(TEXT)).logits!];
+          const V = raw.cfg.dVocab;
+          let worst = 0;
+          for (let t = 0; t < a.data.length / V; t++) {
+            const lse = (row: Float32Array) => {
+              let m = -Infinity, s = 0;
+              for (const v of row) m = Math.max(m, v);
+              for (const v of row) s += Math.exp(v - m);
+              return m + Math.log(s);
+            };
+            const ra = a.data.subarray(t * V, (t + 1) * V), rb = b.data.subarray(t * V, (t + 1) * V);
+            const la = lse(ra), lb = lse(rb);
+            for (let v = 0; v < V; v += 97) worst = Math.max(worst, Math.abs(ra[v] - la - (rb[v] - lb)));
+          }
+          return worst;
+        };
+        assertEquals((await logSoftmaxDiff()) < 1e-4, true);
+        const cfg = processed.cfg;
+        // TransformerLens 2.x: LayerNorm models become LNPre; RMSNorm ones RMSPre; soft-capped logits stay uncentred
+        assertEquals(cfg.normalization_type, cfg.normalization === "LN" ? "LNPre" : "RMSPre");
+        assertEquals(processed.processing.centredUnembed, cfg.finalSoftcap === 0);
+        assertEquals(processed.blocks[0].ln1, null);
+        // the weights under TransformerLens's names act on ln1.hook_normalized as the model does (RMSNorm's is taken
+        // before its weight, which an unfolded model then applies)
+        const normed = (model: HookedTransformer, x: HostTensor, w: Float32Array | undefined): HostTensor =>
+          model.cfg.normalization === "RMS" && w
+            ? { shape: x.shape, data: x.data.map((v, i) => v * w[i % w.length]) }
+            : x;
+        for (const model of [raw, processed]) {
+          const names = ["blocks.1.ln1.hook_normalized", "blocks.1.attn.hook_q", "blocks.1.attn.hook_k"];
+          names.push("blocks.1.ln2.hook_normalized", "blocks.1.mlp.hook_pre");
+          const { cache } = await model.runWithCache(TEXT, { names, stopAtLayer: 2 });
+          const { attn, mlp, ln1, ln2 } = model.blocks[1];
+          const x = normed(model, cache.get(names[0])!, ln1?.w.data);
+          const q = project(x, attn.W_Q, attn.b_Q);
+          const k = project(x, attn._W_K, attn._b_K);
+          assertEquals(maxAbsDiff(q, cache.get(names[1])!.data) < 1e-4, true, `${family} W_Q`);
+          assertEquals(maxAbsDiff(k, cache.get(names[2])!.data) < 1e-4, true, `${family} _W_K`);
+          // the gate of a gated MLP is hook_pre, W_in otherwise
+          const W = mlp.W_gate ?? mlp.W_in;
+          const x2 = normed(model, cache.get(names[3])!, ln2?.w.data);
+          const bias = mlp.W_gate ? { shape: [W.shape[1]], data: new Float32Array(W.shape[1]) } : mlp.b_in;
+          const pre = project(x2, { shape: [1, ...W.shape], data: W.data }, bias);
+          assertEquals(maxAbsDiff(pre, cache.get(names[4])!.data) < 1e-4, true, `${family} ${mlp.W_gate ? "W_gate" : "W_in"}`);
+        }
+      } finally {
+        await Promise.all([raw.dispose(), processed.dispose()]);
+      }
+    },
+  });
+}
