@@ -6,6 +6,7 @@ import { modelRepoId, resolveModelDir } from "../../core/lm/model_source.ts";
 import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { MODEL_DIR } from "../lm/_models.ts";
 import { startHubServer } from "./_hub_server.ts";
+import { familyModelDir, rewriteModel } from "../lm/_family_models.ts";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const REPO = "openai-community/gpt2";
@@ -126,6 +127,44 @@ Deno.test({
       }
       await server.close();
       await Deno.remove(home, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "HookedTransformer.load() downloads a gated, sharded checkpoint with the token, and a family by its short name",
+  ...opts,
+  async fn() {
+    const sharded = await rewriteModel(familyModelDir("llama"), { dtype: "BF16", shards: 2 });
+    const repoFiles = async (dir: string) => {
+      const out: Record<string, Uint8Array<ArrayBuffer>> = {};
+      for await (const e of Deno.readDir(dir)) out[e.name] = await Deno.readFile(`${dir}/${e.name}`);
+      return out;
+    };
+    const server = await startHubServer({
+      "meta-llama/Llama-3.1-8B": { commit: COMMIT, files: await repoFiles(sharded) },
+      "google/gemma-2-2b": { commit: COMMIT, files: await repoFiles(familyModelDir("gemma2")) },
+    }, "hf_gated");
+    const cacheDir = await Deno.makeTempDir();
+    try {
+      await assertRejects(
+        () => HookedTransformer.load("meta-llama/Llama-3.1-8B", { hub: { endpoint: server.endpoint, cacheDir } }),
+        HubError,
+        "meta-llama/Llama-3.1-8B",
+      );
+      const hub = { endpoint: server.endpoint, cacheDir, token: "hf_gated" };
+      const llama = await HookedTransformer.load("meta-llama/Llama-3.1-8B", { hub, dtype: "stored" });
+      assertEquals([llama.cfg.family, llama.weights.embed.dtype], ["llama", "bfloat16"]);
+      const shards = new Set(server.requests.map((r) => /resolve\/main\/(model-0000[12]-of-00002)/.exec(r)?.[1]));
+      shards.delete(undefined);
+      assertEquals(shards.size, 2);
+      const gemma = await HookedTransformer.load("gemma-2-2b", { hub });
+      assertEquals([gemma.cfg.family, gemma.toTokens("Hi")[0]], ["gemma2", 2]);
+      await Promise.all([llama.dispose(), gemma.dispose()]);
+    } finally {
+      await server.close();
+      await Deno.remove(cacheDir, { recursive: true });
+      await Deno.remove(sharded, { recursive: true });
     }
   },
 });
