@@ -18,7 +18,13 @@ const [BATCH, POS] = [4, 128];
 const BACKENDS = (Deno.env.get("SAE_BENCH_BACKENDS") ?? "node,web,webgpu").split(",") as Backend[];
 
 const dir = await Deno.makeTempDir({ prefix: "sae-bench-forward-" });
-await writeRandomGpt2(dir, { nLayer: CFG.nLayers, dModel: CFG.dModel, nHead: CFG.nHeads, vocab: CFG.dVocab, nCtx: CFG.nCtx });
+await writeRandomGpt2(dir, {
+  nLayer: CFG.nLayers,
+  dModel: CFG.dModel,
+  nHead: CFG.nHeads,
+  vocab: CFG.dVocab,
+  nCtx: CFG.nCtx,
+});
 const tokens = Array.from(
   { length: BATCH },
   () => Array.from({ length: POS }, () => Math.floor(Math.random() * 50000)),

@@ -19,7 +19,9 @@ export const MODEL_FLAGS = {
 
 /** Help lines of {@linkcode MODEL_FLAGS}. */
 export const MODEL_HELP =
-  `  --model M        model folder (Hugging Face layout) or Hub id: gpt2, gpt2-small, openai-community/gpt2-medium
+  `  --model M        model folder (Hugging Face layout), Hub id or TransformerLens name of a GPT-2, Llama, Mistral,
+                   Qwen 2/3, Gemma 1/2/3 or GPT-NeoX (Pythia) model: gpt2-small, gemma-2-2b, meta-llama/Llama-3.1-8B,
+                   pythia-70m-deduped, qwen3-0.6b
   --backend B      ONNX Runtime backend: auto (default: node where --allow-ffi is granted, else web), node, web, webgpu
   --no-processing  skip TransformerLens's weight processing (from_pretrained_no_processing)`;
 
@@ -53,7 +55,11 @@ export async function loadModel(
   values: { model?: string; backend?: string; "no-processing"?: boolean },
   verb?: string,
 ): Promise<HookedTransformer> {
-  if (!values.model) throw new UsageError("--model is required: a model folder or a Hub id such as gpt2");
+  if (!values.model) {
+    throw new UsageError(
+      "--model is required: a model folder, a Hub id or a TransformerLens name such as gpt2, gemma-2-2b or pythia-70m-deduped",
+    );
+  }
   const begun = performance.now();
   if (verb) logLine(`sae ${verb}: model ${values.model}; loading`);
   const model = await HookedTransformer.load(values.model, {
@@ -64,7 +70,7 @@ export async function loadModel(
     logLine(
       `sae ${verb}: loaded in ${
         formatSeconds((performance.now() - begun) / 1000)
-      }; device: ONNX Runtime ${model.backend}; model ${values.model} (${model.cfg.nLayers} layers, ${model.cfg.dModel} wide)`,
+      }; device: ONNX Runtime ${model.backend}; model ${values.model} (${model.cfg.family}, ${model.cfg.nLayers} layers, ${model.cfg.dModel} wide, ${model.weights.embed.dtype})`,
     );
   }
   return model;

@@ -1,5 +1,5 @@
 /**
- * `sae encode [--sae S] [--model M] [TEXT]`: text → GPT-2 activations at the SAE's hook → features per
+ * `sae encode [--sae S] [--model M] [TEXT]`: text → the model's activations at the SAE's hook → features per
  * token → reconstruction quality (SAELens tutorial 1); `--acts FILE` encodes stored activations instead.
  * With no arguments it runs on the embedded model and SAE.
  *
@@ -15,21 +15,22 @@ import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts
 import { parseDevice, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 
-/** GPT-2's <|endoftext|>, which `sae run` and the text verbs prepend as BOS. */
+/** GPT-2's <|endoftext|>: the BOS of activation files that do not name theirs (`sae run --out` names it). */
 const GPT2_BOS = 50256;
 
 /** Help text of `sae encode`. */
 export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [--out FILE] [--json] [TEXT]
        sae encode --sae S --acts FILE.safetensors [--tensor NAME] [--top K] [--out FILE] [--json]
 
-Run GPT-2 on TEXT (BOS prepended as the SAE was trained) to the SAE's hook, encode the activations
+Run the SAE's model on TEXT (BOS prepended as the SAE was trained) to the SAE's hook, encode the activations
 with the SAE (on --device: WebGPU or the CPU) and print, per token, its L0 and strongest features, the most active
 feature over all positions, then the mean L0, sparsity, MSE and explained variance of the reconstruction
 (BOS left out, as SAELens's evals do; explained variance needs two tokens after BOS, else n/a).
 With no arguments: the embedded model and SAE on "${EMBEDDED_PROMPT}".
 With --acts, encode stored activations [..., d_in] instead (no model). The same BOS rule holds where the
 file says which positions are BOS: a "tokens" tensor of the activations' leading shape (as sae run --out
-writes) whose sequences open with <|endoftext|> (${GPT2_BOS}); without one every row is counted.
+writes) whose sequences open with the BOS its metadata names as bos_token_id (GPT-2's ${GPT2_BOS} where it names
+none); without one every row is counted.
 
 Options:
 ${SAE_HELP}
@@ -159,7 +160,9 @@ export async function encode(args: string[]): Promise<number> {
     ? toIntegers(tokensEntry, `${values.acts}: tensor "tokens"`)
     : undefined;
   const sequence = lead.at(-1) ?? 1;
-  const isBos = (row: number) => tokenIds !== undefined && row % sequence === 0 && tokenIds[row] === GPT2_BOS;
+  const named = Number(file.metadata.bos_token_id);
+  const bos = file.metadata.bos_token_id !== undefined && Number.isSafeInteger(named) ? named : GPT2_BOS;
+  const isBos = (row: number) => tokenIds !== undefined && row % sequence === 0 && tokenIds[row] === bos;
   const keep = (row: number) => !isBos(row);
   const sums = new ReconstructionSums(sae.cfg.d_in, sae.cfg.d_sae);
   const l0 = sums.add(acts.data, r, f, keep);

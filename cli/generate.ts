@@ -1,5 +1,5 @@
 /**
- * `sae generate --model M TEXT`: continue a text with GPT-2 (KV cache, greedy or sampled).
+ * `sae generate --model M TEXT`: continue a text with the model (KV cache, greedy or sampled).
  *
  * @module
  */
@@ -12,7 +12,7 @@ import { parseFlags } from "./_usage.ts";
 /** Help text of `sae generate`. */
 export const GENERATE_HELP = `Usage: sae generate --model M [--max-new-tokens N] [--temperature T] [--seed S] TEXT
 
-Continue TEXT (BOS prepended) with GPT-2, one position per step through a key/value cache.
+Continue TEXT (BOS prepended where the model's rule puts it), one position per step through a key/value cache.
 
 Options:
 ${MODEL_HELP}

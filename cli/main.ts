@@ -39,8 +39,8 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
   releases: { run: releases, summary: "list pretrained SAE releases" },
   pull: { run: pull, summary: "download a pretrained SAE into the Hugging Face cache" },
   info: { run: info, summary: "describe an SAE folder (none: the embedded SAE), expansion factor included" },
-  run: { run, summary: "run GPT-2 on a text; cache activations at hook points" },
-  generate: { run: generate, summary: "continue a text with GPT-2" },
+  run: { run, summary: "run a model on a text; cache activations at hook points" },
+  generate: { run: generate, summary: "continue a text with a model" },
 };
 
 /** Top-level help. */

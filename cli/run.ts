@@ -1,5 +1,5 @@
 /**
- * `sae run --model M [--cache HOOK]... TEXT`: run GPT-2 on a text, report next-token predictions and
+ * `sae run --model M [--cache HOOK]... TEXT`: run a model on a text, report next-token predictions and
  * loss, and save logits and cached activations under their hook names.
  *
  * @module
@@ -13,14 +13,14 @@ import { checkWritableFolder, parseFlags, positiveInt } from "./_usage.ts";
 /** Help text of `sae run`. */
 export const RUN_HELP = `Usage: sae run --model M [--cache HOOK]... [--out FILE.safetensors] [--json] TEXT
 
-Run GPT-2 on TEXT (BOS prepended) with TransformerLens's hook points; print the most likely next tokens
+Run the model on TEXT (BOS prepended where the model's rule puts it) with TransformerLens's hook points; print the most likely next tokens
 and the loss, and optionally save "tokens", "logits" and each cached hook under its name.
 
 Options:
 ${MODEL_HELP}
   --cache HOOK     hook to cache, e.g. blocks.8.hook_resid_pre (repeatable)
   --top K          next-token predictions listed (default 5)
-  --no-bos         do not prepend <|endoftext|>
+  --no-bos         do not prepend the model's BOS token
   --out FILE       write tokens, logits and the cached hooks to a safetensors file
   --json           print JSON: backend, tokens, str_tokens, loss, next_tokens, cache shapes
   -h, --help       show this help`;
@@ -84,7 +84,13 @@ export async function run(args: string[]): Promise<number> {
         tokens: { shape: [1, tokens.length], data: BigInt64Array.from(tokens, BigInt) },
         logits: logits!,
         ...Object.fromEntries(cache),
-      }, { text, model: values.model!, processing: values["no-processing"] ? "none" : "transformer_lens_default" });
+      }, {
+        text,
+        model: values.model!,
+        processing: values["no-processing"] ? "none" : "transformer_lens_default",
+        // sae encode --acts leaves BOS positions out by this id
+        ...(model.tokenizer.bosTokenId !== null ? { bos_token_id: String(model.tokenizer.bosTokenId) } : {}),
+      });
     }
     if (values.json) {
       console.log(JSON.stringify({

@@ -62,7 +62,12 @@ function hookMatrix(
  * @returns The vector in the hook's space.
  * @throws {TypeError} When the hook does not write linearly into the residual stream.
  */
-export function pullBack(model: HookedTransformer, hookName: string, head: number | undefined, v: Float64Array): Float64Array {
+export function pullBack(
+  model: HookedTransformer,
+  hookName: string,
+  head: number | undefined,
+  v: Float64Array,
+): Float64Array {
   const map = hookMatrix(model, hookName, head);
   if (!map) return v;
   const d = model.cfg.dModel;

@@ -204,7 +204,12 @@ export function steeringHook(
  * @returns The generations.
  * @throws {RangeError} When the feature or an option is out of range.
  */
-export async function steer(model: HookedTransformer, sae: SAE, text: string, options: SteerOptions): Promise<Steering> {
+export async function steer(
+  model: HookedTransformer,
+  sae: SAE,
+  text: string,
+  options: SteerOptions,
+): Promise<Steering> {
   const {
     feature,
     strength,

@@ -272,7 +272,13 @@ export class TransformerForward {
     let start = 0;
     for (const stop of bounds) {
       if (stop === start) continue;
-      segments.push({ start, end: stop, inputs: segmentInputs(graph, start, stop), outputs: [], hook: hookAt.get(stop) });
+      segments.push({
+        start,
+        end: stop,
+        inputs: segmentInputs(graph, start, stop),
+        outputs: [],
+        hook: hookAt.get(stop),
+      });
       start = stop;
     }
     // A segment outputs what later segments read and what the caller wants, if it produces it.
@@ -339,7 +345,9 @@ export class TransformerForward {
       }
       env.set(LOCAL_MASK, new ort.Tensor("bool", local, [batch.pos, total]));
     }
-    for (const [local, inv] of [[false, this.#inverseFrequencies.global], [true, this.#inverseFrequencies.local]] as const) {
+    for (
+      const [local, inv] of [[false, this.#inverseFrequencies.global], [true, this.#inverseFrequencies.local]] as const
+    ) {
       if (!inv) continue;
       const { cos, sin } = rotaryTables(inv, positions);
       env.set(rotaryInput("cos", local), new ort.Tensor("float32", cos, [batch.pos, 1, 2 * inv.length]));

@@ -99,7 +99,9 @@ class Builder {
 
   scalar(value: number): string {
     const name = `const.${value}`;
-    if (!this.initializers.has(name)) this.initializers.set(name, { dtype: "float", dims: [], data: Float32Array.of(value) });
+    if (!this.initializers.has(name)) {
+      this.initializers.set(name, { dtype: "float", dims: [], data: Float32Array.of(value) });
+    }
     return name;
   }
 
@@ -115,7 +117,13 @@ class Builder {
   linear(x: string, name: string, lin: Linear, weightName = `${name}.weight`): string {
     const out = `t${this.#n++}`;
     const inputs = [x, this.matrix(weightName, lin.weight)];
-    this.nodes.push({ opType: "FusedMatMul", domain: CONTRIB_DOMAIN, inputs, outputs: [out], attributes: { transB: 1 } });
+    this.nodes.push({
+      opType: "FusedMatMul",
+      domain: CONTRIB_DOMAIN,
+      inputs,
+      outputs: [out],
+      attributes: { transB: 1 },
+    });
     return lin.bias ? this.op("Add", [out, this.vector(`${name}.bias`, lin.bias)]) : out;
   }
 
@@ -227,7 +235,10 @@ export function buildTransformerGraph(
     const residPre = b.hook(`${p}.hook_resid_pre`, resid);
     const x = b.norm(`${p}.ln1`, residPre, kind, w.ln1, eps);
     const heads = (name: "q" | "k" | "v", count: number) =>
-      b.hook(`${p}.attn.hook_${name}`, b.op("Reshape", [b.linear(x, `${p}.attn.${name}`, w[name]), b.ints([0, 0, count, dHead])]));
+      b.hook(
+        `${p}.attn.hook_${name}`,
+        b.op("Reshape", [b.linear(x, `${p}.attn.${name}`, w[name]), b.ints([0, 0, count, dHead])]),
+      );
     let q = heads("q", nHeads);
     let k = heads("k", nKvHeads);
     let v = heads("v", nKvHeads);
@@ -281,9 +292,7 @@ export function buildTransformerGraph(
     // Hugging Face's order for the parallel residual: mlp_out + attn_out + resid_pre
     resid = b.hook(
       `${p}.hook_resid_post`,
-      cfg.parallelAttnMlp
-        ? b.op("Add", [b.op("Add", [mlpOut, attnOut]), residPre])
-        : b.op("Add", [residMid, mlpOut]),
+      cfg.parallelAttnMlp ? b.op("Add", [b.op("Add", [mlpOut, attnOut]), residPre]) : b.op("Add", [residMid, mlpOut]),
     );
     stageEnds.push(b.nodes.length);
     stageOutputs.push(resid);
@@ -363,7 +372,9 @@ export function segment(
         name,
         dtype: "float" as const,
         // the embedding is fed whole, or as the rows a run looks up
-        dims: name === EMBED_TABLE ? ["embed_rows", graph.matrices.get(name)!.shape[1]] : graph.matrices.get(name)!.shape,
+        dims: name === EMBED_TABLE
+          ? ["embed_rows", graph.matrices.get(name)!.shape[1]]
+          : graph.matrices.get(name)!.shape,
       })),
     ],
     outputs: outputs.map((name) => ({ name, dtype: "float" as const })),

@@ -64,7 +64,9 @@ export class CheckpointTensors {
       paths = [single];
     } else if (await exists(index)) {
       paths = shardPaths(await readJson(index, INDEX_LIMIT), index).map((file) => join(dir, file));
-    } else if (await exists(join(dir, "pytorch_model.bin")) || await exists(join(dir, "pytorch_model.bin.index.json"))) {
+    } else if (
+      await exists(join(dir, "pytorch_model.bin")) || await exists(join(dir, "pytorch_model.bin.index.json"))
+    ) {
       throw new TypeError(
         `${dir} holds only PyTorch pickles (pytorch_model.bin), which sae never loads as they can run code: ` +
           "use the repo's safetensors weights, or convert them with transformers' save_pretrained(safe_serialization=True)",
@@ -232,7 +234,11 @@ function toFloat32(bytes: Uint8Array, dtype: string): Float32Array {
     case "F16":
       return Float32Array.from(new Float16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2));
     case "BF16":
-      return new WeightTensor([bytes.length / 2], "bfloat16", new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2))
+      return new WeightTensor(
+        [bytes.length / 2],
+        "bfloat16",
+        new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2),
+      )
         .toFloat32();
     default:
       return Float32Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8));

@@ -11,7 +11,11 @@
 import type { HostTensor } from "../gpu/tensor.ts";
 import { LOGITS, TOKEN_LOSS } from "./_transformer_graph.ts";
 import { toBatch, TransformerForward } from "./_transformer_forward.ts";
-import { type HookedTransformerConfig, type TransformerConfig, withTransformerLensNames } from "./transformer_config.ts";
+import {
+  type HookedTransformerConfig,
+  type TransformerConfig,
+  withTransformerLensNames,
+} from "./transformer_config.ts";
 import type { TransformerWeights } from "./transformer_weights.ts";
 import type { HubOptions } from "../hub/hub_settings.ts";
 import { resolveModelDir } from "./model_source.ts";
@@ -145,7 +149,9 @@ export class HookedTransformer {
     const tokenizer = await ModelTokenizer.load(dir, { bosTokenId: config.bosTokenId, prependBos: config.prependBos });
     if (tokenizer.vocabSize > config.dVocab) {
       throw new TypeError(
-        `${dir}: the tokenizer has ids up to ${tokenizer.vocabSize - 1}, past the model's vocab_size of ${config.dVocab}`,
+        `${dir}: the tokenizer has ids up to ${
+          tokenizer.vocabSize - 1
+        }, past the model's vocab_size of ${config.dVocab}`,
       );
     }
     return HookedTransformer.fromWeights(config, weights, tokenizer, options);
@@ -306,7 +312,7 @@ export class HookedTransformer {
         total += s;
       }
     });
-    if (this.processing.centredUnembed) for (let t = 0; t < dVocab; t++) out[t] -= total / dVocab;
+    if (this.processing.centredUnembed) { for (let t = 0; t < dVocab; t++) out[t] -= total / dVocab; }
     return out;
   }
 

@@ -119,7 +119,7 @@ function foldInto(ln: NormWeights, lin: Linear, center: boolean): void {
   }
   for (let o = 0; o < out; o++) {
     let sum = 0;
-    for (let i = 0; i < inDim; i++) sum += (w[o * inDim + i] *= ln.w[i]);
+    for (let i = 0; i < inDim; i++) sum += w[o * inDim + i] *= ln.w[i];
     if (!center) continue;
     const mean = Math.fround(sum / inDim);
     for (let i = 0; i < inDim; i++) w[o * inDim + i] -= mean;
@@ -186,7 +186,10 @@ export function processWeights(
   const { foldLn = true, centerWritingWeights = true, centerUnembed = true, foldValueBiases = true } = processing;
   const layerNorm = cfg.normalization === "LN";
   if (layerNorm && (foldLn || centerWritingWeights) && weights.unembed.weight === weights.embed) {
-    weights.unembed = { ...weights.unembed, weight: WeightTensor.float32(weights.embed.shape, Float32Array.from(weights.embed.data)) };
+    weights.unembed = {
+      ...weights.unembed,
+      weight: WeightTensor.float32(weights.embed.shape, Float32Array.from(weights.embed.data)),
+    };
   }
   if (layerNorm && foldLn) {
     for (const block of weights.blocks) {
@@ -221,7 +224,10 @@ export function processWeights(
       const bV = block.v.bias;
       if (!bV || bV.every((x) => x === 0)) continue;
       // b_O += Σ_h b_V[h] · W_O[h]: query head h reads key/value head floor(h / group)
-      const expanded = Float32Array.from({ length: cfg.nHeads * dh }, (_, j) => bV[Math.floor(j / dh / group) * dh + j % dh]);
+      const expanded = Float32Array.from(
+        { length: cfg.nHeads * dh },
+        (_, j) => bV[Math.floor(j / dh / group) * dh + j % dh],
+      );
       block.o.bias ??= new Float32Array(cfg.dModel);
       addMatVec(block.o.bias, block.o.weight.toFloat32(), expanded, cfg.nHeads * dh);
       bV.fill(0);

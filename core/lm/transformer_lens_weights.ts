@@ -72,7 +72,9 @@ function perHead(lin: Linear, heads: number, dHead: number, fold: Float32Array |
   for (let h = 0; h < heads * repeat; h++) {
     const src = Math.floor(h / repeat);
     for (let i = 0; i < d; i++) {
-      for (let k = 0; k < dHead; k++) data[(h * d + i) * dHead + k] = w[(src * dHead + k) * d + i] * (fold ? fold[i] : 1);
+      for (let k = 0; k < dHead; k++) {
+        data[(h * d + i) * dHead + k] = w[(src * dHead + k) * d + i] * (fold ? fold[i] : 1);
+      }
     }
   }
   return { shape: [heads * repeat, d, dHead], data };
@@ -81,7 +83,11 @@ function perHead(lin: Linear, heads: number, dHead: number, fold: Float32Array |
 /** A bias [heads · d_head] as [heads, d_head] (zeros where there is none), heads repeated `repeat` times. */
 function headBias(bias: Float32Array | null, heads: number, dHead: number, repeat = 1): HostTensor {
   const data = new Float32Array(heads * repeat * dHead);
-  if (bias) for (let h = 0; h < heads * repeat; h++) data.set(bias.subarray(Math.floor(h / repeat) * dHead, (Math.floor(h / repeat) + 1) * dHead), h * dHead);
+  if (bias) {
+    for (let h = 0; h < heads * repeat; h++) {
+      data.set(bias.subarray(Math.floor(h / repeat) * dHead, (Math.floor(h / repeat) + 1) * dHead), h * dHead);
+    }
+  }
   return { shape: [heads * repeat, dHead], data };
 }
 

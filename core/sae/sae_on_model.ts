@@ -52,8 +52,9 @@ export function saeSite(model: HookedTransformer, sae: SAE): SaeSite {
   if (perHead && !/attn\.hook_[qkvz]$/.test(hookName)) {
     throw new TypeError(`The SAE's hook_head_index ${head} is set but ${hookName} is not a per-head hook`);
   }
-  if (perHead && !(Number.isInteger(head) && head >= 0 && head < model.cfg.nHeads)) {
-    throw new TypeError(`The SAE's hook_head_index ${head} is outside the model's ${model.cfg.nHeads} heads`);
+  const heads = /hook_[kv]$/.test(hookName) ? model.cfg.nKvHeads : model.cfg.nHeads;
+  if (perHead && !(Number.isInteger(head) && head >= 0 && head < heads)) {
+    throw new TypeError(`The SAE's hook_head_index ${head} is outside the model's ${heads} heads at ${hookName}`);
   }
   const width = perHead ? model.cfg.dHead : full;
   if (width !== sae.cfg.d_in) {

@@ -35,7 +35,7 @@ export interface OnnxNode {
   /** Its attributes by name. */
   attributes?: Record<string, AttributeValue>;
   /** The operator set it comes from when not ONNX's own: `com.microsoft` for ONNX Runtime's contrib ops (FusedMatMul). */
-  domain?: typeof CONTRIB_DOMAIN;
+  domain?: "com.microsoft";
 }
 
 /** ONNX Runtime's contrib operator set (version 1), which every ONNX Runtime build includes. */

@@ -1,6 +1,6 @@
 // The family fixtures' model folders, and copies of them rewritten in other dtypes and shard layouts.
 import { join } from "node:path";
-import { encodeSafetensors, readSafetensors, toFloat32, type TensorToWrite } from "../../core/io/safetensors.ts";
+import { encodeSafetensors, readSafetensors, type TensorToWrite, toFloat32 } from "../../core/io/safetensors.ts";
 import { FIXTURES } from "../_fixtures.ts";
 
 /** The shared fixtures' families. */

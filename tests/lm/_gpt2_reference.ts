@@ -50,7 +50,10 @@ function linear(x: Float64Array, w: Float32Array, b: Float32Array, out: number):
 const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
 /** Logits [pos, vocab] and the residual entering each block, for one sequence. */
-export function referenceForward(model: ReferenceGpt2, tokens: number[]): { logits: Float64Array; residPre: Float64Array[][] } {
+export function referenceForward(
+  model: ReferenceGpt2,
+  tokens: number[],
+): { logits: Float64Array; residPre: Float64Array[][] } {
   const { d, dMlp, nHeads, dVocab, eps, tensor } = model;
   const dHead = d / nHeads;
   const T = tokens.length;
@@ -83,7 +86,12 @@ export function referenceForward(model: ReferenceGpt2, tokens: number[]): { logi
     }
     resid = resid.map((r, p) => {
       const mid = linear(z[p], h("attn.c_proj.weight"), h("attn.c_proj.bias"), d).map((a, i) => a + r[i]);
-      const hidden = linear(layerNorm(mid, h("ln_2.weight"), h("ln_2.bias"), eps), h("mlp.c_fc.weight"), h("mlp.c_fc.bias"), dMlp)
+      const hidden = linear(
+        layerNorm(mid, h("ln_2.weight"), h("ln_2.bias"), eps),
+        h("mlp.c_fc.weight"),
+        h("mlp.c_fc.bias"),
+        dMlp,
+      )
         .map(gelu);
       return linear(hidden, h("mlp.c_proj.weight"), h("mlp.c_proj.bias"), d).map((o, i) => o + mid[i]);
     });

@@ -6,7 +6,10 @@ import { FIXTURES } from "../_fixtures.ts";
 
 export const MODEL_DIR = `${FIXTURES}gpt2-sotu-tiny`;
 
-export function loadFixtureModel(backend: Backend | "auto" = "auto", options: LoadOptions = {}): Promise<HookedTransformer> {
+export function loadFixtureModel(
+  backend: Backend | "auto" = "auto",
+  options: LoadOptions = {},
+): Promise<HookedTransformer> {
   return HookedTransformer.load(MODEL_DIR, { backend, ...options });
 }
 

@@ -102,7 +102,9 @@ for (const family of FAMILIES) {
           let sum = 0;
           for (const v of row) sum += Math.exp(v - max);
           const lse = max + Math.log(sum);
-          if (!(Math.abs(lse - lseRef[t]) <= TOLERANCE)) throw new Error(`${p} log-sum-exp at ${t}: ${lse} vs ${lseRef[t]}`);
+          if (!(Math.abs(lse - lseRef[t]) <= TOLERANCE)) {
+            throw new Error(`${p} log-sum-exp at ${t}: ${lse} vs ${lseRef[t]}`);
+          }
           cols.forEach((c, j) => {
             const diff = Math.abs((row[c] - lse) - (atCols[t * cols.length + j] - lseRef[t]));
             if (!(diff <= TOLERANCE)) throw new Error(`${p} log-prob of ${c} at ${t} differs by ${diff}`);

@@ -314,7 +314,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HookedTransformer.runWithReplacements() continues from the hook as runWithHooks replaces it, at any kind of hook",
+  name:
+    "HookedTransformer.runWithReplacements() continues from the hook as runWithHooks replaces it, at any kind of hook",
   ...opts,
   async fn() {
     const rows = EVAL_ROWS.slice(0, 3).map((r) => r.slice(0, 24));

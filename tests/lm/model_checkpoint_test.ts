@@ -62,7 +62,11 @@ Deno.test("readModelCheckpoint() names the missing file, the missing tensor and 
       TypeError,
       "tensor h.0.attn.c_attn.weight has shape [128,384]",
     );
-    await assertRejects(() => readModelCheckpoint(moreLayers), TypeError, "has no tensor h.4.attn.c_attn.weight: the model's config.json implies it");
+    await assertRejects(
+      () => readModelCheckpoint(moreLayers),
+      TypeError,
+      "has no tensor h.4.attn.c_attn.weight: the model's config.json implies it",
+    );
     await assertRejects(
       () => readModelCheckpoint(fewerLayers),
       TypeError,

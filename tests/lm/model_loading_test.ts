@@ -95,7 +95,8 @@ function project(x: HostTensor, w: HostTensor, b: HostTensor): Float32Array {
 
 for (const family of FAMILY_FIXTURES) {
   Deno.test({
-    name: `HookedTransformer (${family}): TransformerLens's processing keeps log-probs, and W_Q, _W_K, W_in as it shows them`,
+    name:
+      `HookedTransformer (${family}): TransformerLens's processing keeps log-probs, and W_Q, _W_K, W_in as it shows them`,
     ...opts,
     async fn() {
       const raw = await HookedTransformer.load(familyModelDir(family), { processing: NO_PROCESSING });
@@ -145,7 +146,11 @@ for (const family of FAMILY_FIXTURES) {
           const x2 = normed(model, cache.get(names[3])!, ln2?.w.data);
           const bias = mlp.W_gate ? { shape: [W.shape[1]], data: new Float32Array(W.shape[1]) } : mlp.b_in;
           const pre = project(x2, { shape: [1, ...W.shape], data: W.data }, bias);
-          assertEquals(maxAbsDiff(pre, cache.get(names[4])!.data) < 1e-4, true, `${family} ${mlp.W_gate ? "W_gate" : "W_in"}`);
+          assertEquals(
+            maxAbsDiff(pre, cache.get(names[4])!.data) < 1e-4,
+            true,
+            `${family} ${mlp.W_gate ? "W_gate" : "W_in"}`,
+          );
         }
       } finally {
         await Promise.all([raw.dispose(), processed.dispose()]);

@@ -37,7 +37,9 @@ Deno.test("processWeights() leaves LNPre, centred writes, centred unembedding an
     processing: false,
   });
   // W_U as TransformerLens shows it: ln_final folded in, each d_model row centred over the vocabulary
-  const raw = await HookedTransformer.load(MODEL_DIR, { processing: { centerWritingWeights: false, foldValueBiases: false } });
+  const raw = await HookedTransformer.load(MODEL_DIR, {
+    processing: { centerWritingWeights: false, foldValueBiases: false },
+  });
   assertEquals(maxRowMean(raw.W_U.data, config.dVocab) < 1e-6, true);
   await Promise.all([model.dispose(), raw.dispose()]);
 });

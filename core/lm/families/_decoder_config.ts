@@ -83,7 +83,9 @@ export function decoderConfig(
     );
   }
   if (!hf.has("head_dim") && dModel % nHeads !== 0) {
-    throw new TypeError(`${hf.path} field hidden_size (${dModel}) must be a multiple of num_attention_heads (${nHeads})`);
+    throw new TypeError(
+      `${hf.path} field hidden_size (${dModel}) must be a multiple of num_attention_heads (${nHeads})`,
+    );
   }
   const dHead = hf.has("head_dim") ? hf.int("head_dim") : dModel / nHeads;
   const nLayers = hf.int("num_hidden_layers");

@@ -52,7 +52,7 @@ export async function readDecoderWeights(
   const p = PREFIXES.find((prefix) => ckpt.has(`${prefix}embed_tokens.weight`)) ?? PREFIXES[0];
   const norm = async (name: string, length = d): Promise<NormWeights> => {
     const w = await ckpt.float32(`${name}.weight`, [length]);
-    if (layout.normOffset) for (let i = 0; i < w.length; i++) w[i] += 1;
+    if (layout.normOffset) { for (let i = 0; i < w.length; i++) w[i] += 1; }
     return { w, b: null };
   };
   const linear = async (name: string, out: number, inDim: number): Promise<Linear> => ({
@@ -87,9 +87,7 @@ export async function readDecoderWeights(
   const embed = await ckpt.matrix(`${p}embed_tokens.weight`, [dVocab, d], storage);
   const lnFinal = await norm(`${p}norm`);
   const head = ckpt.first("lm_head.weight", "language_model.lm_head.weight");
-  const unembed = cfg.tiedEmbeddings || head === undefined
-    ? embed
-    : await ckpt.matrix(head, [dVocab, d], storage);
+  const unembed = cfg.tiedEmbeddings || head === undefined ? embed : await ckpt.matrix(head, [dVocab, d], storage);
   if (!cfg.tiedEmbeddings && head === undefined) {
     throw new TypeError(`${ckpt.dir} has no lm_head.weight: its config.json says the unembedding is not tied`);
   }

@@ -55,5 +55,8 @@ export const gemma3Family: ModelFamily = {
     };
   },
   weights: (ckpt, cfg, storage) =>
-    readDecoderWeights(ckpt, cfg, storage, { normOffset: true, ignore: /(^|\.)(vision_tower|multi_modal_projector)\./ }),
+    readDecoderWeights(ckpt, cfg, storage, {
+      normOffset: true,
+      ignore: /(^|\.)(vision_tower|multi_modal_projector)\./,
+    }),
 };

@@ -27,7 +27,11 @@ export const gpt2Family: ModelFamily = {
   name: "gpt2",
   modelTypes: ["gpt2"],
   config(hf) {
-    hf.expect("scale_attn_by_inverse_layer_idx", [false], "Mistral-style per-layer scaling is not a GPT-2 checkpoint's");
+    hf.expect(
+      "scale_attn_by_inverse_layer_idx",
+      [false],
+      "Mistral-style per-layer scaling is not a GPT-2 checkpoint's",
+    );
     const nLayers = hf.int("n_layer");
     const nHeads = hf.int("n_head");
     const dModel = hf.int("n_embd");
