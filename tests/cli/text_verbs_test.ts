@@ -283,12 +283,36 @@ Deno.test("sae compare: features active in every prompt, ranked by mean peak", O
 Deno.test("sae releases --json lists every release with its fields", async () => {
   const out = await json(["releases", "--json"]);
   assertEquals(out["gpt2-small-res-jb"].saes.length, 13);
+  assertEquals(out["gpt2-small-res-jb"].saes[8].hook, "blocks.8.hook_resid_pre");
   for (const r of Object.values(out) as { repo_id: string; model: string; saes: unknown[] }[]) {
     assertEquals(typeof r.repo_id === "string" && typeof r.model === "string" && r.saes.length > 0, true);
   }
   const { code, stdout } = await runCli(["releases", "gpt2-small-res-jb"]);
   assertEquals(code, 0);
   assertEquals(stdout.includes("gpt2-small/8-res-jb"), true);
+});
+
+Deno.test("sae releases groups by model and filters by model, hook and words", async () => {
+  const all = await runCli(["releases"]);
+  assertEquals(all.code, 0, all.stderr);
+  assertEquals(/^gpt2-small \(openai-community\/gpt2\): 17 releases, 147 SAEs$/m.test(all.stdout), true, all.stdout);
+  assertEquals(
+    /^ {2}gpt2-small-res-jb +13 SAEs +sae_lens +jbloom\/GPT2-Small-SAEs-Reformatted$/m.test(all.stdout),
+    true,
+  );
+  // --model takes SAELens's name or the Hub repo
+  const byRepo = await json(["releases", "--json", "--model", "google/gemma-2-2b"]);
+  assertEquals(Object.values(byRepo).every((r) => (r as { model: string }).model === "gemma-2-2b"), true);
+  assertEquals(Object.keys(byRepo), Object.keys(await json(["releases", "--json", "--model", "gemma-2-2b"])));
+  const hooked = await runCli(["releases", "--hook", "blocks.8.hook_resid_pre", "res-jb"]);
+  assertEquals(hooked.stdout.split("\n").filter((l) => l.startsWith("  ")).length, 9, hooked.stdout);
+  assertEquals(hooked.stdout.includes("blocks.8.hook_resid_pre_768    blocks.8.hook_resid_pre  L0 36  EV 0.61"), true);
+  const words = await json(["releases", "--json", "RES_SCEFR", "10-"]);
+  assertEquals(Object.keys(words), ["gpt2-small-res_scefr-ajt"]);
+  assertEquals(words["gpt2-small-res_scefr-ajt"].saes.map((s: { id: string }) => s.id), ["blocks.10.hook_resid_pre"]);
+  const none = await runCli(["releases", "--model", "gpt2-small", "--hook", "hook_embed"]);
+  assertEquals(none.code, 2);
+  assertEquals(none.stderr.includes("No SAE of the registry matches --model gpt2-small, --hook hook_embed"), true);
 });
 
 Deno.test("sae pull writes the HF cache layout, loads, and a second pull downloads nothing", ORT, async () => {
