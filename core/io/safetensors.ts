@@ -247,6 +247,53 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   }
 }
 
+/** A tensor of a safetensors file, located but not read. */
+export interface SafetensorsLocation {
+  /** Element type as stored. */
+  dtype: SafetensorsDtype;
+  /** Dimensions. */
+  shape: number[];
+  /** Its first byte in the file. */
+  offset: number;
+  /** Its size in bytes. */
+  length: number;
+}
+
+/**
+ * Reads and validates only a safetensors file's header, for tensors too large to read whole (they are then read
+ * in parts, e.g. with {@linkcode openRegularFile}, at the offsets given).
+ *
+ * @example Shapes without the data
+ * ```ts
+ * import { encodeSafetensors, readSafetensorsHeader } from "./safetensors.ts";
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeFile(path, encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } }));
+ * console.log((await readSafetensorsHeader(path)).get("w")?.shape); // [2]
+ * ```
+ *
+ * @param path The file.
+ * @returns The tensors by name, in file order.
+ * @throws {Deno.errors.NotFound} When the file is missing.
+ * @throws {TypeError} When it is a folder, FIFO or device, or a tensor is malformed.
+ * @throws {SyntaxError} When the header is invalid (see {@linkcode parseSafetensors}).
+ */
+export async function readSafetensorsHeader(path: string): Promise<Map<string, SafetensorsLocation>> {
+  const { file, size } = await openRegularFile(path, Number.MAX_SAFE_INTEGER, "a safetensors file");
+  try {
+    const prefix = await readExactly(file, Math.min(size, 8), path);
+    const n = headerLength(prefix, size, path);
+    const header = parseHeader(await readExactly(file, n, path), size - 8 - n, path);
+    return new Map(header.entries.map((e) => [e.name, {
+      dtype: e.dtype,
+      shape: e.shape,
+      offset: 8 + n + e.begin,
+      length: e.end - e.begin,
+    }]));
+  } finally {
+    file.close();
+  }
+}
+
 /**
  * Converts a stored floating-point tensor to float32 (F32, F16, BF16, F64).
  *

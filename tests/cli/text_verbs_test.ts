@@ -295,7 +295,7 @@ Deno.test("sae releases --json lists every release with its fields", async () =>
 Deno.test("sae releases groups by model and filters by model, hook and words", async () => {
   const all = await runCli(["releases"]);
   assertEquals(all.code, 0, all.stderr);
-  assertEquals(/^gpt2-small \(openai-community\/gpt2\): 17 releases, 147 SAEs$/m.test(all.stdout), true, all.stdout);
+  assertEquals(/^gpt2-small \(openai-community\/gpt2\): 18 releases, 159 SAEs$/m.test(all.stdout), true, all.stdout);
   assertEquals(
     /^ {2}gpt2-small-res-jb +13 SAEs +sae_lens +jbloom\/GPT2-Small-SAEs-Reformatted$/m.test(all.stdout),
     true,

@@ -2,9 +2,7 @@ import { parseTorchCheckpoint, readTorchStateDict } from "../../core/io/torch_ch
 import { toFloat32, toIntegers } from "../../core/io/safetensors.ts";
 import { loadPickle, MAX_PICKLE_DEPTH } from "../../core/io/torch_pickle.ts";
 import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-
-/** The checkpoints tests/io/torch_fixtures/make_fixtures.py wrote with PyTorch, and what torch read from them. */
-export const TORCH_FIXTURES = new URL("./torch_fixtures/", import.meta.url).pathname;
+import { TORCH_FIXTURES } from "./_torch_fixtures.ts";
 
 type Expected = Record<string, { dtype: string; shape: number[]; values: number[] }>;
 const DTYPES: Record<string, string> = {
