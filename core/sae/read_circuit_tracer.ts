@@ -31,10 +31,7 @@ import { parseSaeLensConfig } from "./config.ts";
 import type { SaeOnDisk } from "./read_sae.ts";
 import { repoLocation } from "./_repo_location.ts";
 import { checkWeights, finiteTensor, LINKS, storedF16, transpose } from "./_sae_tensors.ts";
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { configField, isObject, nonEmptyString } from "./_config_fields.ts";
 
 /** `field.value` of a wandb config, a positive integer. */
 function wandbInteger(cfg: Record<string, unknown>, field: string, path: string): number {
@@ -47,11 +44,7 @@ function wandbInteger(cfg: Record<string, unknown>, field: string, path: string)
 }
 
 function stringField(cfg: unknown, field: string, path: string): string {
-  const v = isObject(cfg) ? cfg[field] : undefined;
-  if (typeof v !== "string" || v === "") {
-    throw new TypeError(`${path}: field ${field} is ${JSON.stringify(v)}: expected a string`);
-  }
-  return v;
+  return configField<string>(isObject(cfg) ? cfg : {}, field, path, nonEmptyString, "a string");
 }
 
 /**

@@ -23,29 +23,14 @@ import type { SaeWeights } from "./architecture.ts";
 import { parseSaeLensConfig } from "./config.ts";
 import type { SaeOnDisk } from "./read_sae.ts";
 import { checkWeights, finiteTensor, foldNormScalingFactor, storedF16, transpose } from "./_sae_tensors.ts";
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** A field of a config, refused (not coerced) unless the check passes. */
-function need<T>(
-  obj: Record<string, unknown>,
-  field: string,
-  path: string,
-  ok: (v: unknown) => boolean,
-  what: string,
-): T {
-  if (!ok(obj[field])) {
-    throw new TypeError(`${path}: field ${field} is ${JSON.stringify(obj[field])}: expected ${what}`);
-  }
-  return obj[field] as T;
-}
-
-const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
-const positiveNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
-const nonNegativeNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
-const hookName = (v: unknown) => typeof v === "string" && v.length > 0;
+import {
+  configField as need,
+  isObject,
+  nonEmptyString as hookName,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveNumber,
+} from "./_config_fields.ts";
 
 /** The shared part of both loaders' configs (SAELens's values). */
 const LLAMA_SCOPE_CONFIG = {

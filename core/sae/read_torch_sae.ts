@@ -21,25 +21,13 @@ import type { SaeWeights } from "./architecture.ts";
 import { parseSaeLensConfig } from "./config.ts";
 import type { SaeOnDisk } from "./read_sae.ts";
 import { checkWeights, finiteTensor, storedF16, transpose } from "./_sae_tensors.ts";
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function field<T>(
-  obj: Record<string, unknown>,
-  key: string,
-  path: string,
-  ok: (v: unknown) => boolean,
-  what: string,
-): T {
-  if (!ok(obj[key])) throw new TypeError(`${path}: field ${key} is ${JSON.stringify(obj[key])}: expected ${what}`);
-  return obj[key] as T;
-}
-
-const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
-const nonNegativeInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-const string = (v: unknown) => typeof v === "string" && v.length > 0;
+import {
+  configField as field,
+  isObject,
+  nonEmptyString as string,
+  nonNegativeInteger,
+  positiveInteger,
+} from "./_config_fields.ts";
 
 /** Takes state-dict tensors by name as float32 weights, naming the file and what was expected when one is missing. */
 function taker(tensors: Map<string, SafetensorsEntry>, path: string, layout: string) {

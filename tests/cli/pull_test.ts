@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { repoCacheDir } from "../../core/hub/repo_cache.ts";
 import { RELEASES } from "../../core/sae/releases.ts";
 import { assertEquals } from "../_assert.ts";
-import { type HubServer, startHubServer } from "../hub/_hub_server.ts";
+import type { HubServer } from "../hub/_hub_server.ts";
+import { withHubEnv } from "../hub/_hub_env.ts";
 import { npz } from "../io/_npz_writer.ts";
 import { runCli, spawn } from "./_run.ts";
 
@@ -23,22 +24,10 @@ function params(): Uint8Array<ArrayBuffer> {
   }) as Uint8Array<ArrayBuffer>;
 }
 
-/** Runs `fn` with HF_ENDPOINT on a Hub serving the Gemma Scope SAE and HF_HOME in a fresh folder, then restores both. */
+/** Runs `fn` with HF_ENDPOINT and HF_HOME on a Hub serving the Gemma Scope SAE. */
 async function withHub(fn: (server: HubServer, home: string, bytes: Uint8Array) => Promise<void>): Promise<void> {
   const bytes = params();
-  const server = await startHubServer({ [REPO]: { commit: COMMIT, files: { [FILE]: bytes } } });
-  const home = await Deno.makeTempDir();
-  const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
-  Deno.env.set("HF_ENDPOINT", server.endpoint);
-  Deno.env.set("HF_HOME", home);
-  Deno.env.delete("HF_HUB_CACHE");
-  try {
-    await fn(server, home, bytes);
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    await server.close();
-    await Deno.remove(home, { recursive: true });
-  }
+  await withHubEnv({ [REPO]: { commit: COMMIT, files: { [FILE]: bytes } } }, (server, home) => fn(server, home, bytes));
 }
 
 async function json(args: string[]) {

@@ -4,33 +4,13 @@ import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { maxAbsDiff } from "../_reference.ts";
-import { type HubRepo, type HubServer, startHubServer } from "../hub/_hub_server.ts";
+import { withHubEnv as withHub } from "../hub/_hub_env.ts";
 import { loadFixtureModel, MODEL_DIR, REFERENCE } from "../lm/_models.ts";
 import { assertProgressLog, loggedRun, runCli } from "./_run.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 const PROMPT: string = REFERENCE.prompt.text;
 const FIXTURE_SAE = (name: string) => ["--sae", `${FIXTURES}${name}`, "--model", MODEL_DIR];
-
-/** Runs `fn` with HF_ENDPOINT on a Hub-like server for `repos` and HF_HOME in a fresh folder, then restores both. */
-async function withHub(
-  repos: Record<string, HubRepo>,
-  fn: (server: HubServer, home: string) => Promise<void>,
-): Promise<void> {
-  const server = await startHubServer(repos);
-  const home = await Deno.makeTempDir();
-  const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
-  Deno.env.set("HF_ENDPOINT", server.endpoint);
-  Deno.env.set("HF_HOME", home);
-  Deno.env.delete("HF_HUB_CACHE");
-  try {
-    await fn(server, home);
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    await server.close();
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 async function json(args: string[]) {
   const { code, stdout, stderr } = await runCli(args);
