@@ -86,14 +86,14 @@ function printGrouped(found: Match[]): void {
     for (const { name, release, saes } of group) {
       const of = saes.length === release.saes.length ? "" : ` of ${release.saes.length}`;
       console.log(
-        `  ${name.padEnd(width)}  ${`${saes.length}${of}`.padStart(5)} SAEs  ${
+        `  ${name.padEnd(width)}  ${`${saes.length}${of}`.padStart(5)} SAE${release.saes.length === 1 ? " " : "s"}  ${
           (release.conversion_func ?? "sae_lens").padEnd(26)
         }  ${release.repo_id}`,
       );
     }
   }
   const saes = found.reduce((n, m) => n + m.saes.length, 0);
-  console.log(`${plural(found.length, "release")}, ${saes} SAEs; "sae releases RELEASE" lists one's SAEs`);
+  console.log(`${plural(found.length, "release")}, ${plural(saes, "SAE")}; "sae releases RELEASE" lists one's SAEs`);
 }
 
 /**
