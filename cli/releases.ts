@@ -81,7 +81,9 @@ function printGrouped(found: Match[]): void {
     const repo = releaseModelRepo(model);
     const count = group.reduce((n, m) => n + m.saes.length, 0);
     console.log(
-      `${model}${repo && repo !== model ? ` (${repo})` : ""}: ${plural(group.length, "release")}, ${count} SAEs`,
+      `${model}${repo && repo !== model ? ` (${repo})` : ""}: ${plural(group.length, "release")}, ${
+        plural(count, "SAE")
+      }`,
     );
     for (const { name, release, saes } of group) {
       const of = saes.length === release.saes.length ? "" : ` of ${release.saes.length}`;
