@@ -138,3 +138,94 @@ export class Progress {
     );
   }
 }
+
+/**
+ * Bytes for people: 812 B, 3.4 kB, 301.2 MB, 4.71 GB (decimal units, as the Hub shows sizes).
+ *
+ * @example
+ * ```ts ignore
+ * formatBytes(302_000_000); // "302.0 MB"
+ * ```
+ *
+ * @param bytes A size.
+ * @returns It with a unit.
+ */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = bytes / 1000, u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 && u >= 2 ? 2 : 1)} ${units[u]}`;
+}
+
+/**
+ * Progress of downloads on stderr: on a terminal one line redrawn in place with the file, bytes of its size, rate and
+ * ETA; in a log a line when a file starts, every few seconds or tenth of it, and when it is done.
+ */
+export class DownloadProgress {
+  #verb: string;
+  #tty = !progressToLog();
+  #file = "";
+  #start = 0;
+  #startBytes = 0;
+  #lastLog = -Infinity;
+  #lastFraction = -1;
+  #shown = false;
+
+  /** @param verb The command, for log lines ("pull"). */
+  constructor(verb: string) {
+    this.#verb = verb;
+  }
+
+  /**
+   * Reports bytes received of one file (hfHubDownload's `onProgress`); a resumed download starts above 0.
+   *
+   * @param file The file in the repo.
+   * @param received Bytes it has so far.
+   * @param total Its size.
+   */
+  update(file: string, received: number, total: number): void {
+    const now = performance.now() / 1000;
+    if (file !== this.#file) {
+      this.#end();
+      this.#file = file;
+      this.#start = now;
+      this.#startBytes = received;
+      this.#lastLog = -Infinity;
+      this.#lastFraction = -1;
+      if (!this.#tty) {
+        const resumed = received > 0 ? `, resuming at ${formatBytes(received)}` : "";
+        console.error(`sae ${this.#verb}: downloading ${file} (${formatBytes(total)}${resumed})`);
+      }
+    }
+    const seconds = Math.max(now - this.#start, 1e-3);
+    const rate = (received - this.#startBytes) / seconds;
+    const eta = rate > 0 && received < total ? `, ETA ${formatSeconds((total - received) / rate)}` : "";
+    const fraction = total > 0 ? received / total : 1;
+    const line = `${file}: ${formatBytes(received)} of ${formatBytes(total)} (${(100 * fraction).toFixed(0)}%), ${
+      formatBytes(rate)
+    }/s${eta}`;
+    if (this.#tty) {
+      Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}\x1b[K`));
+      this.#shown = true;
+      return;
+    }
+    if (now - this.#lastLog < LOG_EVERY_SECONDS && fraction - this.#lastFraction < 0.1 && received < total) return;
+    this.#lastLog = now;
+    this.#lastFraction = fraction;
+    console.error(`sae ${this.#verb}: ${line}`);
+  }
+
+  #end(): void {
+    if (this.#tty && this.#shown) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+    this.#shown = false;
+  }
+
+  /** Ends the last file's line on a terminal. */
+  done(): void {
+    this.#end();
+  }
+}

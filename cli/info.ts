@@ -11,8 +11,10 @@ import { parseFlags, UsageError } from "./_usage.ts";
 /** Help text of `sae info`. */
 export const INFO_HELP = `Usage: sae info [PATH|embedded] [--json]
 
-Describe an SAE folder (SAELens v6 or pre-6.0, sparsify, Gemma Scope): architecture, d_in, d_sae and
-the expansion factor d_sae / d_in, hook, model, dtype, input handling, parameter count and file sizes.
+Describe an SAE in any layout sae reads (SAELens v6 or pre-6.0, sparsify, Gemma Scope, Llama Scope,
+dictionary_learning, .pt state dicts, circuit-tracer transcoders): architecture, d_in, d_sae and the expansion
+factor d_sae / d_in, hook (and a transcoder's output hook), model, dtype, input handling, parameter count and
+file sizes.
 With no PATH, or "embedded", the embedded SAE the text verbs use without --sae.
 
 Options:
@@ -60,6 +62,8 @@ export async function info(args: string[]): Promise<number> {
     expansion_factor: cfg.d_sae / cfg.d_in,
     k: cfg.k ?? null,
     hook_name: cfg.metadata.hook_name ?? null,
+    hook_name_out: cfg.metadata.hook_name_out ?? null,
+    d_out: cfg.d_out ?? null,
     hook_head_index: cfg.metadata.hook_head_index ?? null,
     model_name: cfg.metadata.model_name ?? null,
     dtype: cfg.dtype,
@@ -90,6 +94,9 @@ export async function info(args: string[]): Promise<number> {
       `${cfg.d_in} × ${cfg.d_sae} (expansion factor ${Number(description.expansion_factor.toFixed(3))})`,
     ],
     ["hook", String(description.hook_name ?? "unknown")],
+    ...(cfg.d_out !== undefined
+      ? [["output", `${cfg.d_out} at ${description.hook_name_out ?? "unknown"} (a transcoder)`] as [string, string]]
+      : []),
     ["model", String(description.model_name ?? "unknown")],
     ["dtype", cfg.dtype + (sae.storedF16 ? " (stored f16)" : "")],
     ["input", `${cfg.apply_b_dec_to_input ? "x - b_dec" : "x"}, normalize ${cfg.normalize_activations}`],

@@ -6,6 +6,8 @@
  */
 
 import { createHash } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+import { STALE_MS } from "./_file_lock.ts";
 import { StallError, timedFetch, type TimedResponse } from "./_timed_fetch.ts";
 import { type FileMetadata, MAX_REDIRECTS, parseSize } from "./_file_metadata.ts";
 import { hostOf } from "./_hub_names.ts";
@@ -22,6 +24,50 @@ async function hashFile(path: string, etag: string, size: number): Promise<strin
   using file = await Deno.open(path);
   for await (const chunk of file.readable) hash.update(chunk);
   return hash.digest("hex");
+}
+
+/** The partial files of runs that stopped (see {@linkcode adoptOrphans}). */
+async function staleOrphans(blob: string): Promise<{ path: string; size: number }[]> {
+  const pattern = new RegExp(`^${basename(blob)}\\.[0-9a-f]{8}\\.incomplete$`);
+  const orphans: { path: string; size: number }[] = [];
+  try {
+    for await (const entry of Deno.readDir(dirname(blob))) {
+      if (!entry.isFile || !pattern.test(entry.name)) continue;
+      const path = join(dirname(blob), entry.name);
+      const stat = await Deno.stat(path).catch(() => undefined);
+      if (stat && Date.now() - (stat.mtime?.getTime() ?? 0) > STALE_MS) orphans.push({ path, size: stat.size });
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return orphans;
+}
+
+/**
+ * Bytes the next download of an LFS blob resumes from: its `.incomplete` file's, or a stopped run's partial file's.
+ *
+ * @param blob The blob's path in the cache.
+ * @returns The largest such size, 0 when there is none.
+ */
+export async function resumableBytes(blob: string): Promise<number> {
+  const shared = (await Deno.stat(`${blob}.incomplete`).catch(() => undefined))?.size ?? 0;
+  return Math.max(shared, ...(await staleOrphans(blob)).map((o) => o.size));
+}
+
+/**
+ * A killed run leaves its own partial file (`<etag>.<run>.incomplete`) behind, never renamed to the shared
+ * `<etag>.incomplete`: the largest one untouched for {@linkcode STALE_MS} (so no live run writes it) becomes what
+ * the next download resumes from, and the other stale ones are removed.
+ */
+async function adoptOrphans(blob: string, resumable: string): Promise<void> {
+  const orphans = await staleOrphans(blob);
+  if (orphans.length === 0) return;
+  orphans.sort((a, b) => b.size - a.size);
+  const have = (await Deno.stat(resumable).catch(() => undefined))?.size ?? -1;
+  const [best, ...rest] = orphans;
+  if (best.size > have) await Deno.rename(best.path, resumable).catch(() => {});
+  else rest.push(best);
+  for (const o of rest) await Deno.remove(o.path).catch(() => {});
 }
 
 /**
@@ -43,6 +89,7 @@ export async function downloadBlob(
   const partial = `${blob}.${crypto.randomUUID().slice(0, 8)}.incomplete`;
   let have = 0;
   if (meta.lfs) {
+    await adoptOrphans(blob, resumable);
     try {
       await Deno.rename(resumable, partial);
       have = (await Deno.stat(partial)).size;
@@ -150,6 +197,7 @@ async function fetchInto(
     throw fail(`the download sends ${have + length} bytes, the Hub announced ${meta.size}`);
   }
   let received = have;
+  progress(received); // where this download starts: 0, or the bytes a resumed one already has
   try {
     for await (const chunk of answer.chunks()) {
       if (received + chunk.length > meta.size) {

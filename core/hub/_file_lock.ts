@@ -7,7 +7,8 @@ import { dirname } from "node:path";
 
 /** A holder touches its lock this often; a lock untouched for four times as long is stale. */
 const HEARTBEAT_MS = 2_500;
-const STALE_MS = 4 * HEARTBEAT_MS;
+/** A lock (or a partial download) untouched this long belongs to a run that stopped (crashed, killed). */
+export const STALE_MS = 4 * HEARTBEAT_MS;
 
 /**
  * Runs `fn` while holding the lock file `path`, waiting while another live holder has it.

@@ -16,7 +16,7 @@
 import { basename, join } from "node:path";
 import { exists } from "../io/exists.ts";
 import { withFileLock } from "./_file_lock.ts";
-import { downloadBlob, type Fail } from "./_download_blob.ts";
+import { downloadBlob, type Fail, resumableBytes } from "./_download_blob.ts";
 import { type FileMetadata, fileMetadata, MetadataError, NON_LFS_LIMIT } from "./_file_metadata.ts";
 import { checkNames, COMMIT, hostOf, inside } from "./_hub_names.ts";
 import { oneLine } from "./_hub_messages.ts";
@@ -27,6 +27,73 @@ import { cachedFile, cachedPointer, link, repoCacheDir, writeRef } from "./repo_
 /** The URL path of a repo on the Hub: models at the root, datasets under `datasets/`. */
 function repoPath(repoId: string, repoType: RepoType): string {
   return repoType === "dataset" ? `datasets/${repoId}` : repoId;
+}
+
+/** The resolve URL of a file and the headers to ask it with. */
+function resolveRequest(
+  repoId: string,
+  filename: string,
+  settings: ReturnType<typeof hubSettings>,
+  repoType: RepoType,
+): { tail: string; url: string; headers: Record<string, string> } {
+  const tail = `/resolve/${encodeURIComponent(settings.revision)}/${
+    filename.split("/").map(encodeURIComponent).join("/")
+  }`;
+  const headers: Record<string, string> = { "Accept-Encoding": "identity" };
+  if (settings.token) headers.Authorization = `Bearer ${settings.token}`;
+  return { tail, url: `${settings.endpoint}/${repoPath(repoId, repoType)}${tail}`, headers };
+}
+
+/** What a download of one file would fetch. */
+export interface HubFileInfo {
+  /** Its size in bytes, as the Hub announces it. */
+  size: number;
+  /** Whether the cache already holds it (nothing to download). */
+  cached: boolean;
+  /** Bytes of an earlier, broken-off download the next one resumes from (LFS files). */
+  partial: number;
+}
+
+/**
+ * What {@linkcode hfHubDownload} would fetch for a file, asking the Hub for its size (HEAD) without downloading it.
+ *
+ * @example
+ * ```ts ignore
+ * const { size, cached } = await hfFileInfo("google/gemma-scope-2b-pt-res", "layer_20/width_16k/average_l0_71/params.npz");
+ * ```
+ *
+ * @param repoId E.g. `google/gemma-scope-2b-pt-res`.
+ * @param filename Path inside the repo.
+ * @param options Endpoint, cache, token, revision, timeouts.
+ * @returns Its size, and whether it is cached or partly downloaded.
+ * @throws {EntryNotFoundError} When the repo has no such file.
+ * @throws {HubError} When the Hub cannot say (the message says why).
+ */
+export async function hfFileInfo(repoId: string, filename: string, options: HubOptions = {}): Promise<HubFileInfo> {
+  const settings = hubSettings(options);
+  checkNames(repoId, settings.revision, filename);
+  const repoType = options.repoType ?? "model";
+  const repoDir = repoCacheDir(repoId, settings.cacheDir, repoType);
+  const label = `${repoId}/${filename}`;
+  if (settings.offline) {
+    const cached = await cachedFile(repoDir, settings.revision, filename, label);
+    if (!cached) {
+      throw new EntryNotFoundError(`${label} is not in the cache ${settings.cacheDir} and HF_HUB_OFFLINE is set`);
+    }
+    return { size: (await Deno.stat(cached)).size, cached: true, partial: 0 };
+  }
+  const { tail, url, headers } = resolveRequest(repoId, filename, settings, repoType);
+  let meta: FileMetadata;
+  try {
+    meta = await fileMetadata(url, tail, headers, settings.etagTimeout);
+  } catch (error) {
+    if (!(error instanceof HubError)) throw error;
+    const Class = error instanceof EntryNotFoundError ? EntryNotFoundError : HubError;
+    throw new Class(`Cannot ask ${settings.endpoint} about ${label}: ${error.message}`, { status: error.status });
+  }
+  const cached = await cachedPointer(repoDir, meta.commit, filename, label) !== undefined;
+  const partial = await resumableBytes(join(repoDir, "blobs", meta.etag));
+  return { size: meta.size, cached, partial: meta.lfs && !cached && partial < meta.size ? partial : 0 };
 }
 
 /**
@@ -68,7 +135,7 @@ async function downloadToCache(
   settings: ReturnType<typeof hubSettings>,
   options: HubOptions,
 ): Promise<string> {
-  const { endpoint, cacheDir, token, offline, revision } = settings;
+  const { endpoint, cacheDir, offline, revision } = settings;
   const repoType = options.repoType ?? "model";
   const repoDir = repoCacheDir(repoId, cacheDir, repoType);
   if (COMMIT.test(revision)) {
@@ -82,10 +149,7 @@ async function downloadToCache(
       `${label} is not in the cache ${cacheDir} and HF_HUB_OFFLINE is set: download it once online`,
     );
   }
-  const tail = `/resolve/${encodeURIComponent(revision)}/${filename.split("/").map(encodeURIComponent).join("/")}`;
-  const url = `${endpoint}/${repoPath(repoId, repoType)}${tail}`;
-  const headers: Record<string, string> = { "Accept-Encoding": "identity" };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const { tail, url, headers } = resolveRequest(repoId, filename, settings, repoType);
   let meta: FileMetadata;
   try {
     meta = await fileMetadata(url, tail, headers, settings.etagTimeout);

@@ -26,7 +26,10 @@ export interface HubOptions {
   downloadTimeout?: number;
   /** Largest size in bytes accepted for the file, for files expected to be small (configs). @default {Infinity} */
   maxSize?: number;
-  /** Called as bytes arrive. */
+  /**
+   * Called as bytes arrive, with the bytes the file has so far: first where the download starts (0, or what a
+   * resumed one already has), then after each chunk.
+   */
   onProgress?: (file: string, received: number, total: number) => void;
 }
 

@@ -312,6 +312,26 @@ export class SafetensorsReader {
   }
 
   /**
+   * Bytes [start, start + length) of one tensor's data, in a buffer of their own: a tensor too large to hold whole
+   * read in parts.
+   *
+   * @param name The tensor.
+   * @param start Its first byte to read.
+   * @param length How many.
+   * @returns The bytes.
+   * @throws {RangeError} When the file has no such tensor or the range passes its end.
+   */
+  async readPart(name: string, start: number, length: number): Promise<Uint8Array> {
+    const range = this.#ranges.get(name);
+    if (!range) throw new RangeError(`${this.path} has no tensor ${name}`);
+    if (start < 0 || start + length > range[1] - range[0]) {
+      throw new RangeError(`${this.path}: bytes ${start}..${start + length} are outside tensor ${name}`);
+    }
+    await this.#file.seek(range[0] + start, Deno.SeekMode.Start);
+    return await readExactly(this.#file, length, this.path);
+  }
+
+  /**
    * The stored bytes of one tensor, in a buffer of their own.
    *
    * @param name The tensor.

@@ -21,6 +21,25 @@ const CONFIG_LIMIT = 2 ** 20;
 const INDEX_LIMIT = 64 * 2 ** 20;
 
 /**
+ * The Hub repo of a model name, or undefined when it is neither a short name from {@linkcode MODEL_ALIASES} (matched
+ * case-insensitively, as TransformerLens does) nor `org/name` (then the name itself).
+ *
+ * @example A registry release's model
+ * ```ts
+ * import { findModelRepo } from "./model_source.ts";
+ * console.log(findModelRepo("gemma-3-1b"), findModelRepo("meta-llama/Llama-3.1-8B"), findModelRepo("nope")); // google/gemma-3-1b-pt meta-llama/Llama-3.1-8B undefined
+ * ```
+ *
+ * @param name Alias or repo id.
+ * @returns The repo id, or undefined.
+ */
+export function findModelRepo(name: string): string | undefined {
+  const alias = MODEL_ALIASES[name.toLowerCase()];
+  if (alias) return alias;
+  return /^[\w.-]+\/[\w.-]+$/.test(name) ? name : undefined;
+}
+
+/**
  * The Hub repo of a model name: a short name from {@linkcode MODEL_ALIASES} (matched case-insensitively, as
  * TransformerLens does), or `org/name` as given.
  *
@@ -35,9 +54,8 @@ const INDEX_LIMIT = 64 * 2 ** 20;
  * @throws {RangeError} When the name is neither.
  */
 export function modelRepoId(name: string): string {
-  const alias = MODEL_ALIASES[name.toLowerCase()];
-  if (alias) return alias;
-  if (/^[\w.-]+\/[\w.-]+$/.test(name)) return name;
+  const repo = findModelRepo(name);
+  if (repo !== undefined) return repo;
   throw new RangeError(
     `Unknown model "${name}": give a folder, a Hub repo id (org/name) or a TransformerLens name such as gpt2-small, ` +
       "gemma-2-2b, pythia-70m-deduped, qwen3-0.6b or mistral-7b",

@@ -10,5 +10,8 @@ import { standard } from "./standard.ts";
 import { topk } from "./topk.ts";
 import { jumprelu } from "./jumprelu.ts";
 import { gated } from "./gated.ts";
+import { jumpReluTranscoder, transcoder } from "./transcoder.ts";
 
-for (const architecture of [standard, topk, jumprelu, gated]) registerArchitecture(architecture);
+for (const architecture of [standard, topk, jumprelu, gated, transcoder, jumpReluTranscoder]) {
+  registerArchitecture(architecture);
+}

@@ -24,6 +24,8 @@ export interface SaeMetadata {
   neuronpedia_id?: string | null;
   /** TransformerLens `from_pretrained` arguments the SAE expects. */
   model_from_pretrained_kwargs?: Record<string, unknown> | null;
+  /** Transcoders: the hook whose activations they reconstruct, e.g. "blocks.3.hook_mlp_out". */
+  hook_name_out?: string | null;
   /** Other fields, kept as read. */
   [key: string]: unknown;
 }
@@ -36,6 +38,8 @@ export interface SaeConfig {
   d_in: number;
   /** Number of latents. */
   d_sae: number;
+  /** Transcoders: output width (the width at `metadata.hook_name_out`). */
+  d_out?: number;
   /** Stored dtype, e.g. "float32". */
   dtype: string;
   /** Device SAELens would use; informational here. */
@@ -73,6 +77,8 @@ const METADATA_KEYS = [
   "exclude_special_tokens",
   "sequence_separator_token",
   "disable_concat_sequences",
+  "hook_name_out",
+  "hook_head_index_out",
 ] as const;
 
 /** Architecture names that training writes under another inference name. */
@@ -139,6 +145,8 @@ const METADATA_TYPES: Record<string, keyof typeof KINDS> = {
   sae_lens_version: "string",
   sae_lens_training_version: "string",
   model_class_name: "string",
+  hook_name_out: "string",
+  hook_head_index_out: "nonNegativeInteger",
 };
 
 function versionBelow6(version: unknown): boolean {
@@ -234,6 +242,8 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
     reshape_activations: reshape,
     metadata,
   };
+  const dOut = typed(flat, "d_out", "positiveInteger", path);
+  if (dOut !== undefined) cfg.d_out = dOut as number;
   if (k !== undefined && k !== null) cfg.k = k as number;
   if (typed(flat, "rescale_acts_by_decoder_norm", "boolean", path) === true) cfg.rescale_acts_by_decoder_norm = true;
   const scale = typed(flat, "norm_scaling_factor", "positiveNumber", path, true);

@@ -1,18 +1,23 @@
 /**
- * The registry of pretrained SAE releases (SAELens's `pretrained_saes.yaml`, GPT-2 family, the
- * releases stored as SAELens folders): where each SAE lives on the Hub and what is known about it.
+ * The registry of pretrained SAE releases, generated from SAELens's `pretrained_saes.yaml`
+ * (`deno task registry:import`): where each SAE lives on the Hub, which loader reads it, and what is known
+ * about it.
  *
  * @module
  */
 
 import registry from "./releases.json" with { type: "json" };
+import { decodeRelease, type RegistryFile } from "./_release_codec.ts";
 import { closeMatches } from "../util/close_matches.ts";
+
+/** The shipped file (JSON's inferred types know nothing of its front-coded columns). */
+const FILE = registry as unknown as RegistryFile;
 
 /** One SAE of a release. */
 export interface ReleaseSae {
   /** The SAE id within the release, e.g. `blocks.8.hook_resid_pre`. */
   id: string;
-  /** Folder inside the Hub repo holding `cfg.json` and `sae_weights.safetensors`. */
+  /** Where in the Hub repo it lives: a folder, or a file for loaders that read one (`.pt`, `layer_N.safetensors`). */
   path: string;
   /** Neuronpedia id, e.g. `gpt2-small/8-res-jb`, where Neuronpedia has dashboards. */
   neuronpedia: string | null;
@@ -28,8 +33,13 @@ export interface ReleaseSae {
 export interface Release {
   /** Hub repo id. */
   repo_id: string;
-  /** Model name (TransformerLens), e.g. `gpt2-small`. */
+  /** Model name as SAELens gives it (a TransformerLens alias or a Hub id), e.g. `gpt2-small`. */
   model: string;
+  /**
+   * SAELens's loader for it (`conversion_func`): null for SAELens folders, else e.g. `gemma_2`, `llama_scope`,
+   * `dictionary_learning_1`.
+   */
+  conversion_func: string | null;
   /** cfg.json fields SAELens overrides for every SAE of the release. */
   config_overrides: Record<string, unknown>;
   /** Dashboards, model and publication links. */
@@ -47,7 +57,31 @@ export interface Release {
  * console.log(RELEASES["gpt2-small-res-jb"].repo_id); // "jbloom/GPT2-Small-SAEs-Reformatted"
  * ```
  */
-export const RELEASES: Readonly<Record<string, Release>> = registry as Record<string, Release>;
+export const RELEASES: Readonly<Record<string, Release>> = Object.fromEntries(
+  Object.entries(FILE.releases).map(([name, r]) => [name, decodeRelease(r, name)]),
+);
+
+/**
+ * Where the registry was generated from, e.g. "SAELens 6.18.0 sae_lens/pretrained_saes.yaml".
+ *
+ * @example
+ * ```ts
+ * import { RELEASES_SOURCE } from "./releases.ts";
+ * console.log(RELEASES_SOURCE.startsWith("SAELens")); // true
+ * ```
+ */
+export const RELEASES_SOURCE: string = FILE.source;
+
+/**
+ * Releases of the source left out of the registry, with the reason.
+ *
+ * @example
+ * ```ts
+ * import { RELEASES_LEFT_OUT } from "./releases.ts";
+ * console.log(typeof RELEASES_LEFT_OUT); // "object"
+ * ```
+ */
+export const RELEASES_LEFT_OUT: Readonly<Record<string, string>> = FILE.left_out;
 
 /**
  * Finds a release and one of its SAEs.

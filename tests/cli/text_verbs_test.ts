@@ -4,33 +4,13 @@ import { SAE } from "../../core/sae/sae.ts";
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { maxAbsDiff } from "../_reference.ts";
-import { type HubRepo, type HubServer, startHubServer } from "../hub/_hub_server.ts";
+import { withHubEnv as withHub } from "../hub/_hub_env.ts";
 import { loadFixtureModel, MODEL_DIR, REFERENCE } from "../lm/_models.ts";
 import { assertProgressLog, loggedRun, runCli } from "./_run.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 const PROMPT: string = REFERENCE.prompt.text;
 const FIXTURE_SAE = (name: string) => ["--sae", `${FIXTURES}${name}`, "--model", MODEL_DIR];
-
-/** Runs `fn` with HF_ENDPOINT on a Hub-like server for `repos` and HF_HOME in a fresh folder, then restores both. */
-async function withHub(
-  repos: Record<string, HubRepo>,
-  fn: (server: HubServer, home: string) => Promise<void>,
-): Promise<void> {
-  const server = await startHubServer(repos);
-  const home = await Deno.makeTempDir();
-  const saved = ["HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE"].map((k) => [k, Deno.env.get(k)] as const);
-  Deno.env.set("HF_ENDPOINT", server.endpoint);
-  Deno.env.set("HF_HOME", home);
-  Deno.env.delete("HF_HUB_CACHE");
-  try {
-    await fn(server, home);
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    await server.close();
-    await Deno.remove(home, { recursive: true });
-  }
-}
 
 async function json(args: string[]) {
   const { code, stdout, stderr } = await runCli(args);
@@ -283,12 +263,36 @@ Deno.test("sae compare: features active in every prompt, ranked by mean peak", O
 Deno.test("sae releases --json lists every release with its fields", async () => {
   const out = await json(["releases", "--json"]);
   assertEquals(out["gpt2-small-res-jb"].saes.length, 13);
+  assertEquals(out["gpt2-small-res-jb"].saes[8].hook, "blocks.8.hook_resid_pre");
   for (const r of Object.values(out) as { repo_id: string; model: string; saes: unknown[] }[]) {
     assertEquals(typeof r.repo_id === "string" && typeof r.model === "string" && r.saes.length > 0, true);
   }
   const { code, stdout } = await runCli(["releases", "gpt2-small-res-jb"]);
   assertEquals(code, 0);
   assertEquals(stdout.includes("gpt2-small/8-res-jb"), true);
+});
+
+Deno.test("sae releases groups by model and filters by model, hook and words", async () => {
+  const all = await runCli(["releases"]);
+  assertEquals(all.code, 0, all.stderr);
+  assertEquals(/^gpt2-small \(openai-community\/gpt2\): 18 releases, 159 SAEs$/m.test(all.stdout), true, all.stdout);
+  assertEquals(
+    /^ {2}gpt2-small-res-jb +13 SAEs +sae_lens +jbloom\/GPT2-Small-SAEs-Reformatted$/m.test(all.stdout),
+    true,
+  );
+  // --model takes SAELens's name or the Hub repo
+  const byRepo = await json(["releases", "--json", "--model", "google/gemma-2-2b"]);
+  assertEquals(Object.values(byRepo).every((r) => (r as { model: string }).model === "gemma-2-2b"), true);
+  assertEquals(Object.keys(byRepo), Object.keys(await json(["releases", "--json", "--model", "gemma-2-2b"])));
+  const hooked = await runCli(["releases", "--hook", "blocks.8.hook_resid_pre", "res-jb"]);
+  assertEquals(hooked.stdout.split("\n").filter((l) => l.startsWith("  ")).length, 9, hooked.stdout);
+  assertEquals(hooked.stdout.includes("blocks.8.hook_resid_pre_768    blocks.8.hook_resid_pre  L0 36  EV 0.61"), true);
+  const words = await json(["releases", "--json", "RES_SCEFR", "10-"]);
+  assertEquals(Object.keys(words), ["gpt2-small-res_scefr-ajt"]);
+  assertEquals(words["gpt2-small-res_scefr-ajt"].saes.map((s: { id: string }) => s.id), ["blocks.10.hook_resid_pre"]);
+  const none = await runCli(["releases", "--model", "gpt2-small", "--hook", "hook_embed"]);
+  assertEquals(none.code, 2);
+  assertEquals(none.stderr.includes("No SAE of the registry matches --model gpt2-small, --hook hook_embed"), true);
 });
 
 Deno.test("sae pull writes the HF cache layout, loads, and a second pull downloads nothing", ORT, async () => {

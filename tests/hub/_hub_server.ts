@@ -54,7 +54,7 @@ export function gitSha1(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
 
 /** Whether the server treats `name` as an LFS file. */
 export function isLfs(name: string): boolean {
-  return /\.(safetensors|parquet)$/.test(name);
+  return /\.(safetensors|parquet|npz|pt)$/.test(name);
 }
 
 export async function startHubServer(repos: Record<string, HubRepo>, token?: string): Promise<HubServer> {

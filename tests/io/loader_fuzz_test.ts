@@ -10,6 +10,8 @@ import { encodeSafetensors, parseSafetensors, readSafetensors, type TensorToWrit
 import { assertEquals } from "../_assert.ts";
 import { FIXTURES, gpu } from "../_gpu.ts";
 import { npy, npz, zipArchive } from "./_npz_writer.ts";
+import { parseYaml } from "../../core/io/read_yaml.ts";
+import { TORCH_FIXTURES } from "./_torch_fixtures.ts";
 
 const INPUTS = Number(Deno.env.get("SAE_FUZZ_INPUTS") ?? 2400);
 const SEED = Number(Deno.env.get("SAE_FUZZ_SEED") ?? 16);
@@ -24,7 +26,8 @@ type Oracle = (loaded: SaeOnDisk) => string | undefined;
 
 interface Seed {
   name: string;
-  kind: "saelens" | "sparsify" | "npz";
+  /** "other": the layouts of SAELens's other loaders (Llama Scope, .pt state dicts, circuit-tracer transcoders). */
+  kind: "saelens" | "sparsify" | "npz" | "other";
   /** The folder loaded, relative to the input's root (Gemma Scope and sparsify read meaning from it). */
   folder: string;
   files: Files;
@@ -32,7 +35,23 @@ interface Seed {
   tensorFiles: string[];
   /** Whether one changed stored value maps to one changed loaded value (not when scaling_factor folds in). */
   valueFlips: boolean;
+  /** Config files other than a SAELens or sparsify cfg.json (JSON or YAML). */
+  configs?: string[];
+  /** Field edits of those configs with known verdicts. */
+  edits?: ConfigEdit[];
+  /** Stored tensor names and the weights they load as (`encoder.weight` → `W_enc`). */
+  rename?: Record<string, string>;
+  /** Tensor files whose extra tensors the loader does not read (as SAELens's does not). */
+  ignoresExtras?: string[];
   original?: SaeOnDisk;
+}
+
+/** One field of a config file set to a value: refused when invalid; read as `read` says when valid. */
+interface ConfigEdit {
+  file: string;
+  path: string[];
+  invalid: unknown[];
+  valid?: { value: unknown; read: (s: SaeOnDisk) => unknown; expect: unknown }[];
 }
 
 interface Input {
@@ -139,7 +158,241 @@ function seeds(): Seed[] {
     tensorFiles: [],
     valueFlips: true,
   });
+  const linear = (extra: Record<string, TensorToWrite> = {}) =>
+    encodeSafetensors({
+      "encoder.weight": { shape: [8, 4], data: values(32) },
+      "encoder.bias": { shape: [8], data: values(8) },
+      "decoder.weight": { shape: [4, 8], data: values(32) },
+      "decoder.bias": { shape: [4], data: values(4) },
+      ...extra,
+    });
+  const linearNames = {
+    "encoder.weight": "W_enc",
+    "encoder.bias": "b_enc",
+    "decoder.weight": "W_dec",
+    "decoder.bias": "b_dec",
+  };
+  const integers = ["4", 0, -1, 1.5, null, true];
+  const llama = "Llama3_1-8B-Base-L0A-8x";
+  const dl = (name: string, dictClass: string, pt: Uint8Array, k?: number): Seed => ({
+    name,
+    kind: "other",
+    folder: "trainer_0",
+    files: {
+      "trainer_0/config.json": json({
+        trainer: { dict_class: dictClass, activation_dim: 4, dict_size: 8, layer: 3, lm_name: "org/model", k },
+        buffer: { ctx_len: 128 },
+      }),
+      "trainer_0/ae.pt": pt,
+    },
+    tensorFiles: [],
+    valueFlips: true,
+    configs: ["trainer_0/config.json"],
+    edits: [
+      { file: "trainer_0/config.json", path: ["trainer", "dict_class"], invalid: ["Foo", 5, null, "constructor"] },
+      { file: "trainer_0/config.json", path: ["trainer", "activation_dim"], invalid: [...integers, 5] },
+      { file: "trainer_0/config.json", path: ["trainer", "dict_size"], invalid: [...integers, 9] },
+      {
+        file: "trainer_0/config.json",
+        path: ["trainer", "layer"],
+        invalid: [-1, "3", 1.5, null],
+        valid: [{ value: 7, read: (s) => s.cfg.metadata.hook_name, expect: "blocks.7.hook_resid_post" }],
+      },
+      {
+        file: "trainer_0/config.json",
+        path: ["buffer", "ctx_len"],
+        invalid: [0, "128", null],
+        valid: [{ value: 256, read: (s) => s.cfg.metadata.context_size, expect: 256 }],
+      },
+      ...(k === undefined ? [] : [{
+        file: "trainer_0/config.json",
+        path: ["trainer", "k"],
+        invalid: [0, "3", 1.5, 9, null],
+        valid: [{ value: 2, read: (s: SaeOnDisk) => s.cfg.k, expect: 2 }],
+      }]),
+    ],
+  });
+  const hookZ = "gpt2-small_L1_Hcat_z_v5.pt";
+  const wandb = "d_model:\n  value: 4\nd_feature:\n  value: 8\nbatch_size:\n  value: 128\n";
+  const torchFile = (name: string) => Deno.readFileSync(`${TORCH_FIXTURES}${name}.pt`);
+  const others: Seed[] = [
+    {
+      name: "llama-scope",
+      kind: "other",
+      folder: llama,
+      files: {
+        [`${llama}/hyperparams.json`]: json({
+          d_model: 4,
+          d_sae: 8,
+          hook_point_in: "blocks.0.hook_attn_out",
+          jump_relu_threshold: 0.25,
+          dataset_average_activation_norm: { in: 0.5, out: 0.5 },
+        }),
+        [`${llama}/checkpoints/final.safetensors`]: linear(),
+      },
+      tensorFiles: [`${llama}/checkpoints/final.safetensors`],
+      valueFlips: false, // the input scale s = √4 / 0.5 is folded into W_enc, W_dec and b_dec
+      rename: linearNames,
+      configs: [`${llama}/hyperparams.json`],
+      edits: [
+        { file: `${llama}/hyperparams.json`, path: ["d_model"], invalid: [...integers, 5] },
+        { file: `${llama}/hyperparams.json`, path: ["d_sae"], invalid: [...integers, 7] },
+        {
+          file: `${llama}/hyperparams.json`,
+          path: ["jump_relu_threshold"],
+          invalid: ["0.1", -1, null, []],
+          valid: [{ value: 0.5, read: (s) => s.weights.threshold.data[7], expect: 2 }],
+        },
+        {
+          file: `${llama}/hyperparams.json`,
+          path: ["dataset_average_activation_norm", "in"],
+          invalid: [0, -1, "1", null],
+        },
+        {
+          file: `${llama}/hyperparams.json`,
+          path: ["hook_point_in"],
+          invalid: [5, "", null],
+          valid: [{
+            value: "blocks.3.hook_mlp_out",
+            read: (s) => s.cfg.metadata.hook_name,
+            expect: "blocks.3.hook_mlp_out",
+          }],
+        },
+      ],
+    },
+    {
+      name: "llama-scope-r1-distill",
+      kind: "other",
+      folder: "L0R",
+      files: {
+        "L0R/config.json": json({ d_model: 4, expansion_factor: 2, hook_point_in: "blocks.0.hook_resid_post" }),
+        "L0R/sae_weights.safetensors": linear({ log_jumprelu_threshold: { shape: [8], data: values(8) } }),
+      },
+      tensorFiles: ["L0R/sae_weights.safetensors"],
+      valueFlips: false, // the threshold is exp() of what is stored
+      rename: { ...linearNames, log_jumprelu_threshold: "threshold" },
+      configs: ["L0R/config.json"],
+      edits: [
+        { file: "L0R/config.json", path: ["d_model"], invalid: [...integers, 8] },
+        { file: "L0R/config.json", path: ["expansion_factor"], invalid: [...integers, 3] },
+      ],
+    },
+    dl("dictionary-learning-standard", "AutoEncoder", torchFile("dl_standard")),
+    dl("dictionary-learning-gated", "GatedAutoEncoder", torchFile("dl_gated")),
+    dl("dictionary-learning-topk", "AutoEncoderTopK", torchFile("dl_topk"), 3),
+    {
+      name: "deepseek-r1",
+      kind: "other",
+      folder: "DeepSeek-R1-Distill-Llama-8B-SAE-l19.pt",
+      files: { "DeepSeek-R1-Distill-Llama-8B-SAE-l19.pt": torchFile("deepseek_l3") },
+      tensorFiles: [],
+      valueFlips: true,
+    },
+    {
+      name: "hook-z",
+      kind: "other",
+      folder: hookZ,
+      files: {
+        [hookZ]: torchFile("hook_z_L1"),
+        "gpt2-small_L1_Hcat_z_v5_cfg.json": json({ act_size: 4, dict_size: 8, act_name: "blocks.1.attn.hook_z" }),
+      },
+      tensorFiles: [],
+      valueFlips: true,
+      configs: ["gpt2-small_L1_Hcat_z_v5_cfg.json"],
+      edits: [
+        { file: "gpt2-small_L1_Hcat_z_v5_cfg.json", path: ["act_size"], invalid: [...integers, 5] },
+        { file: "gpt2-small_L1_Hcat_z_v5_cfg.json", path: ["dict_size"], invalid: [...integers, 7] },
+        {
+          file: "gpt2-small_L1_Hcat_z_v5_cfg.json",
+          path: ["act_name"],
+          invalid: [5, "", null],
+          valid: [{
+            value: "blocks.2.attn.hook_z",
+            read: (s) => s.cfg.metadata.hook_name,
+            expect: "blocks.2.attn.hook_z",
+          }],
+        },
+      ],
+    },
+    {
+      name: "mwhanna-transcoder",
+      kind: "other",
+      folder: "layer_3.safetensors",
+      files: {
+        "wandb-config.yaml": enc.encode(wandb),
+        "config.yaml": enc.encode("model_name: Qwen/Qwen3-4B\n"),
+        "layer_3.safetensors": encodeSafetensors({
+          W_enc: { shape: [8, 4], data: values(32) },
+          b_enc: { shape: [8], data: values(8) },
+          W_dec: { shape: [8, 4], data: values(32) },
+          b_dec: { shape: [4], data: values(4) },
+        }),
+      },
+      tensorFiles: ["layer_3.safetensors"],
+      valueFlips: true,
+      configs: ["wandb-config.yaml", "config.yaml"],
+      edits: [
+        { file: "wandb-config.yaml", path: ["d_model", "value"], invalid: [...integers, 5] },
+        { file: "wandb-config.yaml", path: ["d_feature", "value"], invalid: [...integers, 7] },
+        {
+          file: "wandb-config.yaml",
+          path: ["batch_size", "value"],
+          invalid: [0, "1", null],
+          valid: [{ value: 512, read: (s) => s.cfg.metadata.context_size, expect: 512 }],
+        },
+        {
+          file: "config.yaml",
+          path: ["model_name"],
+          invalid: [5, "", null],
+          valid: [{ value: "Qwen/Qwen3-8B", read: (s) => s.cfg.metadata.model_name, expect: "Qwen/Qwen3-8B" }],
+        },
+      ],
+    },
+    {
+      name: "mntss-clt-layer",
+      kind: "other",
+      folder: "W_enc_3.safetensors",
+      files: {
+        "config.yaml": enc.encode(
+          "model_name: google/gemma-2-2b\nfeature_input_hook: hook_resid_mid\nfeature_output_hook: hook_mlp_out\n",
+        ),
+        "W_enc_3.safetensors": encodeSafetensors({
+          W_enc_3: { shape: [8, 4], data: values(32) },
+          b_enc_3: { shape: [8], data: values(8) },
+          b_dec_3: { shape: [4], data: values(4) },
+        }),
+        "W_dec_3.safetensors": encodeSafetensors({ W_dec_3: { shape: [8, 3, 4], data: values(96) } }),
+      },
+      tensorFiles: ["W_enc_3.safetensors", "W_dec_3.safetensors"],
+      valueFlips: false, // W_dec sums three stored values
+      rename: { W_enc_3: "W_enc", b_enc_3: "b_enc", b_dec_3: "b_dec", W_dec_3: "W_dec" },
+      ignoresExtras: ["W_enc_3.safetensors", "W_dec_3.safetensors"],
+      configs: ["config.yaml"],
+      edits: [
+        {
+          file: "config.yaml",
+          path: ["feature_input_hook"],
+          invalid: [5, "", null],
+          valid: [{
+            value: "hook_resid_pre",
+            read: (s) => s.cfg.metadata.hook_name,
+            expect: "blocks.3.hook_resid_pre",
+          }],
+        },
+      ],
+    },
+  ];
+  const gemmaAt = (name: string, folder: string, valueFlips = true): Seed => ({
+    ...gemma(false),
+    name,
+    folder,
+    files: { [`${folder}/params.npz`]: Object.values(gemma(random() < 0.5).files)[0] },
+    valueFlips,
+  });
   return [
+    ...others,
+    gemmaAt("gemma-scope-transcoder", "gemma-scope-2b-pt-transcoders/layer_3/width_16k/average_l0_54"),
+    gemmaAt("gemma-scope-embedding", "gemma-scope-2b-pt-res/embedding/width_4k/average_l0_6", false),
     saelens("v6-standard", v6("standard"), weights(4, 8)),
     saelens("v6-standard-f16", v6("standard", { dtype: "float16" }), weights(4, 8, [], true)),
     saelens("v6-topk", v6("topk", { k: 3, rescale_acts_by_decoder_norm: false }), weights(4, 8)),
@@ -268,6 +521,7 @@ function byteMutation(seed: Seed): Input {
   const label = `${seed.name} ${name} ${kind} at ${at}`;
   const before = seed.files[name];
   if (out.length === before.length && out.every((b, i) => b === before[i])) return { label, files, oracle: same(seed) };
+  if (seed.configs?.includes(name)) return { label, files, oracle: configOracle(seed, name, out) };
   if (name.endsWith("cfg.json")) return { label, files, oracle: cfgOracle(seed, out) };
   if (isTensorFile && (kind === "flip" || kind === "set") && at >= headerEnd) {
     return { label, files, oracle: valueOracle(seed, before, out, at, headerEnd) };
@@ -294,14 +548,15 @@ function valueOracle(seed: Seed, before: Uint8Array, after: Uint8Array, at: numb
   const value = Math.fround(size === 4 ? view.getFloat32(element, true) : view.getFloat16(element, true));
   const isWeight = !hit[0].includes("sparsity");
   // Where scaling_factor folds into W_dec, a changed value changes a whole row: only where is checked.
-  const changes = hit[0] === "scaling_factor" ? "W_dec" : hit[0];
+  const loadedAs = seed.rename?.[hit[0]] ?? hit[0];
+  const changes = hit[0] === "scaling_factor" ? "W_dec" : loadedAs;
   return (loaded) => {
     if (isWeight && !Number.isFinite(value)) return `loaded a weight that is now ${value}`;
     if (cfgText(loaded) !== cfgText(seed.original!)) return "config changed by a change of weights";
     const d = differences(seed.original!, loaded);
     if (typeof d === "string") return d;
     if (!seed.valueFlips) {
-      const elsewhere = d.find((x) => x.name !== changes && x.name !== hit[0]);
+      const elsewhere = d.find((x) => x.name !== changes && x.name !== loadedAs);
       return elsewhere ? `${elsewhere.name} changed by a change of ${hit[0]}` : undefined;
     }
     if (d.length > 1) return `${d.length} values changed by one changed value`;
@@ -370,6 +625,53 @@ function cfgOracle(seed: Seed, text: Uint8Array): Oracle {
     const hook = isObject(raw.metadata) ? raw.metadata.hook_name : raw.hook_point ?? raw.hook_name;
     if (hook !== undefined) expect("hook_name", c.metadata.hook_name, hook);
     return problems.length ? problems.join("; ") : undefined;
+  };
+}
+
+/** A config parsed as its loader parses it (JSON, or YAML as PyYAML does), or undefined when it does not parse. */
+function parseConfig(name: string, bytes: Uint8Array): unknown {
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return name.endsWith(".yaml") ? parseYaml(text, name) : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A changed config of another loader: unparsable must fail; parsing to the same value must load the original;
+ * another value may load or fail (its fields' readings are checked by configEditMutation), never crash or hang.
+ */
+function configOracle(seed: Seed, name: string, bytes: Uint8Array): Oracle {
+  const parsed = parseConfig(name, bytes);
+  if (parsed === undefined) return mustFail;
+  if (JSON.stringify(parsed) === JSON.stringify(parseConfig(name, seed.files[name]))) return same(seed);
+  return () => undefined;
+}
+
+/** An edit of one field of another loader's config: invalid values refused, valid ones read as they say. */
+function configEditMutation(seed: Seed): Input {
+  const edit = pick(seed.edits!);
+  const valid = edit.valid !== undefined && random() < 0.4;
+  const chosen = valid ? pick(edit.valid!) : undefined;
+  const value = chosen ? chosen.value : pick(edit.invalid);
+  const raw = structuredClone(parseConfig(edit.file, seed.files[edit.file])) as Record<string, unknown>;
+  let at = raw;
+  for (const key of edit.path.slice(0, -1)) at = at[key] as Record<string, unknown>;
+  at[edit.path.at(-1)!] = value;
+  const text = edit.file.endsWith(".yaml") ? JSON.stringify(raw) : JSON.stringify(raw, null, 1); // JSON is YAML
+  const files = { ...seed.files, [edit.file]: enc.encode(text) };
+  const label = `${seed.name} ${edit.file} ${edit.path.join(".")} = ${JSON.stringify(value)} (${
+    valid ? "valid" : "invalid"
+  })`;
+  if (!chosen) return { label, files, oracle: mustFail };
+  return {
+    label,
+    files,
+    oracle: (loaded) => {
+      const got = chosen.read(loaded);
+      return JSON.stringify(got) === JSON.stringify(chosen.expect) ? undefined : `read as ${JSON.stringify(got)}`;
+    },
   };
 }
 
@@ -589,7 +891,9 @@ function headerMutation(seed: Seed): Input {
       return {
         label: `${label} ${extra}`,
         files: files(out),
-        oracle: seed.kind === "sparsify" || name.includes("sparsity") ? same(seed) : mustFail,
+        oracle: seed.kind === "sparsify" || name.includes("sparsity") || seed.ignoresExtras?.includes(name)
+          ? same(seed)
+          : mustFail,
       };
     }
     case "append":
@@ -782,6 +1086,14 @@ function npzMutation(seed: Seed): Input {
 
 function mutate(seed: Seed): Input {
   const r = random();
+  if (seed.kind === "other") {
+    const tensors = seed.tensorFiles.length > 0;
+    if (r < 0.4) return byteMutation(seed);
+    if (r < 0.6 && tensors) return headerMutation(seed);
+    if (r < 0.85 && seed.edits) return configEditMutation(seed);
+    if (r < 0.92 && tensors) return nonFiniteMutation(seed);
+    return specialMutation(seed);
+  }
   if (seed.kind === "npz") {
     if (r < 0.5) return byteMutation(seed);
     if (r < 0.8) return npzMutation(seed);

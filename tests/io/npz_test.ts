@@ -1,5 +1,6 @@
 import { crc32, deflateRawSync } from "node:zlib";
-import { MAX_NPZ_RATIO, parseNpz, readNpz } from "../../core/io/npz.ts";
+import { parseNpz, readNpz } from "../../core/io/npz.ts";
+import { MAX_ZIP_RATIO } from "../../core/io/zip_archive.ts";
 import { toFloat32 } from "../../core/io/safetensors.ts";
 import { assertEquals, assertRejects } from "../_assert.ts";
 import { npy, npz, zipArchive } from "./_npz_writer.ts";
@@ -27,7 +28,7 @@ Deno.test("parseNpz() refuses a zip bomb before inflating it", async () => {
   await assertRejects(
     () => parseNpz(bomb, "params.npz"),
     RangeError,
-    `expected at most ${64 * 1024 * 1024} (${MAX_NPZ_RATIO} times its size), so it is refused as a zip bomb`,
+    `expected at most ${64 * 1024 * 1024} (${MAX_ZIP_RATIO} times its size), so it is refused as a zip bomb`,
   );
 });
 

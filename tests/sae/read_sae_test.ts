@@ -157,14 +157,23 @@ Deno.test("readSae() loads a BatchTopK config as the JumpReLU it is saved as", a
   assertEquals((await readSae(dir)).cfg.architecture, "jumprelu");
 });
 
-Deno.test("readSae() refuses pickle checkpoints", async () => {
-  const dir = await folder({ "sae.pt": new Uint8Array([0x80, 2, 3]) });
+Deno.test("readSae() refuses pickles that are no torch.save state dict, never unpickling them", async () => {
+  const dir = await folder({ "sae.pt": new Uint8Array([0x80, 2, 3]), "model.bin": new Uint8Array([0x80, 2, 3]) });
   await assertRejects(
     () => readSae(join(dir, "sae.pt")),
-    TypeError,
-    "sae.pt is a PyTorch pickle file: sae never loads pickle",
+    SyntaxError,
+    "sae.pt is a pickle stream, PyTorch's format before 1.6",
   );
-  await assertRejects(() => readSae(dir), TypeError, "is a PyTorch pickle file");
+  await assertRejects(
+    () => readSae(join(dir, "model.bin")),
+    TypeError,
+    "model.bin is a pickle file: sae reads only torch.save",
+  );
+  await assertRejects(
+    () => readSae(dir),
+    Deno.errors.NotFound,
+    "holds no SAE: expected sae_weights.safetensors + cfg.json",
+  );
 });
 
 Deno.test("readSae() names a missing folder", async () => {
