@@ -14,9 +14,7 @@ import { SAE } from "../core/sae/sae.ts";
 import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts";
 import { parseDevice, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
-
-/** GPT-2's <|endoftext|>: the BOS of activation files that do not name theirs (`sae run --out` names it). */
-const GPT2_BOS = 50256;
+import { GPT2_BOS_TOKEN_ID } from "../core/lm/families/gpt2.ts";
 
 /** Help text of `sae encode`. */
 export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [--out FILE] [--json] [TEXT]
@@ -29,7 +27,7 @@ feature over all positions, then the mean L0, sparsity, MSE and explained varian
 With no arguments: the embedded model and SAE on "${EMBEDDED_PROMPT}".
 With --acts, encode stored activations [..., d_in] instead (no model). The same BOS rule holds where the
 file says which positions are BOS: a "tokens" tensor of the activations' leading shape (as sae run --out
-writes) whose sequences open with the BOS its metadata names as bos_token_id (GPT-2's ${GPT2_BOS} where it names
+writes) whose sequences open with the BOS its metadata names as bos_token_id (GPT-2's ${GPT2_BOS_TOKEN_ID} where it names
 none); without one every row is counted.
 
 Options:
@@ -161,7 +159,7 @@ export async function encode(args: string[]): Promise<number> {
     : undefined;
   const sequence = lead.at(-1) ?? 1;
   const named = Number(file.metadata.bos_token_id);
-  const bos = file.metadata.bos_token_id !== undefined && Number.isSafeInteger(named) ? named : GPT2_BOS;
+  const bos = file.metadata.bos_token_id !== undefined && Number.isSafeInteger(named) ? named : GPT2_BOS_TOKEN_ID; // files written before sae run recorded it: GPT-2's
   const isBos = (row: number) => tokenIds !== undefined && row % sequence === 0 && tokenIds[row] === bos;
   const keep = (row: number) => !isBos(row);
   const sums = new ReconstructionSums(sae.cfg.d_in, sae.cfg.d_sae);

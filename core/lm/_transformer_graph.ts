@@ -276,7 +276,8 @@ export function buildTransformerGraph(
     if (w.ln1Post) attnOut = b.norm(`${p}.ln1_post`, attnOut, kind, w.ln1Post, eps);
     attnOut = b.hook(`${p}.hook_attn_out`, attnOut);
     const residMid = cfg.parallelAttnMlp ? residPre : b.hook(`${p}.hook_resid_mid`, b.op("Add", [residPre, attnOut]));
-    const x2 = b.norm(`${p}.ln2`, residMid, kind, w.ln2, eps);
+    // what the MLP reads, ln2's weight applied (circuit-tracer's transcoders read it as mlp.hook_in)
+    const x2 = b.hook(`${p}.mlp.hook_in`, b.norm(`${p}.ln2`, residMid, kind, w.ln2, eps));
     let post: string;
     if (w.gate) {
       const pre = b.hook(`${p}.mlp.hook_pre`, b.linear(x2, `${p}.mlp.gate`, w.gate));

@@ -16,13 +16,14 @@ export type HookShape = Pick<
 >;
 
 /**
- * Hook names inside a block, after the `blocks.L.` prefix, in forward order.
+ * Hook names inside a block, after the `blocks.L.` prefix, in forward order: TransformerLens 2.x's, and `mlp.hook_in`
+ * (the MLP's input, ln2's weight applied), which circuit-tracer's transcoders read.
  *
  * @example GPT-2's
  * ```ts
  * import { blockHooks } from "./hook_points.ts";
  * const gpt2 = { positional: "standard", postNorms: false, qkNorm: false, gatedMlp: false, parallelAttnMlp: false } as const;
- * console.log(blockHooks(gpt2).length, blockHooks(gpt2)[0]); // 17 hook_resid_pre
+ * console.log(blockHooks(gpt2).length, blockHooks(gpt2)[0]); // 18 hook_resid_pre
  * ```
  *
  * @param cfg Which parts the model has.
@@ -45,6 +46,7 @@ export function blockHooks(cfg: Omit<HookShape, "nLayers">): string[] {
     "hook_attn_out",
     ...(cfg.parallelAttnMlp ? [] : ["hook_resid_mid"]),
     ...norm("ln2"),
+    "mlp.hook_in",
     "mlp.hook_pre",
     ...(cfg.gatedMlp ? ["mlp.hook_pre_linear"] : []),
     "mlp.hook_post",

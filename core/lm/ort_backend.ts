@@ -1,5 +1,5 @@
 /**
- * Which ONNX Runtime runs GPT-2: onnxruntime-node (native) or onnxruntime-web (WebAssembly or WebGPU).
+ * Which ONNX Runtime runs the model: onnxruntime-node (native) or onnxruntime-web (WebAssembly or WebGPU).
  *
  * @module
  */

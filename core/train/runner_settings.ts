@@ -231,7 +231,7 @@ export const SAELENS_ONLY_FIELDS: Record<string, SaeLensField> = {
   streaming: any("datasets are read as streams"),
   is_dataset_tokenized: any("tokenized data is recognised by its format"),
   hook_layer: any("derived from hook_name"),
-  model_class_name: only(["HookedTransformer"], "GPT-2 through TransformerLens's hook names"),
+  model_class_name: only(["HookedTransformer"], "every model family through TransformerLens's hook names"),
   dtype: only(["float32"], "the SAE trains in float32"),
   autocast: only([false], "no mixed precision"),
   autocast_lm: only([false], "no mixed precision"),

@@ -1,5 +1,5 @@
 /**
- * A minimal protobuf encoder for the parts of ONNX's `ModelProto` that the GPT-2 graph and the CPU SAE graphs
+ * A minimal protobuf encoder for the parts of ONNX's `ModelProto` that the model graphs and the CPU SAE graphs
  * need: nodes with int, float, string, ints and tensor attributes, raw-data initializers, and typed inputs/outputs with
  * symbolic dims.
  * Field numbers follow `onnx/onnx.proto` (IR version 8).
@@ -191,7 +191,7 @@ export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
         }
       });
     }
-    g.string(2, "gpt2");
+    g.string(2, "sae");
     for (const [name, t] of graph.initializers) g.message(5, (tw) => writeTensor(tw, name, t));
     for (const i of graph.inputs) g.message(11, (v) => writeValueInfo(v, i));
     for (const o of graph.outputs) g.message(12, (v) => writeValueInfo(v, o));

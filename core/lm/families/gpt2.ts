@@ -13,6 +13,17 @@ import { hfActivation } from "./_decoder_config.ts";
 const BUFFERS = /\.attn\.(bias|masked_bias)$/;
 
 /**
+ * GPT-2's `<|endoftext|>`: its BOS, EOS and padding token.
+ *
+ * @example
+ * ```ts
+ * import { GPT2_BOS_TOKEN_ID } from "./gpt2.ts";
+ * console.log(GPT2_BOS_TOKEN_ID); // 50256
+ * ```
+ */
+export const GPT2_BOS_TOKEN_ID = 50256;
+
+/**
  * The GPT-2 family.
  *
  * @example
@@ -68,8 +79,8 @@ export const gpt2Family: ModelFamily = {
       postNorms: false,
       embedScale: 1,
       tiedEmbeddings: true,
-      bosTokenId: hf.int("bos_token_id", 50256),
-      eosTokenIds: [hf.int("eos_token_id", 50256)],
+      bosTokenId: hf.int("bos_token_id", GPT2_BOS_TOKEN_ID),
+      eosTokenIds: [hf.int("eos_token_id", GPT2_BOS_TOKEN_ID)],
       prependBos: true,
     };
   },
