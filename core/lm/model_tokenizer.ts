@@ -78,7 +78,10 @@ export class ModelTokenizer {
   readonly bosTokenId: number | null;
   /** Whether text gets BOS unless told otherwise. */
   readonly prependBosByDefault: boolean;
-  /** One past the largest token id the tokenizer produces. */
+  /**
+   * One past the largest id of the tokenizer's own vocabulary, added special tokens aside (Gemma 3's tokenizer adds
+   * `<image_soft_token>` past the text model's vocabulary; a run refuses ids past the model's).
+   */
   readonly vocabSize: number;
 
   private constructor(tokenizer: Tokenizer, rule: BosRule, files: string) {
@@ -94,7 +97,7 @@ export class ModelTokenizer {
       throw new TypeError(`${files}: the model puts BOS before text but neither it nor its config has a BOS token`);
     }
     let top = -1;
-    for (const id of tokenizer.get_vocab(true).values()) top = Math.max(top, id);
+    for (const id of tokenizer.get_vocab(false).values()) top = Math.max(top, id);
     this.vocabSize = top + 1;
   }
 

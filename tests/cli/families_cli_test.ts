@@ -1,26 +1,25 @@
-// Every verb on every model family: the family fixtures' models (Llama 3.1, Gemma 2, Pythia layouts) with their Gemma
-// Scope JumpReLU SAE saved as a SAELens folder that names the model, through the CLI as a user runs it.
+// Every verb on every model family: the family fixtures' models (Llama 3.1, Gemma 2, Pythia, Qwen 3, Gemma 3 layouts)
+// with their Gemma Scope JumpReLU SAE saved as a SAELens folder that names the model, through the CLI as a user runs it.
 import { join } from "node:path";
 import { assertEquals } from "../_assert.ts";
 import { runCli } from "./_run.ts";
-import { FIXTURES } from "../_fixtures.ts";
 import { SAE } from "../../core/sae/sae.ts";
-import { FAMILY_FIXTURES, familyModelDir } from "../lm/_family_models.ts";
+import { FAMILY_FIXTURES, familyFixtureDirs } from "../lm/_family_models.ts";
 
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 const HOOK = "blocks.1.hook_resid_post";
 const TEXT = "The quick brown fox jumps over the lazy dog, then naps under an old oak.";
 
 /** The fixture's params.npz as a SAELens v6 folder on its hook, naming the model folder. */
-async function saeFolder(family: string, dir: string): Promise<string> {
-  const sae = await SAE.load(`${FIXTURES}families/${family}/sae`);
+async function saeFolder(family: string, fixture: { dir: string; modelDir: string }, dir: string): Promise<string> {
+  const sae = await SAE.load(`${fixture.dir}/sae`);
   try {
     const out = join(dir, "sae");
     Object.assign(sae.cfg.metadata, {
       hook_name: HOOK,
-      model_name: familyModelDir(family),
-      // Pythia's tokenizer puts no BOS before text, the others' do
-      prepend_bos: family !== "pythia",
+      model_name: fixture.modelDir,
+      // Pythia's and Qwen's rules put no BOS before text, the others' do
+      prepend_bos: family !== "pythia" && family !== "qwen3",
       context_size: 16,
       // the reference features are on TransformerLens's from_pretrained_no_processing activations
       model_from_pretrained_kwargs: {
@@ -38,12 +37,13 @@ async function saeFolder(family: string, dir: string): Promise<string> {
 }
 
 for (const family of FAMILY_FIXTURES) {
-  const reference = JSON.parse(await Deno.readTextFile(`${FIXTURES}families/${family}/reference-dev.json`));
+  const fixture = await familyFixtureDirs(family);
+  const reference = JSON.parse(await Deno.readTextFile(`${fixture.dir}/reference-dev.json`));
 
   Deno.test(`sae encode, eval and train run on a ${family} model and an SAE on its hooks`, ORT, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const sae = await saeFolder(family, dir);
+      const sae = await saeFolder(family, fixture, dir);
       const encoded = await runCli(["encode", "--sae", sae, "--json", TEXT]);
       assertEquals(encoded.code, 0, encoded.stderr);
       const json = JSON.parse(encoded.stdout);
@@ -62,7 +62,7 @@ for (const family of FAMILY_FIXTURES) {
       const trained = await runCli([
         "train",
         "--model-name",
-        familyModelDir(family),
+        fixture.modelDir,
         "--hook-name",
         HOOK,
         "--d-in",
@@ -88,7 +88,7 @@ for (const family of FAMILY_FIXTURES) {
       ]);
       assertEquals(trained.code, 0, trained.stderr);
       const cfg = JSON.parse(await Deno.readTextFile(join(dir, "ck", "final", "cfg.json")));
-      assertEquals([cfg.d_in, cfg.metadata.hook_name, cfg.metadata.model_name], [d, HOOK, familyModelDir(family)]);
+      assertEquals([cfg.d_in, cfg.metadata.hook_name, cfg.metadata.model_name], [d, HOOK, fixture.modelDir]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -97,8 +97,8 @@ for (const family of FAMILY_FIXTURES) {
   Deno.test(`every analysis verb, run and generate work on a ${family} model`, ORT, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      const sae = await saeFolder(family, dir);
-      const model = familyModelDir(family);
+      const sae = await saeFolder(family, fixture, dir);
+      const model = fixture.modelDir;
       const verbs: string[][] = [
         ["feature", "--sae", sae, "3", TEXT, "A second text about the river."],
         ["attribute", "--sae", sae, "--target", " the", "--json", TEXT],

@@ -2,13 +2,24 @@
 import { join } from "node:path";
 import { encodeSafetensors, readSafetensors, type TensorToWrite, toFloat32 } from "../../core/io/safetensors.ts";
 import { FIXTURES } from "../_fixtures.ts";
+import { familyFixture } from "../fixtures/families/model_folder.ts";
 
-/** The shared fixtures' families. */
-export const FAMILY_FIXTURES = ["llama", "gemma2", "pythia"] as const;
+/** The shared fixtures' families (../shared/fixtures/families). */
+export const SHARED_FAMILY_FIXTURES = ["llama", "gemma2", "pythia"] as const;
+/** Every family fixture: the shared ones and this repository's (tests/fixtures/families). */
+export const FAMILY_FIXTURES = [...SHARED_FAMILY_FIXTURES, "qwen3", "gemma3"] as const;
 
-/** A family fixture's model folder. */
-export function familyModelDir(family: string): string {
+/** A shared family fixture's model folder. */
+export function familyModelDir(family: (typeof SHARED_FAMILY_FIXTURES)[number]): string {
   return `${FIXTURES}families/${family}/model`;
+}
+
+/** A family fixture's folder (reference-dev.*, sae/) and its loadable model folder. */
+export async function familyFixtureDirs(
+  family: (typeof FAMILY_FIXTURES)[number],
+): Promise<{ dir: string; modelDir: string }> {
+  if (family === "qwen3" || family === "gemma3") return await familyFixture(family);
+  return { dir: `${FIXTURES}families/${family}`, modelDir: familyModelDir(family) };
 }
 
 /** float32 → bfloat16 words, rounded to nearest even as PyTorch's `.to(torch.bfloat16)` does. */

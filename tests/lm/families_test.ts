@@ -1,15 +1,16 @@
-// Every model family against Hugging Face transformers' own numbers (../shared/fixtures/families: tiny random-weight
-// Llama 3.1, Gemma 2 and Pythia models, their real tokenizers, and a Gemma Scope JumpReLU SAE on each): token ids,
-// every stored hook, log-probs and log-sum-exp, the greedy continuation, and the SAE's features.
+// Every model family against Hugging Face's numbers: ../shared/fixtures/families (tiny random-weight Llama 3.1, Gemma 2
+// and Pythia models with their real tokenizers, numbers from transformers' own code) and tests/fixtures/families (Qwen 3
+// in sharded bfloat16 and Gemma 3 in float16, numbers from an independent PyTorch transcription of transformers'
+// modeling code), each with a Gemma Scope JumpReLU SAE: token ids, every stored hook, log-probs and log-sum-exp, the
+// greedy continuation, and the SAE's features.
 import { assertEquals } from "../_assert.ts";
 import { readSafetensors, type SafetensorsFile, toFloat32, toIntegers } from "../../core/io/safetensors.ts";
 import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING } from "../../core/lm/process_weights.ts";
 import { SAE } from "../../core/sae/sae.ts";
-import { FIXTURES } from "../_fixtures.ts";
+import { FAMILY_FIXTURES, familyFixtureDirs } from "./_family_models.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const FAMILIES = ["llama", "gemma2", "pythia"];
 /** The issue's bound for every comparison (absolute). */
 const TOLERANCE = 1e-4;
 
@@ -18,8 +19,7 @@ interface Reference {
   prompts: Record<string, { text: string; input_ids: number[] }>;
 }
 
-async function reference(family: string): Promise<Reference> {
-  const dir = `${FIXTURES}families/${family}`;
+async function reference(dir: string): Promise<Reference> {
   const json = JSON.parse(await Deno.readTextFile(`${dir}/reference-dev.json`));
   return { file: await readSafetensors(`${dir}/reference-dev.safetensors`), prompts: json.prompts };
 }
@@ -50,11 +50,11 @@ function storedHooks(ref: Reference, prompt: string): Map<string, Float32Array> 
   return hooks;
 }
 
-for (const family of FAMILIES) {
-  const dir = `${FIXTURES}families/${family}`;
-  const ref = await reference(family);
+for (const family of FAMILY_FIXTURES) {
+  const { dir, modelDir } = await familyFixtureDirs(family);
+  const ref = await reference(dir);
   // the references are TransformerLens's from_pretrained_no_processing
-  const model = await HookedTransformer.load(`${dir}/model`, { processing: NO_PROCESSING });
+  const model = await HookedTransformer.load(modelDir, { processing: NO_PROCESSING });
   const prompts = Object.keys(ref.prompts);
 
   Deno.test({
