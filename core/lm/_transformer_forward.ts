@@ -25,8 +25,8 @@ import {
   presentValue,
   rotaryInput,
   segment,
-  segmentInputs,
-  segmentMatrices,
+  type SegmentPart,
+  segmentPart,
   TARGETS,
   TOKENS,
   type TransformerGraph,
@@ -37,6 +37,7 @@ import { checkHookName } from "./hook_points.ts";
 import { applyHookFns, type HookFn } from "./hook_fn.ts";
 import type { Backend, Ort } from "./ort_backend.ts";
 import { rotaryInverseFrequencies, rotaryTables } from "./rotary.ts";
+import { CPU_THREADS } from "../cpu/ort_node.ts";
 
 type OrtTensor = OrtTypes.Tensor;
 
@@ -51,8 +52,8 @@ export interface Batch {
 interface Segment {
   start: number;
   end: number;
-  inputs: string[];
-  outputs: string[];
+  /** The nodes of [start, end) the run needs. */
+  part: SegmentPart;
   /** The hook whose functions run after this segment, if any. */
   hook?: string;
 }
@@ -144,17 +145,18 @@ export class TransformerForward {
   }
 
   /**
-   * The feeds of the matrices that nodes [start, end) read, when sessions take them as inputs: float32 ones as they
-   * are, 16-bit ones widened into buffers reused once `release` is called. The embedding's rows come from the `embed`
-   * feed the forward prepared.
+   * The feeds of a part's matrices, when sessions take them as inputs: float32 ones as they are, 16-bit ones widened
+   * into buffers reused once `release` is called. The embedding lookup's rows come from the `embed` feed the forward
+   * prepared.
    */
-  matrixFeeds(graph: TransformerGraph, start: number, end: number, embed?: OrtTensor): MatrixFeeds {
+  matrixFeeds(graph: TransformerGraph, part: SegmentPart, embed?: OrtTensor): MatrixFeeds {
     const feeds: Record<string, OrtTensor> = {};
     const taken: Float32Array[] = [];
     if (!this.matricesAsInputs) return { feeds, release: () => {} };
-    for (const name of segmentMatrices(graph, start, end)) {
+    const lookup = embed && part.inputs.includes(EMBED_IDS);
+    for (const name of part.matrices) {
       const w = graph.matrices.get(name)!;
-      if (name === EMBED_TABLE && embed && start === 0) {
+      if (name === EMBED_TABLE && lookup) {
         feeds[name] = embed;
       } else if (w.dtype === "float32") {
         let tensor = this.#matrixTensors.get(name);
@@ -268,31 +270,29 @@ export class TransformerForward {
     if (graph.kvCache) {
       for (let l = 0; l < this.#cfg.nLayers; l++) wanted.add(presentKey(l)).add(presentValue(l));
     }
-    const segments: Segment[] = [];
+    const ranges: [number, number][] = [];
     let start = 0;
     for (const stop of bounds) {
       if (stop === start) continue;
-      segments.push({
-        start,
-        end: stop,
-        inputs: segmentInputs(graph, start, stop),
-        outputs: [],
-        hook: hookAt.get(stop),
-      });
+      ranges.push([start, stop]);
       start = stop;
     }
-    // A segment outputs what later segments read and what the caller wants, if it produces it.
-    for (let i = 0; i < segments.length; i++) {
-      const later = new Set(segments.slice(i + 1).flatMap((s) => s.inputs));
-      const produced = graph.nodes.slice(segments[i].start, segments[i].end).flatMap((n) => n.outputs);
-      segments[i].outputs = produced.filter((n) => later.has(n) || wanted.has(n));
+    // From the last segment back: each outputs what later ones read and what the caller wants, and keeps only the
+    // nodes those depend on.
+    const later = new Set<string>();
+    const segments: Segment[] = [];
+    for (const [from, to] of ranges.reverse()) {
+      const produced = graph.nodes.slice(from, to).flatMap((n) => n.outputs);
+      const part = segmentPart(graph, from, to, produced.filter((n) => later.has(n) || wanted.has(n)));
+      for (const name of part.inputs) later.add(name);
+      segments.push({ start: from, end: to, part, hook: hookAt.get(to) });
     }
-    return segments;
+    return segments.reverse();
   }
 
   #session(graph: TransformerGraph, seg: Segment): Promise<OrtTypes.InferenceSession> {
-    const key = `${graph.kvCache}:${seg.start}:${seg.end}:${seg.outputs.join(",")}`;
-    return this.session(key, () => segment(graph, seg.start, seg.end, seg.outputs, this.matricesAsInputs));
+    const key = `${graph.kvCache}:${seg.start}:${seg.end}:${seg.part.outputs.join(",")}`;
+    return this.session(key, () => segment(graph, seg.part, this.matricesAsInputs));
   }
 
   /** The session of a graph the model runs, built on first use and kept among the most recently used. */
@@ -303,7 +303,16 @@ export class TransformerForward {
     } else {
       const bytes = encodeOnnxModel(build());
       const providers = this.#backend === "webgpu" ? ["webgpu"] : ["cpu"];
-      session = this.#ort.InferenceSession.create(bytes, { executionProviders: providers, enableCpuMemArena: false });
+      // One intra-op thread per core, as the SAE's CPU sessions and PyTorch use (ONNX Runtime's default counts
+      // physical cores, one of this machine's two). Every session has its own thread pool, and a pool's threads spin
+      // for work after a run: a forward runs one session per block, so spinning pools would take the cores from the
+      // next block's (twice the time of GPT-2 small's forward).
+      session = this.#ort.InferenceSession.create(bytes, {
+        executionProviders: providers,
+        enableCpuMemArena: false,
+        intraOpNumThreads: CPU_THREADS,
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
+      });
       // a session that failed to build is not kept: the next run tries again and reports its own error
       session.catch(() => this.#sessions.delete(key));
       while (this.#sessions.size >= this.#maxSessions) {
@@ -421,11 +430,15 @@ export class TransformerForward {
 
     for (const seg of segments) {
       const session = await this.#session(graph, seg);
-      const { feeds, release } = this.matrixFeeds(graph, seg.start, seg.end, embed);
-      for (const name of seg.inputs) feeds[name] = env.get(name)!;
+      const { feeds, release } = this.matrixFeeds(graph, seg.part, embed);
+      for (const name of seg.part.inputs) feeds[name] = env.get(name)!;
       try {
-        const results = await session.run(feeds, seg.outputs);
-        for (const name of seg.outputs) env.set(name, results[name]);
+        const t0 = performance.now();
+        const results = await session.run(feeds, seg.part.outputs);
+        if (Deno.env.get("SAE_PROF")) {
+          console.error(`seg ${seg.start}-${seg.end} ${(performance.now() - t0).toFixed(1)} ms`);
+        }
+        for (const name of seg.part.outputs) env.set(name, results[name]);
       } finally {
         release();
       }

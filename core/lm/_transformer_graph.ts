@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CONTRIB_DOMAIN, type OnnxDtype, type OnnxGraph, type OnnxNode, type OnnxTensor } from "../util/onnx_proto.ts";
+import type { OnnxDtype, OnnxGraph, OnnxNode, OnnxTensor } from "../util/onnx_proto.ts";
 import type { ActivationFunction, TransformerConfig } from "./transformer_config.ts";
 import type { Linear, NormWeights, TransformerWeights } from "./transformer_weights.ts";
 import type { WeightTensor } from "./weight_tensor.ts";
@@ -113,18 +113,23 @@ class Builder {
     return name;
   }
 
-  /** x Wᵀ + b for a [out, in] weight (ONNX Runtime's FusedMatMul reads it transposed, no copy). */
+  /**
+   * x Wᵀ + b for a [out, in] weight, as one Gemm over the rows of x flattened to 2-D: a [batch, pos, in] input through
+   * MatMul would multiply batch by batch, packing W once per row of the batch (8 × 600 MB for a 151k vocabulary), and
+   * Gemm adds the bias in the same pass.
+   */
   linear(x: string, name: string, lin: Linear, weightName = `${name}.weight`): string {
-    const out = `t${this.#n++}`;
-    const inputs = [x, this.matrix(weightName, lin.weight)];
-    this.nodes.push({
-      opType: "FusedMatMul",
-      domain: CONTRIB_DOMAIN,
-      inputs,
-      outputs: [out],
-      attributes: { transB: 1 },
-    });
-    return lin.bias ? this.op("Add", [out, this.vector(`${name}.bias`, lin.bias)]) : out;
+    const [out, inDim] = lin.weight.shape;
+    const rows = this.op("Reshape", [x, this.ints([-1, inDim])]);
+    const inputs = [
+      rows,
+      this.matrix(weightName, lin.weight),
+      ...(lin.bias ? [this.vector(`${name}.bias`, lin.bias)] : []),
+    ];
+    const y = this.op("Gemm", inputs, { transB: 1 });
+    // x's leading dimensions, computed beside each product so that no int64 tensor crosses a hook's cut
+    const leading = this.op("Slice", [this.op("Shape", [x]), this.ints([0]), this.ints([-1])]);
+    return this.op("Reshape", [y, this.op("Concat", [leading, this.ints([out])], { axis: 0 })]);
   }
 
   /**
@@ -335,41 +340,95 @@ export function buildTransformerGraph(
   };
 }
 
+/** The part of a node range a run needs: the nodes its outputs depend on and what they read from outside. */
+export interface SegmentPart {
+  /** The nodes, in graph order. */
+  nodes: OnnxNode[];
+  /** What the nodes read that they do not produce and that is not a weight: model inputs, earlier parts' outputs. */
+  inputs: string[];
+  /** The weight matrices the nodes read. */
+  matrices: string[];
+  /** What the part returns. */
+  outputs: string[];
+}
+
 /**
- * A standalone graph of nodes [start, end): its inputs are the tensors those nodes read that they do not
- * produce (model inputs or earlier segments' outputs); `outputs` lists what later segments, hooks or the
- * caller need from it. With `matricesAsInputs` the weight matrices are inputs too ({@linkcode segmentMatrices}), fed
- * at each run, so the session holds no copy of them (onnxruntime-node reads the caller's memory); otherwise they are
- * embedded as float32 initializers (the web backends, where an input would be copied or uploaded on every run).
+ * The nodes of [start, end) that `outputs` depend on, found backwards from them: a run that wants the logits skips the
+ * loss's [batch, pos, vocab] passes, one that stops at a hook skips the rest of its block.
+ *
+ * @example
+ * ```ts ignore
+ * const part = segmentPart(graph, graph.stageEnds[nLayers], graph.nodes.length, [LOGITS]);
+ * ```
+ *
+ * @param graph The forward.
+ * @param start First node.
+ * @param end One past the last node.
+ * @param outputs What the part must return (each produced in the range).
+ * @returns The part.
  */
-export function segment(
+export function segmentPart(
   graph: TransformerGraph,
   start: number,
   end: number,
   outputs: readonly string[],
-  matricesAsInputs = false,
-): OnnxGraph {
-  const nodes = graph.nodes.slice(start, end);
-  const matrices = segmentMatrices(graph, start, end);
-  const initializers = new Map<string, OnnxTensor>();
+): SegmentPart {
+  const need = new Set(outputs);
+  const nodes: OnnxNode[] = [];
+  for (let i = end - 1; i >= start; i--) {
+    const node = graph.nodes[i];
+    if (!node.outputs.some((o) => need.has(o))) continue;
+    nodes.push(node);
+    for (const name of node.inputs) need.add(name);
+  }
+  nodes.reverse();
+  const produced = new Set(nodes.flatMap((n) => n.outputs));
+  const inputs = new Set<string>(), matrices = new Set<string>();
   for (const node of nodes) {
+    for (const name of node.inputs) {
+      if (graph.matrices.has(name)) matrices.add(name);
+      else if (!produced.has(name) && !graph.initializers.has(name)) inputs.add(name);
+    }
+  }
+  return { nodes, inputs: [...inputs], matrices: [...matrices], outputs: [...outputs] };
+}
+
+/**
+ * A part as a standalone graph: its inputs are what it reads from outside; with `matricesAsInputs` the weight matrices
+ * are inputs too, fed at each run, so the session holds no copy of them (onnxruntime-node reads the caller's memory);
+ * otherwise they are embedded as float32 initializers (the web backends, where an input would be copied or uploaded on
+ * every run).
+ *
+ * @example
+ * ```ts ignore
+ * const model = segment(graph, segmentPart(graph, 0, graph.stageEnds[1], ["blocks.0.hook_resid_pre"]), true);
+ * ```
+ *
+ * @param graph The forward.
+ * @param part The nodes and their inputs and outputs.
+ * @param matricesAsInputs Whether the weight matrices are inputs.
+ * @returns The graph.
+ */
+export function segment(graph: TransformerGraph, part: SegmentPart, matricesAsInputs = false): OnnxGraph {
+  const initializers = new Map<string, OnnxTensor>();
+  for (const node of part.nodes) {
     for (const name of node.inputs) {
       const init = graph.initializers.get(name);
       if (init) initializers.set(name, init);
     }
   }
   if (!matricesAsInputs) {
-    for (const name of matrices) {
+    for (const name of part.matrices) {
       const w = graph.matrices.get(name)!;
       initializers.set(name, { dtype: "float", dims: w.shape, data: w.toFloat32() });
     }
   }
   return {
-    nodes,
+    nodes: part.nodes,
     initializers,
     inputs: [
-      ...segmentInputs(graph, start, end).map((name) => ({ name, dtype: graph.inputTypes.get(name) ?? "float" })),
-      ...(matricesAsInputs ? matrices : []).map((name) => ({
+      ...part.inputs.map((name) => ({ name, dtype: graph.inputTypes.get(name) ?? "float" })),
+      ...(matricesAsInputs ? part.matrices : []).map((name) => ({
         name,
         dtype: "float" as const,
         // the embedding is fed whole, or as the rows a run looks up
@@ -378,28 +437,6 @@ export function segment(
           : graph.matrices.get(name)!.shape,
       })),
     ],
-    outputs: outputs.map((name) => ({ name, dtype: "float" as const })),
+    outputs: part.outputs.map((name) => ({ name, dtype: "float" as const })),
   };
-}
-
-/** The weight matrices that nodes [start, end) read. */
-export function segmentMatrices(graph: TransformerGraph, start: number, end: number): string[] {
-  const names = new Set<string>();
-  for (const node of graph.nodes.slice(start, end)) {
-    for (const name of node.inputs) if (graph.matrices.has(name)) names.add(name);
-  }
-  return [...names];
-}
-
-/** Names each node range reads that an earlier range produced or the caller supplies. */
-export function segmentInputs(graph: TransformerGraph, start: number, end: number): string[] {
-  const nodes = graph.nodes.slice(start, end);
-  const produced = new Set(nodes.flatMap((n) => n.outputs));
-  const names = new Set<string>();
-  for (const node of nodes) {
-    for (const name of node.inputs) {
-      if (!produced.has(name) && !graph.initializers.has(name) && !graph.matrices.has(name)) names.add(name);
-    }
-  }
-  return [...names];
 }

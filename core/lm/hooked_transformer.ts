@@ -110,6 +110,8 @@ export class HookedTransformer {
   readonly backend: Backend;
   readonly #forwarder: TransformerForward;
   #blocks: TransformerLensBlock[] | undefined;
+  /** The unembedding's mean row, once computed. */
+  #meanRow: Float64Array | undefined;
 
   private constructor(
     cfg: TransformerConfig,
@@ -315,8 +317,6 @@ export class HookedTransformer {
     if (this.processing.centredUnembed) { for (let t = 0; t < dVocab; t++) out[t] -= total / dVocab; }
     return out;
   }
-
-  #meanRow: Float64Array | undefined;
 
   /** The unembedding's mean row over the vocabulary [d_model]. */
   #unembedMean(): Float64Array {

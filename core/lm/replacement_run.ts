@@ -20,7 +20,7 @@ import {
   POSITIONS,
   rotaryInput,
   segment,
-  segmentInputs,
+  segmentPart,
   TOKEN_LOSS,
   type TransformerGraph,
 } from "./_transformer_graph.ts";
@@ -66,7 +66,7 @@ function continuationGraph(
   matricesAsInputs: boolean,
 ): OnnxGraph {
   const start = graph.hookNode.get(hookName)! + 1;
-  const base = segment(graph, start, graph.nodes.length, [TOKEN_LOSS], matricesAsInputs);
+  const base = segment(graph, segmentPart(graph, start, graph.nodes.length, [TOKEN_LOSS]), matricesAsInputs);
   const nodes: OnnxNode[] = [];
   // The hook comes in stacked; every other batch-shaped input is one copy per variant.
   const renamed = new Map<string, string>();
@@ -130,8 +130,8 @@ export async function runWithReplacements(
   replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
 ): Promise<ReplacementRun> {
   const graph = forwarder.graph(false);
-  const start = graph.hookNode.get(hookName)! + 1;
-  const needed = segmentInputs(graph, start, graph.nodes.length);
+  const continuation = segmentPart(graph, graph.hookNode.get(hookName)! + 1, graph.nodes.length, [TOKEN_LOSS]);
+  const needed = continuation.inputs;
   const { env } = await forwarder.forward(batch, { names: [], fwdHooks: [], outputs: needed, stopAfter: hookName });
   const clean = forwarder.host(env.get(hookName)!);
   const replacements = await replace({ shape: [...clean.shape], data: Float32Array.from(clean.data) });
@@ -164,7 +164,7 @@ export async function runWithReplacements(
   };
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const n = Math.min(chunk, rows - r0);
-    const { feeds, release } = forwarder.matrixFeeds(graph, start, graph.nodes.length);
+    const { feeds, release } = forwarder.matrixFeeds(graph, continuation);
     for (const name of needed) {
       const t = env.get(name)!;
       if (name === hookName) {

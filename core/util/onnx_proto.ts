@@ -34,12 +34,7 @@ export interface OnnxNode {
   outputs: readonly string[];
   /** Its attributes by name. */
   attributes?: Record<string, AttributeValue>;
-  /** The operator set it comes from when not ONNX's own: `com.microsoft` for ONNX Runtime's contrib ops (FusedMatMul). */
-  domain?: "com.microsoft";
 }
-
-/** ONNX Runtime's contrib operator set (version 1), which every ONNX Runtime build includes. */
-export const CONTRIB_DOMAIN = "com.microsoft";
 
 /** A graph input or output: name, element type and optional dims (a string dim is symbolic). */
 export interface OnnxValueInfo {
@@ -174,7 +169,7 @@ function writeValueInfo(w: Writer, info: OnnxValueInfo): void {
     }));
 }
 
-/** Serializes a graph as an ONNX model (opset 17, plus ONNX Runtime's contrib set where a node uses it) ready for `InferenceSession.create`. */
+/** Serializes a graph as an ONNX model (opset 17) ready for `InferenceSession.create`. */
 export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // ir_version
@@ -185,7 +180,6 @@ export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
         for (const i of node.inputs) n.string(1, i);
         for (const o of node.outputs) n.string(2, o);
         n.string(4, node.opType);
-        if (node.domain) n.string(7, node.domain);
         for (const [name, value] of Object.entries(node.attributes ?? {})) {
           n.message(5, (a) => writeAttribute(a, name, value));
         }
@@ -200,11 +194,5 @@ export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
     o.string(1, "");
     o.int(2, 17);
   });
-  if (graph.nodes.some((n) => n.domain === CONTRIB_DOMAIN)) {
-    w.message(8, (o) => {
-      o.string(1, CONTRIB_DOMAIN);
-      o.int(2, 1);
-    });
-  }
   return w.finish();
 }

@@ -5,7 +5,7 @@ import { maxAbsDiff } from "../_reference.ts";
 import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING } from "../../core/lm/process_weights.ts";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
-import { FAMILY_FIXTURES, familyModelDir, rewriteModel } from "./_family_models.ts";
+import { FAMILY_FIXTURES, familyFixtureDirs, familyModelDir, rewriteModel } from "./_family_models.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TEXT = "The quick brown fox jumps over the lazy dog, then naps under an old oak tree by the river.";
@@ -99,8 +99,9 @@ for (const family of FAMILY_FIXTURES) {
       `HookedTransformer (${family}): TransformerLens's processing keeps log-probs, and W_Q, _W_K, W_in as it shows them`,
     ...opts,
     async fn() {
-      const raw = await HookedTransformer.load(familyModelDir(family), { processing: NO_PROCESSING });
-      const processed = await HookedTransformer.load(familyModelDir(family));
+      const { modelDir } = await familyFixtureDirs(family);
+      const raw = await HookedTransformer.load(modelDir, { processing: NO_PROCESSING });
+      const processed = await HookedTransformer.load(modelDir);
       try {
         const logSoftmaxDiff = async () => {
           const [a, b] = [(await raw.run(TEXT)).logits!, (await processed.run(TEXT)).logits!];
