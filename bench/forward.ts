@@ -68,6 +68,21 @@ async function measured(cmd: string[]): Promise<{ json: Record<string, unknown>;
 }
 
 const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+
+/**
+ * Puts both sides' loads on equal terms: the checkpoint out of the page cache (cold, as a first load from disk) where
+ * this process may drop caches, else read once so both find it cached. Says which.
+ */
+async function levelPageCache(dir: string): Promise<"cold" | "cached"> {
+  await new Deno.Command("sync").output();
+  try {
+    await Deno.writeTextFile("/proc/sys/vm/drop_caches", "3");
+    return "cold";
+  } catch {
+    for await (const e of Deno.readDir(dir)) await Deno.readFile(join(dir, e.name));
+    return "cached";
+  }
+}
 const rows: string[] = [];
 for (const family of families) {
   const { repo, layers } = FAMILY_SHAPES[family];
@@ -92,7 +107,9 @@ for (const family of families) {
     await Deno.writeTextFile(tokensPath, JSON.stringify(tokens));
     const oursDir = join(dir, "ours"), torchDir = join(dir, "torch");
     await Deno.mkdir(oursDir), await Deno.mkdir(torchDir);
+    const cache = await levelPageCache(join(dir, "model"));
     const ours = await measured([Deno.execPath(), "run", "-A", runner, join(dir, "model"), tokensPath, oursDir]);
+    await levelPageCache(join(dir, "model"));
     const torch = await measured([PYTHON, torchScript, join(dir, "model"), tokensPath, torchDir]);
     const a = new Float32Array((await Deno.readFile(join(oursDir, "logprobs.f32"))).buffer);
     const b = new Float32Array((await Deno.readFile(join(torchDir, "logprobs.f32"))).buffer);
@@ -115,7 +132,7 @@ for (const family of families) {
     rows.push(
       `${"".padEnd(9)} weights ${gib(bytes)} GiB stored (${String(ours.json.dtype)} in memory); peak RSS ours ${
         gib(ours.rss)
-      } GiB, torch ${gib(torch.rss)} GiB; load ${(ours.json.load_s as number).toFixed(1)} s (torch ${
+      } GiB, torch ${gib(torch.rss)} GiB; load (${cache}) ${(ours.json.load_s as number).toFixed(1)} s (torch ${
         (torch.json.load_s as number).toFixed(1)
       } s), first logits ${(ours.json.first_logits_s as number).toFixed(1)} s; log-probs agree to ${
         diff.toExponential(1)
