@@ -74,7 +74,10 @@ const gib = (b: number) => (b / 2 ** 30).toFixed(2);
  * this process may drop caches, else read once so both find it cached. Says which.
  */
 async function levelPageCache(dir: string): Promise<"cold" | "cached"> {
-  const dropped = await new Deno.Command("sh", { args: ["-c", "sync && echo 3 > /proc/sys/vm/drop_caches"], stderr: "null" })
+  const dropped = await new Deno.Command("sh", {
+    args: ["-c", "sync && echo 3 > /proc/sys/vm/drop_caches"],
+    stderr: "null",
+  })
     .output();
   if (dropped.success) return "cold";
   for await (const e of Deno.readDir(dir)) await Deno.readFile(join(dir, e.name));

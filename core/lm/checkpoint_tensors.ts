@@ -150,15 +150,19 @@ export class CheckpointTensors {
    * @param storage How to keep it.
    * @returns The weight.
    * @throws {TypeError} When the tensor is missing, of another shape or not floating-point.
+   * @throws {RangeError} When it holds NaN or ±Inf.
    */
   async matrix(name: string, shape: readonly number[], storage: WeightStorage): Promise<WeightTensor> {
     const { file, slot } = this.#slot(name, shape);
     const bytes = await file.read(name);
-    if (storage === "stored" && (slot.dtype === "BF16" || slot.dtype === "F16")) {
-      const words = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
-      return new WeightTensor(shape, slot.dtype === "BF16" ? "bfloat16" : "float16", words);
-    }
-    return WeightTensor.float32(shape, toFloat32(bytes, slot.dtype));
+    const weight = storage === "stored" && (slot.dtype === "BF16" || slot.dtype === "F16")
+      ? new WeightTensor(
+        shape,
+        slot.dtype === "BF16" ? "bfloat16" : "float16",
+        new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2),
+      )
+      : WeightTensor.float32(shape, toFloat32(bytes, slot.dtype));
+    return finite(weight, file.path, name);
   }
 
   /**
@@ -168,10 +172,11 @@ export class CheckpointTensors {
    * @param shape The shape the config implies.
    * @returns Its values.
    * @throws {TypeError} When the tensor is missing, of another shape or not floating-point.
+   * @throws {RangeError} When it holds NaN or ±Inf.
    */
   async float32(name: string, shape: readonly number[]): Promise<Float32Array> {
     const { file, slot } = this.#slot(name, shape);
-    return toFloat32(await file.read(name), slot.dtype);
+    return finite(WeightTensor.float32(shape, toFloat32(await file.read(name), slot.dtype)), file.path, name).data;
   }
 
   /**
@@ -205,6 +210,17 @@ export class CheckpointTensors {
   close(): void {
     for (const f of this.#files) f.close();
   }
+}
+
+/** A weight, refused when it holds NaN or ±Inf: one such value turns every output into NaN. */
+function finite(weight: WeightTensor, path: string, name: string): WeightTensor {
+  const bad = weight.nonFinite();
+  if (bad > 0) {
+    throw new RangeError(
+      `${path} tensor ${name} holds ${bad} non-finite values (NaN or ±Inf): the checkpoint is damaged`,
+    );
+  }
+  return weight;
 }
 
 /** The shard file names of a `model.safetensors.index.json`, each a plain file name in the folder. */

@@ -10,6 +10,7 @@ import { type Batch, type KvCache, toBatch, type TransformerForward } from "./_t
 import type { TransformerConfig } from "./transformer_config.ts";
 import type { GenerateOptions, GenerateOutput } from "./run_options.ts";
 import { sampleToken } from "./sampling.ts";
+import { checkFiniteOutput } from "./finite_output.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 
 /**
@@ -55,6 +56,7 @@ export async function generateTokens(
     const stepBatch = toBatch(rows.map((r) => r.slice(start)));
     const { env } = await forwarder.forward(stepBatch, { names: [], fwdHooks, kv, outputs: [LOGITS] });
     const logits = env.get(LOGITS)!.data as Float32Array;
+    checkFiniteOutput(logits, "logits");
     if (kv) kv = forwarder.nextKv(env, kv.length + stepBatch.pos);
     const vocab = cfg.dVocab;
     const next = finished.map((done, b) => {

@@ -38,6 +38,7 @@ import {
 import { generateTokens } from "./generation.ts";
 import { type ReplacementRun, runWithReplacements } from "./replacement_run.ts";
 import { ModelTokenizer } from "./model_tokenizer.ts";
+import { checkFiniteOutput } from "./finite_output.ts";
 import { type Backend, loadOrt, type Ort } from "./ort_backend.ts";
 import { type ModelDtype, readModelCheckpoint, readModelConfig } from "./model_checkpoint.ts";
 import type {
@@ -457,7 +458,7 @@ export class HookedTransformer {
    * @param input Text or token ids.
    * @param options `names`, `stopAtLayer`, `fwdHooks`, `returnType`.
    * @returns Outputs and the cache.
-   * @throws {RangeError} On an unknown hook name or a bad `stopAtLayer`.
+   * @throws {RangeError} On an unknown hook name or a bad `stopAtLayer`, or when an output holds NaN or ±Inf.
    */
   async runWithCache(input: ModelInput, options: RunWithCacheOptions = {}): Promise<CachedOutput> {
     const { returnType = "logits", lossPerToken = false, stopAtLayer, fwdHooks = [] } = options;
@@ -488,9 +489,19 @@ export class HookedTransformer {
         : this.#forwarder.graph(false).stageOutputs[nLayers],
     ];
     const { env, cache } = await this.#forwarder.forward(batch, { names, stopAtLayer, fwdHooks, outputs });
+    for (const [name, t] of cache) {
+      // masked attention scores are -Inf by design
+      if (!name.endsWith("attn.hook_attn_scores")) checkFiniteOutput(t.data, name);
+    }
     const out: CachedOutput = { cache };
-    if (stopAtLayer !== undefined) out.residual = this.#forwarder.host(env.get(outputs[0])!);
-    if (wantLogits) out.logits = this.#forwarder.host(env.get(LOGITS)!);
+    if (stopAtLayer !== undefined) {
+      out.residual = this.#forwarder.host(env.get(outputs[0])!);
+      checkFiniteOutput(out.residual.data, `blocks.${stopAtLayer}.hook_resid_pre`);
+    }
+    if (wantLogits) {
+      out.logits = this.#forwarder.host(env.get(LOGITS)!);
+      checkFiniteOutput(out.logits.data, "logits");
+    }
     if (wantLoss) {
       // drop each row's last position: it has no next token
       const all = env.get(TOKEN_LOSS)!.data as Float32Array;
@@ -502,6 +513,7 @@ export class HookedTransformer {
           sum += all[b * batch.pos + p];
         }
       }
+      checkFiniteOutput(perToken, "losses");
       out.loss = sum / perToken.length;
       if (lossPerToken) out.lossPerToken = { shape: [batch.batch, batch.pos - 1], data: perToken };
     }

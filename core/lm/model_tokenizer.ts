@@ -11,6 +11,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { exists } from "../io/exists.ts";
 import { readJson } from "../io/read_json.ts";
 import { readRegularTextFile } from "../io/read_regular_file.ts";
+import { checkBpeTokenizer } from "./bpe_check.ts";
 
 /** Bytes a tokenizer file may have (GPT-2's tokenizer.json is 1.4 MB; large vocabularies reach tens of MB). */
 const MAX_TOKENIZER_BYTES = 256 * 1024 * 1024;
@@ -68,7 +69,8 @@ function gpt2TokenizerJson(vocab: Record<string, number>, merges: string[]): obj
 }
 
 function parseMerges(text: string): string[] {
-  return text.split("\n").filter((line) => line.length > 0 && !line.startsWith("#version"));
+  // CRLF line ends are line ends
+  return text.split(/\r?\n/).filter((line) => line.length > 0 && !line.startsWith("#version"));
 }
 
 /** A model's tokenizer. */
@@ -142,6 +144,7 @@ export class ModelTokenizer {
       if (typeof config !== "object" || config === null || Array.isArray(config)) {
         throw new TypeError(`${configPath}: expected a JSON object, found ${JSON.stringify(config)}`);
       }
+      checkBpeTokenizer(json, tokenizerJson);
       return ModelTokenizer.#build(() => new Tokenizer(json, config), tokenizerJson, rule);
     }
     for (const [vocabFile, mergesFile] of [["vocab.json", "merges.txt"], ["encoder.json", "vocab.bpe"]]) {
@@ -162,11 +165,9 @@ export class ModelTokenizer {
           }
         }
         const merges = parseMerges(await readRegularTextFile(mergesPath, MAX_TOKENIZER_BYTES, "a merges file"));
-        return ModelTokenizer.#build(
-          () => new Tokenizer(gpt2TokenizerJson(vocab as Record<string, number>, merges), {}),
-          `${vocabPath} with ${mergesPath}`,
-          rule,
-        );
+        const json = gpt2TokenizerJson(vocab as Record<string, number>, merges);
+        checkBpeTokenizer(json, `${vocabPath} with ${mergesPath}`);
+        return ModelTokenizer.#build(() => new Tokenizer(json, {}), `${vocabPath} with ${mergesPath}`, rule);
       }
     }
     throw new Deno.errors.NotFound(

@@ -25,6 +25,7 @@ import {
   type TransformerGraph,
 } from "./_transformer_graph.ts";
 import type { Batch, TransformerForward } from "./_transformer_forward.ts";
+import { checkFiniteOutput } from "./finite_output.ts";
 
 /** What {@linkcode runWithReplacements} measured. */
 export interface ReplacementRun {
@@ -180,6 +181,7 @@ export async function runWithReplacements(
     }
     const out = await session.run(feeds).finally(release);
     const tokenLoss = out[TOKEN_LOSS].data as Float32Array, divergence = out[KL].data as Float64Array;
+    checkFiniteOutput(tokenLoss, `losses continued from ${hookName}`);
     values.forEach((_, v) => {
       for (let b = 0; b < n; b++) {
         // drop each row's last position: it has no next token

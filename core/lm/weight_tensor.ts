@@ -82,6 +82,28 @@ export class WeightTensor {
     return this.#data;
   }
 
+  /**
+   * How many values are NaN or ±Inf (read off the bits of a 16-bit weight, with no widening).
+   *
+   * @example
+   * ```ts
+   * import { WeightTensor } from "./weight_tensor.ts";
+   * console.log(WeightTensor.float32([3], Float32Array.of(1, NaN, Infinity)).nonFinite()); // 2
+   * ```
+   */
+  nonFinite(): number {
+    const data = this.#data;
+    let n = 0;
+    if (data instanceof Float32Array) {
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
+    } else {
+      // an all-ones exponent: bfloat16's 8 bits at 0x7f80, float16's 5 at 0x7c00
+      const exponent = this.dtype === "bfloat16" ? 0x7f80 : 0x7c00;
+      for (let i = 0; i < data.length; i++) if ((data[i] & exponent) === exponent) n++;
+    }
+    return n;
+  }
+
   /** The float32 values: the stored array for a float32 weight, a new widened copy otherwise. */
   toFloat32(): Float32Array {
     return this.#data instanceof Float32Array ? this.#data : this.widenInto(new Float32Array(this.size));

@@ -6,6 +6,8 @@ import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING } from "../../core/lm/process_weights.ts";
 import type { HostTensor } from "../../core/gpu/tensor.ts";
 import { FAMILY_FIXTURES, familyFixtureDirs, familyModelDir, rewriteModel } from "./_family_models.ts";
+import { encodeSafetensors, readSafetensors, type TensorToWrite, toFloat32 } from "../../core/io/safetensors.ts";
+import { MODEL_DIR } from "./_models.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const TEXT = "The quick brown fox jumps over the lazy dog, then naps under an old oak tree by the river.";
@@ -159,3 +161,82 @@ for (const family of FAMILY_FIXTURES) {
     },
   });
 }
+
+/** A copy of a shared fixture model with one tensor's first `count` values replaced. */
+async function withValue(family: "llama" | "pythia", tensor: string, value: number, count = 1): Promise<string> {
+  const dir = await rewriteModel(familyModelDir(family), { dtype: "F32", shards: 1 });
+  const { tensors } = await readSafetensors(`${dir}/model.safetensors`);
+  const out: Record<string, TensorToWrite> = {};
+  for (const [name, entry] of tensors) {
+    const data = toFloat32(entry, name);
+    if (name === tensor) data.fill(value, 0, count);
+    out[name] = { shape: entry.shape, data };
+  }
+  await Deno.writeFile(`${dir}/model.safetensors`, encodeSafetensors(out));
+  return dir;
+}
+
+Deno.test({
+  name: "HookedTransformer refuses NaN or infinite weights at load, and outputs that overflow float32 when run",
+  ...opts,
+  async fn() {
+    for (const value of [NaN, Infinity]) {
+      const dir = await withValue("llama", "model.layers.1.mlp.up_proj.weight", value);
+      try {
+        await assertRejects(
+          () => HookedTransformer.load(dir),
+          RangeError,
+          "tensor model.layers.1.mlp.up_proj.weight holds 1 non-finite values (NaN or ±Inf): the checkpoint is damaged",
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    // finite, but block 0's MLP output overflows float32 in its first dimension, and the next norm divides inf by inf
+    const dir = await withValue("llama", "model.layers.0.mlp.down_proj.weight", 3e38, 128);
+    try {
+      const model = await HookedTransformer.load(dir, { processing: NO_PROCESSING });
+      await assertRejects(() => model.run([128000, 5, 6]), RangeError, "The model's logits hold");
+      await assertRejects(
+        () => model.run([128000, 5, 6], { returnType: "loss" }),
+        RangeError,
+        "The model's losses hold",
+      );
+      await assertRejects(
+        () => model.runWithCache([128000, 5], { names: ["blocks.0.hook_resid_post"], stopAtLayer: 1 }),
+        RangeError,
+        "The model's blocks.0.hook_resid_post hold",
+      );
+      await assertRejects(
+        () => model.generate([128000, 5], { maxNewTokens: 2 }),
+        RangeError,
+        "The model's logits hold",
+      );
+      await model.dispose();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "HookedTransformer names the tensor a GPT-2 checkpoint lacks under its own prefix",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      for (const f of ["config.json", "vocab.json", "merges.txt"]) {
+        await Deno.copyFile(`${MODEL_DIR}/${f}`, `${dir}/${f}`);
+      }
+      const { tensors } = await readSafetensors(`${MODEL_DIR}/model.safetensors`);
+      const out: Record<string, TensorToWrite> = {};
+      for (const [name, entry] of tensors) {
+        if (name !== "wte.weight") out[`transformer.${name}`] = { shape: entry.shape, data: toFloat32(entry, name) };
+      }
+      await Deno.writeFile(`${dir}/model.safetensors`, encodeSafetensors(out));
+      await assertRejects(() => HookedTransformer.load(dir), TypeError, "has no tensor transformer.wte.weight");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -90,3 +90,53 @@ Deno.test("ModelTokenizer.load() names the file the tokenizer library refuses", 
   await assertRejects(() => ModelTokenizer.load(dir), TypeError, `${dir}/vocab.json: token "a" has id "0"`);
   await Deno.remove(dir, { recursive: true });
 });
+
+/** A copy of the fixture's vocab.json + merges.txt, edited. */
+async function editedTokenizer(
+  edit: (vocab: Record<string, number>, merges: string) => { vocab?: Record<string, number>; merges?: string },
+): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  const vocab = JSON.parse(await Deno.readTextFile(`${MODEL_DIR}/vocab.json`));
+  const merges = await Deno.readTextFile(`${MODEL_DIR}/merges.txt`);
+  const out = edit(vocab, merges);
+  await Deno.writeTextFile(`${dir}/vocab.json`, JSON.stringify(out.vocab ?? vocab));
+  await Deno.writeTextFile(`${dir}/merges.txt`, out.merges ?? merges);
+  return dir;
+}
+
+Deno.test("ModelTokenizer.load() reads CRLF merges as LF ones", async () => {
+  const dir = await editedTokenizer((_, merges) => ({ merges: merges.replaceAll("\n", "\r\n") }));
+  try {
+    const crlf = await ModelTokenizer.load(dir);
+    assertEquals(crlf.toTokens(SAMPLES[2]), tokenizer.toTokens(SAMPLES[2]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ModelTokenizer.load() refuses damaged vocabularies and merges instead of tokenizing into something else", async () => {
+  const cases: [string, Parameters<typeof editedTokenizer>[0], string][] = [
+    [
+      "a vocabulary without a single byte",
+      (vocab) => {
+        delete vocab[","];
+        return { vocab };
+      },
+      'the byte-level vocabulary lacks 1 of its 256 byte tokens (",")',
+    ],
+    ["empty merges", () => ({ merges: "#version: 0.2\n" }), "there are no merges but"],
+    ["a 50 MB line", (_, merges) => ({ merges: merges + "x".repeat(50 * 2 ** 20) + "\n" }), "merge 50001"],
+    ["a two-entry vocabulary", () => ({ vocab: { "<|endoftext|>": 0, "a": 1 }, merges: "" }), "lacks 255 of its 256"],
+    ["a merge of tokens the vocabulary lacks", (_, m) => ({ merges: m.replace("Ġ t", "Ġ zq") }), 'merge 1 ("Ġ zq")'],
+  ];
+  for (const [what, edit, message] of cases) {
+    const dir = await editedTokenizer(edit);
+    try {
+      await assertRejects(() => ModelTokenizer.load(dir), TypeError, message);
+    } catch (e) {
+      throw new Error(`${what}: ${(e as Error).message}`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});

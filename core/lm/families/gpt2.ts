@@ -86,7 +86,8 @@ export const gpt2Family: ModelFamily = {
   },
   async weights(ckpt, cfg, storage) {
     const { dModel: d, dMlp: m, nCtx, dVocab, nLayers } = cfg;
-    const prefix = ckpt.has("wte.weight") ? "" : "transformer.";
+    // GPT2LMHeadModel saves `transformer.`-prefixed names, GPT2Model plain ones
+    const prefix = ckpt.names.some((n) => n.startsWith("transformer.")) ? "transformer." : "";
     const norm = async (name: string): Promise<NormWeights> => ({
       w: await ckpt.float32(`${prefix}${name}.weight`, [d]),
       b: await ckpt.float32(`${prefix}${name}.bias`, [d]),
