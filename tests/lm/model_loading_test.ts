@@ -240,3 +240,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "HookedTransformer runs a grouped-query, rotary, soft-capped family the same on every ONNX Runtime backend",
+  ...opts,
+  async fn() {
+    const hook = "blocks.1.attn.hook_rot_k";
+    // WebGPU on lavapipe is slow: the Gemma 2 graph's parts are the Llama one's plus soft caps and post norms
+    for (const [family, backends] of [["llama", ["web", "webgpu"]], ["gemma2", ["web"]]] as const) {
+      const base = await HookedTransformer.load(familyModelDir(family), { backend: "node" });
+      const want = await base.runWithCache(TEXT, { names: [hook] });
+      await base.dispose();
+      for (const backend of backends) {
+        const other = await HookedTransformer.load(familyModelDir(family), { backend });
+        try {
+          const got = await other.runWithCache(TEXT, { names: [hook] });
+          const logits = maxAbsDiff(got.logits!.data, want.logits!.data);
+          assertEquals(logits < 1e-3, true, `${family} on ${backend}: logits differ by ${logits}`);
+          assertEquals(maxAbsDiff(got.cache.get(hook)!.data, want.cache.get(hook)!.data) < 1e-4, true);
+          const gen = { maxNewTokens: 3, doSample: false, stopAtEos: false } as const;
+          assertEquals((await other.generate(TEXT, gen)).tokens[0].length, other.toTokens(TEXT).length + 3);
+        } finally {
+          await other.dispose();
+        }
+      }
+    }
+  },
+});
