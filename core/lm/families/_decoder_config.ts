@@ -8,6 +8,7 @@
 import type { HfConfig } from "../hf_config.ts";
 import type { ActivationFunction, TransformerConfig } from "../transformer_config.ts";
 import { hfRotary } from "./_hf_rope.ts";
+import { plainConfig } from "./_plain_config.ts";
 
 const ACTIVATIONS: Record<string, ActivationFunction> = {
   gelu_new: "gelu_new",
@@ -89,10 +90,9 @@ export function decoderConfig(
   }
   const dHead = hf.has("head_dim") ? hf.int("head_dim") : dModel / nHeads;
   const nLayers = hf.int("num_hidden_layers");
-  const architectures = hf.get("architectures");
   return {
+    ...plainConfig(hf, nLayers),
     family,
-    architecture: Array.isArray(architectures) && typeof architectures[0] === "string" ? architectures[0] : "",
     nLayers,
     dModel,
     nHeads,
@@ -106,19 +106,9 @@ export function decoderConfig(
     positional: "rotary",
     rotary: hfRotary(hf, dHead),
     attnScale: Math.sqrt(dHead),
-    attnSoftcap: 0,
-    finalSoftcap: 0,
-    attnTypes: Array(nLayers).fill("global"),
-    windowSize: null,
-    qkNorm: false,
     actFn: hfActivation(hf, defaults.actKey ?? "hidden_act", defaults.act),
     gatedMlp: true,
-    parallelAttnMlp: false,
-    postNorms: false,
-    embedScale: 1,
     tiedEmbeddings: hf.bool("tie_word_embeddings", defaults.tied),
-    bosTokenId: hf.has("bos_token_id") ? hf.ids("bos_token_id")[0] : null,
-    eosTokenIds: hf.ids("eos_token_id"),
     prependBos: "tokenizer",
   };
 }

@@ -9,6 +9,7 @@
 import type { ModelFamily } from "../model_family.ts";
 import type { BlockWeights, Linear, NormWeights } from "../transformer_weights.ts";
 import { hfActivation } from "./_decoder_config.ts";
+import { plainConfig } from "./_plain_config.ts";
 
 const BUFFERS = /\.attn\.(bias|masked_bias)$/;
 
@@ -50,12 +51,11 @@ export const gpt2Family: ModelFamily = {
       throw new TypeError(`${hf.path} field n_embd (${dModel}) must be a multiple of n_head (${nHeads})`);
     }
     const dHead = dModel / nHeads;
-    const architectures = hf.get("architectures");
+    const plain = plainConfig(hf, nLayers);
     return {
+      ...plain,
       family: "gpt2",
-      architecture: Array.isArray(architectures) && typeof architectures[0] === "string"
-        ? architectures[0]
-        : "GPT2LMHeadModel",
+      architecture: plain.architecture || "GPT2LMHeadModel",
       nLayers,
       dModel,
       nHeads,
@@ -68,16 +68,8 @@ export const gpt2Family: ModelFamily = {
       normalization: "LN",
       positional: "standard",
       attnScale: hf.bool("scale_attn_weights", true) ? Math.sqrt(dHead) : 1,
-      attnSoftcap: 0,
-      finalSoftcap: 0,
-      attnTypes: Array(nLayers).fill("global"),
-      windowSize: null,
-      qkNorm: false,
       actFn: hfActivation(hf, "activation_function", "gelu_new"),
       gatedMlp: false,
-      parallelAttnMlp: false,
-      postNorms: false,
-      embedScale: 1,
       tiedEmbeddings: true,
       bosTokenId: hf.int("bos_token_id", GPT2_BOS_TOKEN_ID),
       eosTokenIds: [hf.int("eos_token_id", GPT2_BOS_TOKEN_ID)],

@@ -10,6 +10,7 @@ import type { ModelFamily } from "../model_family.ts";
 import type { BlockWeights, Linear, NormWeights } from "../transformer_weights.ts";
 import { hfActivation } from "./_decoder_config.ts";
 import { hfRotary } from "./_hf_rope.ts";
+import { plainConfig } from "./_plain_config.ts";
 
 const BUFFERS = /\.attention\.(bias|masked_bias|rotary_emb\.inv_freq)$/;
 
@@ -43,10 +44,9 @@ export const gptNeoxFamily: ModelFamily = {
     // transformers: rotary_ndims = int(head_size * rotary_pct)
     const rotaryDim = Math.floor(dHead * pct);
     const nLayers = hf.int("num_hidden_layers");
-    const architectures = hf.get("architectures");
     return {
+      ...plainConfig(hf, nLayers),
       family: "gpt_neox",
-      architecture: Array.isArray(architectures) && typeof architectures[0] === "string" ? architectures[0] : "",
       nLayers,
       dModel,
       nHeads,
@@ -60,19 +60,10 @@ export const gptNeoxFamily: ModelFamily = {
       positional: "rotary",
       rotary: hfRotary(hf, rotaryDim, hf.has("rotary_emb_base") ? "rotary_emb_base" : "rope_theta"),
       attnScale: Math.sqrt(dHead),
-      attnSoftcap: 0,
-      finalSoftcap: 0,
-      attnTypes: Array(nLayers).fill("global"),
-      windowSize: null,
-      qkNorm: false,
       actFn: hfActivation(hf, "hidden_act", "gelu"),
       gatedMlp: false,
       parallelAttnMlp: hf.bool("use_parallel_residual", true),
-      postNorms: false,
-      embedScale: 1,
       tiedEmbeddings: hf.bool("tie_word_embeddings", false),
-      bosTokenId: hf.has("bos_token_id") ? hf.ids("bos_token_id")[0] : null,
-      eosTokenIds: hf.ids("eos_token_id"),
       prependBos: "tokenizer",
     };
   },
