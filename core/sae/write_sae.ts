@@ -24,6 +24,7 @@ import { writeSafetensors } from "../io/safetensors.ts";
  * @param cfg The SAE's configuration (written as float32).
  * @param weights Tensors by SAELens name.
  * @param sparsity log10 feature densities [d_sae], SAELens's `sparsity` tensor.
+ * @throws {TypeError} When the folder is empty (it would write into the current folder) or is a file.
  */
 export async function writeSaeFolder(
   folder: string,
@@ -31,6 +32,11 @@ export async function writeSaeFolder(
   weights: SaeWeights,
   sparsity?: HostTensor,
 ): Promise<void> {
+  if (typeof folder !== "string" || folder === "") {
+    throw new TypeError(`Cannot save an SAE to ${JSON.stringify(folder)}: give a folder path`);
+  }
+  const info = await Deno.stat(folder).catch(() => undefined);
+  if (info && !info.isDirectory) throw new TypeError(`Cannot save an SAE to ${folder} as it is not a folder`);
   await Deno.mkdir(folder, { recursive: true });
   const tensors = Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   await writeSafetensors(join(folder, "sae_weights.safetensors"), tensors);
