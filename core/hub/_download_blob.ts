@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { STALE_MS } from "./_file_lock.ts";
-import { StallError, timedFetch, type TimedResponse } from "./_timed_fetch.ts";
+import { MIN_BYTES, StallError, timedFetch, type TimedResponse, TrickleError } from "./_timed_fetch.ts";
 import { type FileMetadata, MAX_REDIRECTS, parseSize } from "./_file_metadata.ts";
 import { hostOf } from "./_hub_names.ts";
 import { oneLine, quote } from "./_hub_messages.ts";
@@ -213,6 +213,8 @@ async function fetchInto(
     throw fail(
       error instanceof StallError
         ? `the download stalled after ${received} of ${meta.size} bytes: nothing for ${error.seconds} s (HF_HUB_DOWNLOAD_TIMEOUT)`
+        : error instanceof TrickleError
+        ? `the download slowed to ${error.bytes} bytes in ${error.seconds} s after ${received} of ${meta.size} bytes (at least ${MIN_BYTES} are needed in that time; run again to resume)`
         : `the download broke off after ${received} of ${meta.size} bytes (${oneLine(error)})`,
       { cause: error },
     );

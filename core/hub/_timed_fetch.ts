@@ -17,10 +17,41 @@ export class StallError extends Error {
   }
 }
 
+/**
+ * Raised when a body arrives slower than {@linkcode MIN_BYTES} per window of {@linkcode WINDOW_LIMITS} read limits
+ * (a minute by default): a server sending a byte every few seconds never stalls, and must not hang a run.
+ */
+export class TrickleError extends Error {
+  /** Bytes that came in the window. */
+  readonly bytes: number;
+  /** The window, in seconds. */
+  readonly seconds: number;
+  /**
+   * Creates the error.
+   *
+   * @param bytes Bytes that came in the last window.
+   * @param seconds The window.
+   */
+  constructor(bytes: number, seconds: number) {
+    super(`only ${bytes} bytes in ${seconds} s`);
+    this.name = "TrickleError";
+    this.bytes = bytes;
+    this.seconds = seconds;
+  }
+}
+
+/** A body must bring at least this much in each window (16 KiB a minute: a modem's second brings more). */
+export const MIN_BYTES = 16 * 1024;
+/** The window, in read limits (HF_HUB_DOWNLOAD_TIMEOUT's 10 s: a minute). */
+export const WINDOW_LIMITS = 6;
+
 /** A response whose body is read chunk by chunk, each wait bounded by the same limit as its headers. */
 export interface TimedResponse {
   response: Response;
-  /** The body's chunks; throws {@linkcode StallError} when a chunk takes longer than the limit. */
+  /**
+   * The body's chunks; throws {@linkcode StallError} when a chunk takes longer than the limit, {@linkcode TrickleError}
+   * when they bring less than {@linkcode MIN_BYTES} in {@linkcode WINDOW_LIMITS} limits.
+   */
   chunks(): AsyncGenerator<Uint8Array>;
   /** Drops the body (and the connection's wait). */
   cancel(): Promise<void>;
@@ -66,6 +97,7 @@ export async function timedFetch(url: string | URL, init: RequestInit, seconds: 
     async *chunks() {
       if (!response.body) return;
       const reader = response.body.getReader();
+      let windowStart = performance.now(), windowBytes = 0;
       try {
         for (;;) {
           arm();
@@ -74,6 +106,11 @@ export async function timedFetch(url: string | URL, init: RequestInit, seconds: 
           });
           clearTimeout(timer);
           if (done) return;
+          windowBytes += value.length;
+          if (performance.now() - windowStart >= WINDOW_LIMITS * seconds * 1000) {
+            if (windowBytes < MIN_BYTES) throw new TrickleError(windowBytes, WINDOW_LIMITS * seconds);
+            windowStart = performance.now(), windowBytes = 0;
+          }
           yield value;
         }
       } finally {

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { basename, join } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { exists } from "../io/exists.ts";
 import { withFileLock } from "./_file_lock.ts";
 import { downloadBlob, type Fail, resumableBytes } from "./_download_blob.ts";
@@ -128,6 +128,27 @@ export async function hfHubDownload(repoId: string, filename: string, options: H
   }
 }
 
+/**
+ * Makes a cache folder, refusing one that resolves outside the cache (a `blobs/`, repo or snapshot folder that is a
+ * symbolic link elsewhere): its nearest existing ancestor is resolved before anything is created, the folder after.
+ */
+async function makeInsideCache(cacheDir: string, folder: string, label: string): Promise<void> {
+  const root = await Deno.realPath(cacheDir);
+  const check = async (path: string) => {
+    const real = await Deno.realPath(path);
+    if (real !== root && !real.startsWith(root + sep)) {
+      throw new HubError(
+        `Cannot get ${label}: the cache folder ${path} leads to ${real}, outside the cache ${root} (a symbolic link?): nothing is written there`,
+      );
+    }
+  };
+  let existing = folder;
+  while (!await exists(existing)) existing = dirname(existing);
+  await check(existing);
+  await Deno.mkdir(folder, { recursive: true });
+  await check(folder);
+}
+
 async function downloadToCache(
   repoId: string,
   filename: string,
@@ -174,10 +195,14 @@ async function downloadToCache(
     await writeRef(repoDir, revision, meta.commit).catch(() => {}); // a read-only cache still serves its files
     return pointer;
   }
-  await Deno.mkdir(join(repoDir, "blobs"), { recursive: true });
+  const locks = join(cacheDir, ".locks", basename(repoDir));
+  await Deno.mkdir(cacheDir, { recursive: true });
+  for (const folder of [join(repoDir, "blobs"), join(repoDir, "refs"), dirname(pointer), locks]) {
+    await makeInsideCache(cacheDir, folder, label);
+  }
   await writeRef(repoDir, revision, meta.commit);
   const blob = join(repoDir, "blobs", meta.etag);
-  await withFileLock(join(cacheDir, ".locks", basename(repoDir), `${meta.etag}.lock`), async () => {
+  await withFileLock(join(locks, `${meta.etag}.lock`), async () => {
     // another run may have fetched it while we waited; a blob of the wrong size is fetched again
     if (!await exists(blob) || (await Deno.stat(blob)).size !== meta.size) {
       const authorized = hostOf(meta.location) === hostOf(url) ? headers : { "Accept-Encoding": "identity" };

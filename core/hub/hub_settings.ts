@@ -54,13 +54,39 @@ function seconds(name: string, option: number | undefined): number {
   return value;
 }
 
+/** A token file holds one token: a few hundred bytes. */
+const TOKEN_FILE_LIMIT = 64 * 1024;
+
+/** The token file's token: a small regular file's text (a FIFO, a device, or megabytes are refused, never read). */
 function tokenFile(hfHome: string): string | undefined {
+  const path = env("HF_TOKEN_PATH") ?? join(hfHome, "token");
+  let info: Deno.FileInfo;
   try {
-    return Deno.readTextFileSync(env("HF_TOKEN_PATH") ?? join(hfHome, "token")).replace(/[\r\n]/g, "").trim() ||
-      undefined;
+    info = Deno.statSync(path);
   } catch {
     return undefined; // not logged in, or no --allow-read for it
   }
+  if (!info.isFile || info.size > TOKEN_FILE_LIMIT) {
+    throw new TypeError(
+      `The Hub token file ${path} is ${
+        info.isFile ? `${info.size} bytes` : "not a regular file"
+      }: expected a file holding one token (at most ${TOKEN_FILE_LIMIT} bytes)`,
+    );
+  }
+  return Deno.readTextFileSync(path).replace(/[\r\n]/g, "").trim() || undefined;
+}
+
+/**
+ * Refuses a token that could not be an HTTP header's value, naming where it came from and never showing it: a
+ * newline in it would end the header, and the library's own error would quote the secret.
+ */
+function checkedToken(token: string | undefined, source: string): string | undefined {
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new TypeError(
+      `The Hub token from ${source} holds a space, a control character or a non-ASCII character: a token is printable ASCII (check ${source})`,
+    );
+  }
+  return token;
 }
 
 /**
@@ -75,6 +101,8 @@ function tokenFile(hfHome: string): string | undefined {
  * @param options Overrides.
  * @returns Complete settings.
  * @throws {RangeError} When a timeout is not a positive number of seconds.
+ * @throws {TypeError} When the token holds a character no HTTP header may (named by its source, never shown), or the
+ * token file is not a small regular file.
  */
 export function hubSettings(
   options: HubOptions = {},
@@ -85,7 +113,13 @@ export function hubSettings(
   return {
     endpoint: (options.endpoint ?? env("HF_ENDPOINT") ?? "https://huggingface.co").replace(/\/+$/, ""),
     cacheDir: options.cacheDir ?? env("HF_HUB_CACHE") ?? join(hfHome, "hub"),
-    token: options.token ?? env("HF_TOKEN") ?? env("HUGGING_FACE_HUB_TOKEN") ?? tokenFile(hfHome),
+    token: options.token !== undefined
+      ? checkedToken(options.token, "the token option")
+      : env("HF_TOKEN") !== undefined
+      ? checkedToken(env("HF_TOKEN"), "HF_TOKEN")
+      : env("HUGGING_FACE_HUB_TOKEN") !== undefined
+      ? checkedToken(env("HUGGING_FACE_HUB_TOKEN"), "HUGGING_FACE_HUB_TOKEN")
+      : checkedToken(tokenFile(hfHome), env("HF_TOKEN_PATH") ?? "the token file"),
     offline: options.offline ?? ["1", "true", "yes", "on"].includes(offlineVar.toLowerCase()),
     revision: options.revision ?? "main",
     etagTimeout: seconds("HF_HUB_ETAG_TIMEOUT", options.etagTimeout),

@@ -8,6 +8,7 @@
 
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { exists } from "../io/exists.ts";
+import { readRegularTextFile } from "../io/read_regular_file.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { COMMIT, inside } from "./_hub_names.ts";
 import { quote } from "./_hub_messages.ts";
@@ -32,12 +33,19 @@ export function repoCacheDir(repoId: string, cacheDir: string, repoType: RepoTyp
   return join(cacheDir, `${repoType}s--${repoId.replaceAll("/", "--")}`);
 }
 
+/** A ref holds a commit hash and a newline. */
+const REF_LIMIT = 1024;
+
 /** The commit a revision names in the cache: itself when it is one, else what `refs/<revision>` holds. */
 export async function cachedCommit(repoDir: string, revision: string, label: string): Promise<string | undefined> {
   if (COMMIT.test(revision)) return revision;
   const ref = inside(join(repoDir, "refs"), revision);
   if (!ref) return undefined;
-  const text = await Deno.readTextFile(ref).catch(() => undefined);
+  const text = await readRegularTextFile(ref, REF_LIMIT, "a ref").catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    // a FIFO, a device or megabytes where a 40-character commit belongs
+    throw new HubError(`Cannot use the cached ${label}: ${(e as Error).message} (delete it and download again)`);
+  });
   if (text === undefined) return undefined;
   // refs hold a commit hash; anything else (an edited or damaged ref) must not steer us to another folder
   const commit = text.trim();
@@ -85,7 +93,7 @@ export async function cachedFile(
 export async function writeRef(repoDir: string, revision: string, commit: string): Promise<void> {
   if (revision === commit) return;
   const ref = inside(join(repoDir, "refs"), revision)!;
-  if ((await Deno.readTextFile(ref).catch(() => undefined)) === commit) return;
+  if ((await readRegularTextFile(ref, REF_LIMIT, "a ref").catch(() => undefined)) === commit) return;
   await Deno.mkdir(dirname(ref), { recursive: true });
   await writeFileAtomic(ref, commit);
 }

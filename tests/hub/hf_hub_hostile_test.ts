@@ -464,3 +464,89 @@ Deno.test("pullPretrained() ignores only a missing sparsity.safetensors", async 
     await Deno.remove(cacheDir, { recursive: true });
   }
 });
+
+Deno.test("hfHubDownload() gives up on a download that trickles in a byte at a time", async () => {
+  await withCache(async ({ server, opts }) => {
+    server.hook = (req) => {
+      if (!isGet(req, "cfg.json")) return undefined;
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (sent < CFG.length) controller.enqueue(CFG.slice(sent, ++sent));
+          else controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-length": String(CFG.length) } });
+    };
+    // 0.3 s per read: the body must bring 16 KiB in 6 × 0.3 s
+    await assertRejects(() => hfHubDownload(REPO, "cfg.json", opts), HubError, "the download slowed to");
+  });
+});
+
+Deno.test("hubSettings() refuses a token no header may hold, naming its source and never the token", () => {
+  const saved = Deno.env.get("HF_TOKEN");
+  Deno.env.set("HF_TOKEN", "hf_secret123\nX-Injected: yes");
+  try {
+    let message = "";
+    try {
+      hubSettings({});
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assertEquals(message.includes("The Hub token from HF_TOKEN holds a space, a control character"), true, message);
+    assertEquals(message.includes("secret") || message.includes("Injected"), false, message);
+  } finally {
+    if (saved === undefined) Deno.env.delete("HF_TOKEN");
+    else Deno.env.set("HF_TOKEN", saved);
+  }
+});
+
+Deno.test("hubSettings() and the cache read the token file and refs/ as small regular files only", async () => {
+  const dir = await Deno.makeTempDir();
+  const saved = { path: Deno.env.get("HF_TOKEN_PATH"), token: Deno.env.get("HF_TOKEN") };
+  Deno.env.delete("HF_TOKEN");
+  try {
+    const { success } = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assertEquals(success, true);
+    for (const path of [`${dir}/fifo`, "/dev/zero"]) {
+      Deno.env.set("HF_TOKEN_PATH", path);
+      let message = "";
+      try {
+        hubSettings({});
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      assertEquals(
+        message,
+        `The Hub token file ${path} is not a regular file: expected a file holding one token (at most 65536 bytes)`,
+      );
+    }
+  } finally {
+    if (saved.path === undefined) Deno.env.delete("HF_TOKEN_PATH");
+    else Deno.env.set("HF_TOKEN_PATH", saved.path);
+    if (saved.token !== undefined) Deno.env.set("HF_TOKEN", saved.token);
+  }
+  await withCache(async ({ opts, repoDir }) => {
+    await Deno.mkdir(`${repoDir}/refs`, { recursive: true });
+    await new Deno.Command("mkfifo", { args: [`${repoDir}/refs/main`] }).output();
+    await assertRejects(() => hfHubDownload(REPO, "cfg.json", { ...opts, offline: true }), HubError, "is a FIFO");
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("hfHubDownload() writes nothing outside the cache when one of its folders links elsewhere", async () => {
+  await withCache(async ({ opts, repoDir, root }) => {
+    await Deno.mkdir(`${root}/cache/outside-target`, { recursive: true });
+    await Deno.mkdir(repoDir, { recursive: true });
+    const outside = await Deno.makeTempDir();
+    try {
+      await Deno.symlink(outside, `${repoDir}/blobs`);
+      await assertRejects(() => hfHubDownload(REPO, "weights.safetensors", opts), HubError, "outside the cache");
+      assertEquals([...Deno.readDirSync(outside)], []);
+    } finally {
+      await Deno.remove(`${repoDir}/blobs`);
+      await Deno.remove(outside, { recursive: true });
+    }
+  });
+});
