@@ -22,6 +22,7 @@ export class CpuTensor implements Tensor {
   /** Dimensions; the last is the row width. */
   readonly shape: readonly number[];
   readonly #values: Promise<Float32Array>;
+  #destroyed = false;
 
   /**
    * Creates the tensor.
@@ -79,8 +80,13 @@ export class CpuTensor implements Tensor {
     return new CpuTensor(shape, this.#values);
   }
 
-  /** A copy of the values, once computed. */
+  /**
+   * A copy of the values, once computed.
+   *
+   * @throws {TypeError} When the tensor was destroyed.
+   */
   async read(): Promise<Float32Array> {
+    if (this.#destroyed) throw new TypeError("Cannot read this tensor as it was destroyed");
     return new Float32Array(await this.#values);
   }
 
@@ -89,6 +95,8 @@ export class CpuTensor implements Tensor {
     return { shape: [...this.shape], data: await this.read() };
   }
 
-  /** Nothing to free: the values are garbage-collected host memory. */
-  destroy(): void {}
+  /** Nothing to free (the values are garbage-collected host memory), but reading it afterwards is an error. */
+  destroy(): void {
+    this.#destroyed = true;
+  }
 }

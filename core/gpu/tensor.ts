@@ -125,6 +125,7 @@ export class GpuTensor implements Tensor {
   readonly shape: readonly number[];
   /** Row-split buffers, in order. */
   readonly chunks: readonly RowChunk[];
+  #destroyed = false;
   readonly #gpu: Gpu;
 
   private constructor(gpu: Gpu, shape: readonly number[], chunks: RowChunk[]) {
@@ -244,8 +245,10 @@ export class GpuTensor implements Tensor {
    * Copies the values to host memory once the queued work is done.
    *
    * @throws {GpuError} When the device reported errors (an invalid kernel, out of memory).
+   * @throws {TypeError} When the tensor was destroyed.
    */
   async read(): Promise<Float32Array> {
+    if (this.#destroyed) throw new TypeError("Cannot read this tensor as it was destroyed");
     const cols = this.cols;
     const parts = await readBuffers(
       this.#gpu,
@@ -261,8 +264,9 @@ export class GpuTensor implements Tensor {
     return { shape: [...this.shape], data: await this.read() };
   }
 
-  /** Frees the GPU buffers; the tensor must not be used afterwards. */
+  /** Frees the GPU buffers; reading the tensor afterwards is an error. */
   destroy(): void {
+    this.#destroyed = true;
     for (const c of this.chunks) c.buffer.destroy();
   }
 }

@@ -23,7 +23,11 @@ export function hostTensor(entry: SafetensorsEntry, what: string): HostTensor {
 
 /** A weight as float32, refused when it holds NaN or ±Inf: one such value poisons every output. */
 export function finiteTensor(entry: SafetensorsEntry, what: string): HostTensor {
-  const t = hostTensor(entry, what);
+  return checkFinite(hostTensor(entry, what), what);
+}
+
+/** Refuses a tensor holding NaN or ±Inf, naming it. */
+export function checkFinite(t: HostTensor, what: string): HostTensor {
   let bad = 0;
   for (const v of t.data) if (!Number.isFinite(v)) bad++;
   if (bad > 0) {

@@ -5,6 +5,8 @@
  */
 
 import { NORMALIZE_MODES, type NormalizeMode } from "../ops/normalize.ts";
+import { getArchitecture } from "./registry.ts";
+import "./architectures.ts";
 
 /** Where the SAE was trained: SAELens's `metadata` block. */
 export interface SaeMetadata {
@@ -248,6 +250,8 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
   if (typed(flat, "rescale_acts_by_decoder_norm", "boolean", path) === true) cfg.rescale_acts_by_decoder_norm = true;
   const scale = typed(flat, "norm_scaling_factor", "positiveNumber", path, true);
   if (typeof scale === "number") cfg.norm_scaling_factor = scale;
+  // a registered architecture whose own settings fit (k at most d_sae), or an error naming the field
+  getArchitecture(cfg.architecture, path).checkConfig(cfg, path);
   return cfg;
 }
 

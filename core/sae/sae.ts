@@ -9,6 +9,7 @@ import { getGpu, type Gpu } from "../gpu/device.ts";
 import type { HostTensor } from "../gpu/tensor.ts";
 import type { Tensor } from "../util/tensor.ts";
 import { checkWeights, readSae, type SaeFormat } from "./read_sae.ts";
+import { checkFinite, checkNoOtherTensors } from "./_sae_tensors.ts";
 import { writeSaeFolder } from "./write_sae.ts";
 import type { Architecture, SaeWeights } from "./architecture.ts";
 import type { SaeConfig } from "./config.ts";
@@ -72,6 +73,7 @@ export class SAE {
   readonly architecture: Architecture;
 
   readonly #engine: SaeEngine;
+  #destroyed = false;
 
   private constructor(
     cfg: SaeConfig,
@@ -165,7 +167,10 @@ export class SAE {
    * @throws {RangeError} For an unknown architecture or device.
    */
   static async fromWeights(cfg: SaeConfig, weights: SaeWeights, options: SaeOptions = {}): Promise<SAE> {
+    // what SAE.load refuses, refused here too
     checkWeights(cfg, weights, "weights", "cfg");
+    checkNoOtherTensors(cfg, Object.keys(weights), "weights");
+    for (const [name, t] of Object.entries(weights)) checkFinite(t, `weights: tensor "${name}"`);
     return await SAE.#create(cfg, weights, options);
   }
 
@@ -224,7 +229,7 @@ export class SAE {
    * @throws {TypeError} When the input's last dimension is not d_in.
    */
   encode(x: SaeInput): Tensor {
-    return this.#engine.encode(x);
+    return this.#live("encode").encode(x);
   }
 
   /**
@@ -241,7 +246,7 @@ export class SAE {
    *   for per-token normalization modes.
    */
   decode(f: SaeInput): Tensor {
-    return this.#engine.decode(f);
+    return this.#live("decode").decode(f);
   }
 
   /**
@@ -253,7 +258,7 @@ export class SAE {
    * ```
    */
   forward(x: SaeInput): Tensor {
-    return this.#engine.forward(x);
+    return this.#live("forward").forward(x);
   }
 
   /**
@@ -265,7 +270,7 @@ export class SAE {
    * ```
    */
   encodeDecode(x: SaeInput): EncodeDecodeResult {
-    return this.#engine.encodeDecode(x);
+    return this.#live("encodeDecode").encodeDecode(x);
   }
 
   /**
@@ -286,7 +291,7 @@ export class SAE {
         `Cannot report the hidden pre-activation as the ${this.architecture.name} architecture defines none`,
       );
     }
-    return this.#engine.encodeWithHiddenPre(x);
+    return this.#live("encode").encodeWithHiddenPre(x);
   }
 
   /**
@@ -314,7 +319,7 @@ export class SAE {
     if (activation?.aux && x === undefined) {
       throw new TypeError(`Cannot activate a ${name} SAE's pre-activation without its input x`);
     }
-    return this.#engine.activate(hiddenPre, activation?.aux ? x : undefined);
+    return this.#live("activate").activate(hiddenPre, activation?.aux ? x : undefined);
   }
 
   /**
@@ -332,7 +337,17 @@ export class SAE {
    * @param features Edited features [..., d_sae]. @default {encode(x), so the output equals x}
    */
   splice(x: SaeInput, features?: SaeInput): Tensor {
-    return this.#engine.splice(x, features);
+    if (features) {
+      const rows = (t: SaeInput) => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+      if (rows(x) !== rows(features)) {
+        throw new TypeError(
+          `Cannot splice features [${features.shape.join(", ")}] into activations [${
+            x.shape.join(", ")
+          }]: they must have one row of features per row of activations`,
+        );
+      }
+    }
+    return this.#live("splice").splice(x, features);
   }
 
   /**
@@ -347,11 +362,19 @@ export class SAE {
    * @param folder Destination folder (created if missing).
    */
   async save(folder: string): Promise<void> {
+    this.#live("save");
     await writeSaeFolder(folder, this.cfg, this.weights, this.sparsity);
   }
 
-  /** Frees what the SAE holds on its device (GPU buffers, ONNX Runtime sessions). */
+  /** Frees what the SAE holds on its device (GPU buffers, ONNX Runtime sessions); it cannot be used after. */
   destroy(): void {
+    this.#destroyed = true;
     this.#engine.destroy();
+  }
+
+  /** The engine, or an error naming the operation once the SAE is destroyed. */
+  #live(operation: string): SaeEngine {
+    if (this.#destroyed) throw new TypeError(`Cannot ${operation} with this SAE as it was destroyed`);
+    return this.#engine;
   }
 }
