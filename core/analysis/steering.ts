@@ -43,6 +43,9 @@ export interface SteeringScale {
   maxAct: number;
 }
 
+/** Generations of each kind a steering run makes at most: each is a whole generation, and all are held at once. */
+const MAX_SAMPLES = 1000;
+
 /** Options of {@linkcode steer}. */
 export interface SteerOptions extends Omit<GenerateOptions, "fwdHooks" | "onToken"> {
   /** Feature whose direction is added. */
@@ -229,7 +232,9 @@ export async function steer(
       `strengthRelativeTo must be one of ${STRENGTH_RELATIVE_TO.join(", ")}: got ${strengthRelativeTo}`,
     );
   }
-  if (!(Number.isInteger(samples) && samples >= 1)) throw new RangeError(`samples must be >= 1: got ${samples}`);
+  if (!(Number.isInteger(samples) && samples >= 1 && samples <= MAX_SAMPLES)) {
+    throw new RangeError(`samples must be an integer in 1..${MAX_SAMPLES}: got ${samples}`);
+  }
   const site = saeSite(model, sae);
   const tokens = model.toTokens(text, { prependBos: site.prependBos });
   const scale = await steeringScale(model, sae, text, feature);

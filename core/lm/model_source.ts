@@ -87,12 +87,20 @@ async function optional(repo: string, file: string, options: HubOptions): Promis
  * @param options Hub settings.
  * @returns The folder.
  * @throws {HubError} When a required file cannot be downloaded.
+ * @throws {TypeError} When `source` names a file or device, not a folder.
  */
 export async function resolveModelDir(source: string, options: HubOptions = {}): Promise<string> {
-  try {
-    if ((await Deno.stat(source)).isDirectory) return source;
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  const info = await Deno.stat(source).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  });
+  if (info?.isDirectory) return source;
+  if (info) {
+    throw new TypeError(
+      `${source} is ${
+        info.isFile ? "a file" : "not a folder"
+      }: expected a model folder (config.json, the safetensors weights, the tokenizer) or a Hub model id`,
+    );
   }
   if (source.startsWith(".") || source.startsWith("/") || source.includes("\\")) {
     throw new Deno.errors.NotFound(`${source} does not exist: expected a model folder or a Hub model id`);

@@ -549,3 +549,26 @@ Deno.test("hfHubDownload() writes nothing outside the cache when one of its fold
     }
   });
 });
+
+Deno.test("hfHubDownload() says a Hub that floods its headers or sends control characters answered unreadably, not that it is unreachable", async () => {
+  const root = await Deno.makeTempDir();
+  const flood = Deno.serve(
+    { port: 0, onListen() {} },
+    () => new Response("", { headers: { "x-flood": "x".repeat(8 * 2 ** 20) } }),
+  );
+  try {
+    await assertRejects(
+      () =>
+        hfHubDownload(REPO, "cfg.json", {
+          endpoint: `http://127.0.0.1:${flood.addr.port}`,
+          cacheDir: `${root}/cache`,
+          etagTimeout: 2,
+        }),
+      HubError,
+      "the Hub sent an answer no HTTP client can read (",
+    );
+  } finally {
+    await flood.shutdown();
+    await Deno.remove(root, { recursive: true });
+  }
+});
