@@ -190,6 +190,11 @@ export class TransformerForward {
   get ort(): Ort {
     return this.#ort;
   }
+  /** The ONNX Runtime backend the sessions run on. */
+  get backend(): Backend {
+    return this.#backend;
+  }
+
 
   /** Releases every ONNX session (one that failed to build has nothing to release) and the widening buffers. */
   async dispose(): Promise<void> {

@@ -65,6 +65,7 @@ function continuationGraph(
   hookName: string,
   variants: number,
   matricesAsInputs: boolean,
+  float64Sums: boolean,
 ): OnnxGraph {
   const start = graph.hookNode.get(hookName)! + 1;
   const base = segment(graph, segmentPart(graph, start, graph.nodes.length, [TOKEN_LOSS]), matricesAsInputs);
@@ -85,19 +86,22 @@ function continuationGraph(
   const g = new GraphBuilder();
   const last = g.int64s([-1]), split = (t: string) => g.nodes("Split", [t], variants, { axis: 0 });
   // KL(p_0 ‖ p_v) = Σ p_0 (x_0 − x_v) − (lse_0 − lse_v) over each position's logits x: the exponentials are summed
-  // in float64, as are the weighted differences (float32 sums over 50k entries lose ~1e-5)
+  // in float64, as are the weighted differences (float32 sums over 50k entries lose ~1e-5), except on WebGPU, whose
+  // ONNX Runtime has no float64 kernels and whose reductions add in a tree (their float32 error stays near 1e-7)
+  const wide = (t: string) => float64Sums ? g.node("Cast", [t], { to: 11 }) : t;
   const max = g.node("ReduceMax", [LOGITS], { axes: [-1], keepdims: 1 });
   const exps = g.node("Exp", [g.node("Sub", [LOGITS, max])]);
-  const sums = g.node("ReduceSum", [g.node("Cast", [exps], { to: 11 }), last], { keepdims: 1 });
-  const lse = split(g.node("Add", [g.node("Cast", [max], { to: 11 }), g.node("Log", [sums])]));
+  const sums = g.node("ReduceSum", [wide(exps), last], { keepdims: 1 });
+  const lse = split(g.node("Add", [wide(max), g.node("Log", [sums])]));
   const logits = split(LOGITS);
-  const probs = g.node("Div", [split(exps)[0], g.node("Cast", [split(sums)[0]], { to: 1 })]);
+  const firstSums = split(sums)[0];
+  const probs = g.node("Div", [split(exps)[0], float64Sums ? g.node("Cast", [firstSums], { to: 1 }) : firstSums]);
   const kls = logits.slice(1).map((x, v) => {
     const terms = g.node("Mul", [probs, g.node("Sub", [logits[0], x])]);
-    const weighted = g.node("ReduceSum", [g.node("Cast", [terms], { to: 11 }), last], { keepdims: 1 });
+    const weighted = g.node("ReduceSum", [wide(terms), last], { keepdims: 1 });
     return g.node("Sub", [weighted, g.node("Sub", [lse[0], lse[v + 1]])]); // [rows, pos, 1]
   });
-  g.output(g.node("Concat", kls, { axis: -1 }), KL, ["rows", "pos", variants - 1], "double");
+  g.output(g.node("Concat", kls, { axis: -1 }), KL, ["rows", "pos", variants - 1], float64Sums ? "double" : "float");
   const divergence = g.build();
   nodes.push(...divergence.nodes);
   return {
@@ -154,7 +158,7 @@ export async function runWithReplacements(
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
   const session = await forwarder.session(
     `replacements:${hookName}:${variants}`,
-    () => continuationGraph(graph, hookName, variants, forwarder.matricesAsInputs),
+    () => continuationGraph(graph, hookName, variants, forwarder.matricesAsInputs, forwarder.backend !== "webgpu"),
   );
   const ort = forwarder.ort;
   const losses = values.map(() => new Float32Array(rows * (pos - 1)));
@@ -180,7 +184,7 @@ export async function runWithReplacements(
       }
     }
     const out = await session.run(feeds).finally(release);
-    const tokenLoss = out[TOKEN_LOSS].data as Float32Array, divergence = out[KL].data as Float64Array;
+    const tokenLoss = out[TOKEN_LOSS].data as Float32Array, divergence = out[KL].data as Float64Array | Float32Array;
     checkFiniteOutput(tokenLoss, `losses continued from ${hookName}`);
     values.forEach((_, v) => {
       for (let b = 0; b < n; b++) {

@@ -297,6 +297,12 @@ Deno.test({
   ...opts,
   async fn() {
     const base = await model.runWithCache(PROMPT_TOKENS, { names: [HOOK] });
+    // runWithReplacements, sae eval's path: its KL sums run in float64 where the backend has float64 kernels
+    const zero = (
+      x: { shape: readonly number[]; data: Float32Array },
+    ) => [{ shape: [...x.shape], data: x.data.map(() => 0) }];
+    const rows = EVAL_ROWS.slice(0, 2).map((r) => r.slice(0, 16));
+    const baseReplaced = await model.runWithReplacements(rows, HOOK, zero);
     for (const backend of ["node", "web", "webgpu"] as const) {
       const other = await loadFixtureModel(backend);
       try {
@@ -306,6 +312,14 @@ Deno.test({
         if (!(diff <= 1e-4)) throw new Error(`${backend} log_softmax differs by ${diff}`);
         const resid = maxAbsDiff(out.cache.get(HOOK)!.data, base.cache.get(HOOK)!.data);
         if (!(resid <= 1e-4)) throw new Error(`${backend} resid differs by ${resid}`);
+        const replaced = await other.runWithReplacements(rows, HOOK, zero);
+        const loss = maxAbsDiff(replaced.losses[1], baseReplaced.losses[1]);
+        // KL relative to its size (zero ablation's is ~12 nats): the backends' logits differ by up to 1e-4
+        let kl = 0;
+        baseReplaced.kl[0].forEach((want, p) =>
+          kl = Math.max(kl, Math.abs(replaced.kl[0][p] - want) / Math.max(1, want))
+        );
+        if (!(loss <= 1e-4 && kl <= 5e-5)) throw new Error(`${backend} replaced loss/KL differ by ${loss}/${kl}`);
       } finally {
         await other.dispose();
       }
