@@ -1,5 +1,6 @@
-// Every verb on every model family: the family fixtures' models (Llama 3.1, Gemma 2, Pythia, Qwen 3, Gemma 3 layouts)
-// with their Gemma Scope JumpReLU SAE saved as a SAELens folder that names the model, through the CLI as a user runs it.
+// Every verb on every model family: the family fixtures' models (Llama 3.1, Gemma 2, Pythia, Qwen 3, Gemma 3, Qwen 2,
+// Mistral layouts) with their Gemma Scope JumpReLU SAE saved as a SAELens folder that names the model, through the CLI
+// as a user runs it.
 import { join } from "node:path";
 import { assertEquals } from "../_assert.ts";
 import { runCli } from "./_run.ts";
@@ -19,7 +20,7 @@ async function saeFolder(family: string, fixture: { dir: string; modelDir: strin
       hook_name: HOOK,
       model_name: fixture.modelDir,
       // Pythia's and Qwen's rules put no BOS before text, the others' do
-      prepend_bos: family !== "pythia" && family !== "qwen3",
+      prepend_bos: family !== "pythia" && family !== "qwen3" && family !== "qwen2",
       context_size: 16,
       // the reference features are on TransformerLens's from_pretrained_no_processing activations
       model_from_pretrained_kwargs: {

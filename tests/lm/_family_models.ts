@@ -7,7 +7,7 @@ import { familyFixture } from "../fixtures/families/model_folder.ts";
 /** The shared fixtures' families (../shared/fixtures/families). */
 export const SHARED_FAMILY_FIXTURES = ["llama", "gemma2", "pythia"] as const;
 /** Every family fixture: the shared ones and this repository's (tests/fixtures/families). */
-export const FAMILY_FIXTURES = [...SHARED_FAMILY_FIXTURES, "qwen3", "gemma3"] as const;
+export const FAMILY_FIXTURES = [...SHARED_FAMILY_FIXTURES, "qwen3", "gemma3", "qwen2", "mistral"] as const;
 
 /** A shared family fixture's model folder. */
 export function familyModelDir(family: (typeof SHARED_FAMILY_FIXTURES)[number]): string {
@@ -18,8 +18,10 @@ export function familyModelDir(family: (typeof SHARED_FAMILY_FIXTURES)[number]):
 export async function familyFixtureDirs(
   family: (typeof FAMILY_FIXTURES)[number],
 ): Promise<{ dir: string; modelDir: string }> {
-  if (family === "qwen3" || family === "gemma3") return await familyFixture(family);
-  return { dir: `${FIXTURES}families/${family}`, modelDir: familyModelDir(family) };
+  if (family === "llama" || family === "gemma2" || family === "pythia") {
+    return { dir: `${FIXTURES}families/${family}`, modelDir: familyModelDir(family) };
+  }
+  return await familyFixture(family);
 }
 
 /** float32 → bfloat16 words, rounded to nearest even as PyTorch's `.to(torch.bfloat16)` does. */

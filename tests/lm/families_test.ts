@@ -1,8 +1,8 @@
 // Every model family against Hugging Face's numbers: ../shared/fixtures/families (tiny random-weight Llama 3.1, Gemma 2
 // and Pythia models with their real tokenizers, numbers from transformers' own code) and tests/fixtures/families (Qwen 3
-// in sharded bfloat16 and Gemma 3 in float16, numbers from an independent PyTorch transcription of transformers'
-// modeling code), each with a Gemma Scope JumpReLU SAE: token ids, every stored hook, log-probs and log-sum-exp, the
-// greedy continuation, and the SAE's features.
+// in sharded bfloat16, Gemma 3 in float16, Qwen 2 with q/k/v biases and Mistral with a sliding window on every layer,
+// numbers from an independent PyTorch transcription of transformers' modeling code), each with a Gemma Scope JumpReLU
+// SAE: token ids, every stored hook, log-probs and log-sum-exp, the greedy continuation, and the SAE's features.
 import { assertEquals } from "../_assert.ts";
 import { readSafetensors, type SafetensorsFile, toFloat32, toIntegers } from "../../core/io/safetensors.ts";
 import { HookedTransformer } from "../../core/lm/hooked_transformer.ts";
