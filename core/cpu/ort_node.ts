@@ -52,7 +52,8 @@ export function loadOrtNode(): Promise<Ort> {
 }
 
 /**
- * Creates a CPU session for a graph (opset 17) with {@linkcode CPU_THREADS} intra-op threads.
+ * Creates a CPU session for a graph (opset 17) with {@linkcode CPU_THREADS} intra-op threads that sleep, not spin,
+ * between runs.
  *
  * @example
  * ```ts ignore
@@ -73,5 +74,8 @@ export async function createCpuSession(graph: OnnxGraph, options: { arena?: bool
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
     enableCpuMemArena: options.arena ?? true,
+    // A pool's threads spin for work after a run; the next session's run (a training step runs several, an encode
+    // runs beside the model's sessions) then finds its cores taken.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   });
 }

@@ -195,7 +195,6 @@ export class TransformerForward {
     return this.#backend;
   }
 
-
   /** Releases every ONNX session (one that failed to build has nothing to release) and the widening buffers. */
   async dispose(): Promise<void> {
     const sessions = [...this.#sessions.values()];

@@ -21,6 +21,9 @@ import type { EncodeDecodeResult, EncodeWithHiddenPreResult, SaeEngine, SaeInput
 /** The graphs: each encode-side op reads x; decode reads features, activate a pre-activation. */
 type Op = "encode" | "forward" | "encodeDecode" | "encodeWithHiddenPre" | "decode" | "activate";
 
+/** A run's outputs by name: float32 values, or the int64 columns of TopK's kept values. */
+type Outputs = Record<string, Float32Array | BigInt64Array>;
+
 /** A value fed to or read from a graph: row-major values and dims. */
 type Fed = { data: Promise<Float32Array>; dims: readonly number[] };
 
@@ -99,7 +102,7 @@ export class CpuSae implements SaeEngine {
       }
     }
     const out = this.#run("decode", feeds);
-    return new CpuTensor([...features.lead, this.#cfg.d_in], out.then((o) => o.recon));
+    return new CpuTensor([...features.lead, this.#cfg.d_in], out.then((o) => o.recon as Float32Array));
   }
 
   forward(x: SaeInput): Tensor {
@@ -121,7 +124,7 @@ export class CpuSae implements SaeEngine {
     const feeds: Record<string, Fed> = { pre };
     if (x !== undefined) feeds.x = this.#input(x, this.#cfg.d_in);
     const out = this.#run("activate", feeds);
-    return new CpuTensor([...pre.lead, this.#cfg.d_sae], out.then((o) => o.features));
+    return new CpuTensor([...pre.lead, this.#cfg.d_sae], out.then((o) => this.#features(o)));
   }
 
   splice(x: SaeInput, features?: SaeInput): Tensor {
@@ -155,12 +158,16 @@ export class CpuSae implements SaeEngine {
     if (names) {
       this.#lastUndo = {
         rows,
-        values: out.then((o) => Object.fromEntries(Object.values(names).map((n) => [n, o[n]]))),
+        values: out.then((o) => Object.fromEntries(Object.values(names).map((n) => [n, o[n] as Float32Array]))),
       };
     }
-    const tensor = (name: string, width: number) => new CpuTensor([...input.lead, width], out.then((o) => o[name]));
+    const tensor = (name: string, width: number) =>
+      new CpuTensor([...input.lead, width], out.then((o) => o[name] as Float32Array));
     return {
-      features: op === "forward" ? undefined : tensor("features", this.#cfg.d_sae),
+      features: op === "forward" ? undefined : new CpuTensor(
+        [...input.lead, this.#cfg.d_sae],
+        out.then((o) => this.#features(o)),
+      ),
       recon: op === "forward" || op === "encodeDecode" ? tensor("recon", this.#cfg.d_in) : undefined,
       hiddenPre: op === "encodeWithHiddenPre" ? tensor("hidden_pre", this.#cfg.d_sae) : undefined,
     };
@@ -184,7 +191,20 @@ export class CpuSae implements SaeEngine {
     return { data: Promise.resolve(host.data), dims, lead };
   }
 
-  #run(op: Op, given: Record<string, Fed>): Promise<Record<string, Float32Array>> {
+  /**
+   * The dense features of a run: as the graph gave them, or for TopK scattered here from the kept values and their
+   * columns (the graph then writes and copies out 2·k numbers a row instead of d_sae, and never fills a zero row).
+   */
+  #features(out: Outputs): Float32Array {
+    if (out.features) return out.features as Float32Array;
+    const values = out.topk_values as Float32Array, columns = out.topk_indices as BigInt64Array;
+    const k = this.#k!, dSae = this.#cfg.d_sae;
+    const dense = new Float32Array((values.length / k) * dSae);
+    for (let i = 0; i < values.length; i++) dense[Math.floor(i / k) * dSae + Number(columns[i])] = values[i];
+    return dense;
+  }
+
+  #run(op: Op, given: Record<string, Fed>): Promise<Outputs> {
     const run = this.#runNow(op, given);
     this.#inFlight.add(run);
     const forget = () => this.#inFlight.delete(run);
@@ -192,7 +212,7 @@ export class CpuSae implements SaeEngine {
     return run;
   }
 
-  async #runNow(op: Op, given: Record<string, Fed>): Promise<Record<string, Float32Array>> {
+  async #runNow(op: Op, given: Record<string, Fed>): Promise<Outputs> {
     let session = this.#sessions.get(op);
     if (!session) {
       const g = this.#graph(op);
@@ -208,7 +228,9 @@ export class CpuSae implements SaeEngine {
       feeds[name] = new ort.Tensor("float32", data, [...(fed ?? this.#weights.get(name)!).dims]);
     }
     const results = await s.run(feeds);
-    return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, t.data as Float32Array]));
+    return Object.fromEntries(
+      Object.entries(results).map(([name, t]) => [name, t.data as Float32Array | BigInt64Array]),
+    );
   }
 
   /** Builds the graph of one op. */
@@ -217,7 +239,7 @@ export class CpuSae implements SaeEngine {
     const { d_in: dIn, d_sae: dSae } = cfg;
     const cpu = this.#architecture.cpu;
     const k = this.#k;
-    const g = new GraphBuilder();
+    const g = new GraphBuilder({ d_in: dIn, d_sae: dSae });
     const transform = { mode: cfg.normalize_activations, scale: cfg.norm_scaling_factor ?? 1, width: dIn };
     const wDec = () => g.input("W_dec", [dSae, dIn]);
     const bDec = () => g.input("b_dec", [dIn]);
@@ -229,8 +251,22 @@ export class CpuSae implements SaeEngine {
       });
       return { xw: g.node("MatMul", [xIn, g.input("W_enc", [dIn, dSae])]), undo };
     };
-    const features = (pre: string, top: () => TopkNodes, aux: () => string) =>
-      k === undefined ? cpu.activation!(g, pre, aux) : denseTopkNodes(g, pre, top());
+    // The features from a pre-activation, built once: dense (the activation, or TopK's selection scattered into a
+    // zero row) for a dense decode; as outputs, dense or TopK's kept values and their columns (#features scatters
+    // them: the graph then writes 2·k numbers a row, not d_sae, and fills no zero row).
+    const featuresOf = (pre: string, aux: () => string) => {
+      let top: TopkNodes | undefined, dense: string | undefined;
+      const selected = () => top ??= topkNodes(g, pre, k!);
+      return {
+        selected,
+        dense: () => dense ??= k === undefined ? cpu.activation!(g, pre, aux) : denseTopkNodes(g, pre, selected()),
+        output: () => {
+          if (k === undefined) return g.output(dense ??= cpu.activation!(g, pre, aux), "features", ["rows", dSae]);
+          g.output(selected().values, "topk_values", ["rows", k]);
+          g.output(selected().indices, "topk_indices", ["rows", k], "int64");
+        },
+      };
+    };
     const denseDecode = (f: string) => g.node("Add", [g.node("MatMul", [f, wDec()]), bDec()]);
 
     if (op === "decode") {
@@ -244,23 +280,17 @@ export class CpuSae implements SaeEngine {
         dIn,
       ]);
     } else if (op === "activate") {
-      const pre = g.input("pre", ["rows", dSae]);
-      g.output(features(pre, () => topkNodes(g, pre, k!), () => xw().xw), "features", ["rows", dSae]);
+      featuresOf(g.input("pre", ["rows", dSae]), () => xw().xw).output();
     } else {
       const { xw: product, undo } = xw();
       const pre = cpu.hiddenPre(g, product);
-      let top: TopkNodes | undefined;
-      const selected = () => top ??= topkNodes(g, pre, k!);
+      const f = featuresOf(pre, () => product);
       if (op === "encodeWithHiddenPre") g.output(pre, "hidden_pre", ["rows", dSae]);
-      let f: string | undefined;
-      if (op !== "forward" || k === undefined || !this.#sparseDecode) {
-        f = features(pre, selected, () => product);
-        if (op !== "forward") g.output(f, "features", ["rows", dSae]);
-      }
+      if (op !== "forward") f.output();
       if (op === "forward" || op === "encodeDecode") {
         const recon = k !== undefined && this.#sparseDecode
-          ? sparseDecodeNodes(g, selected(), wDec(), bDec())
-          : denseDecode(f!);
+          ? sparseDecodeNodes(g, f.selected(), wDec(), bDec())
+          : denseDecode(f.dense());
         g.output(normalizeOutNodes(g, recon, transform, undo), "recon", ["rows", dIn]);
       }
       const names = undoNames(cfg.normalize_activations);
