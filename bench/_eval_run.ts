@@ -1,5 +1,5 @@
-// `sae eval --device cpu` of a standard SAE on a GPT-2 with random weights, run as a child `deno run` of cli/main.ts
-// (so its peak RSS is its own), next to eval_torch.py doing SAELens's evals on the same token rows. Both are timed
+// `sae eval` (cpu by default; any --device and --backend) of a standard SAE on a GPT-2 with random weights, run as a child `deno run` of cli/main.ts
+// (so its peak RSS is its own), next to eval_torch.py doing SAELens's evals on the same token rows (CPU or CUDA). Both are timed
 // twice: the eval alone (sae: from its "; reading" log line to its exit; PyTorch: as the script reports) and the
 // whole command (start to exit, with loading).
 import { join } from "node:path";
@@ -17,6 +17,13 @@ export interface EvalShape extends Gpt2Shape {
   batches: number;
   batchSize: number;
   contextSize: number;
+}
+
+/** Where each side runs: sae's `--device` and `--backend` (cpu and the default backend), PyTorch's device (cpu). */
+export interface EvalPlacement {
+  device?: "cpu" | "webgpu";
+  backend?: "node" | "web" | "webgpu";
+  torchDevice?: "cpu" | "cuda";
 }
 
 /** One side's timings (seconds) and metrics. */
@@ -38,9 +45,18 @@ export interface EvalRates {
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 const PEAK_RSS = new URL("./_peak_rss.py", import.meta.url).pathname;
 
-async function saeEval(model: string, sae: string, tokens: string, shape: EvalShape, rssFile: string) {
+async function saeEval(
+  model: string,
+  sae: string,
+  tokens: string,
+  shape: EvalShape,
+  rssFile: string,
+  placement: EvalPlacement,
+) {
   const args = [PEAK_RSS, rssFile, Deno.execPath(), "run", "--allow-read", "--allow-write", "--allow-env"];
-  args.push("--allow-ffi", CLI, "eval", "--model", model, "--sae", sae, "--dataset", tokens, "--device", "cpu");
+  args.push("--allow-ffi", CLI, "eval", "--model", model, "--sae", sae, "--dataset", tokens);
+  args.push("--device", placement.device ?? "cpu");
+  if (placement.backend) args.push("--backend", placement.backend);
   args.push("--batches", String(shape.batches), "--batch-size", String(shape.batchSize), "--json");
   const start = performance.now();
   const child = new Deno.Command(PYTHON, { args, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
@@ -55,7 +71,9 @@ async function saeEval(model: string, sae: string, tokens: string, shape: EvalSh
   })();
   const [out, status] = await Promise.all([new Response(child.stdout).text(), child.status, stderr]);
   const end = performance.now();
-  if (!status.success) return log.trim().split("\n").pop() ?? `exit ${status.code}`;
+  // The error line, not the usage hint after it.
+  const lines = log.trim().split("\n");
+  if (!status.success) return lines.find((l) => /^error/i.test(l)) ?? lines.pop() ?? `exit ${status.code}`;
   const m = JSON.parse(out);
   return {
     evalSeconds: (end - (reading ?? start)) / 1000,
@@ -73,7 +91,7 @@ async function saeEval(model: string, sae: string, tokens: string, shape: EvalSh
 }
 
 /** Writes the model, the SAE and the rows under a temporary folder, runs both, and removes the folder. */
-export async function evalRates(shape: EvalShape): Promise<EvalRates> {
+export async function evalRates(shape: EvalShape, placement: EvalPlacement = {}): Promise<EvalRates> {
   const { layer, dModel, dSae, batches, batchSize, contextSize } = shape;
   const tmp = await Deno.makeTempDir({ prefix: "sae-bench-eval-" });
   try {
@@ -92,7 +110,7 @@ export async function evalRates(shape: EvalShape): Promise<EvalRates> {
     await writeSafetensors(tokens, { tokens: { shape: [rows, contextSize], data: ids } });
     const bytes = (await Deno.stat(join(model, "model.safetensors"))).size +
       (await Deno.stat(join(sae, "sae_weights.safetensors"))).size;
-    const ours = await saeEval(model, sae, tokens, shape, rssFile);
+    const ours = await saeEval(model, sae, tokens, shape, rssFile, placement);
     const peakRss = typeof ours === "string" ? undefined : Number(await Deno.readTextFile(rssFile));
     const start = performance.now();
     const torch = await torchBaseline<Record<string, number>>("eval_torch.py", [
@@ -102,6 +120,7 @@ export async function evalRates(shape: EvalShape): Promise<EvalRates> {
       batches,
       batchSize,
       layer,
+      placement.torchDevice ?? "cpu",
     ]);
     const wholeSeconds = (performance.now() - start) / 1000;
     const { seconds, threads: _, ...metrics } = typeof torch === "string" ? { seconds: 0, threads: 0 } : torch;

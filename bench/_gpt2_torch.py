@@ -13,13 +13,13 @@ from _safetensors import read_safetensors
 
 
 class Gpt2:
-    def __init__(self, folder):
+    def __init__(self, folder, device="cpu"):
         with open(os.path.join(folder, "config.json")) as f:
             cfg = json.load(f)
         self.n_layer, self.n_head, self.d = cfg["n_layer"], cfg["n_head"], cfg["n_embd"]
         self.eps = cfg.get("layer_norm_epsilon", 1e-5)
         raw = read_safetensors(os.path.join(folder, "model.safetensors"))
-        w = {k.removeprefix("transformer."): v for k, v in raw.items()}
+        w = {k.removeprefix("transformer."): v.to(device) for k, v in raw.items()}
         self.W_U = w["wte.weight"].T.contiguous()  # tied; unembedding before centring (center_unembed is a no-op)
         center = lambda t: t - t.mean(-1, keepdim=True)  # noqa: E731
         self.wte, self.wpe = center(w["wte.weight"]), center(w["wpe.weight"])
@@ -36,7 +36,7 @@ class Gpt2:
             })
         self.ln_f = (w["ln_f.weight"], w["ln_f.bias"])
         self.n_ctx = self.wpe.shape[0]
-        self.mask = torch.triu(torch.ones(self.n_ctx, self.n_ctx, dtype=torch.bool), 1)
+        self.mask = torch.triu(torch.ones(self.n_ctx, self.n_ctx, dtype=torch.bool, device=device), 1)
 
     def _ln(self, x, wb):
         return F.layer_norm(x, (self.d,), wb[0], wb[1], self.eps)

@@ -3,12 +3,12 @@
 // warm-up step, the same timing as train_torch.py's.
 import type { Gpu } from "../core/gpu/device.ts";
 import { SaeTrainer, type SaeTrainerOptions } from "../core/train/sae_trainer.ts";
-import { SAE_TRAINING_DEFAULTS } from "../core/train/sae_training_config.ts";
+import { SAE_TRAINING_DEFAULTS, type TrainArchitecture } from "../core/train/sae_training_config.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
 
 /** The shape of a benchmarked step; x is [tokens, dIn]. */
 export interface StepShape {
-  architecture: "standard" | "topk";
+  architecture: TrainArchitecture;
   dIn: number;
   dSae: number;
   k: number;
@@ -22,7 +22,17 @@ export async function stepRate(
   steps: number,
   options: SaeTrainerOptions = {},
 ): Promise<number> {
-  const cfg = { ...SAE_TRAINING_DEFAULTS, architecture, d_in: dIn, d_sae: dSae, k, l1_coefficient: 5 };
+  // Matryoshka's levels as the SAELens tutorials nest them: a quarter and a half of d_sae, then d_sae.
+  const matryoshka_widths = [dSae / 4, dSae / 2];
+  const cfg = {
+    ...SAE_TRAINING_DEFAULTS,
+    architecture,
+    d_in: dIn,
+    d_sae: dSae,
+    k,
+    l1_coefficient: 5,
+    matryoshka_widths,
+  };
   const trainer = SaeTrainer.create(device, cfg, mulberry32(0), undefined, options);
   try {
     await trainer.step(x, { lr: 1e-4, l1Coefficient: 5 }); // compile kernels or sessions, allocate buffers

@@ -40,7 +40,9 @@ import { random, randomSaeWeights } from "./_encode_inputs.ts";
 import { evalRates } from "./_eval_run.ts";
 import { FIXTURE_MODEL } from "./_random_gpt2.ts";
 import { stepRate } from "./_step_rate.ts";
-import { PYTHON, torchBaseline } from "./_torch.ts";
+import { BenchEnvironment } from "./_environment.ts";
+import { encodeFlopPerToken, stepFlopPerToken } from "./_flops.ts";
+import { torchBaseline } from "./_torch.ts";
 import { trainRunRates } from "./_train_run.ts";
 
 const LINES = ["encode", "step", "fixture-step", "train", "eval"];
@@ -60,15 +62,33 @@ const EVAL = small
   ? { nLayer: 2, dModel: 64, nHead: 4, layer: 1, dSae: 256, batches: 2, batchSize: 2, contextSize: 32 }
   : { nLayer: 12, dModel: 768, nHead: 12, layer: 8, dSae: 24576, batches: 10, batchSize: 8, contextSize: 128 };
 
-/** One line: sae's figure, PyTorch's (or why there is none) and their ratio, with the issue's target. */
-function report(label: string, ours: number | string, theirs: number | string, unit: string, target: string): void {
+const env = await BenchEnvironment.measure();
+for (const line of env.describe(`cpu device (onnxruntime-node, ${CPU_THREADS} threads)`)) console.log(line);
+if (small) console.log("--small sizes: the figures mean nothing");
+
+/**
+ * One line: sae's figure, PyTorch's (or why there is none) and their ratio, with the issue's target; given the work's
+ * FLOPs per token, each side's achieved FLOP/s and fraction of the peak on a second line.
+ */
+function report(
+  label: string,
+  ours: number | string,
+  theirs: number | string,
+  unit: string,
+  target: string,
+  flopPerToken?: number,
+): void {
   const figure = (v: number | string) => typeof v === "string" ? "n/a" : `${v.toFixed(v < 100 ? 2 : 0)} ${unit}`;
-  const ratio = typeof ours === "number" && typeof theirs === "number" ? (ours / theirs).toFixed(2) : "n/a";
+  const ratio = typeof ours === "number" && typeof theirs === "number" ? env.ratio(ours, theirs) : "n/a";
   console.log(
     `${label.padEnd(50)} sae ${figure(ours).padStart(16)}   torch ${figure(theirs).padStart(16)}   ratio ${
       ratio.padStart(5)
     } [${target}]`,
   );
+  if (flopPerToken !== undefined) {
+    const rate = (v: number | string) => typeof v === "string" ? "n/a" : env.achieved(flopPerToken * v, 1);
+    console.log(`${"".padEnd(50)} sae ${rate(ours)}, torch ${rate(theirs)}`);
+  }
   for (const why of [ours, theirs].filter((v) => typeof v === "string")) console.log(`  n/a: ${why}`);
 }
 
@@ -87,16 +107,6 @@ async function encodeRate(sae: SAE, x: Float32Array): Promise<number> {
 
 const field = <T>(r: Record<string, T> | string, key: string): T | string => typeof r === "string" ? r : r[key];
 
-// Deno reads /proc only with --allow-all; the load average comes from --allow-sys=loadavg instead.
-const load = Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state === "granted"
-  ? Deno.loadavg().map((l) => l.toFixed(2)).join(", ")
-  : "n/a (grant --allow-sys=loadavg)";
-console.log(
-  `sae cpu (onnxruntime-node, ${CPU_THREADS} threads) vs PyTorch CPU (${PYTHON}, os.cpu_count() threads, OpenBLAS)${
-    small ? ", --small sizes (figures mean nothing)" : ""
-  }; load average ${load}`,
-);
-
 if (only.includes("encode")) {
   const weights = randomSaeWeights(D_IN, D_SAE);
   const x = random(TOKENS * D_IN, 1);
@@ -109,8 +119,9 @@ if (only.includes("encode")) {
   }
   const torch = await torchBaseline<Record<string, number>>("encode_torch.py", [D_IN, D_SAE, TOKENS, K]);
   const shape = `(${D_IN} x ${D_SAE}, ${TOKENS} tok)`;
-  report(`encode standard ${shape}`, ours.standard, field(torch, "standard"), "tok/s", ">= 1.0");
-  report(`encode topk k=${K} ${shape}`, ours.topk, field(torch, "topk"), "tok/s", ">= 1.0");
+  const flop = encodeFlopPerToken(D_IN, D_SAE);
+  report(`encode standard ${shape}`, ours.standard, field(torch, "standard"), "tok/s", ">= 1.0", flop);
+  report(`encode topk k=${K} ${shape}`, ours.topk, field(torch, "topk"), "tok/s", ">= 1.0", flop);
 }
 
 /** The step lines of one shape: sae's cpu engine next to train_torch.py. */
@@ -122,8 +133,9 @@ async function stepLines(dIn: number, dSae: number, tokens: number, steps: numbe
   };
   const torch = await torchBaseline<Record<string, number>>("train_torch.py", [dIn, dSae, tokens, K, steps]);
   const shape = `(${dIn} x ${dSae}, ${tokens} tok)`;
-  report(`step standard ${shape}`, ours.standard, field(torch, "standard"), "tok/s", targets[0]);
-  report(`step topk k=${K} vs dense ${shape}`, ours.topk, field(torch, "topk"), "tok/s", targets[1]);
+  const flop = stepFlopPerToken(dIn, dSae);
+  report(`step standard ${shape}`, ours.standard, field(torch, "standard"), "tok/s", targets[0], flop);
+  report(`step topk k=${K} vs dense ${shape}`, ours.topk, field(torch, "topk"), "tok/s", targets[1], flop);
 }
 
 if (only.includes("step")) await stepLines(D_IN, D_SAE, TOKENS, small ? 1 : 2, [">= 0.9", ">= 2.0"]);
@@ -169,3 +181,5 @@ if (only.includes("eval")) {
     console.log(`  ${who.padEnd(5)} ${m}`);
   }
 }
+
+console.log(env.end());

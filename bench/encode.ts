@@ -7,44 +7,34 @@
  * @module
  */
 
-import { SAE } from "../core/sae/sae.ts";
-import { parseSaeLensConfig } from "../core/sae/config.ts";
-import type { SaeWeights } from "../core/sae/architecture.ts";
 import { getGpu } from "../core/gpu/device.ts";
-import { PYTHON, torchBaseline } from "./_torch.ts";
+import { BenchEnvironment } from "./_environment.ts";
+import { encodeFlopPerToken } from "./_flops.ts";
+import { torchBaseline } from "./_torch.ts";
 import { random, randomSaeWeights } from "./_encode_inputs.ts";
+import { gpuEncodeRate } from "./_gpu_encode_rate.ts";
 
 const [D_IN, D_SAE, TOKENS, K] = [768, 24576, 4096, 32];
 
-async function saeRate(architecture: "standard" | "topk", weights: SaeWeights, x: Float32Array): Promise<number> {
-  const cfg = parseSaeLensConfig({ architecture, d_in: D_IN, d_sae: D_SAE, k: K, metadata: {} }, "bench");
-  const sae = await SAE.fromWeights(cfg, weights, { gpu });
-  await sae.encode({ shape: [16, D_IN], data: x.subarray(0, 16 * D_IN) }).read(); // compile kernels
-  let best = Infinity;
-  for (let i = 0; i < 2; i++) {
-    const start = performance.now();
-    const features = sae.encode({ shape: [TOKENS, D_IN], data: x });
-    await sae.gpu.device.queue.onSubmittedWorkDone();
-    best = Math.min(best, (performance.now() - start) / 1000);
-    features.destroy();
-  }
-  sae.destroy();
-  return TOKENS / best;
-}
-
+const env = await BenchEnvironment.measure();
 const gpu = await getGpu();
+for (const line of env.describe(`WGSL kernels on ${gpu.adapter}`)) console.log(line);
 const weights = randomSaeWeights(D_IN, D_SAE);
 const x = random(TOKENS * D_IN, 1);
 console.log(`encode d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens on ${gpu.adapter}`);
-const ours = { standard: await saeRate("standard", weights, x), topk: await saeRate("topk", weights, x) };
+const sizes = { dIn: D_IN, dSae: D_SAE, k: K, runs: 2 };
+const ours = {
+  standard: await gpuEncodeRate(gpu, "standard", weights, x, sizes),
+  topk: await gpuEncodeRate(gpu, "topk", weights, x, sizes),
+};
 const torch = await torchBaseline<{ standard: number; topk: number; threads: number }>("encode_torch.py", [
   D_IN,
   D_SAE,
   TOKENS,
   K,
 ]);
-const flops = 2 * D_IN * D_SAE;
-console.log("variant         sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch");
+const flops = encodeFlopPerToken(D_IN, D_SAE);
+console.log("variant         sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch   torch-cpu GFLOP/s");
 for (const variant of ["standard", "topk"] as const) {
   const theirs = typeof torch === "string" ? undefined : torch[variant];
   console.log(
@@ -53,9 +43,10 @@ for (const variant of ["standard", "topk"] as const) {
       ours[variant].toFixed(0).padStart(14),
       (ours[variant] * flops / 1e9).toFixed(1).padStart(13),
       (theirs?.toFixed(0) ?? "n/a").padStart(20),
-      (theirs ? (ours[variant] / theirs).toFixed(3) : "n/a").padStart(13),
+      (theirs ? env.ratio(ours[variant], theirs) : "n/a").padStart(13),
+      (theirs ? env.achieved(theirs * flops, 1) : "n/a").padStart(19),
     ].join(" "),
   );
 }
-if (typeof torch === "string") console.log(`PyTorch baseline unavailable (${PYTHON}): ${torch}`);
-else console.log(`PyTorch ${torch.threads} threads, OpenBLAS; best of runs, same process tree`);
+if (typeof torch === "string") console.log(`PyTorch baseline unavailable: ${torch}`);
+console.log(env.end());

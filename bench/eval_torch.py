@@ -1,9 +1,9 @@
-"""PyTorch CPU baseline of `sae eval` for bench/cpu.ts: SAELens's run_evals on the same token rows, per batch a
+"""PyTorch baseline of `sae eval` for bench/cpu.ts (CPU) and bench/device.ts (CUDA): SAELens's run_evals on the same token rows, per batch a
 forward to the hook for L0 and explained variance (each row's opening BOS left out), then full forwards for CE
 loss alone, with the SAE spliced in and zero-ablated, and KL(orig || spliced), KL(orig || zero) per position.
 
-Usage: eval_torch.py model_dir sae_dir tokens.safetensors batches batch_size hook_layer
-Prints one JSON line: the metrics, "seconds" (the eval, after loading) and "threads".
+Usage: eval_torch.py model_dir sae_dir tokens.safetensors batches batch_size hook_layer [device]
+Prints one JSON line: the metrics, "seconds" (the eval, after loading; on CUDA, after a synchronize) and "threads".
 """
 import json
 import os
@@ -18,11 +18,12 @@ from _safetensors import read_safetensors
 
 model_dir, sae_dir, tokens_path = sys.argv[1:4]
 batches, batch_size, layer = (int(a) for a in sys.argv[4:7])
+device = torch.device(sys.argv[7] if len(sys.argv) > 7 else "cpu")
 torch.set_num_threads(os.cpu_count() or 1)
-model = Gpt2(model_dir)
+model = Gpt2(model_dir, device)
 sae = read_safetensors(os.path.join(sae_dir, "sae_weights.safetensors"))
-W_enc, b_enc, W_dec, b_dec = (sae[n] for n in ("W_enc", "b_enc", "W_dec", "b_dec"))
-rows = read_safetensors(tokens_path)["tokens"].long()
+W_enc, b_enc, W_dec, b_dec = (sae[n].to(device) for n in ("W_enc", "b_enc", "W_dec", "b_dec"))
+rows = read_safetensors(tokens_path)["tokens"].long().to(device)
 
 
 def encode(x):
@@ -40,7 +41,8 @@ def kl(log_p, logits):
 start = time.perf_counter()
 sums = {"ce_orig": 0.0, "ce_sae": 0.0, "ce_zero": 0.0, "kl_sae": 0.0, "kl_zero": 0.0}
 l0, err, n = 0.0, 0.0, 0
-s1, s2 = torch.zeros(W_enc.shape[0], dtype=torch.float64), torch.zeros(W_enc.shape[0], dtype=torch.float64)
+s1 = torch.zeros(W_enc.shape[0], dtype=torch.float64, device=device)
+s2 = torch.zeros(W_enc.shape[0], dtype=torch.float64, device=device)
 with torch.inference_mode():
     for b in range(batches):
         tokens = rows[b * batch_size : (b + 1) * batch_size]
@@ -59,6 +61,8 @@ with torch.inference_mode():
                             ("ce_zero", ce(zero, tokens)), ("kl_sae", kl(log_p, spliced)),
                             ("kl_zero", kl(log_p, zero))):
             sums[name] += value / batches
+if device.type == "cuda":
+    torch.cuda.synchronize()
 seconds = time.perf_counter() - start
 variance = (s2 - s1**2 / n).sum().item()
 print(json.dumps({**sums, "l0": l0 / n, "explained_variance": 1 - err / variance, "seconds": seconds,

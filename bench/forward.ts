@@ -16,7 +16,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FAMILY_SHAPES, REAL_CONFIGS } from "./_real_configs.ts";
 import { writeRandomModel } from "./_random_model.ts";
+import { BenchEnvironment } from "./_environment.ts";
 import { PYTHON } from "./_torch.ts";
+import { forwardFlopPerToken } from "./_flops.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -37,6 +39,8 @@ const shapes = values.shapes!.split(",").map((s) => {
   if (!(batch > 0 && pos > 0)) throw new RangeError(`--shapes: ${s} is not BATCHxPOS`);
   return { name: s, batch, pos };
 });
+
+const shapePos = Object.fromEntries(shapes.map((s) => [s.name, s.pos]));
 
 const peakRss = new URL("./_peak_rss.py", import.meta.url).pathname;
 const runner = new URL("./_forward_run.ts", import.meta.url).pathname;
@@ -83,6 +87,8 @@ async function levelPageCache(dir: string): Promise<"cold" | "cached"> {
   for await (const e of Deno.readDir(dir)) await Deno.readFile(join(dir, e.name));
   return "cached";
 }
+const env = await BenchEnvironment.measure();
+for (const line of env.describe("cpu device (onnxruntime-node)")) console.log(line);
 const rows: string[] = [];
 for (const family of families) {
   const { repo, layers } = FAMILY_SHAPES[family];
@@ -125,7 +131,9 @@ for (const family of families) {
           name.padStart(6),
           ourRates[name].toFixed(0).padStart(9),
           torchRates[name].toFixed(0).padStart(9),
-          (ourRates[name] / torchRates[name]).toFixed(2).padStart(6),
+          env.ratio(ourRates[name], torchRates[name]).padStart(6),
+          env.achieved(ourRates[name] * forwardFlopPerToken(cfg, shapePos[name]), 1).padStart(18),
+          env.achieved(torchRates[name] * forwardFlopPerToken(cfg, shapePos[name]), 1).padStart(18),
         ].join(" "),
       );
     }
@@ -143,5 +151,8 @@ for (const family of families) {
     await Deno.remove(dir, { recursive: true });
   }
 }
-console.log(`family    shape                                     tokens  sae tok/s torch tok/s  ratio`);
+console.log(
+  `family    shape                                     tokens sae tok/s torch tok/s  ratio     sae FLOP/s (peak)   torch FLOP/s (peak)`,
+);
 for (const r of rows) console.log(r);
+console.log(env.end());

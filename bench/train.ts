@@ -12,7 +12,9 @@
 
 import { getGpu } from "../core/gpu/device.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
-import { PYTHON, torchBaseline } from "./_torch.ts";
+import { BenchEnvironment } from "./_environment.ts";
+import { stepFlopPerToken } from "./_flops.ts";
+import { torchBaseline } from "./_torch.ts";
 import { stepRate } from "./_step_rate.ts";
 
 const [D_IN, D_SAE, TOKENS, STEPS] = Deno.args.length === 4 ? Deno.args.map(Number) : [768, 24576, 4096, 2];
@@ -22,7 +24,9 @@ function trainerRate(architecture: "standard" | "topk", x: Float32Array, sparse 
   return stepRate(gpu, { architecture, dIn: D_IN, dSae: D_SAE, k: K, x }, STEPS, { sparse });
 }
 
+const env = await BenchEnvironment.measure();
 const gpu = await getGpu();
+for (const line of env.describe(`WGSL trainer on ${gpu.adapter}`)) console.log(line);
 const rng = mulberry32(1);
 const x = Float32Array.from({ length: TOKENS * D_IN }, () => rng() * 2 - 1);
 console.log(`training step d_in ${D_IN}, d_sae ${D_SAE}, ${TOKENS} tokens on ${gpu.adapter}`);
@@ -38,10 +42,8 @@ const torch = await torchBaseline<{ standard: number; topk: number; threads: num
   K,
   STEPS,
 ]);
-// Five products of 2·d_in·d_sae per token: encode, decode, ∂f, ∂W_enc, ∂W_dec (for the sparse TopK step: the
-// dense work it stands for).
-const flops = 10 * D_IN * D_SAE;
-console.log("variant               sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch");
+const flops = stepFlopPerToken(D_IN, D_SAE);
+console.log("variant               sae tokens/s   sae GFLOP/s   torch-cpu tokens/s   sae / torch   torch-cpu GFLOP/s");
 for (const variant of ["standard", "topk", "topk dense"] as const) {
   const theirs = typeof torch === "string" ? undefined : torch[variant === "standard" ? "standard" : "topk"];
   console.log(
@@ -50,10 +52,12 @@ for (const variant of ["standard", "topk", "topk dense"] as const) {
       ours[variant].toFixed(0).padStart(14),
       (ours[variant] * flops / 1e9).toFixed(1).padStart(13),
       (theirs?.toFixed(0) ?? "n/a").padStart(20),
-      (theirs ? (ours[variant] / theirs).toFixed(3) : "n/a").padStart(13),
+      (theirs ? env.ratio(ours[variant], theirs) : "n/a").padStart(13),
+      (theirs ? env.achieved(theirs * flops, 1) : "n/a").padStart(19),
     ].join(" "),
   );
 }
 console.log(`TopK from the kept latents / dense: ${(ours.topk / ours["topk dense"]).toFixed(2)}x`);
-if (typeof torch === "string") console.log(`PyTorch baseline unavailable (${PYTHON}): ${torch}`);
-else console.log(`PyTorch ${torch.threads} threads, OpenBLAS; best of ${STEPS} steps each, same run`);
+if (typeof torch === "string") console.log(`PyTorch baseline unavailable: ${torch}`);
+else console.log(`best of ${STEPS} steps each, same run`);
+console.log(env.end());
