@@ -27,6 +27,7 @@ export const MAX_LINE_BYTES = 64 * 1024 * 1024;
  * @param maxLineBytes The longest line accepted, in UTF-16 code units (about bytes for text). @default {MAX_LINE_BYTES}
  * @returns Its lines, the last one included when it has no final newline.
  * @throws {RangeError} When a line is longer than `maxLineBytes` (naming the file and the line).
+ * @throws {TypeError} When the file is not UTF-8 (naming it, and the line and byte of the first bad sequence).
  */
 export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<string> {
   // Streamed, so no size bound; but a FIFO or device is refused rather than read without end.
@@ -37,8 +38,10 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
     pieces = [], pending = 0, lineNumber++;
     return text.endsWith("\r") ? text.slice(0, -1) : text;
   };
+  // fatal: a byte that is not UTF-8 is an error naming the line, not a U+FFFD slipped into the text
+  const chunks = file.readable.pipeThrough(new TextDecoderStream("utf-8", { fatal: true }));
   try {
-    for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
+    for await (const chunk of readUtf8(chunks, path)) {
       let from = 0;
       for (let nl = chunk.indexOf("\n"); nl >= 0; nl = chunk.indexOf("\n", from)) {
         if (pending + nl - from > maxLineBytes) break;
@@ -51,7 +54,7 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
         throw new RangeError(
           `${path}: line ${
             lineNumber + 1
-          } is longer than ${maxLineBytes} characters: split the document or use a .txt file`,
+          } is longer than ${maxLineBytes} characters: split it, or give the document as a .txt file in a folder (read whole)`,
         );
       }
     }
@@ -60,5 +63,58 @@ export async function* readLines(path: string, maxLineBytes = MAX_LINE_BYTES): A
     try {
       file.close();
     } catch { /* the readable closed it at its end */ }
+  }
+}
+
+/** The decoded chunks; a decoding failure names the file, and the line and byte of the first bad sequence. */
+async function* readUtf8(chunks: ReadableStream<string>, path: string): AsyncGenerator<string> {
+  try {
+    yield* chunks;
+  } catch (cause) {
+    if (!(cause instanceof TypeError)) throw cause;
+    const at = await firstInvalidUtf8(path);
+    throw new TypeError(
+      `${path} is not UTF-8 text: ${
+        at
+          ? `line ${at.line} holds a byte that is not UTF-8 (byte ${at.offset} of the file)`
+          : "it holds bytes that are not UTF-8"
+      }`,
+      { cause },
+    );
+  }
+}
+
+/** Where a file first breaks UTF-8 (a stray continuation, a bad lead byte, a cut or overlong sequence). */
+async function firstInvalidUtf8(path: string): Promise<{ line: number; offset: number } | undefined> {
+  const { file } = await openRegularFile(path, Number.MAX_SAFE_INTEGER, "a text file");
+  let line = 1, offset = 0, need = 0, min = 0, code = 0, start = 0;
+  try {
+    for await (const chunk of file.readable) {
+      for (const b of chunk) {
+        if (need > 0) {
+          if ((b & 0xc0) !== 0x80) return { line, offset: start };
+          code = (code << 6) | (b & 0x3f);
+          if (--need === 0 && (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))) {
+            return { line, offset: start };
+          }
+        } else if (b >= 0x80) {
+          start = offset;
+          [need, min, code] = b >= 0xc2 && b <= 0xdf
+            ? [1, 0x80, b & 0x1f]
+            : b >= 0xe0 && b <= 0xef
+            ? [2, 0x800, b & 0x0f]
+            : b >= 0xf0 && b <= 0xf4
+            ? [3, 0x10000, b & 0x07]
+            : [-1, 0, 0];
+          if (need < 0) return { line, offset };
+        } else if (b === 0x0a) line++;
+        offset++;
+      }
+    }
+    return need > 0 ? { line, offset: start } : undefined;
+  } finally {
+    try {
+      file.close();
+    } catch { /* closed by the readable */ }
   }
 }

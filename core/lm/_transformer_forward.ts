@@ -83,8 +83,18 @@ export function toBatch(input: readonly number[] | readonly (readonly number[])[
   const rows = (input.length > 0 && Array.isArray(input[0]) ? input : [input]) as readonly (readonly number[])[];
   const pos = rows[0]?.length ?? 0;
   if (rows.length === 0 || pos === 0) throw new RangeError("Cannot run the model on an empty input");
-  for (const r of rows) {
-    if (r.length !== pos) throw new RangeError(`Every row must have ${pos} tokens: got a row of ${r.length}`);
+  for (const [i, r] of rows.entries()) {
+    if (!Array.isArray(r) || r.length !== pos) {
+      throw new RangeError(
+        `Every row must have ${pos} tokens: got ${Array.isArray(r) ? `a row of ${r.length}` : String(r)}`,
+      );
+    }
+    const bad = r.findIndex((t) => !Number.isSafeInteger(t) || t < 0);
+    if (bad >= 0) {
+      throw new RangeError(
+        `Row ${i} holds ${String(r[bad])} at position ${bad}: expected token ids (non-negative integers)`,
+      );
+    }
   }
   return { batch: rows.length, pos, ids: BigInt64Array.from(rows.flat(), BigInt), rows: rows.map((r) => [...r]) };
 }

@@ -22,10 +22,13 @@ function isByteLevel(part: unknown): boolean {
   return Array.isArray(inner) && inner.some(isByteLevel);
 }
 
+/** The tokenizer models tokenizer.json's `model.type` may name. */
+const MODEL_TYPES = ["BPE", "WordPiece", "WordLevel", "Unigram"];
+
 /**
- * Refuses a BPE `tokenizer.json` (already parsed) whose vocabulary or merges cannot be what they claim: a byte-level
+ * Refuses a `tokenizer.json` (already parsed) without a model or with one of an unknown type, and a BPE one whose vocabulary or merges cannot be what they claim: a byte-level
  * vocabulary must hold all 256 byte characters and a byte-fallback one all 256 `<0xNN>` tokens; each merge must join
- * two vocabulary tokens into a third; a vocabulary of multi-character tokens needs merges. Other models pass.
+ * two vocabulary tokens into a third; a vocabulary of multi-character tokens needs merges. Other model types pass.
  *
  * @example A vocabulary without the bytes
  * ```ts
@@ -48,7 +51,17 @@ export function checkBpeTokenizer(json: unknown, path: string): void {
     pre_tokenizer?: unknown;
     decoder?: unknown;
   };
-  if (typeof model !== "object" || model === null || (model as { type?: unknown }).type !== "BPE") return;
+  if (typeof model !== "object" || model === null || Array.isArray(model)) {
+    throw new TypeError(`${path}: field model must be the tokenizer's model (an object with its vocabulary)`);
+  }
+  // the models the tokenizers library reads; without a type it guesses one from the fields (older files)
+  const type = (model as { type?: unknown }).type;
+  if (type !== undefined && !MODEL_TYPES.includes(type as string)) {
+    throw new TypeError(
+      `${path}: field model.type is ${JSON.stringify(type)}: expected one of ${MODEL_TYPES.join(", ")}`,
+    );
+  }
+  if (type !== "BPE") return;
   const { vocab, merges, byte_fallback: byteFallback } = model as {
     vocab?: unknown;
     merges?: unknown;

@@ -34,10 +34,13 @@ export class CheckpointTensors {
   readonly #files: SafetensorsReader[];
   readonly #where = new Map<string, SafetensorsReader>();
   readonly #used = new Set<string>();
+  /** What messages about the tensor set name: the one file, or the folder's shards. */
+  readonly #source: string;
 
   private constructor(dir: string, files: SafetensorsReader[]) {
     this.dir = dir;
     this.#files = files;
+    this.#source = files.length === 1 ? files[0].path : `${dir} (its ${files.length} safetensors shards)`;
     for (const file of files) {
       for (const name of file.slots.keys()) {
         const other = this.#where.get(name);
@@ -126,7 +129,7 @@ export class CheckpointTensors {
     const file = this.#where.get(name);
     if (!file) {
       throw new TypeError(
-        `${this.dir} has no tensor ${name}: the model's config.json implies it (the weights are another model's, or cut short)`,
+        `${this.#source} has no tensor ${name}: the model's config.json implies it (the weights are another model's, or cut short)`,
       );
     }
     const slot = file.slots.get(name)!;
@@ -199,9 +202,9 @@ export class CheckpointTensors {
     const left = this.names.filter((n) => !this.#used.has(n) && !ignore.test(n));
     if (left.length > 0) {
       throw new TypeError(
-        `${this.dir} holds ${left.length} tensors its config.json does not describe (${left.slice(0, 4).join(", ")}${
-          left.length > 4 ? ", ..." : ""
-        }): the config is another model's, or the weights are`,
+        `${this.#source} holds ${left.length} tensors its config.json does not describe (${
+          left.slice(0, 4).join(", ")
+        }${left.length > 4 ? ", ..." : ""}): the config is another model's, or the weights are`,
       );
     }
   }

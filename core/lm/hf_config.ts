@@ -50,6 +50,7 @@ export class HfConfig {
   }
 
   #fail(key: string, expected: string, value: unknown): never {
+    if (value === undefined) throw new TypeError(`${this.path} has no field ${key}: expected ${expected}`);
     throw new TypeError(`${this.path} field ${key} must be ${expected}: got ${JSON.stringify(value)}`);
   }
 

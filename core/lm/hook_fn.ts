@@ -39,7 +39,7 @@ export type HookFn = (
  * @param activation The activation, handed to the first hook.
  * @param hook Where they fire.
  * @returns The last hook's result.
- * @throws {TypeError} When a hook returns another shape.
+ * @throws {TypeError} When a hook returns something other than a tensor of the activation's shape.
  */
 export async function applyHookFns(
   fns: readonly HookFn[],
@@ -50,6 +50,13 @@ export async function applyHookFns(
   for (const fn of fns) {
     const replaced = await fn(act, hook);
     if (replaced) {
+      if (!Array.isArray(replaced.shape) || !(replaced.data instanceof Float32Array)) {
+        throw new TypeError(
+          `The hook on ${hook.name} returned ${
+            JSON.stringify(replaced)?.slice(0, 40)
+          }: expected nothing or a tensor ({ shape, data: Float32Array })`,
+        );
+      }
       if (replaced.shape.join() !== act.shape.join() || replaced.data.length !== act.data.length) {
         throw new TypeError(
           `The hook on ${hook.name} returned shape [${replaced.shape}]: expected [${act.shape}] (hooks may not change shapes)`,

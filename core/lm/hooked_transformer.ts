@@ -551,6 +551,13 @@ export class HookedTransformer {
 
   #tokenize(input: ModelInput): readonly number[] | readonly (readonly number[])[] {
     if (typeof input === "string") return this.toTokens(input);
+    if (!Array.isArray(input)) {
+      throw new TypeError(
+        `Cannot run the model on ${
+          String(input)
+        }: expected a text, a list of texts, a row of token ids or rows of them`,
+      );
+    }
     if (input.length > 0 && typeof input[0] === "string") {
       return (input as readonly string[]).map((t) => this.toTokens(t));
     }

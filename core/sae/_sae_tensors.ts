@@ -53,9 +53,19 @@ export function transpose(t: HostTensor): HostTensor {
 
 /** Refuses a tensor whose shape is not the config's. */
 export function checkShape(t: HostTensor, expected: number[], what: string, cfgPath: string): void {
-  if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+  if (!Array.isArray(t.shape) || t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
     throw new TypeError(
-      `${what} has shape [${t.shape.join(", ")}], expected [${expected.join(", ")}] from ${cfgPath} d_in/d_sae`,
+      `${what} has shape [${Array.isArray(t.shape) ? t.shape.join(", ") : t.shape}], expected [${
+        expected.join(", ")
+      }] from ${cfgPath} d_in/d_sae`,
+    );
+  }
+  const n = expected.reduce((a, b) => a * b, 1);
+  if (!(t.data instanceof Float32Array) || t.data.length !== n) {
+    throw new TypeError(
+      `${what} must hold its ${n} values as a Float32Array: current value is ${
+        t.data instanceof Float32Array ? `${t.data.length} values` : (t.data as object | null)?.constructor?.name
+      }`,
     );
   }
 }

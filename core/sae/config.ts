@@ -7,6 +7,7 @@
 import { NORMALIZE_MODES, type NormalizeMode } from "../ops/normalize.ts";
 import { getArchitecture } from "./registry.ts";
 import "./architectures.ts";
+import { describeValue } from "../util/describe_value.ts";
 
 /** Where the SAE was trained: SAELens's `metadata` block. */
 export interface SaeMetadata {
@@ -97,7 +98,7 @@ function positiveInteger(cfg: Record<string, unknown>, field: string, path: stri
   const v = cfg[field];
   if (v === undefined) throw new TypeError(`${path}: field ${field} is missing: expected a positive integer`);
   if (!Number.isSafeInteger(v) || (v as number) < 1) {
-    throw new TypeError(`${path}: field ${field} is ${JSON.stringify(v)}: expected a positive integer`);
+    throw new TypeError(`${path}: field ${field} is ${describeValue(v)}: expected a positive integer`);
   }
   return v as number;
 }
@@ -128,7 +129,7 @@ function typed(
   const [test, expected] = KINDS[kind];
   if (!test(v)) {
     throw new TypeError(
-      `${path}: field ${field} is ${JSON.stringify(v)}: expected ${expected}${nullable ? " or null" : ""}`,
+      `${path}: field ${field} is ${describeValue(v)}: expected ${expected}${nullable ? " or null" : ""}`,
     );
   }
   return v;
@@ -177,7 +178,7 @@ function versionBelow6(version: unknown): boolean {
 export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
   if (!isObject(raw)) throw new TypeError(`${path}: expected a JSON object, found ${JSON.stringify(raw)}`);
   if (raw.metadata !== undefined && raw.metadata !== null && !isObject(raw.metadata)) {
-    throw new TypeError(`${path}: field metadata is ${JSON.stringify(raw.metadata)}: expected a JSON object`);
+    throw new TypeError(`${path}: field metadata is ${describeValue(raw.metadata)}: expected a JSON object`);
   }
   const version = raw.sae_lens_version ?? (isObject(raw.metadata) ? raw.metadata.sae_lens_version : undefined) ??
     (isObject(raw.metadata) ? raw.metadata.sae_lens_training_version : undefined);
@@ -218,7 +219,7 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
   normalize ??= "none"; // SAELens's None behaves as "none"
   if (!NORMALIZE_MODES.includes(normalize as NormalizeMode)) {
     throw new RangeError(
-      `${path}: field normalize_activations is ${JSON.stringify(normalize)}: expected one of ${
+      `${path}: field normalize_activations is ${describeValue(normalize)}: expected one of ${
         NORMALIZE_MODES.join(", ")
       }`,
     );
@@ -229,7 +230,7 @@ export function parseSaeLensConfig(raw: unknown, path: string): SaeConfig {
     : flat.reshape_activations;
   if (reshape !== "none" && reshape !== "hook_z") {
     throw new RangeError(
-      `${path}: field reshape_activations is ${JSON.stringify(reshape)}: expected "none" or "hook_z"`,
+      `${path}: field reshape_activations is ${describeValue(reshape)}: expected "none" or "hook_z"`,
     );
   }
   const dtype = (typed(flat, "dtype", "string", path) as string | undefined) ?? "float32";

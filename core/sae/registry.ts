@@ -5,6 +5,7 @@
  */
 
 import type { Architecture } from "./architecture.ts";
+import { describeValue } from "../util/describe_value.ts";
 
 const architectures = new Map<string, Architecture>();
 
@@ -43,9 +44,7 @@ export function getArchitecture(name: string, where = "cfg.json"): Architecture 
   const found = architectures.get(name);
   if (!found) {
     throw new RangeError(
-      `${where}: field architecture is ${JSON.stringify(name)}: expected one of ${
-        [...architectures.keys()].join(", ")
-      }`,
+      `${where}: field architecture is ${describeValue(name)}: expected one of ${[...architectures.keys()].join(", ")}`,
     );
   }
   return found;

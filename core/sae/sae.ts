@@ -19,6 +19,7 @@ import type { HubOptions } from "../hub/hub_settings.ts";
 import { pullPretrained } from "./pretrained.ts";
 import { type Device, resolveDevice } from "./device.ts";
 import { CpuSae } from "./cpu_sae.ts";
+import { checkSaeInput } from "./input_shape.ts";
 import { GpuSae } from "./gpu_sae.ts";
 import type { EncodeDecodeResult, EncodeWithHiddenPreResult, SaeEngine, SaeInput } from "./sae_engine.ts";
 
@@ -229,7 +230,7 @@ export class SAE {
    * @throws {TypeError} When the input's last dimension is not d_in.
    */
   encode(x: SaeInput): Tensor {
-    return this.#live("encode").encode(x);
+    return this.#live("encode", x).encode(x);
   }
 
   /**
@@ -246,7 +247,7 @@ export class SAE {
    *   for per-token normalization modes.
    */
   decode(f: SaeInput): Tensor {
-    return this.#live("decode").decode(f);
+    return this.#live("decode", f).decode(f);
   }
 
   /**
@@ -258,7 +259,7 @@ export class SAE {
    * ```
    */
   forward(x: SaeInput): Tensor {
-    return this.#live("forward").forward(x);
+    return this.#live("forward", x).forward(x);
   }
 
   /**
@@ -270,7 +271,7 @@ export class SAE {
    * ```
    */
   encodeDecode(x: SaeInput): EncodeDecodeResult {
-    return this.#live("encodeDecode").encodeDecode(x);
+    return this.#live("encodeDecode", x).encodeDecode(x);
   }
 
   /**
@@ -291,7 +292,7 @@ export class SAE {
         `Cannot report the hidden pre-activation as the ${this.architecture.name} architecture defines none`,
       );
     }
-    return this.#live("encode").encodeWithHiddenPre(x);
+    return this.#live("encode", x).encodeWithHiddenPre(x);
   }
 
   /**
@@ -319,7 +320,7 @@ export class SAE {
     if (activation?.aux && x === undefined) {
       throw new TypeError(`Cannot activate a ${name} SAE's pre-activation without its input x`);
     }
-    return this.#live("activate").activate(hiddenPre, activation?.aux ? x : undefined);
+    return this.#live("activate", hiddenPre, x).activate(hiddenPre, activation?.aux ? x : undefined);
   }
 
   /**
@@ -337,6 +338,7 @@ export class SAE {
    * @param features Edited features [..., d_sae]. @default {encode(x), so the output equals x}
    */
   splice(x: SaeInput, features?: SaeInput): Tensor {
+    const engine = this.#live("splice", x, features);
     if (features) {
       const rows = (t: SaeInput) => t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
       if (rows(x) !== rows(features)) {
@@ -347,7 +349,7 @@ export class SAE {
         );
       }
     }
-    return this.#live("splice").splice(x, features);
+    return engine.splice(x, features);
   }
 
   /**
@@ -372,9 +374,10 @@ export class SAE {
     this.#engine.destroy();
   }
 
-  /** The engine, or an error naming the operation once the SAE is destroyed. */
-  #live(operation: string): SaeEngine {
+  /** The engine, once the SAE is known live and the inputs readable; else an error naming the operation. */
+  #live(operation: string, ...inputs: (SaeInput | undefined)[]): SaeEngine {
     if (this.#destroyed) throw new TypeError(`Cannot ${operation} with this SAE as it was destroyed`);
+    for (const x of inputs) if (x !== undefined) checkSaeInput(x, operation);
     return this.#engine;
   }
 }

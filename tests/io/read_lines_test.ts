@@ -23,3 +23,16 @@ Deno.test("readLines() refuses a line longer than its bound at once, naming the 
   assertEquals(performance.now() - started < 5000, true);
   await Deno.remove(path);
 });
+
+Deno.test("readLines() refuses bytes that are not UTF-8, naming the file, instead of reading U+FFFD into the text", async () => {
+  const path = await Deno.makeTempFile();
+  await Deno.writeFile(path, new Uint8Array([0x61, 0x0a, 0xc3, 0xa9, 0x62, 0xff, 0x0a]));
+  await assertRejects(
+    () => collect(path),
+    TypeError,
+    `${path} is not UTF-8 text: line 2 holds a byte that is not UTF-8 (byte 5`,
+  );
+  await Deno.writeFile(path, new Uint8Array([0x61, 0x0a, 0x0a, 0xe2, 0x82])); // cut short at the end
+  await assertRejects(() => collect(path), TypeError, "line 3 holds a byte that is not UTF-8 (byte 3");
+  await Deno.remove(path);
+});

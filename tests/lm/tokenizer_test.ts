@@ -83,6 +83,10 @@ Deno.test("ModelTokenizer.load() names the files it looked for when none is ther
 Deno.test("ModelTokenizer.load() names the file the tokenizer library refuses", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({ model: 3 }));
+  await assertRejects(() => ModelTokenizer.load(dir), TypeError, `${dir}/tokenizer.json: field model must be`);
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({ model: { type: "Quantum" } }));
+  await assertRejects(() => ModelTokenizer.load(dir), TypeError, `field model.type is "Quantum": expected one of BPE`);
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify({ model: { type: "WordLevel" } }));
   await assertRejects(() => ModelTokenizer.load(dir), TypeError, `${dir}/tokenizer.json is not a usable tokenizer:`);
   await Deno.remove(`${dir}/tokenizer.json`);
   await Deno.writeTextFile(`${dir}/vocab.json`, JSON.stringify({ a: "0" }));
