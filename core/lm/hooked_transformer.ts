@@ -157,6 +157,12 @@ export class HookedTransformer {
         }, past the model's vocab_size of ${config.dVocab}`,
       );
     }
+    const bos = tokenizer.bosTokenId;
+    if (bos !== null && bos >= config.dVocab) {
+      throw new TypeError(
+        `${dir}: the BOS token id ${bos} (config.json bos_token_id, or the tokenizer's) is past the model's vocab_size of ${config.dVocab}`,
+      );
+    }
     return HookedTransformer.fromWeights(config, weights, tokenizer, options);
   }
 

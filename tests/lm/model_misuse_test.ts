@@ -23,3 +23,18 @@ Deno.test({
     }
   },
 });
+
+Deno.test("HookedTransformer.load() refuses a BOS id past the vocabulary, naming config.json's field", async () => {
+  const dir = await Deno.makeTempDir();
+  for await (const e of Deno.readDir(`${FIXTURES}gpt2-sotu-tiny`)) {
+    if (e.name !== "config.json") await Deno.symlink(`${FIXTURES}gpt2-sotu-tiny/${e.name}`, `${dir}/${e.name}`);
+  }
+  const config = JSON.parse(await Deno.readTextFile(`${FIXTURES}gpt2-sotu-tiny/config.json`));
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ ...config, bos_token_id: 50257 }));
+  await assertRejects(
+    () => HookedTransformer.load(dir, { backend: "node" }),
+    TypeError,
+    "the BOS token id 50257 (config.json bos_token_id, or the tokenizer's) is past the model's vocab_size of 50257",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
