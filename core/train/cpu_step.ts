@@ -81,6 +81,7 @@ export class CpuStep {
   minKept?: string;
   readonly #grads = new Map<string, string[]>();
   readonly #stats = new Map<number, string>();
+  readonly #wideIndices = new Map<string, string>();
   readonly #inputBiases: [string, string][] = [];
   readonly #dims: Map<string, number[]>;
 
@@ -142,13 +143,31 @@ export class CpuStep {
     return this.op("Where", [cond, a, this.c(0)]);
   }
 
-  /** Sums `updates` [K, …] into the rows `index` [K] of zeros shaped `dims`. */
-  scatterAdd(dims: number[] | string, index: string, updates: string): string {
+  /**
+   * Sums `updates` [K] or [K, n] into the rows `index` [K] of zeros shaped `dims`, each row's entries in K order.
+   * Not ScatterND: ONNX Runtime's CPU kernel adds its slices on the intra-op threads unsynchronised, so rows that
+   * repeat (a latent kept by many tokens) race, losing sums and changing run to run. ScatterElements walks the
+   * scatter axis in order for each column; its index list is as wide as `updates`, so it is int32 (half the bytes).
+   */
+  scatterAdd(dims: number[] | string, index: string, updates: string, width?: number): string {
     const shape = typeof dims === "string" ? dims : this.g.int64s(dims);
     const zeros = this.op("ConstantOfShape", [shape]);
-    return this.op("ScatterND", [zeros, this.op("Unsqueeze", [index, this.g.int64s([1])]), updates], {
+    return this.op("ScatterElements", [zeros, width === undefined ? index : this.#wideIndex(index, width), updates], {
+      axis: 0,
       reduction: { string: "add" },
     });
+  }
+
+  /** `index` [K] as int32 [K, width], built once per index and width (∂W_enc and ∂W_dec scatter along one list). */
+  #wideIndex(index: string, width: number): string {
+    const key = `${index}/${width}`;
+    let wide = this.#wideIndices.get(key);
+    if (wide === undefined) {
+      const int32 = this.op("Cast", [index], { to: 6 });
+      wide = this.op("Expand", [this.unsqueeze(int32), this.g.int64s([1, width])]);
+      this.#wideIndices.set(key, wide);
+    }
+    return wide;
   }
 
   /** Adds a contribution to a parameter's gradient. */
@@ -188,7 +207,7 @@ export class CpuStep {
         g.int64s([-1, dIn]),
       ])
       : this.op("Mul", [this.op("Gather", [this.xin, f.rowIndex], { axis: 0 }), this.unsqueeze(dPre)]);
-    const dWt = this.scatterAdd([dSae, dIn], f.column, rows);
+    const dWt = this.scatterAdd([dSae, dIn], f.column, rows, dIn);
     this.grad("W_enc", this.op("Transpose", [dWt], { perm: [1, 0] }));
     this.grad("b_enc", this.scatterAdd([dSae], f.column, dPre));
     this.inputBias(this.param("W_enc"), "b_enc");
@@ -344,7 +363,7 @@ function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }
   const inLevel = (w: number) => s.op("Cast", [s.op("Less", [f.column, s.g.int64s([w])])], { to: 1 });
   const dRows = widths.map((w, l) => {
     const values = w === dSae ? f.values : s.op("Mul", [f.values, inLevel(w)]);
-    const summed = s.scatterAdd(outShape, f.rowIndex, s.op("Mul", [rowsOfW, s.unsqueeze(values)]));
+    const summed = s.scatterAdd(outShape, f.rowIndex, s.op("Mul", [rowsOfW, s.unsqueeze(values)]), dIn);
     const recon = s.op("Add", [summed, s.param("b_dec")]);
     if (l === widths.length - 1) s.recon = recon;
     const dRecon = levelLoss(s, recon, l, widths.length);
@@ -353,7 +372,7 @@ function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }
     return w === dSae ? rows : s.op("Mul", [rows, s.unsqueeze(inLevel(w))]);
   });
   const dKept = dRows.length === 1 ? dRows[0] : s.op("Sum", dRows);
-  s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)])));
+  s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)]), dIn));
   return s.rowSum(s.op("Mul", [dKept, rowsOfW]), false);
 }
 
@@ -371,6 +390,6 @@ function perRowReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept"
     s.op("Unsqueeze", [top.values, g.int64s([2])]),
     s.op("Unsqueeze", [dRecon, g.int64s([1])]),
   ]);
-  s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Reshape", [outer, g.int64s([-1, dIn])])));
+  s.grad("W_dec", s.scatterAdd([dSae, dIn], f.column, s.op("Reshape", [outer, g.int64s([-1, dIn])]), dIn));
   return s.op("Reshape", [dValues, g.int64s([-1])]);
 }

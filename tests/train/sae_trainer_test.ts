@@ -247,3 +247,30 @@ for (const device of DEVICES) {
     }
   });
 }
+
+Deno.test("SaeTrainer on cpu gives the same bits twice for the TopK family when latents repeat across many rows", async () => {
+  // 2048 rows × k 8 over 128 latents: each latent's rows of ∂W_enc, ∂W_dec and ∂b_enc sum about 128 entries, which
+  // a scatter that adds on several threads unsynchronised loses or reorders from one run to the next
+  const rows = 2048, dIn = 64;
+  const rng = mulberry32(17);
+  const x = Float32Array.from({ length: rows * dIn }, (_, i) => (rng() - 0.5) * 2 + (i % dIn) * 0.05);
+  for (const architecture of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
+    const cfg = config(architecture, { d_in: dIn, d_sae: 128, k: 8, matryoshka_widths: [32, 128] });
+    const run = async () => {
+      const trainer = SaeTrainer.create("cpu", cfg, mulberry32(3));
+      try {
+        for (let s = 0; s < 3; s++) await trainer.step(x, { lr: 1e-2, l1Coefficient: 0 });
+        return (await trainer.state()).tensors;
+      } finally {
+        trainer.destroy();
+      }
+    };
+    const [a, b] = [await run(), await run()];
+    for (const name of ["W_enc", "b_enc", "W_dec", "b_dec"]) {
+      assert(
+        a.get(name)!.every((v, i) => Object.is(v, b.get(name)![i])),
+        `${architecture} ${name}: max difference ${maxAbsDiff(a.get(name)!, b.get(name)!)}`,
+      );
+    }
+  }
+});
