@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { readJson } from "../io/read_json.ts";
 import { readSafetensors, toFloat32, writeSafetensors } from "../io/safetensors.ts";
+import { configField, isObject, nonEmptyString, positiveInteger } from "../sae/_config_fields.ts";
 import type { ActivationSource } from "./activation_store.ts";
 
 /** `cache_config.json` of a cache folder. */
@@ -81,6 +82,50 @@ export async function cacheActivations(
   return full;
 }
 
+/** Reads `cache_config.json`, each field checked (never coerced), naming the file and the field. */
+async function readCacheInfo(path: string): Promise<ActivationCacheInfo> {
+  const raw = await readJson(path);
+  if (!isObject(raw)) throw new TypeError(`${path} is not an activation cache's config: expected a JSON object`);
+  const hooks = configField<string[]>(
+    raw,
+    "hooks",
+    path,
+    (v) => Array.isArray(v) && v.length > 0 && v.every(nonEmptyString),
+    "a list of hook names",
+  );
+  configField(
+    raw,
+    "widths",
+    path,
+    (v) => Array.isArray(v) && v.length === hooks.length && v.every(positiveInteger),
+    `a list of ${hooks.length} positive integers (one width per hook)`,
+  );
+  for (const key of ["context_size", "rows_per_shard", "rows"]) {
+    configField(raw, key, path, positiveInteger, "a positive integer");
+  }
+  return raw as unknown as ActivationCacheInfo;
+}
+
+/**
+ * A shard's activations for one hook, refused when their shape is not the one the cache's config gives or their
+ * values cannot be activations (NaN, ±Inf, or all zeros: nothing to reconstruct, and every metric NaN).
+ */
+function checkedShardTensor(data: Float32Array, shape: number[], expected: number[], what: string): Float32Array {
+  if (shape.length !== 2 || shape[0] !== expected[0] || shape[1] !== expected[1]) {
+    throw new TypeError(
+      `${what} has shape [${shape}]: expected [${expected}] (rows × context_size, the hook's width in cache_config.json)`,
+    );
+  }
+  let nonFinite = 0, nonZero = 0;
+  for (const v of data) {
+    if (!Number.isFinite(v)) nonFinite++;
+    else if (v !== 0) nonZero++;
+  }
+  if (nonFinite > 0) throw new RangeError(`${what} holds ${nonFinite} NaN or infinite values: the cache is damaged`);
+  if (nonZero === 0) throw new RangeError(`${what} is all zeros: the cache is damaged (no activation to train on)`);
+  return data;
+}
+
 /**
  * Opens a cache folder as a training source: rows are `[index]`, the source returns their activations.
  *
@@ -91,28 +136,28 @@ export async function cacheActivations(
  *
  * @param folder A folder written by {@linkcode cacheActivations}.
  * @returns The info, the row indices and the source.
- * @throws {TypeError} When the folder is not an activation cache.
+ * @throws {TypeError} When the folder is not an activation cache or a shard does not match its config;
+ * {RangeError} on a shard whose values cannot be activations.
  */
 export async function openActivationCache(
   folder: string,
 ): Promise<{ info: ActivationCacheInfo; rows: () => AsyncIterator<number[]>; source: ActivationSource }> {
-  const info = await readJson(join(folder, INFO_FILE)) as ActivationCacheInfo;
-  if (!Array.isArray(info?.hooks) || !(info.rows > 0) || !(info.rows_per_shard > 0)) {
-    throw new TypeError(
-      `${join(folder, INFO_FILE)} is not an activation cache's config: it needs hooks, rows and rows_per_shard`,
-    );
-  }
+  const info = await readCacheInfo(join(folder, INFO_FILE));
   let loaded: { index: number; tensors: Float32Array[] } | undefined;
   const shardOf = async (index: number) => {
     if (loaded?.index !== index) {
       const path = join(folder, shardName(index));
       const { tensors } = await readSafetensors(path);
+      const rowsHere = Math.min(info.rows_per_shard, info.rows - index * info.rows_per_shard);
       loaded = {
         index,
-        tensors: info.hooks.map((h) => {
+        tensors: info.hooks.map((h, i) => {
           const entry = tensors.get(h);
           if (!entry) throw new TypeError(`${path} has no tensor "${h}": the cache is incomplete`);
-          return toFloat32(entry, `${path} ${h}`);
+          return checkedShardTensor(toFloat32(entry, `${path} ${h}`), entry.shape, [
+            rowsHere * info.context_size,
+            info.widths[i],
+          ], `${path} tensor "${h}"`);
         }),
       };
     }

@@ -8,7 +8,7 @@ import { readCheckpoint, writeCheckpoint } from "../../core/train/checkpoint.ts"
 import { trainSae } from "../../core/train/train_sae.ts";
 import { openTrainingRun } from "../../core/train/training_run.ts";
 import { evaluateSae } from "../../core/eval/evaluate_sae.ts";
-import { readSafetensors, toFloat32 } from "../../core/io/safetensors.ts";
+import { readSafetensors, toFloat32, writeSafetensors } from "../../core/io/safetensors.ts";
 import { gpu } from "../_gpu.ts";
 
 const MODEL = `${FIXTURES}gpt2-sotu-tiny`;
@@ -257,6 +257,42 @@ Deno.test(
       await Deno.readFile(join(dir, "from-cache", "sae_weights.safetensors")),
       await Deno.readFile(join(dir, "ck", "final", "sae_weights.safetensors")),
     );
+    // a damaged cache is refused before training, naming the shard or the field
+    const shard = join(cache, "shard_00000.safetensors");
+    const hook = "blocks.2.hook_resid_pre";
+    const good = (await readSafetensors(shard)).tensors.get(hook)!;
+    const trainFromCache = () =>
+      runCli(["train", "--config", config, "--cached-activations-path", cache, "--output-path", join(dir, "bad")]);
+    const damaged: [() => Promise<void>, RegExp][] = [
+      [
+        () =>
+          writeSafetensors(shard, {
+            [hook]: { shape: [good.shape[0] * 2, 64], data: new Float32Array(good.shape[0] * 128) },
+          }),
+        /shard_00000\.safetensors tensor "blocks\.2\.hook_resid_pre" has shape \[\d+,64\]: expected \[\d+,128\]/,
+      ],
+      [
+        () =>
+          writeSafetensors(shard, {
+            [hook]: { shape: good.shape, data: new Float32Array(good.shape[0] * good.shape[1]) },
+          }),
+        /shard_00000\.safetensors tensor "blocks\.2\.hook_resid_pre" is all zeros: the cache is damaged/,
+      ],
+      [
+        async () => {
+          await writeSafetensors(shard, { [hook]: { shape: good.shape, data: toFloat32(good, hook) } });
+          const info = JSON.parse(await Deno.readTextFile(join(cache, "cache_config.json")));
+          await Deno.writeTextFile(join(cache, "cache_config.json"), JSON.stringify({ ...info, widths: ["128"] }));
+        },
+        /cache_config\.json: field widths is \["128"\]: expected a list of 1 positive integers/,
+      ],
+    ];
+    for (const [damage, message] of damaged) {
+      await damage();
+      const r = await trainFromCache();
+      assertEquals(r.code, 1, r.stderr);
+      assert(message.test(r.stderr), r.stderr);
+    }
     await Deno.remove(dir, { recursive: true });
   },
 );
