@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { readJson } from "../core/io/read_json.ts";
 import { cacheActivations } from "../core/train/cached_activations.ts";
 import { RUNNER_DEFAULTS, RUNNER_FIELD_HELP, SAELENS_ONLY_FIELDS } from "../core/train/runner_settings.ts";
+import { CHECKPOINT_FILE } from "../core/train/checkpoint.ts";
 import { NonFiniteError } from "../core/train/step_result.ts";
 import { trainSae } from "../core/train/train_sae.ts";
 import { openTrainingRun, type TrainingRun } from "../core/train/training_run.ts";
@@ -250,8 +251,11 @@ export async function train(args: string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof NonFiniteError) {
+      const checkpoint = await Deno.stat(join(checkpointPath, CHECKPOINT_FILE)).catch(() => undefined);
       throw new NonFiniteError(
-        `${error.message}; the last good checkpoint in ${checkpointPath} is unchanged (resume with --resume ${checkpointPath})`,
+        checkpoint
+          ? `${error.message}; the last good checkpoint in ${checkpointPath} is unchanged (resume with --resume ${checkpointPath})`
+          : `${error.message}; no checkpoint was written before it, so there is nothing to resume: lower lr or check the activations`,
       );
     }
     throw error;

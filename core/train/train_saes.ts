@@ -5,6 +5,8 @@
  * @module
  */
 
+import { lockFolder } from "../io/folder_lock.ts";
+import { checkWritableFolder } from "../io/writable_folder.ts";
 import { join } from "node:path";
 import type { Gpu } from "../gpu/device.ts";
 import type { SaeMetadata } from "../sae/config.ts";
@@ -106,16 +108,30 @@ function runIdentity(resolved: ResolvedRun): Record<string, unknown> {
  * @returns Output folders, steps and metrics.
  * @throws {NonFiniteError} When a step gives NaN or infinity; the last checkpoint is kept as it was.
  * @throws {TypeError} When `resume` holds a checkpoint of different settings.
+ * @throws {Deno.errors.Busy} When another run holds `checkpoint_path`.
  */
 export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions): Promise<TrainResult> {
+  // held until the last save: a second run on this folder stops at once instead of interleaving metrics and saves
+  const lock = await lockFolder(resolved.run.checkpoint_path, "sae train");
+  try {
+    return await trainLocked(resolved, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Promise<TrainResult> {
   const { run, saes } = resolved;
   const { device, hooks } = options;
   const batch = run.train_batch_size_tokens;
   const totalSteps = Math.floor(run.training_tokens / batch);
   const checkpointEvery = run.n_checkpoints > 0 ? Math.max(1, Math.floor(totalSteps / run.n_checkpoints)) : 0;
   const metricsPath = join(run.checkpoint_path, METRICS_FILE);
-  await Deno.mkdir(run.checkpoint_path, { recursive: true });
   await removeStaleCheckpointTemps(run.checkpoint_path);
+  // a destination that cannot be written is found now, not at the final save after every step
+  for (const folder of outputFolders(run, saes.length)) {
+    await checkWritableFolder(folder, run.output_path ? "output_path" : "checkpoint_path");
+  }
 
   let resumed: Checkpoint | undefined;
   if (options.resume) {

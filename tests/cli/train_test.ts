@@ -211,6 +211,57 @@ Deno.test("sae train stops on a non-finite loss and keeps the last good checkpoi
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test(
+  "sae train stopping on a non-finite loss before any checkpoint says there is nothing to resume",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const cfg = smallRun(dir, { l1_coefficient: 3e38, l1_warm_up_steps: 8, n_checkpoints: 0 });
+    const r = await runCli(["train", "--config", await writeConfig(dir, cfg)]);
+    assertEquals(r.code, 1);
+    assert(/non-finite/.test(r.stderr) && /no checkpoint was written before it/.test(r.stderr), r.stderr);
+    assert(!/last good checkpoint|--resume/.test(r.stderr), r.stderr);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test(
+  "sae train refuses a checkpoint_path another run holds, and an output_path it cannot write, before any step",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const config = await writeConfig(dir, smallRun(dir, { training_tokens: 128 * 400 }));
+    const first = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "train", "--config", config],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    try {
+      // the first run holds the folder once its lock file names it
+      const lockFile = join(dir, "ck", ".sae.lock");
+      for (let i = 0; i < 600 && !(await Deno.readTextFile(lockFile).catch(() => "")).includes("pid"); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const second = await runCli(["train", "--config", config, "--seed", "2"]);
+      assertEquals(second.code, 1, second.stderr);
+      assert(new RegExp(`ck is in use by sae train \\(pid ${first.pid}, since `).test(second.stderr), second.stderr);
+    } finally {
+      first.kill("SIGKILL");
+      await first.output();
+    }
+    // killed, its lock went with it: the folder is free again (resumed here from its checkpoint or started anew)
+    const file = join(dir, "not-a-folder");
+    await Deno.writeTextFile(file, "");
+    const started = Date.now();
+    const r = await runCli(["train", "--config", config, "--output-path", join(file, "sae")]);
+    assertEquals(r.code, 1, r.stderr);
+    assert(/output_path .*not-a-folder\/sae cannot be written \(Not a directory\)/.test(r.stderr), r.stderr);
+    assert(!/steps \(\d+%\)/.test(r.stderr), `no step ran: ${r.stderr}`);
+    assert(Date.now() - started < 30_000);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
 Deno.test("sae train saves batchtopk as a JumpReLU SAE with its one running threshold", ORT, async () => {
   const dir = await Deno.makeTempDir();
   const cfg = smallRun(dir, { architecture: "batchtopk", k: 8 });
