@@ -7,6 +7,7 @@
 import { sharedFeatures } from "../core/analysis/compare_prompts.ts";
 import { encodeText, type TextFeatures } from "../core/analysis/encode_text.ts";
 import { neuronpediaQuickListUrl } from "../core/analysis/neuronpedia.ts";
+import { nonEmptyTexts } from "./_model.ts";
 import { Progress } from "./_progress.ts";
 import { numberFlag } from "./_sampling.ts";
 import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
@@ -49,6 +50,7 @@ export async function compare(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length < 2) throw new UsageError("sae compare takes at least two TEXT arguments");
+  nonEmptyTexts(positionals, "compare");
   const threshold = numberFlag(values.threshold, "--threshold") ?? 0.5;
   const top = positiveInt(values.top, "--top") ?? 20;
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {

@@ -15,6 +15,7 @@ import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts
 import { parseDevice, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 import { GPT2_BOS_TOKEN_ID } from "../core/lm/families/gpt2.ts";
+import { nonEmptyTexts } from "./_model.ts";
 
 /** Help text of `sae encode`. */
 export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [--out FILE] [--json] [TEXT]
@@ -111,7 +112,8 @@ export async function encode(args: string[]): Promise<number> {
     if (positionals.length > 1) {
       throw new UsageError(`sae encode takes one TEXT argument (quote it): got ${positionals.length}`);
     }
-    return await encodeFromText(values, positionals[0] ?? EMBEDDED_PROMPT, top);
+    const [text = EMBEDDED_PROMPT] = nonEmptyTexts(positionals, "encode");
+    return await encodeFromText(values, text, top);
   }
   if (positionals.length > 0) {
     throw new UsageError(

@@ -51,3 +51,27 @@ Deno.test("sae encode --acts refuses non-finite activations instead of printing 
   assertEquals(out.stderr.includes(`${path}: tensor "acts" holds 2 non-finite values`), true, out.stderr);
   await Deno.remove(path);
 });
+
+Deno.test("a misspelt flag gets the verb's closest flag, not parseArgs's generic message", async () => {
+  await usageError(["steer", "--strenght", "3", "x"], "unknown flag --strenght: did you mean --strength?");
+  await usageError(["encode", "--jsn", "x"], "unknown flag --jsn: did you mean --json?");
+  await usageError(["encode", "--json=yes", "x"], `--json takes no value: current value is "yes"`);
+  await usageError(["encode", "--out", "--json", "x"], "--out needs a value: the next argument --json is a flag");
+});
+
+Deno.test("negative and non-numeric values name the flag and the range, never 'ambiguous'", async () => {
+  for (const top of ["-3", "x"]) {
+    const out = await runCli(["encode", "--top", top, "x"]);
+    assertEquals(out.code, 2, out.stderr);
+    assertEquals(out.stderr.includes(`--top must be a positive integer: current value is ${top}`), true, out.stderr);
+    assertEquals(out.stderr.includes("ambiguous"), false, out.stderr);
+  }
+  await usageError(["generate", "--temperature", "-1", "x"], "--temperature must be >= 0: current value is -1");
+});
+
+Deno.test("an empty TEXT is refused, not encoded as BOS alone", async () => {
+  await usageError(["encode", ""], "sae encode: TEXT is empty");
+  await usageError(["run", ""], "sae run: TEXT is empty");
+  await usageError(["feature", "3", "a", ""], "sae feature: TEXT 2 is empty");
+  await usageError(["compare", "a", ""], "sae compare: TEXT 2 is empty");
+});
