@@ -74,6 +74,8 @@ export type {
   GenerateOutput,
   ModelInput,
   ModelOutput,
+  ModelOutputFields,
+  ResidualOutput,
   ReturnType,
   RunOptions,
   RunWithCacheOptions,
