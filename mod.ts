@@ -133,6 +133,15 @@ export { steer, STEER_POSITIONS, steeringHook } from "./core/analysis/steering.t
 export type { Steering, SteerOptions, SteerPositions } from "./core/analysis/steering.ts";
 export { ablateFeatures } from "./core/analysis/ablation.ts";
 export type { Ablation, FeatureAblation } from "./core/analysis/ablation.ts";
+export { formatPromptTest, testPrompt } from "./core/analysis/test_prompt.ts";
+export type {
+  AnswerPrediction,
+  NextToken,
+  PromptRun,
+  PromptRunKind,
+  PromptTest,
+  TestPromptOptions,
+} from "./core/analysis/test_prompt.ts";
 export { sharedFeatures } from "./core/analysis/compare_prompts.ts";
 export type { SharedFeature } from "./core/analysis/compare_prompts.ts";
 export { NEURONPEDIA, neuronpediaFeatureUrl, neuronpediaQuickListUrl } from "./core/analysis/neuronpedia.ts";

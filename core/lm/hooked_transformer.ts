@@ -522,11 +522,15 @@ export class HookedTransformer {
     const wantLoss = stopAtLayer === undefined && (returnType === "loss" || returnType === "both");
     if (wantLoss && batch.pos < 2) throw new RangeError("The loss needs at least 2 tokens per row");
     // Short of the last block the residual is read at blocks.{stopAtLayer}.hook_resid_pre, after its hooks.
-    const outputs = stopAtLayer === undefined ? [...(wantLogits ? [LOGITS] : []), ...(wantLoss ? [TOKEN_LOSS] : [])] : [
-      stopAtLayer < nLayers
-        ? `blocks.${stopAtLayer}.hook_resid_pre`
-        : this.#forwarder.graph(false).stageOutputs[nLayers],
-    ];
+    // returnType "none" still runs the whole model, as TransformerLens does (hooks see every block): to the logits,
+    // as a graph with no output cannot be built.
+    const outputs = stopAtLayer === undefined
+      ? [...(wantLogits || !wantLoss ? [LOGITS] : []), ...(wantLoss ? [TOKEN_LOSS] : [])]
+      : [
+        stopAtLayer < nLayers
+          ? `blocks.${stopAtLayer}.hook_resid_pre`
+          : this.#forwarder.graph(false).stageOutputs[nLayers],
+      ];
     const { env, cache } = await this.#forwarder.forward(batch, { names, stopAtLayer, fwdHooks, outputs });
     for (const [name, t] of cache) {
       // masked attention scores are -Inf by design
