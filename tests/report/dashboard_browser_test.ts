@@ -129,7 +129,7 @@ Deno.test("sae dashboard's page shows the picked feature and a token's activatio
 });
 
 Deno.test(
-  "sae eval's report shows the metrics, a small-sample warning and a ticked density histogram",
+  "sae eval's report shows the metrics, a small-sample warning, a ticked density histogram and the L0 histogram",
   ORT,
   async () => {
     await checkChromium();
@@ -162,14 +162,28 @@ Deno.test(
       const warning = (await tab.textContent("#sample-warning"))!;
       assertEquals(warning.includes("dead and dense counts come from only 512 tokens"), true, warning);
       assertEquals(await tab.isVisible("#sample-warning"), true);
-      assertEquals(await tab.locator("svg rect").count(), 50);
+      assertEquals(await tab.locator("#density-histogram svg rect").count(), 50);
       // the x axis is ticked along its length, not only at its ends
-      const xTicks = await tab.locator("svg .x-tick").allTextContents();
+      const xTicks = await tab.locator("#density-histogram svg .x-tick").allTextContents();
       assertEquals(xTicks, ["-10", "-9", "-8", "-7", "-6", "-5", "-4", "-3", "-2", "-1", "0"]);
-      const yTicks = await tab.locator("svg .y-tick").allTextContents();
+      const yTicks = await tab.locator("#density-histogram svg .y-tick").allTextContents();
       assertEquals(yTicks.length >= 3 && yTicks[0] === "0", true, yTicks.join(" "));
       assertEquals(await tab.locator("svg text", { hasText: "log10 feature density" }).count(), 1);
-      assertEquals(await tab.locator("svg text", { hasText: "features" }).count(), 1);
+      assertEquals(await tab.locator("#density-histogram svg text", { hasText: "features" }).count(), 1);
+      // the L0 histogram: every token after each row's BOS in one bar, bars whole L0 values wide, ticked axes
+      const l0 = m.l0_histogram as { edges: number[]; counts: number[] };
+      assertEquals(l0.counts.reduce((a, b) => a + b, 0), m.tokens - m.rows);
+      assertEquals(l0.edges.every(Number.isInteger), true, l0.edges.join());
+      assertEquals(await tab.locator("#l0-histogram svg rect").count(), l0.counts.length);
+      const mean = l0.counts.reduce((s, c, i) => s + c * (l0.edges[i] + l0.edges[i + 1] - 1) / 2, 0) /
+        (m.tokens - m.rows);
+      assertEquals(Math.abs(mean - m.l0) <= (l0.edges[1] - l0.edges[0]) / 2, true, `${mean} vs ${m.l0}`);
+      assertEquals(
+        await tab.locator("#l0-histogram svg text", { hasText: "L0 (active features per token)" }).count(),
+        1,
+      );
+      assertEquals((await tab.locator("#l0-histogram svg .x-tick").count()) >= 2, true);
+      assertEquals((await tab.locator("#l0-histogram svg .y-tick").count()) >= 2, true);
       assertEquals(await clippedChartTexts(tab), []);
       await tab.screenshot({ path: `${ARTIFACTS}eval.png`, fullPage: true });
       assertEquals(errors, []);
