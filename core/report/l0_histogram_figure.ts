@@ -5,8 +5,26 @@
  * @module
  */
 
-import type { Histogram } from "../eval/histogram.ts";
+import { type Histogram, integerHistogram } from "../eval/histogram.ts";
 import { escapeHtml, histogramSvg } from "./html.ts";
+
+/**
+ * The L0 histogram of a list of per-token L0s (whole numbers).
+ *
+ * @example
+ * ```ts
+ * import { l0Histogram } from "./l0_histogram_figure.ts";
+ * console.log(l0Histogram([3, 3, 5]).counts); // [2, 0, 1]
+ * ```
+ *
+ * @param l0 Active features of each token.
+ * @returns As {@linkcode integerHistogram} bins it.
+ */
+export function l0Histogram(l0: readonly number[]): Histogram {
+  const counts: number[] = [];
+  for (const v of l0) counts[v] = (counts[v] ?? 0) + 1;
+  return integerHistogram(Array.from(counts, (c) => c ?? 0));
+}
 
 /**
  * A titled figure with the L0 histogram, its id `l0-histogram`.

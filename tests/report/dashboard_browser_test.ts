@@ -257,3 +257,74 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "sae encode's and compare's reports: the L0 histogram of a text, L0 against explained variance per text",
+  ORT,
+  async () => {
+    await checkChromium();
+    const encodePage = `${ARTIFACTS}encode.html`, comparePage = `${ARTIFACTS}compare.html`;
+    const fixture = ["--sae", `${FIXTURES}sae-standard`, "--model", MODEL_DIR];
+    const text = "The State of the Union is strong, and the nation is at peace";
+    const encoded = await runCli(["encode", ...fixture, "--html", encodePage, "--json", text]);
+    assertEquals(encoded.code, 0, encoded.stderr);
+    const enc = JSON.parse(encoded.stdout);
+    const texts = [text, "We must protect the borders of the nation", "Congress shall make no law", "I ask"];
+    const compared = await runCli(["compare", ...fixture, "--html", comparePage, "--json", ...texts]);
+    assertEquals(compared.code, 0, compared.stderr);
+    const cmp = JSON.parse(compared.stdout);
+    assertEquals(cmp.prompt_stats.length, 4);
+    assertEquals(cmp.prompt_stats[0].tokens, enc.tokens.length);
+    assertEquals(Math.abs(cmp.prompt_stats[0].mean_l0 - enc.mean_l0) < 1e-9, true);
+    assertEquals(Math.abs(cmp.prompt_stats[0].explained_variance - enc.explained_variance) < 1e-9, true);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const tab = await browser.newPage({ viewport: { width: 900, height: 900 } });
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(String(e)));
+      await tab.goto(`file://${encodePage}`);
+      assertEquals(await tab.locator("[data-l0]").count(), enc.tokens.length);
+      assertEquals(await tab.textContent('[data-l0="1"]'), String(enc.l0[1]));
+      // the histogram holds every token after BOS, one bar per L0 value or range of them
+      const titles = await tab.locator("#l0-histogram svg rect title").allTextContents();
+      const total = titles.reduce((s, t) => s + Number(/: (\d+)$/.exec(t)![1]), 0);
+      assertEquals(total, enc.tokens.length - 1);
+      assertEquals(
+        await tab.locator("#l0-histogram svg text", { hasText: "L0 (active features per token)" }).count(),
+        1,
+      );
+      assertEquals((await tab.locator("#l0-histogram svg .x-tick").count()) >= 2, true);
+      assertEquals(await clippedChartTexts(tab), []);
+      await tab.screenshot({ path: `${ARTIFACTS}encode.png`, fullPage: true });
+
+      await tab.goto(`file://${comparePage}`);
+      // one point per text with an explained variance (all four have two tokens or more after BOS)
+      const points = await tab.locator("#sparsity-reconstruction svg circle.point").count();
+      assertEquals(
+        points,
+        cmp.prompt_stats.filter((s: { explained_variance: number | null }) => s.explained_variance !== null).length,
+      );
+      assertEquals(points, 4);
+      const hover = (await tab.locator("#sparsity-reconstruction svg circle.point title").first().textContent())!;
+      assertEquals(
+        hover.startsWith(`text 1: ${JSON.stringify(text).slice(0, 60)}: ${enc.mean_l0.toPrecision(4)}`),
+        true,
+        hover,
+      );
+      for (const axis of ["mean L0 (active features per token)", "explained variance"]) {
+        assertEquals(await tab.locator("#sparsity-reconstruction svg text", { hasText: axis }).count(), 1, axis);
+      }
+      assertEquals((await tab.locator("#sparsity-reconstruction svg .x-tick").count()) >= 2, true);
+      assertEquals((await tab.locator("#sparsity-reconstruction svg .y-tick").count()) >= 2, true);
+      const l0Total = (await tab.locator("#l0-histogram svg rect title").allTextContents())
+        .reduce((s, t) => s + Number(/: (\d+)$/.exec(t)![1]), 0);
+      assertEquals(l0Total, cmp.prompt_stats.reduce((s: number, p: { tokens: number }) => s + p.tokens - 1, 0));
+      assertEquals(await clippedChartTexts(tab), []);
+      await tab.screenshot({ path: `${ARTIFACTS}compare.png`, fullPage: true });
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);
