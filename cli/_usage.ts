@@ -5,7 +5,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { closeMatches } from "../core/util/close_matches.ts";
+import { closeMatches, editDistance } from "../core/util/close_matches.ts";
 
 /** Bad command-line usage: printed with the verb's help hint, exit code 2. */
 export class UsageError extends Error {
@@ -35,10 +35,11 @@ const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
 
 /**
  * Parses `args` against `options`, adding `--help`. Checks what `parseArgs`'s strict mode checks, in words that
- * name the flag: an unknown flag gets the verb's closest one ("did you mean --strength?"); a flag that takes a value
- * takes the next argument, a negative number included (`--strength -3`, where strict `parseArgs` calls it
- * ambiguous), unless that argument is another flag; a boolean flag takes no value. No flag takes an empty value:
- * `--out ""` would otherwise read as "not given" and write nothing, silently.
+ * name the flag: an unknown flag gets the verb's closest one ("did you mean --strength?"), or, when none is a few
+ * edits away, the verb's flags; a flag that takes a value takes the next argument, a negative number included
+ * (`--strength -3`, where strict `parseArgs` calls it ambiguous), unless that argument is another flag; a boolean
+ * flag takes no value. No flag takes an empty value: `--out ""` would otherwise read as "not given" and write
+ * nothing, silently.
  *
  * @example A misspelt flag
  * ```ts
@@ -66,7 +67,16 @@ export function parseFlags<T extends Flags>(args: string[], options: T): Parsed<
     const flag = token.rawName;
     const option = all[token.name];
     if (option === undefined) {
-      throw new UsageError(`unknown flag ${flag}: did you mean --${closeMatches(token.name, Object.keys(all), 1)[0]}?`);
+      const names = Object.keys(all);
+      const [closest] = closeMatches(token.name, names, 1);
+      // a typo is a few edits away; anything further is another verb's flag or a guess: list the verb's flags
+      throw new UsageError(
+        editDistance(token.name, closest) <= Math.max(2, Math.floor(token.name.length / 3))
+          ? `unknown flag ${flag}: did you mean --${closest}?`
+          : names.length <= 16
+          ? `unknown flag ${flag}: expected one of ${names.map((n) => `--${n}`).join(", ")}`
+          : `unknown flag ${flag}: no flag of this command is close to it`,
+      );
     }
     if (option.type === "boolean" && token.value !== undefined) {
       throw new UsageError(`${flag} takes no value: current value is ${JSON.stringify(token.value)}`);

@@ -55,6 +55,12 @@ Deno.test("sae encode --acts refuses non-finite activations instead of printing 
 Deno.test("a misspelt flag gets the verb's closest flag, not parseArgs's generic message", async () => {
   await usageError(["steer", "--strenght", "3", "x"], "unknown flag --strenght: did you mean --strength?");
   await usageError(["encode", "--jsn", "x"], "unknown flag --jsn: did you mean --json?");
+  // nothing close (another verb's flag): the verb's flags
+  await usageError(
+    ["run", "--sae", "s", "x"],
+    "unknown flag --sae: expected one of --model, --backend, --no-processing, --cache, --top, --no-bos, --out, --json, --help",
+  );
+  await usageError(["train", "--zzzzzzzz", "1"], "unknown flag --zzzzzzzz: no flag of this command is close to it");
   await usageError(["encode", "--json=yes", "x"], `--json takes no value: current value is "yes"`);
   await usageError(["encode", "--out", "--json", "x"], "--out needs a value: the next argument --json is a flag");
 });
