@@ -1,6 +1,7 @@
 // Bad numbers, lists, paths and inputs are caught before any model or SAE is loaded.
 import { encodeSafetensors } from "../../core/io/safetensors.ts";
 import { assertEquals } from "../_assert.ts";
+import { MODEL_DIR } from "../lm/_models.ts";
 import { runCli } from "./_run.ts";
 
 async function usageError(args: string[], text: string): Promise<void> {
@@ -80,4 +81,17 @@ Deno.test("an empty TEXT is refused, not encoded as BOS alone", async () => {
   await usageError(["run", ""], "sae run: TEXT is empty");
   await usageError(["feature", "3", "a", ""], "sae feature: TEXT 2 is empty");
   await usageError(["compare", "a", ""], "sae compare: TEXT 2 is empty");
+});
+
+Deno.test("a hook past the model's layers says how many layers the model has", {
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const out = await runCli(["run", "--model", MODEL_DIR, "--cache", "blocks.9.hook_resid_pre", "x"]);
+  assertEquals(out.code, 1, out.stderr);
+  assertEquals(
+    out.stderr.includes(`Unknown hook name "blocks.9.hook_resid_pre" (the model has 4 layers, blocks.0 to blocks.3)`),
+    true,
+    out.stderr,
+  );
 });
