@@ -74,6 +74,8 @@ export type {
   GenerateOutput,
   ModelInput,
   ModelOutput,
+  ModelOutputFields,
+  ResidualOutput,
   ReturnType,
   RunOptions,
   RunWithCacheOptions,
@@ -131,6 +133,15 @@ export { steer, STEER_POSITIONS, steeringHook } from "./core/analysis/steering.t
 export type { Steering, SteerOptions, SteerPositions } from "./core/analysis/steering.ts";
 export { ablateFeatures } from "./core/analysis/ablation.ts";
 export type { Ablation, FeatureAblation } from "./core/analysis/ablation.ts";
+export { formatPromptTest, testPrompt } from "./core/analysis/test_prompt.ts";
+export type {
+  AnswerPrediction,
+  NextToken,
+  PromptRun,
+  PromptRunKind,
+  PromptTest,
+  TestPromptOptions,
+} from "./core/analysis/test_prompt.ts";
 export { sharedFeatures } from "./core/analysis/compare_prompts.ts";
 export type { SharedFeature } from "./core/analysis/compare_prompts.ts";
 export { NEURONPEDIA, neuronpediaFeatureUrl, neuronpediaQuickListUrl } from "./core/analysis/neuronpedia.ts";
@@ -145,7 +156,7 @@ export { openTokenDataset } from "./core/data/token_dataset.ts";
 export type { TokenDataset, TokenDatasetOptions } from "./core/data/token_dataset.ts";
 export { ReconstructionSums } from "./core/eval/reconstruction.ts";
 export type { ReconstructionMeans } from "./core/eval/reconstruction.ts";
-export { histogram } from "./core/eval/histogram.ts";
+export { histogram, integerHistogram } from "./core/eval/histogram.ts";
 export type { Histogram } from "./core/eval/histogram.ts";
 export { DENSE_DENSITY, evaluateSae } from "./core/eval/evaluate_sae.ts";
 export type { EvaluateOptions, SaeEvaluation } from "./core/eval/evaluate_sae.ts";
@@ -161,8 +172,13 @@ export { dashboardHtml } from "./core/report/dashboard_html.ts";
 export type { DashboardLabels } from "./core/report/dashboard_html.ts";
 export { evalReportHtml } from "./core/report/eval_report.ts";
 export type { EvalReportLabels } from "./core/report/eval_report.ts";
-export { escapeHtml, histogramSvg, htmlPage } from "./core/report/html.ts";
-export type { HistogramSvgOptions } from "./core/report/html.ts";
+export { escapeHtml, histogramSvg, htmlPage, scatterSvg } from "./core/report/html.ts";
+export type { HistogramSvgOptions, ScatterPoint, ScatterSvgOptions } from "./core/report/html.ts";
+export { encodeReportHtml } from "./core/report/encode_report.ts";
+export type { EncodeReportLabels } from "./core/report/encode_report.ts";
+export { compareReportHtml } from "./core/report/compare_report.ts";
+export type { CompareReportLabels } from "./core/report/compare_report.ts";
+export { l0Histogram, l0HistogramFigure } from "./core/report/l0_histogram_figure.ts";
 export { SaeTrainer } from "./core/train/sae_trainer.ts";
 export { NonFiniteError, stepResult } from "./core/train/step_result.ts";
 export type { StepCoefficients, StepReadback, StepResult } from "./core/train/step_result.ts";

@@ -76,10 +76,29 @@ export async function loadModel(
   return model;
 }
 
-/** The text argument of a verb that takes exactly one. */
+/**
+ * The text argument of a verb that takes exactly one.
+ *
+ * @throws {UsageError} When there is not exactly one, or it is empty.
+ */
 export function oneText(positionals: string[], verb: string): string {
   if (positionals.length !== 1) {
     throw new UsageError(`sae ${verb} takes one TEXT argument (quote it): got ${positionals.length}`);
   }
-  return positionals[0];
+  return nonEmptyTexts(positionals, verb)[0];
+}
+
+/**
+ * The text arguments, none empty: an empty text would run on BOS alone and report on nothing.
+ *
+ * @throws {UsageError} Naming the first empty text.
+ */
+export function nonEmptyTexts(texts: string[], verb: string): string[] {
+  const empty = texts.indexOf("");
+  if (empty >= 0) {
+    throw new UsageError(
+      `sae ${verb}: TEXT${texts.length > 1 ? ` ${empty + 1}` : ""} is empty: give a text of at least one token`,
+    );
+  }
+  return texts;
 }

@@ -5,6 +5,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { closeMatches, editDistance } from "../core/util/close_matches.ts";
 
 /** Bad command-line usage: printed with the verb's help hint, exit code 2. */
 export class UsageError extends Error {
@@ -22,30 +23,74 @@ export class UsageError extends Error {
 /** Options declared by a verb. */
 export type Flags = NonNullable<ParseArgsConfig["options"]>;
 
+const HELP_FLAG = { help: { type: "boolean", short: "h" } } as const satisfies Flags;
+
+/** What `parseArgs` returns for a verb's flags, strict, with `--help`. */
+type Parsed<T extends Flags> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T & typeof HELP_FLAG; allowPositionals: true; strict: true }>
+>;
+
+/** A value that reads as a negative number (`-3`, `-0.5`, `-1e3`): a value, never a flag. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
 /**
- * Parses `args` against `options` (strict), adding `--help`. No flag takes an empty value: `--out ""`
- * would otherwise read as "not given" and write nothing, silently.
+ * Parses `args` against `options`, adding `--help`. Checks what `parseArgs`'s strict mode checks, in words that
+ * name the flag: an unknown flag gets the verb's closest one ("did you mean --strength?"), or, when none is a few
+ * edits away, the verb's flags; a flag that takes a value takes the next argument, a negative number included
+ * (`--strength -3`, where strict `parseArgs` calls it ambiguous), unless that argument is another flag; a boolean
+ * flag takes no value. No flag takes an empty value: `--out ""` would otherwise read as "not given" and write
+ * nothing, silently.
  *
- * @throws {UsageError} On unknown flags, missing or empty values.
+ * @example A misspelt flag
+ * ```ts
+ * import { parseFlags } from "./_usage.ts";
+ * try {
+ *   parseFlags(["--strenght", "3"], { strength: { type: "string" } });
+ * } catch (e) {
+ *   console.log((e as Error).message); // unknown flag --strenght: did you mean --strength?
+ * }
+ * ```
+ *
+ * @throws {UsageError} On unknown flags, missing or empty values, values given to boolean flags.
  */
-export function parseFlags<T extends Flags>(args: string[], options: T) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  for (const [name, value] of Object.entries(parsed.values)) {
-    if (value === "" || (Array.isArray(value) && value.includes(""))) {
-      throw new UsageError(`--${name} is empty: give it a value`);
+export function parseFlags<T extends Flags>(args: string[], options: T): Parsed<T> {
+  const all: Flags = { ...options, ...HELP_FLAG };
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    options: all,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    const flag = token.rawName;
+    const option = all[token.name];
+    if (option === undefined) {
+      const names = Object.keys(all);
+      const [closest] = closeMatches(token.name, names, 1);
+      // a typo is a few edits away; anything further is another verb's flag or a guess: list the verb's flags
+      throw new UsageError(
+        editDistance(token.name, closest) <= Math.max(2, Math.floor(token.name.length / 3))
+          ? `unknown flag ${flag}: did you mean --${closest}?`
+          : names.length <= 16
+          ? `unknown flag ${flag}: expected one of ${names.map((n) => `--${n}`).join(", ")}`
+          : `unknown flag ${flag}: no flag of this command is close to it`,
+      );
+    }
+    if (option.type === "boolean" && token.value !== undefined) {
+      throw new UsageError(`${flag} takes no value: current value is ${JSON.stringify(token.value)}`);
+    }
+    if (option.type === "string") {
+      if (token.value === undefined) throw new UsageError(`${flag} needs a value`);
+      if (!token.inlineValue && token.value.startsWith("-") && !NEGATIVE_NUMBER.test(token.value)) {
+        throw new UsageError(`${flag} needs a value: the next argument ${token.value} is a flag`);
+      }
+      if (token.value === "") throw new UsageError(`--${token.name} is empty: give it a value`);
     }
   }
-  return parsed;
+  // Every option token was checked against `options` above, which is what strict mode would check.
+  return { values, positionals } as Parsed<T>;
 }
 
 /**

@@ -7,6 +7,8 @@
  */
 
 import { encodeText } from "../core/analysis/encode_text.ts";
+import { writeFileAtomic } from "../core/io/atomic_write.ts";
+import { encodeReportHtml } from "../core/report/encode_report.ts";
 import { EMBEDDED_PROMPT } from "../core/embedded.ts";
 import { ReconstructionSums } from "../core/eval/reconstruction.ts";
 import { readSafetensors, toFloat32, toIntegers, writeSafetensors } from "../core/io/safetensors.ts";
@@ -15,9 +17,10 @@ import { type FeatureActivation, topFeatures } from "../core/sae/top_features.ts
 import { parseDevice, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { checkWritableFolder, parseFlags, positiveInt, UsageError } from "./_usage.ts";
 import { GPT2_BOS_TOKEN_ID } from "../core/lm/families/gpt2.ts";
+import { nonEmptyTexts } from "./_model.ts";
 
 /** Help text of `sae encode`. */
-export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [--out FILE] [--json] [TEXT]
+export const ENCODE_HELP = `Usage: sae encode [--sae S] [--model M] [--top K] [--out FILE] [--html FILE] [--json] [TEXT]
        sae encode --sae S --acts FILE.safetensors [--tensor NAME] [--top K] [--out FILE] [--json]
 
 Run the SAE's model on TEXT (BOS prepended as the SAE was trained) to the SAE's hook, encode the activations
@@ -36,6 +39,8 @@ ${SAE_HELP}
   --tensor NAME    tensor in FILE (default: its only floating-point tensor)
   --top K          features listed per token (default 5)
   --out FILE       write "features" [..., d_sae] and "recons" [..., d_in] to a safetensors file
+  --html FILE      (with a TEXT) write a report: the tokens with their L0 and top features, the summary and
+                   the histogram of L0 per token (BOS left out)
   --json           print JSON: tokens, str_tokens, l0 (per token, BOS included) and per-token features
                    [{"index", "activation"}], most_active {"index", "activation", "position"}, summary
                    (mean_l0, sparsity, mse, explained_variance: null where undefined), bos_excluded
@@ -98,6 +103,7 @@ export async function encode(args: string[]): Promise<number> {
     tensor: { type: "string" },
     top: { type: "string" },
     out: { type: "string" },
+    html: { type: "string" },
     json: { type: "boolean" },
   });
   if (values.help) {
@@ -106,12 +112,14 @@ export async function encode(args: string[]): Promise<number> {
   }
   const top = positiveInt(values.top, "--top") ?? 5;
   if (values.out) await checkWritableFolder(values.out);
+  if (values.html !== undefined) await checkWritableFolder(values.html, "--html");
   if (values.acts === undefined) {
     if (values.tensor) throw new UsageError("--tensor goes with --acts");
     if (positionals.length > 1) {
       throw new UsageError(`sae encode takes one TEXT argument (quote it): got ${positionals.length}`);
     }
-    return await encodeFromText(values, positionals[0] ?? EMBEDDED_PROMPT, top);
+    const [text = EMBEDDED_PROMPT] = nonEmptyTexts(positionals, "encode");
+    return await encodeFromText(values, text, top);
   }
   if (positionals.length > 0) {
     throw new UsageError(
@@ -121,6 +129,7 @@ export async function encode(args: string[]): Promise<number> {
     );
   }
   if (values.model) throw new UsageError("--model goes with a TEXT: --acts activations need no model");
+  if (values.html !== undefined) throw new UsageError("--html goes with a TEXT: it shows the text's tokens");
   if (!values.sae) throw new UsageError("sae encode --acts needs --sae S");
 
   const file = await readSafetensors(values.acts);
@@ -210,7 +219,15 @@ export async function encode(args: string[]): Promise<number> {
 }
 
 async function encodeFromText(
-  values: { sae?: string; model?: string; backend?: string; "no-processing"?: boolean; out?: string; json?: boolean },
+  values: {
+    sae?: string;
+    model?: string;
+    backend?: string;
+    "no-processing"?: boolean;
+    out?: string;
+    html?: string;
+    json?: boolean;
+  },
   text: string,
   top: number,
 ): Promise<number> {
@@ -223,6 +240,9 @@ async function encodeFromText(
     const sparsity = 100 * (1 - summary.meanL0 / sae.cfg.d_sae);
     const peak = mostActive(enc.features.data, sae.cfg.d_sae, (row) => row >= enc.bosPositions);
     if (values.out) await writeSafetensors(values.out, { features: enc.features, recons: enc.recon });
+    if (values.html !== undefined) {
+      await writeFileAtomic(values.html, encodeReportHtml(enc, { sae: saeLabel, text, dSae: sae.cfg.d_sae }));
+    }
     if (values.json) {
       console.log(JSON.stringify({
         sae: saeLabel,
@@ -261,6 +281,7 @@ async function encodeFromText(
         (enc.bosPositions > 0 ? " (BOS left out)" : ""),
     );
     if (values.out) console.log(`wrote features and recons to ${values.out}`);
+    if (values.html !== undefined) console.log(`Report written to ${values.html}`);
     return 0;
   }, { verb: "encode" });
 }

@@ -7,6 +7,7 @@
 import { encodeText } from "../core/analysis/encode_text.ts";
 import { type FeaturePeak, featurePeak } from "../core/analysis/feature_probe.ts";
 import { neuronpediaFeatureUrl } from "../core/analysis/neuronpedia.ts";
+import { nonEmptyTexts } from "./_model.ts";
 import { Progress } from "./_progress.ts";
 import { featureIndex, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { parseFlags, UsageError, wholeNumber } from "./_usage.ts";
@@ -20,7 +21,8 @@ where it peaks.
 Options:
 ${SAE_HELP}
   --neuronpedia    also print the feature's Neuronpedia URL (SAEs from a release, or with --neuronpedia-id)
-  --json           print JSON: index, per text its max, position, token and activations, neuronpedia_url
+  --json           print JSON: index, per text its max, position, token (null where the feature never fires
+                   after BOS) and activations, neuronpedia_url
   -h, --help       show this help`;
 
 function bar(value: number, max: number, width = 30): string {
@@ -54,6 +56,7 @@ export async function feature(args: string[]): Promise<number> {
     throw new UsageError("sae feature takes a feature INDEX and at least one TEXT");
   }
   wholeNumber(index, "The feature index"); // checked before the slow loads; its range after
+  nonEmptyTexts(texts, "feature");
   return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
     const i = featureIndex(index, sae.cfg.d_sae);
     const npId = sae.cfg.metadata.neuronpedia_id;
@@ -73,7 +76,11 @@ export async function feature(args: string[]): Promise<number> {
       progress.update(peaks.length, tokens);
     }
     const best = peaks.reduce((b, p, t) => p.max > peaks[b].max ? t : b, 0);
-    progress.done(`feature ${i} peaks at ${peaks[best].max.toFixed(3)} in text ${best + 1}`);
+    progress.done(
+      peaks[best].position === null
+        ? `feature ${i} never fires after BOS in these texts`
+        : `feature ${i} peaks at ${peaks[best].max.toFixed(3)} in text ${best + 1}`,
+    );
     if (values.json) {
       console.log(JSON.stringify({
         index: i,
@@ -86,11 +93,8 @@ export async function feature(args: string[]): Promise<number> {
     console.log(`feature ${i} of ${saeLabel} (${sae.cfg.metadata.hook_name})`);
     texts.forEach((text, t) => {
       const p = peaks[t];
-      console.log(
-        `${p.max.toFixed(3).padStart(9)} ${bar(p.max, top)}  peak at ${p.position} ${JSON.stringify(p.token)}  ${
-          JSON.stringify(text)
-        }`,
-      );
+      const where = p.position === null ? "never fires after BOS" : `peak at ${p.position} ${JSON.stringify(p.token)}`;
+      console.log(`${p.max.toFixed(3).padStart(9)} ${bar(p.max, top)}  ${where}  ${JSON.stringify(text)}`);
     });
     if (values.neuronpedia && url) console.log(url);
     return 0;

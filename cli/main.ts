@@ -23,6 +23,7 @@ import { pull } from "./pull.ts";
 import { releases } from "./releases.ts";
 import { run } from "./run.ts";
 import { steer } from "./steer.ts";
+import { testPromptVerb } from "./test_prompt.ts";
 import { train } from "./train.ts";
 import { UsageError } from "./_usage.ts";
 
@@ -32,6 +33,10 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
   attribute: { run: attribute, summary: "features pushing a target token's logit" },
   steer: { run: steer, summary: "generate with a feature's direction added, next to without" },
   ablate: { run: ablate, summary: "P(target) with features zeroed" },
+  "test-prompt": {
+    run: testPromptVerb,
+    summary: "an answer's rank, logit and probability and the top next tokens, without and with the SAE",
+  },
   compare: { run: compare, summary: "features active in every prompt" },
   eval: { run: evalVerb, summary: "L0, explained variance, CE loss score, KL... of an SAE on a dataset" },
   dashboard: { run: dashboard, summary: "feature pages: top examples, intervals, histograms, logits (HTML or JSON)" },
@@ -49,7 +54,7 @@ export const HELP = `sae: sparse autoencoders on WebGPU or the CPU (--device aut
 Usage: sae <command> [options]
 
 Commands:
-${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(10)}${v.summary}`).join("\n")}
+${Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(13)}${v.summary}`).join("\n")}
 
 Run "sae <command> --help" for a command's options.
 Long commands report progress on stderr: a bar on a terminal; in a log (nohup, CI, a notebook), a start

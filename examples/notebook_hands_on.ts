@@ -20,7 +20,8 @@ const feature = enc.top[2][0].index;
 const texts = ["The Congress shall act", "I ask the Congress to act", "We went to the river"];
 for (const text of texts) {
   const peak = featurePeak(await encodeText(model, sae, text), feature);
-  console.log(`feature ${feature}: ${peak.max.toFixed(3)} at ${JSON.stringify(peak.token)} in ${JSON.stringify(text)}`);
+  const where = peak.token === null ? "never fires" : `${peak.max.toFixed(3)} at ${JSON.stringify(peak.token)}`;
+  console.log(`feature ${feature}: ${where} in ${JSON.stringify(text)}`);
 }
 
 // 6: steering with it

@@ -11,17 +11,18 @@ import { checkFeatureIndex } from "./index_checks.ts";
 export interface FeaturePeak {
   /** Largest activation over the positions after BOS. */
   max: number;
-  /** Position of the peak (first of equal ones). */
-  position: number;
-  /** The token there. */
-  token: string;
+  /** Position of the peak (first of equal ones); null when the feature never fires after BOS. */
+  position: number | null;
+  /** The token there; null when the feature never fires after BOS. */
+  token: string | null;
   /** The activation at every position (BOS included). */
   activations: number[];
 }
 
 /**
  * The activations of feature `index` on an encoded text and where they peak. BOS is left out of the peak:
- * what fires there is about the sequence start, not the text.
+ * what fires there is about the sequence start, not the text. A feature that never fires after BOS has
+ * no peak: `max` 0, `position` and `token` null.
  *
  * @example
  * ```ts ignore
@@ -40,5 +41,7 @@ export function featurePeak(encoded: TextFeatures, index: number): FeaturePeak {
   const activations = Array.from({ length: positions }, (_, p) => encoded.features.data[p * dSae + index]);
   let position = encoded.bosPositions;
   for (let p = position + 1; p < positions; p++) if (activations[p] > activations[position]) position = p;
-  return { max: activations[position], position, token: encoded.strTokens[position], activations };
+  const max = activations[position] ?? 0;
+  if (!(max > 0)) return { max: 0, position: null, token: null, activations };
+  return { max, position, token: encoded.strTokens[position], activations };
 }

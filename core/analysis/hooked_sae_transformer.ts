@@ -40,6 +40,8 @@ import type {
   GenerateOutput,
   ModelInput,
   ModelOutput,
+  ResidualOutput,
+  ReturnType,
   RunOptions,
   RunWithCacheOptions,
   RunWithHooksOptions,
@@ -179,10 +181,11 @@ export class HookedSaeTransformer {
    * ```
    *
    * @param input Text or token ids.
-   * @param options `returnType`, `lossPerToken`.
-   * @returns Logits and/or loss.
+   * @param options `returnType` ("logits", the default, "loss", "both" or "none", as TransformerLens's
+   *   `return_type`), `lossPerToken`.
+   * @returns Logits and/or loss, as `returnType` asks.
    */
-  run(input: ModelInput, options: RunOptions = {}): Promise<ModelOutput> {
+  run<R extends ReturnType = "logits">(input: ModelInput, options: RunOptions<R> = {}): Promise<ModelOutput<R>> {
     return this.runWithHooks(input, { ...options, fwdHooks: [] });
   }
 
@@ -200,9 +203,12 @@ export class HookedSaeTransformer {
    * @returns Logits and/or loss.
    * @throws {RangeError} On an unknown hook name.
    */
-  async runWithHooks(input: ModelInput, options: RunWithHooksOptions): Promise<ModelOutput> {
+  async runWithHooks<R extends ReturnType = "logits">(
+    input: ModelInput,
+    options: RunWithHooksOptions<R>,
+  ): Promise<ModelOutput<R>> {
     const { cache: _, ...out } = await this.#run(input, this.#attached, { ...options, names: [] });
-    return out;
+    return out as ModelOutput<R>;
   }
 
   /**
@@ -219,6 +225,26 @@ export class HookedSaeTransformer {
    * @returns Outputs and the cache.
    * @throws {RangeError} On an unknown hook name or one `stopAtLayer` does not reach.
    */
+  runWithCache(input: ModelInput, options: RunWithCacheOptions & { stopAtLayer: number }): Promise<ResidualOutput>;
+  /**
+   * {@linkcode runWithCache} without `stopAtLayer`: logits (the default) and/or loss as `returnType` asks.
+   *
+   * @param input Text or token ids.
+   * @param options `names` (model and SAE hook points), `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   */
+  runWithCache<R extends ReturnType = "logits">(
+    input: ModelInput,
+    options?: RunWithCacheOptions<R> & { stopAtLayer?: undefined },
+  ): Promise<CachedOutput<R>>;
+  /**
+   * {@linkcode runWithCache} with options known only at run time.
+   *
+   * @param input Text or token ids.
+   * @param options `names`, `stopAtLayer`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   */
+  runWithCache(input: ModelInput, options?: RunWithCacheOptions): Promise<CachedOutput>;
   runWithCache(input: ModelInput, options: RunWithCacheOptions = {}): Promise<CachedOutput> {
     return this.#run(input, this.#attached, options);
   }
@@ -238,13 +264,13 @@ export class HookedSaeTransformer {
    * @returns Logits and/or loss.
    * @throws {TypeError} When an SAE does not fit the model.
    */
-  async runWithSaes(
+  async runWithSaes<R extends ReturnType = "logits">(
     input: ModelInput,
     saes: SAE | readonly SAE[],
-    options: RunOptions & WithSaesOptions = {},
-  ): Promise<ModelOutput> {
+    options: RunOptions<R> & WithSaesOptions = {},
+  ): Promise<ModelOutput<R>> {
     const { cache: _, ...out } = await this.#run(input, this.#withSaes(saes, options), { ...options, names: [] });
-    return out;
+    return out as ModelOutput<R>;
   }
 
   /**
@@ -263,6 +289,37 @@ export class HookedSaeTransformer {
    * @throws {TypeError} When an SAE does not fit the model.
    * @throws {RangeError} On an unknown hook name or one `stopAtLayer` does not reach.
    */
+  runWithCacheWithSaes(
+    input: ModelInput,
+    saes: SAE | readonly SAE[],
+    options: RunWithCacheOptions & WithSaesOptions & { stopAtLayer: number },
+  ): Promise<ResidualOutput>;
+  /**
+   * {@linkcode runWithCacheWithSaes} without `stopAtLayer`: logits (the default) and/or loss as `returnType` asks.
+   *
+   * @param input Text or token ids.
+   * @param saes SAEs to attach for the run.
+   * @param options `useErrorTerm`, `names`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   */
+  runWithCacheWithSaes<R extends ReturnType = "logits">(
+    input: ModelInput,
+    saes: SAE | readonly SAE[],
+    options?: RunWithCacheOptions<R> & WithSaesOptions & { stopAtLayer?: undefined },
+  ): Promise<CachedOutput<R>>;
+  /**
+   * {@linkcode runWithCacheWithSaes} with options known only at run time.
+   *
+   * @param input Text or token ids.
+   * @param saes SAEs to attach for the run.
+   * @param options `useErrorTerm`, `names`, `stopAtLayer`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   */
+  runWithCacheWithSaes(
+    input: ModelInput,
+    saes: SAE | readonly SAE[],
+    options?: RunWithCacheOptions & WithSaesOptions,
+  ): Promise<CachedOutput>;
   runWithCacheWithSaes(
     input: ModelInput,
     saes: SAE | readonly SAE[],
@@ -286,13 +343,13 @@ export class HookedSaeTransformer {
    * @throws {TypeError} When an SAE does not fit the model.
    * @throws {RangeError} On an unknown hook name.
    */
-  async runWithHooksWithSaes(
+  async runWithHooksWithSaes<R extends ReturnType = "logits">(
     input: ModelInput,
     saes: SAE | readonly SAE[],
-    options: RunWithHooksOptions & WithSaesOptions,
-  ): Promise<ModelOutput> {
+    options: RunWithHooksOptions<R> & WithSaesOptions,
+  ): Promise<ModelOutput<R>> {
     const { cache: _, ...out } = await this.#run(input, this.#withSaes(saes, options), { ...options, names: [] });
-    return out;
+    return out as ModelOutput<R>;
   }
 
   /**

@@ -10,7 +10,7 @@ import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
 import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { batchRows } from "../data/token_rows.ts";
 import type { SAE } from "../sae/sae.ts";
-import { type Histogram, histogram } from "./histogram.ts";
+import { type Histogram, histogram, integerHistogram } from "./histogram.ts";
 import { ReconstructionSums } from "./reconstruction.ts";
 import { CpuTensor } from "../cpu/cpu_tensor.ts";
 
@@ -59,6 +59,11 @@ export interface SaeEvaluation {
   feature_density: number[];
   /** Histogram of log10(density + 1e-10) over [-10, 0] in 50 bins (dead features in the first). */
   log_density_histogram: Histogram;
+  /**
+   * Histogram of L0 per token, each row's opening BOS left out (SAELens's basic-loading notebook's first plot): whole
+   * bins from the smallest L0 to the largest, at most 50.
+   */
+  l0_histogram: Histogram;
 }
 
 /** Options of {@linkcode evaluateSae}. */
@@ -120,6 +125,7 @@ export async function evaluateSae(
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
   const bos = model.tokenizer.bosTokenId;
   const sums = new ReconstructionSums(dIn, dSae);
+  const l0Counts = new Float64Array(dSae + 1); // tokens by L0: the histogram without keeping every token's L0
   let ceOrig = 0, ceSae = 0, ceZero = 0, lossCount = 0, klSae = 0, klZero = 0;
   let rowCount = 0, tokenCount = 0, batches = 0;
 
@@ -137,7 +143,9 @@ export async function evaluateSae(
       const features = out.features instanceof CpuTensor
         ? await out.features.values()
         : await out.features.read().finally(() => out.features.destroy());
-      sums.add(x.data, recon, features, keep);
+      sums.add(x.data, recon, features, keep).forEach((l0, r) => {
+        if (keep(r)) l0Counts[l0]++;
+      });
       // `clean` is the callback's own copy (x may be a view of it): the spliced value goes into it once summed
       const zeroed = { shape: clean.shape, data: Float32Array.from(clean.data) };
       writeSaeOutput(site, zeroed, new Float32Array(recon.length));
@@ -194,5 +202,6 @@ export async function evaluateSae(
     d_sae: dSae,
     feature_density: density,
     log_density_histogram: histogram(density.map((d) => Math.log10(d + 1e-10)), 50, [-10, 0]),
+    l0_histogram: integerHistogram(l0Counts),
   };
 }

@@ -48,3 +48,36 @@ export function histogram(values: ArrayLike<number>, bins: number, range?: [numb
   const edges = Array.from({ length: bins + 1 }, (_, i) => min + i * width);
   return { edges, centers: edges.slice(0, -1).map((e) => e + width / 2), counts };
 }
+
+/**
+ * A histogram of whole-number values (such as L0, the active features of a token) from how often each value occurs:
+ * bins of whole width from the smallest value that occurs to the largest, at most `maxBins` of them, so each bar
+ * holds the same number of values and a constant L0 (TopK) shows as one bar.
+ *
+ * @example
+ * ```ts
+ * import { integerHistogram } from "./histogram.ts";
+ * const h = integerHistogram([0, 0, 2, 5, 1]); // L0 2 twice, 3 five times, 4 once
+ * console.log(h.edges, h.counts); // [2, 3, 4, 5] [2, 5, 1]
+ * ```
+ *
+ * @param countsByValue `countsByValue[v]` values equal to `v`.
+ * @param maxBins Most bins. @default {50}
+ * @returns Edges (whole numbers), centres and counts; over [0, 1] with no count when nothing occurs.
+ */
+export function integerHistogram(countsByValue: ArrayLike<number>, maxBins = 50): Histogram {
+  let lo = -1, hi = -1;
+  for (let v = 0; v < countsByValue.length; v++) {
+    if (countsByValue[v] > 0) {
+      if (lo < 0) lo = v;
+      hi = v;
+    }
+  }
+  if (lo < 0) return { edges: [0, 1], centers: [0.5], counts: [0] };
+  const width = Math.ceil((hi - lo + 1) / maxBins);
+  const bins = Math.ceil((hi - lo + 1) / width);
+  const counts = new Array<number>(bins).fill(0);
+  for (let v = lo; v <= hi; v++) counts[Math.floor((v - lo) / width)] += countsByValue[v];
+  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
+  return { edges, centers: edges.slice(0, -1).map((e) => e + width / 2), counts };
+}

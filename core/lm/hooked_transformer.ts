@@ -47,6 +47,8 @@ import type {
   GenerateOutput,
   ModelInput,
   ModelOutput,
+  ResidualOutput,
+  ReturnType,
   RunOptions,
   RunWithCacheOptions,
   RunWithHooksOptions,
@@ -401,7 +403,7 @@ export class HookedTransformer {
    * @returns Logits and/or loss.
    * @throws {RangeError} When the input is longer than n_ctx.
    */
-  run(input: ModelInput, options: RunOptions = {}): Promise<ModelOutput> {
+  run<R extends ReturnType = "logits">(input: ModelInput, options: RunOptions<R> = {}): Promise<ModelOutput<R>> {
     return this.runWithHooks(input, { ...options, fwdHooks: [] });
   }
 
@@ -421,9 +423,12 @@ export class HookedTransformer {
    * @returns Logits and/or loss.
    * @throws {RangeError} On an unknown hook name (with close matches) or an input longer than n_ctx.
    */
-  async runWithHooks(input: ModelInput, options: RunWithHooksOptions): Promise<ModelOutput> {
+  async runWithHooks<R extends ReturnType = "logits">(
+    input: ModelInput,
+    options: RunWithHooksOptions<R>,
+  ): Promise<ModelOutput<R>> {
     const { cache: _, ...out } = await this.runWithCache(input, { ...options, names: [] });
-    return out;
+    return out as ModelOutput<R>;
   }
 
   /**
@@ -459,13 +464,41 @@ export class HookedTransformer {
   }
 
   /**
-   * Runs the model and returns activations (TransformerLens `run_with_cache`).
+   * Runs the model and returns activations (TransformerLens `run_with_cache`): with `stopAtLayer`, the residual
+   * entering that block instead of logits or loss.
+   *
+   * @example Cache a hook
+   * ```ts ignore
+   * const { logits, cache } = await model.runWithCache(tokens, { names: ["blocks.2.hook_resid_pre"] });
+   * const { residual } = await model.runWithCache(tokens, { stopAtLayer: 2 });
+   * ```
    *
    * @param input Text or token ids.
    * @param options `names`, `stopAtLayer`, `fwdHooks`, `returnType`.
    * @returns Outputs and the cache.
    * @throws {RangeError} On an unknown hook name or a bad `stopAtLayer`, or when an output holds NaN or ±Inf.
    */
+  runWithCache(input: ModelInput, options: RunWithCacheOptions & { stopAtLayer: number }): Promise<ResidualOutput>;
+  /**
+   * Runs the model and returns activations (TransformerLens `run_with_cache`): logits (the default) and/or loss as
+   * `returnType` asks.
+   *
+   * @param input Text or token ids.
+   * @param options `names`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   */
+  runWithCache<R extends ReturnType = "logits">(
+    input: ModelInput,
+    options?: RunWithCacheOptions<R> & { stopAtLayer?: undefined },
+  ): Promise<CachedOutput<R>>;
+  /**
+   * Runs the model and returns activations (TransformerLens `run_with_cache`), options known only at run time.
+   *
+   * @param input Text or token ids.
+   * @param options `names`, `stopAtLayer`, `fwdHooks`, `returnType`.
+   * @returns Outputs and the cache.
+   */
+  runWithCache(input: ModelInput, options?: RunWithCacheOptions): Promise<CachedOutput>;
   async runWithCache(input: ModelInput, options: RunWithCacheOptions = {}): Promise<CachedOutput> {
     const { returnType = "logits", lossPerToken = false, stopAtLayer, fwdHooks = [] } = options;
     const batch = toBatch(this.#tokenize(input));
@@ -489,11 +522,15 @@ export class HookedTransformer {
     const wantLoss = stopAtLayer === undefined && (returnType === "loss" || returnType === "both");
     if (wantLoss && batch.pos < 2) throw new RangeError("The loss needs at least 2 tokens per row");
     // Short of the last block the residual is read at blocks.{stopAtLayer}.hook_resid_pre, after its hooks.
-    const outputs = stopAtLayer === undefined ? [...(wantLogits ? [LOGITS] : []), ...(wantLoss ? [TOKEN_LOSS] : [])] : [
-      stopAtLayer < nLayers
-        ? `blocks.${stopAtLayer}.hook_resid_pre`
-        : this.#forwarder.graph(false).stageOutputs[nLayers],
-    ];
+    // returnType "none" still runs the whole model, as TransformerLens does (hooks see every block): to the logits,
+    // as a graph with no output cannot be built.
+    const outputs = stopAtLayer === undefined
+      ? [...(wantLogits || !wantLoss ? [LOGITS] : []), ...(wantLoss ? [TOKEN_LOSS] : [])]
+      : [
+        stopAtLayer < nLayers
+          ? `blocks.${stopAtLayer}.hook_resid_pre`
+          : this.#forwarder.graph(false).stageOutputs[nLayers],
+      ];
     const { env, cache } = await this.#forwarder.forward(batch, { names, stopAtLayer, fwdHooks, outputs });
     for (const [name, t] of cache) {
       // masked attention scores are -Inf by design

@@ -14,22 +14,22 @@ export type ModelInput = string | readonly string[] | readonly number[] | readon
 /** What a forward returns (TransformerLens `return_type`). */
 export type ReturnType = "logits" | "loss" | "both" | "none";
 
-/** Options shared by the run methods. */
-export interface RunOptions {
+/** Options shared by the run methods; `R` is the `returnType` given, which types the output's fields. */
+export interface RunOptions<R extends ReturnType = ReturnType> {
   /** What to compute. @default {"logits"} */
-  returnType?: ReturnType;
+  returnType?: R;
   /** Also return the loss of each position ([batch, pos − 1]) when computing the loss. @default {false} */
   lossPerToken?: boolean;
 }
 
 /** Options of {@linkcode HookedTransformer.runWithHooks}. */
-export interface RunWithHooksOptions extends RunOptions {
+export interface RunWithHooksOptions<R extends ReturnType = ReturnType> extends RunOptions<R> {
   /** `[hookName, fn]` pairs, applied in order. */
   fwdHooks: readonly (readonly [string, HookFn])[];
 }
 
 /** Options of {@linkcode HookedTransformer.runWithCache}. */
-export interface RunWithCacheOptions extends RunOptions {
+export interface RunWithCacheOptions<R extends ReturnType = ReturnType> extends RunOptions<R> {
   /** Hooks to cache. @default every hook point */
   names?: readonly string[];
   /**
@@ -42,11 +42,11 @@ export interface RunWithCacheOptions extends RunOptions {
   fwdHooks?: readonly (readonly [string, HookFn])[];
 }
 
-/** A forward's results. */
-export interface ModelOutput {
+/** A forward's results, whatever was asked for. */
+export interface ModelOutputFields {
   /** [batch, pos, d_vocab], when `returnType` is "logits" or "both". */
   logits?: HostTensor;
-  /** Mean next-token cross-entropy over every position of every row. */
+  /** Mean next-token cross-entropy over every position of every row, when `returnType` is "loss" or "both". */
   loss?: number;
   /** [batch, pos − 1] per-position losses, with `lossPerToken`. */
   lossPerToken?: HostTensor;
@@ -54,8 +54,25 @@ export interface ModelOutput {
   residual?: HostTensor;
 }
 
+/**
+ * A forward's results for `returnType` `R` (TransformerLens's return types): `logits` is there for "logits" (the
+ * default) and "both", `loss` for "loss" and "both"; a `returnType` known only at run time leaves both optional.
+ */
+export type ModelOutput<R extends ReturnType = ReturnType> =
+  & ModelOutputFields
+  & (R extends "logits" | "both" ? { logits: HostTensor } : unknown)
+  & (R extends "loss" | "both" ? { loss: number } : unknown);
+
 /** {@linkcode ModelOutput} plus the cached activations. */
-export interface CachedOutput extends ModelOutput {
+export type CachedOutput<R extends ReturnType = ReturnType> = ModelOutput<R> & {
+  /** Activations by hook name. */
+  cache: Map<string, HostTensor>;
+};
+
+/** What a run cut short by `stopAtLayer` returns: the residual entering that block and the cache, no logits. */
+export interface ResidualOutput extends ModelOutputFields {
+  /** The residual stream [batch, pos, d_model] entering block `stopAtLayer`. */
+  residual: HostTensor;
   /** Activations by hook name. */
   cache: Map<string, HostTensor>;
 }

@@ -1,11 +1,12 @@
 /**
- * The `sae eval --html` report: the metrics and the feature-density histogram in one HTML file.
+ * The `sae eval --html` report: the metrics, the feature-density histogram and the L0 histogram in one HTML file.
  *
  * @module
  */
 
 import type { SaeEvaluation } from "../eval/evaluate_sae.ts";
 import { escapeHtml, histogramSvg, htmlPage } from "./html.ts";
+import { l0HistogramFigure } from "./l0_histogram_figure.ts";
 
 /** What was evaluated, for the report's heading. */
 export interface EvalReportLabels {
@@ -85,6 +86,7 @@ export function evalReportHtml(m: SaeEvaluation, labels: EvalReportLabels): stri
 ${m.d_sae} features. Reconstruction metrics leave out each row's opening BOS; CE and KL count every position.</p>
 <table>${rows}</table>
 ${warning ? `<p class="warning" id="sample-warning">Warning: ${escapeHtml(warning)}.</p>` : ""}
+<figure id="density-histogram">
 <h2>Feature density</h2>
 <p class="muted">log10(fraction of tokens where the feature fires + 1e-10), ${m.d_sae} features; dead ones sit at −10,
 and no density below 1 in ${m.tokens} tokens (${Math.log10(1 / m.tokens).toFixed(1)}) can show.</p>
@@ -96,6 +98,8 @@ ${
       xLabel: "log10 feature density",
       yLabel: "features",
     })
-  }`;
+  }
+</figure>
+${l0HistogramFigure(m.l0_histogram, `${m.rows} rows of ${labels.dataset}`)}`;
   return htmlPage(`SAE evaluation: ${labels.sae}`, body, { css: ".warning { color: #8a4b00; }" });
 }

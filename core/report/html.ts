@@ -1,6 +1,6 @@
 /**
  * Pieces of the self-contained HTML reports: escaping, a page shell with inline style and script (no
- * network needed to view it), and histograms drawn as inline SVG.
+ * network needed to view it), and histograms and scatter plots drawn as inline SVG.
  *
  * @module
  */
@@ -153,6 +153,107 @@ export function histogramSvg(
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${bars}${axes}</svg>`;
 }
 
+/** One point of {@linkcode scatterSvg}. */
+export interface ScatterPoint {
+  /** Position along the x axis. */
+  x: number;
+  /** Position along the y axis. */
+  y: number;
+  /** What the point is, shown on hover. */
+  label: string;
+}
+
+/** Options of {@linkcode scatterSvg}. */
+export interface ScatterSvgOptions {
+  /** Drawing width in pixels. @default {480} */
+  width?: number;
+  /** Drawing height in pixels. @default {300} */
+  height?: number;
+  /** Point colour. @default {"#4a7fb5"} */
+  color?: string;
+  /** Caption under the x axis. */
+  xLabel?: string;
+  /** Caption along the y axis. */
+  yLabel?: string;
+}
+
+/**
+ * Points as an inline SVG scatter plot with ticked axes (ranges padded so no point sits on an axis); each point's
+ * `<title>` gives its label and coordinates on hover. Ticks and labels come from {@linkcode niceTicks} and
+ * {@linkcode formatTick}, as {@linkcode histogramSvg}'s do.
+ *
+ * @example
+ * ```ts
+ * import { scatterSvg } from "./html.ts";
+ * const svg = scatterSvg([{ x: 12, y: 0.8, label: "text 1" }, { x: 30, y: 0.9, label: "text 2" }], {
+ *   xLabel: "L0",
+ *   yLabel: "explained variance",
+ * });
+ * console.log(svg.match(/<circle/g)?.length); // 2
+ * ```
+ *
+ * @param points The points; those with a non-finite coordinate are left out.
+ * @param options Size, colour, axis captions.
+ * @returns The SVG markup.
+ */
+export function scatterSvg(points: readonly ScatterPoint[], options: ScatterSvgOptions = {}): string {
+  const { width = 480, height = 300, color = "#4a7fb5", xLabel, yLabel } = options;
+  const shown = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const range = (values: number[]): [number, number] => {
+    if (values.length === 0) return [0, 1];
+    const lo = Math.min(...values), hi = Math.max(...values);
+    const margin = hi > lo ? (hi - lo) * 0.08 : Math.max(Math.abs(lo) * 0.1, 0.5);
+    return [lo - margin, hi + margin];
+  };
+  const [xLo, xHi] = range(shown.map((p) => p.x)), [yLo, yHi] = range(shown.map((p) => p.y));
+  const yTicks = niceTicks(yLo, yHi, 4);
+  const yStep = yTicks.length > 1 ? yTicks[1] - yTicks[0] : yHi - yLo;
+  const yLabels = yTicks.map((t) => formatTick(t, yStep));
+  const pad = {
+    left: (yLabel ? 18 : 4) + 6 * Math.max(...yLabels.map((l) => l.length)) + 6,
+    right: 14,
+    top: 8,
+    bottom: xLabel ? 36 : 22,
+  };
+  const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
+  const xAt = (v: number) => pad.left + ((v - xLo) / (xHi - xLo)) * plotW;
+  const yAt = (v: number) => pad.top + plotH - ((v - yLo) / (yHi - yLo)) * plotH;
+  const base = pad.top + plotH;
+  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
+    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
+      escapeHtml(label)
+    }</text>`;
+  const xTicks = niceTicks(xLo, xHi, Math.max(2, Math.floor(plotW / 60)));
+  const xStep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : xHi - xLo;
+  const dots = shown.map((p) =>
+    `<circle class="point" cx="${xAt(p.x).toFixed(2)}" cy="${yAt(p.y).toFixed(2)}" r="4" fill="${color}" ` +
+    `fill-opacity="0.75"><title>${escapeHtml(p.label)}: ${p.x.toPrecision(4)}, ${p.y.toPrecision(4)}</title></circle>`
+  ).join("");
+  const axes = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
+    xTicks.map((t) =>
+      `<line x1="${xAt(t).toFixed(1)}" y1="${base}" x2="${xAt(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
+      text(xAt(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
+    ).join("") +
+    yTicks.map((t, i) =>
+      `<line x1="${pad.left - 4}" y1="${yAt(t).toFixed(1)}" x2="${pad.left}" y2="${
+        yAt(t).toFixed(1)
+      }" stroke="#888"/>` +
+      text(pad.left - 6, yAt(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
+    ).join("") +
+    (yLabel
+      ? text(
+        11,
+        pad.top + plotH / 2,
+        "middle",
+        yLabel,
+        ` transform="rotate(-90 11 ${(pad.top + plotH / 2).toFixed(1)})"`,
+      )
+      : "") +
+    (xLabel ? text(pad.left + plotW / 2, height - 4, "middle", xLabel, ' font-weight="600"') : "");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${axes}${dots}</svg>`;
+}
+
 /** The source of {@linkcode histogramSvg} and what it calls, for pages that draw charts in the browser. */
 export const HISTOGRAM_SVG_SOURCE: string = [escapeHtml, niceTicks, formatTick, histogramSvg]
   .map((f) => f.toString()).join("\n");
@@ -181,6 +282,7 @@ h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.2em; }
 table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: #777; font-size: 0.9em; }
+figure { margin: 0; }
 ${extra.css ?? ""}
 </style></head>
 <body>

@@ -195,6 +195,23 @@ export class SAE {
   get threshold(): HostTensor | undefined {
     return this.weights.threshold;
   }
+  /**
+   * The model hook it reads (`cfg.metadata.hook_name`), typed as a string for `runWithCache`'s `names`.
+   *
+   * @example Cache what the SAE reads
+   * ```ts ignore
+   * const { cache } = await model.runWithCache(prompt, { names: [sae.hookName] });
+   * ```
+   *
+   * @throws {TypeError} When the cfg names no hook (an SAE built for stored activations).
+   */
+  get hookName(): string {
+    const name = this.cfg.metadata.hook_name;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError("The SAE's cfg names no hook (metadata.hook_name): set it to use the SAE on a model");
+    }
+    return name;
+  }
   /** The device it runs on: `webgpu` or `cpu`. */
   get device(): "webgpu" | "cpu" {
     return this.#engine.device;

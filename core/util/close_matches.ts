@@ -4,7 +4,21 @@
  * @module
  */
 
-function editDistance(a: string, b: string): number {
+/**
+ * The Levenshtein distance between two strings: insertions, deletions and substitutions needed to turn one into the
+ * other.
+ *
+ * @example
+ * ```ts
+ * import { editDistance } from "./close_matches.ts";
+ * console.log(editDistance("strenght", "strength")); // 2
+ * ```
+ *
+ * @param a One string.
+ * @param b The other.
+ * @returns The distance.
+ */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

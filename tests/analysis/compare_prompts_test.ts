@@ -38,3 +38,8 @@ Deno.test("featurePeak: the largest activation after BOS and its token", () => {
   assertEquals(peak.activations.length, 3);
   assertThrows(() => featurePeak(encoded([[0, 0, 0]]), 3), RangeError, "outside the SAE's 3 features");
 });
+
+Deno.test("featurePeak: a feature that never fires after BOS has no peak", () => {
+  const peak = featurePeak(encoded([[0, 5, 0], [0, 0, 1], [0, 0, 2]]), 1); // fires on BOS only
+  assertEquals(peak, { max: 0, position: null, token: null, activations: [5, 0, 0] });
+});

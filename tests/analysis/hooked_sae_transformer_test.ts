@@ -117,6 +117,33 @@ for (const [folder, sae] of Object.entries(saes)) {
 }
 
 Deno.test(
+  "HookedSaeTransformer runs return what returnType asks, as TransformerLens's return_type: loss, both, none",
+  ORT,
+  async () => {
+    const sae = saes["sae-standard"];
+    const { logits } = await model.runWithSaes([TOKENS], [sae]); // typed non-optional: "logits" is the default
+    const vocab = base.cfg.dVocab;
+    let sum = 0; // mean next-token cross-entropy of the spliced logits
+    for (let p = 0; p < POS - 1; p++) {
+      const row = logits.data.subarray(p * vocab, (p + 1) * vocab);
+      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
+      sum += max + Math.log(row.reduce((z, v) => z + Math.exp(v - max), 0)) - row[TOKENS[p + 1]];
+    }
+    const { loss } = await model.runWithSaes([TOKENS], [sae], { returnType: "loss" });
+    assertEquals(Math.abs(loss - sum / (POS - 1)) < 1e-4, true, `${loss} vs ${sum / (POS - 1)}`);
+    const both = await model.runWithSaes([TOKENS], [sae], { returnType: "both" });
+    assertEquals(both.loss, loss);
+    close(both.logits.data, logits.data, 0, "logits of both");
+    const none = await model.runWithSaes([TOKENS], [sae], { returnType: "none" });
+    assertEquals([none.logits, none.loss], [undefined, undefined]);
+    const clean = await model.run([TOKENS], { returnType: "loss" });
+    assertEquals(clean.loss < loss, true, "the spliced SAE raises the loss");
+    const { residual } = await model.runWithCacheWithSaes([TOKENS], [sae], { stopAtLayer: 3 });
+    assertEquals(residual.shape, [1, POS, 128]);
+  },
+);
+
+Deno.test(
   "HookedSaeTransformer: a hook on hook_sae_acts_pre changes acts_post, recons and the output",
   ORT,
   async () => {

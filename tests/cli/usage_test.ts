@@ -1,6 +1,7 @@
 // Bad numbers, lists, paths and inputs are caught before any model or SAE is loaded.
 import { encodeSafetensors } from "../../core/io/safetensors.ts";
 import { assertEquals } from "../_assert.ts";
+import { MODEL_DIR } from "../lm/_models.ts";
 import { runCli } from "./_run.ts";
 
 async function usageError(args: string[], text: string): Promise<void> {
@@ -50,4 +51,47 @@ Deno.test("sae encode --acts refuses non-finite activations instead of printing 
   assertEquals(out.code, 1, out.stderr);
   assertEquals(out.stderr.includes(`${path}: tensor "acts" holds 2 non-finite values`), true, out.stderr);
   await Deno.remove(path);
+});
+
+Deno.test("a misspelt flag gets the verb's closest flag, not parseArgs's generic message", async () => {
+  await usageError(["steer", "--strenght", "3", "x"], "unknown flag --strenght: did you mean --strength?");
+  await usageError(["encode", "--jsn", "x"], "unknown flag --jsn: did you mean --json?");
+  // nothing close (another verb's flag): the verb's flags
+  await usageError(
+    ["run", "--sae", "s", "x"],
+    "unknown flag --sae: expected one of --model, --backend, --no-processing, --cache, --top, --no-bos, --out, --json, --help",
+  );
+  await usageError(["train", "--zzzzzzzz", "1"], "unknown flag --zzzzzzzz: no flag of this command is close to it");
+  await usageError(["encode", "--json=yes", "x"], `--json takes no value: current value is "yes"`);
+  await usageError(["encode", "--out", "--json", "x"], "--out needs a value: the next argument --json is a flag");
+});
+
+Deno.test("negative and non-numeric values name the flag and the range, never 'ambiguous'", async () => {
+  for (const top of ["-3", "x"]) {
+    const out = await runCli(["encode", "--top", top, "x"]);
+    assertEquals(out.code, 2, out.stderr);
+    assertEquals(out.stderr.includes(`--top must be a positive integer: current value is ${top}`), true, out.stderr);
+    assertEquals(out.stderr.includes("ambiguous"), false, out.stderr);
+  }
+  await usageError(["generate", "--temperature", "-1", "x"], "--temperature must be >= 0: current value is -1");
+});
+
+Deno.test("an empty TEXT is refused, not encoded as BOS alone", async () => {
+  await usageError(["encode", ""], "sae encode: TEXT is empty");
+  await usageError(["run", ""], "sae run: TEXT is empty");
+  await usageError(["feature", "3", "a", ""], "sae feature: TEXT 2 is empty");
+  await usageError(["compare", "a", ""], "sae compare: TEXT 2 is empty");
+});
+
+Deno.test("a hook past the model's layers says how many layers the model has", {
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const out = await runCli(["run", "--model", MODEL_DIR, "--cache", "blocks.9.hook_resid_pre", "x"]);
+  assertEquals(out.code, 1, out.stderr);
+  assertEquals(
+    out.stderr.includes(`Unknown hook name "blocks.9.hook_resid_pre" (the model has 4 layers, blocks.0 to blocks.3)`),
+    true,
+    out.stderr,
+  );
 });

@@ -129,7 +129,7 @@ Deno.test("sae dashboard's page shows the picked feature and a token's activatio
 });
 
 Deno.test(
-  "sae eval's report shows the metrics, a small-sample warning and a ticked density histogram",
+  "sae eval's report shows the metrics, a small-sample warning, a ticked density histogram and the L0 histogram",
   ORT,
   async () => {
     await checkChromium();
@@ -162,14 +162,28 @@ Deno.test(
       const warning = (await tab.textContent("#sample-warning"))!;
       assertEquals(warning.includes("dead and dense counts come from only 512 tokens"), true, warning);
       assertEquals(await tab.isVisible("#sample-warning"), true);
-      assertEquals(await tab.locator("svg rect").count(), 50);
+      assertEquals(await tab.locator("#density-histogram svg rect").count(), 50);
       // the x axis is ticked along its length, not only at its ends
-      const xTicks = await tab.locator("svg .x-tick").allTextContents();
+      const xTicks = await tab.locator("#density-histogram svg .x-tick").allTextContents();
       assertEquals(xTicks, ["-10", "-9", "-8", "-7", "-6", "-5", "-4", "-3", "-2", "-1", "0"]);
-      const yTicks = await tab.locator("svg .y-tick").allTextContents();
+      const yTicks = await tab.locator("#density-histogram svg .y-tick").allTextContents();
       assertEquals(yTicks.length >= 3 && yTicks[0] === "0", true, yTicks.join(" "));
       assertEquals(await tab.locator("svg text", { hasText: "log10 feature density" }).count(), 1);
-      assertEquals(await tab.locator("svg text", { hasText: "features" }).count(), 1);
+      assertEquals(await tab.locator("#density-histogram svg text", { hasText: "features" }).count(), 1);
+      // the L0 histogram: every token after each row's BOS in one bar, bars whole L0 values wide, ticked axes
+      const l0 = m.l0_histogram as { edges: number[]; counts: number[] };
+      assertEquals(l0.counts.reduce((a, b) => a + b, 0), m.tokens - m.rows);
+      assertEquals(l0.edges.every(Number.isInteger), true, l0.edges.join());
+      assertEquals(await tab.locator("#l0-histogram svg rect").count(), l0.counts.length);
+      const mean = l0.counts.reduce((s, c, i) => s + c * (l0.edges[i] + l0.edges[i + 1] - 1) / 2, 0) /
+        (m.tokens - m.rows);
+      assertEquals(Math.abs(mean - m.l0) <= (l0.edges[1] - l0.edges[0]) / 2, true, `${mean} vs ${m.l0}`);
+      assertEquals(
+        await tab.locator("#l0-histogram svg text", { hasText: "L0 (active features per token)" }).count(),
+        1,
+      );
+      assertEquals((await tab.locator("#l0-histogram svg .x-tick").count()) >= 2, true);
+      assertEquals((await tab.locator("#l0-histogram svg .y-tick").count()) >= 2, true);
       assertEquals(await clippedChartTexts(tab), []);
       await tab.screenshot({ path: `${ARTIFACTS}eval.png`, fullPage: true });
       assertEquals(errors, []);
@@ -240,6 +254,77 @@ Deno.test(
     } finally {
       await browser.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "sae encode's and compare's reports: the L0 histogram of a text, L0 against explained variance per text",
+  ORT,
+  async () => {
+    await checkChromium();
+    const encodePage = `${ARTIFACTS}encode.html`, comparePage = `${ARTIFACTS}compare.html`;
+    const fixture = ["--sae", `${FIXTURES}sae-standard`, "--model", MODEL_DIR];
+    const text = "The State of the Union is strong, and the nation is at peace";
+    const encoded = await runCli(["encode", ...fixture, "--html", encodePage, "--json", text]);
+    assertEquals(encoded.code, 0, encoded.stderr);
+    const enc = JSON.parse(encoded.stdout);
+    const texts = [text, "We must protect the borders of the nation", "Congress shall make no law", "I ask"];
+    const compared = await runCli(["compare", ...fixture, "--html", comparePage, "--json", ...texts]);
+    assertEquals(compared.code, 0, compared.stderr);
+    const cmp = JSON.parse(compared.stdout);
+    assertEquals(cmp.prompt_stats.length, 4);
+    assertEquals(cmp.prompt_stats[0].tokens, enc.tokens.length);
+    assertEquals(Math.abs(cmp.prompt_stats[0].mean_l0 - enc.mean_l0) < 1e-9, true);
+    assertEquals(Math.abs(cmp.prompt_stats[0].explained_variance - enc.explained_variance) < 1e-9, true);
+
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const tab = await browser.newPage({ viewport: { width: 900, height: 900 } });
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(String(e)));
+      await tab.goto(`file://${encodePage}`);
+      assertEquals(await tab.locator("[data-l0]").count(), enc.tokens.length);
+      assertEquals(await tab.textContent('[data-l0="1"]'), String(enc.l0[1]));
+      // the histogram holds every token after BOS, one bar per L0 value or range of them
+      const titles = await tab.locator("#l0-histogram svg rect title").allTextContents();
+      const total = titles.reduce((s, t) => s + Number(/: (\d+)$/.exec(t)![1]), 0);
+      assertEquals(total, enc.tokens.length - 1);
+      assertEquals(
+        await tab.locator("#l0-histogram svg text", { hasText: "L0 (active features per token)" }).count(),
+        1,
+      );
+      assertEquals((await tab.locator("#l0-histogram svg .x-tick").count()) >= 2, true);
+      assertEquals(await clippedChartTexts(tab), []);
+      await tab.screenshot({ path: `${ARTIFACTS}encode.png`, fullPage: true });
+
+      await tab.goto(`file://${comparePage}`);
+      // one point per text with an explained variance (all four have two tokens or more after BOS)
+      const points = await tab.locator("#sparsity-reconstruction svg circle.point").count();
+      assertEquals(
+        points,
+        cmp.prompt_stats.filter((s: { explained_variance: number | null }) => s.explained_variance !== null).length,
+      );
+      assertEquals(points, 4);
+      const hover = (await tab.locator("#sparsity-reconstruction svg circle.point title").first().textContent())!;
+      assertEquals(
+        hover.startsWith(`text 1: ${JSON.stringify(text).slice(0, 60)}: ${enc.mean_l0.toPrecision(4)}`),
+        true,
+        hover,
+      );
+      for (const axis of ["mean L0 (active features per token)", "explained variance"]) {
+        assertEquals(await tab.locator("#sparsity-reconstruction svg text", { hasText: axis }).count(), 1, axis);
+      }
+      assertEquals((await tab.locator("#sparsity-reconstruction svg .x-tick").count()) >= 2, true);
+      assertEquals((await tab.locator("#sparsity-reconstruction svg .y-tick").count()) >= 2, true);
+      const l0Total = (await tab.locator("#l0-histogram svg rect title").allTextContents())
+        .reduce((s, t) => s + Number(/: (\d+)$/.exec(t)![1]), 0);
+      assertEquals(l0Total, cmp.prompt_stats.reduce((s: number, p: { tokens: number }) => s + p.tokens - 1, 0));
+      assertEquals(await clippedChartTexts(tab), []);
+      await tab.screenshot({ path: `${ARTIFACTS}compare.png`, fullPage: true });
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
     }
   },
 );
