@@ -14,14 +14,7 @@ const RUN_LIMIT_MS = 120_000;
  * Snippets that fail today, each found by its file and a piece of its code, with the reason. The test checks that
  * each still fails as said, so a fix shows up as a failure asking to take the snippet off this list.
  */
-const KNOWN_BROKEN: { file: string; code: string; fails: "check" | "run"; reason: string }[] = [
-  {
-    file: "docs/library.md",
-    code: "topFeatures(sae.gpu, features, 5)",
-    fails: "check",
-    reason: "topFeatures takes (features, k) now (TS2554), and an SAE on the cpu device has no WebGPU device to give",
-  },
-];
+const KNOWN_BROKEN: { file: string; code: string; fails: "check" | "run"; reason: string }[] = [];
 
 interface Snippet {
   /** The Markdown file, relative to the repository root. */
