@@ -9,7 +9,7 @@
 
 import { createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
 import type { OnnxDtype } from "../util/onnx_proto.ts";
-import { stepGraph } from "./cpu_step.ts";
+import { addHostScatters, projectOutRows, stepGraph } from "./cpu_step.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
 import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
@@ -48,9 +48,12 @@ const ADAM_EPS = 1e-8;
 export class CpuTrainerEngine implements TrainerEngine {
   readonly #cfg: SaeTrainingConfig;
   readonly #arch: TrainingArchitecture;
+  readonly #sparse: boolean | undefined;
   readonly #params: Parameter[];
   // The graph without the auxiliary term or the one with it, built when first needed.
   readonly #sessions = new Map<boolean, Promise<StepSession>>();
+  // W_enc's host-scattered gradient columns, gathered as rows before they are added transposed
+  #scatterScratch?: Float32Array;
 
   /**
    * Takes the parameters (copied) and moments.
@@ -58,9 +61,12 @@ export class CpuTrainerEngine implements TrainerEngine {
    * @param cfg The SAE's settings.
    * @param params Initial parameters, in storage order.
    * @param moments Adam moments to start from (`m.NAME`, `v.NAME`); missing ones start at 0.
+   * @param sparse TopK's gradient sums from the kept latents on the host (`true`), by dense products (`false`), or
+   *   by width (unset).
    */
-  constructor(cfg: SaeTrainingConfig, params: ParameterMap, moments: ParameterMap) {
+  constructor(cfg: SaeTrainingConfig, params: ParameterMap, moments: ParameterMap, sparse?: boolean) {
     this.#cfg = cfg;
+    this.#sparse = sparse;
     this.#arch = trainingArchitecture(cfg.architecture);
     const { d_in: dIn, d_sae: dSae } = cfg;
     const dimsOf = (name: string, size: number) =>
@@ -84,7 +90,7 @@ export class CpuTrainerEngine implements TrainerEngine {
       // run switches graphs only when latents die or come back.
       this.destroy();
       const dims = new Map(this.#params.map((p) => [p.name, p.dims]));
-      const g = stepGraph(this.#cfg, this.#arch, withTerm, dims);
+      const g = stepGraph(this.#cfg, this.#arch, withTerm, dims, this.#sparse);
       session = createCpuSession(g.build()).then((s) => ({ session: s, inputs: g.inputTypes }));
       session.catch(() => this.#sessions.delete(key));
       this.#sessions.set(key, session);
@@ -111,9 +117,16 @@ export class CpuTrainerEngine implements TrainerEngine {
     }
     const out = await session.run(feeds);
     const read = (name: string) => out[name].data as Float32Array;
+    for (const p of this.#params) {
+      if (out[`grad.${p.name}`]) p.grad.set(read(`grad.${p.name}`));
+      else p.grad.fill(0);
+    }
+    const grads = new Map(this.#params.map((p) => [p.name, p.grad]));
+    this.#scatterScratch ??= new Float32Array(cfg.d_sae * dIn);
+    addHostScatters(out, grads, cfg, this.#scatterScratch);
+    if (this.#arch.decoder === "unit_norm") projectOutRows(grads.get("W_dec")!, this.#value("W_dec"), dIn);
     const sumSquares = new Float32Array(this.#params.length);
     this.#params.forEach((p, i) => {
-      p.grad.set(read(`grad.${p.name}`));
       let total = 0;
       for (const g of p.grad) total += g * g;
       sumSquares[i] = total;
@@ -130,6 +143,10 @@ export class CpuTrainerEngine implements TrainerEngine {
     };
   }
 
+  #value(name: string): Float32Array {
+    return this.#params.find((p) => p.name === name)!.value;
+  }
+
   /** Clips every gradient by the global norm, takes Adam's step, and renormalises unit-norm decoder rows. */
   #update(input: EngineStepInput, gradNorm: number): void {
     const { adam_beta1: b1, adam_beta2: b2 } = this.#cfg;
@@ -144,7 +161,7 @@ export class CpuTrainerEngine implements TrainerEngine {
       }
     }
     if (this.#arch.decoder !== "unit_norm") return;
-    const w = this.#params.find((p) => p.name === "W_dec")!.value, dIn = this.#cfg.d_in;
+    const w = this.#value("W_dec"), dIn = this.#cfg.d_in;
     for (let j = 0; j < this.#cfg.d_sae; j++) {
       const row = w.subarray(j * dIn, (j + 1) * dIn);
       let s = 0;

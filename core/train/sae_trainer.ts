@@ -34,8 +34,10 @@ export interface SaeTrainerOptions {
   /**
    * On WebGPU, the TopK family decodes and takes the decoder and encoder gradients from the kept latents only
    * (sparsify's idea); `false` runs the dense products over every latent instead, which the tests compare against.
-   * The cpu engine always runs the TopK family sparse.
-   * @default {true}
+   * On the cpu engine the TopK family always decodes from the kept latents; `true` sums its W_enc and W_dec
+   * gradients from them on the host, `false` takes dense products, and unset picks by width (dense products while
+   * d_sae ≤ 64 · k, where a GEMM costs fewer operations than the host's additions).
+   * @default {true on WebGPU; by width on the cpu}
    */
   sparse?: boolean;
 }
@@ -143,7 +145,7 @@ export class SaeTrainer {
       }
     }
     const engine = device === "cpu"
-      ? new CpuTrainerEngine(cfg, params, moments)
+      ? new CpuTrainerEngine(cfg, params, moments, options.sparse)
       : new GpuTrainerEngine(device, cfg, params, moments, options.sparse ?? true);
     const trainer = new SaeTrainer(cfg, device === "cpu" ? "cpu" : "webgpu", engine, params);
     trainer.#step = state?.step ?? 0;

@@ -42,11 +42,17 @@ type Device = "webgpu" | "cpu";
 const DEVICES: Device[] = ["webgpu", "cpu"];
 const on = (device: Device) => device === "cpu" ? "cpu" : gpu;
 
-async function checkGradients(device: Device, cfg: SaeTrainingConfig, dead: boolean, l1 = 0.3): Promise<void> {
+async function checkGradients(
+  device: Device,
+  cfg: SaeTrainingConfig,
+  dead: boolean,
+  l1 = 0.3,
+  sparse?: boolean,
+): Promise<void> {
   const x = batch(7);
   const rng = mulberry32(3);
   const sinceFired = dead ? deadState(cfg) : new Float32Array(S);
-  const trainer = SaeTrainer.create(on(device), cfg, rng, { sinceFired });
+  const trainer = SaeTrainer.create(on(device), cfg, rng, { sinceFired }, { sparse });
   try {
     const start = (await trainer.state()).tensors;
     const params: Params = new Map(
@@ -124,6 +130,13 @@ for (const device of DEVICES) {
   });
 }
 
+Deno.test("SaeTrainer.step() on cpu: TopK's gradients summed on the host from the kept latents match finite differences", async () => {
+  // these sizes take dense products by default; sparse: true forces the host's sums SAELens's widths take
+  await checkGradients("cpu", config("topk"), false, 0.3, true);
+  await checkGradients("cpu", config("topk", { aux_loss_coefficient: 0.5 }), true, 0.3, true);
+  await checkGradients("cpu", config("topk", { apply_b_dec_to_input: false }), false, 0.3, true);
+});
+
 Deno.test("SaeTrainer.step() keeps k latents per token for topk and k on average for batchtopk", async () => {
   for (const arch of ["topk", "batchtopk"] as const) {
     const trainer = SaeTrainer.create(gpu, config(arch), mulberry32(1));
@@ -143,12 +156,16 @@ Deno.test("SaeTrainer.step() reduces the loss on a fixed batch", async () => {
   trainer.destroy();
 });
 
-for (const arch of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
-  Deno.test(`SaeTrainer.step() of ${arch} from the kept latents equals the dense products`, async () => {
+for (
+  const [device, arch] of DEVICES.flatMap((d) =>
+    (["topk", "batchtopk", "matryoshka_batchtopk"] as const).map((a) => [d, a] as const)
+  )
+) {
+  Deno.test(`SaeTrainer.step() of ${arch} on ${device} from the kept latents equals the dense products`, async () => {
     const cfg = config(arch);
     const x = batch(11);
     const make = (sparse: boolean) =>
-      SaeTrainer.create(gpu, cfg, mulberry32(5), { sinceFired: deadState(cfg) }, { sparse });
+      SaeTrainer.create(on(device), cfg, mulberry32(5), { sinceFired: deadState(cfg) }, { sparse });
     const [sparse, dense] = [make(true), make(false)];
     try {
       for (let step = 0; step < 3; step++) {
@@ -257,7 +274,7 @@ Deno.test("SaeTrainer on cpu gives the same bits twice for the TopK family when 
   for (const architecture of ["topk", "batchtopk", "matryoshka_batchtopk"] as const) {
     const cfg = config(architecture, { d_in: dIn, d_sae: 128, k: 8, matryoshka_widths: [32, 128] });
     const run = async () => {
-      const trainer = SaeTrainer.create("cpu", cfg, mulberry32(3));
+      const trainer = SaeTrainer.create("cpu", cfg, mulberry32(3), undefined, { sparse: true });
       try {
         for (let s = 0; s < 3; s++) await trainer.step(x, { lr: 1e-2, l1Coefficient: 0 });
         return (await trainer.state()).tensors;
