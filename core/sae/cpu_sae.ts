@@ -7,6 +7,7 @@
  */
 
 import { CpuTensor } from "../cpu/cpu_tensor.ts";
+import type { OnnxValueInfo } from "../util/onnx_proto.ts";
 import { GraphBuilder } from "../cpu/graph_builder.ts";
 import { normalizeInNodes, normalizeOutNodes, undoNames } from "../cpu/normalize_graph.ts";
 import { CPU_THREADS, createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
@@ -53,7 +54,10 @@ export class CpuSae implements SaeEngine {
   readonly #weights: Map<string, { data: Float32Array; dims: number[] }>;
   readonly #k: number | undefined;
   readonly #sparseDecode: boolean;
-  readonly #sessions = new Map<Op, Promise<{ session: OrtSession; inputs: string[] }>>();
+  readonly #sessions = new Map<
+    Op,
+    Promise<{ session: OrtSession; inputs: string[]; outputs: readonly OnnxValueInfo[] }>
+  >();
   readonly #inFlight = new Set<Promise<unknown>>();
   // Per-row normalization statistics of the last encode, which decode() undoes (as SAELens keeps them).
   #lastUndo: { rows: number; values: Promise<Record<string, Float32Array>> } | undefined;
@@ -215,11 +219,16 @@ export class CpuSae implements SaeEngine {
   async #runNow(op: Op, given: Record<string, Fed>): Promise<Outputs> {
     let session = this.#sessions.get(op);
     if (!session) {
-      const g = this.#graph(op);
-      session = createCpuSession(g.build(), { arena: false }).then((s) => ({ session: s, inputs: g.inputNames }));
+      const graph = this.#graph(op);
+      const built = graph.build();
+      session = createCpuSession(built, { arena: false }).then((s) => ({
+        session: s,
+        inputs: graph.inputNames,
+        outputs: built.outputs,
+      }));
       this.#sessions.set(op, session);
     }
-    const [ort, { session: s, inputs }] = await Promise.all([loadOrtNode(), session]);
+    const [ort, { session: s, inputs, outputs }] = await Promise.all([loadOrtNode(), session]);
     const feeds: Record<string, OrtTensor> = {};
     for (const name of inputs) {
       const fed = given[name];
@@ -227,9 +236,21 @@ export class CpuSae implements SaeEngine {
       if (!data) throw new TypeError(`Cannot run the ${op} graph as its input ${name} was not given`);
       feeds[name] = new ort.Tensor("float32", data, [...(fed ?? this.#weights.get(name)!).dims]);
     }
-    const results = await s.run(feeds);
+    // Outputs of a known size (every one but the undo values) are written by ONNX Runtime straight into the arrays
+    // returned: no copy of a [rows, d_sae] result, and its pages touched once
+    const rows = Object.values(given)[0]?.dims[0]; // every input is [rows, width]
+    const fetches: Record<string, OrtTensor> = {};
+    for (const { name, dtype, dims } of outputs) {
+      const shape = dims?.map((d) => d === "rows" ? rows : d);
+      if (!shape?.every((d) => typeof d === "number")) continue;
+      const size = (shape as number[]).reduce((a, b) => a * b, 1);
+      fetches[name] = dtype === "int64"
+        ? new ort.Tensor("int64", new BigInt64Array(size), shape as number[])
+        : new ort.Tensor("float32", new Float32Array(size), shape as number[]);
+    }
+    const results = await s.run(feeds, { ...Object.fromEntries(outputs.map((o) => [o.name, null])), ...fetches });
     return Object.fromEntries(
-      Object.entries(results).map(([name, t]) => [name, t.data as Float32Array | BigInt64Array]),
+      outputs.map(({ name }) => [name, (fetches[name] ?? results[name]).data as Float32Array | BigInt64Array]),
     );
   }
 

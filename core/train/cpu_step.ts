@@ -29,6 +29,9 @@ export interface PerRow {
   index: string;
 }
 
+/** The symbolic size of TopK's host-scattered lists: rows · k. */
+export const PER_ROW_KEPT = "rows_k";
+
 /** An architecture's nodes of the CPU step. */
 export interface CpuTrainingParts {
   /** hidden_pre from sae_in (`s.xin`) and the features. */
@@ -82,7 +85,7 @@ export class CpuStep {
   readonly #grads = new Map<string, string[]>();
   readonly #stats = new Map<number, string>();
   readonly #wideIndices = new Map<string, string>();
-  readonly #hostScatters: { name: string; index: string; updates: string; output: string }[] = [];
+  readonly #hostScatters: { name: string; index: string; updates: string; perRow: boolean; output: string }[] = [];
   readonly #inputBiases: [string, string][] = [];
   readonly #dims: Map<string, number[]>;
 
@@ -183,9 +186,9 @@ export class CpuStep {
    * (`scatter.NAME.N.index` / `.updates` outputs, summed by {@linkcode addHostScatters}): one pass over the rows, where
    * ScatterND races and ScatterElements takes ten times as long. W_dec's rows are its rows; W_enc's are its columns.
    */
-  hostScatter(name: "W_enc" | "W_dec", index: string, updates: string): void {
+  hostScatter(name: "W_enc" | "W_dec", index: string, updates: string, perRow: boolean): void {
     const n = this.#hostScatters.filter((h) => h.name === name).length;
-    this.#hostScatters.push({ name, index, updates, output: `scatter.${name}.${n}` });
+    this.#hostScatters.push({ name, index, updates, perRow, output: `scatter.${name}.${n}` });
   }
 
   /** Adds a contribution to a parameter's gradient. */
@@ -228,7 +231,7 @@ export class CpuStep {
           g.int64s([-1, dIn]),
         ])
         : this.op("Mul", [this.op("Gather", [this.xin, f.rowIndex], { axis: 0 }), this.unsqueeze(dPre)]);
-      this.hostScatter("W_enc", f.column, rows);
+      this.hostScatter("W_enc", f.column, rows, f.perRow !== undefined);
     }
     this.grad("b_enc", this.scatterAdd([dSae], f.column, dPre));
     this.inputBias(this.param("W_enc"), "b_enc");
@@ -327,9 +330,12 @@ export class CpuStep {
         g.output(summed(name), `grad.${name}`, this.#dims.get(name)!);
       }
     }
+    // TopK's lists hold k entries a row: "rows_k" tells the engine their size before the run (it writes them into
+    // buffers kept between steps); BatchTopK's vary
     for (const h of this.#hostScatters) {
-      g.output(h.index, `${h.output}.index`, ["kept"], "int64");
-      g.output(h.updates, `${h.output}.updates`, ["kept", cfg.d_in]);
+      const kept = h.perRow ? PER_ROW_KEPT : "kept";
+      g.output(h.index, `${h.output}.index`, [kept], "int64");
+      g.output(h.updates, `${h.output}.updates`, [kept, cfg.d_in]);
     }
     const zeros = this.op("Mul", [this.#stats.get(0)!, this.c(0)]);
     const slots = [0, 1, ...widths.slice(0, -1).map((_, l) => 2 + l)].map((slot) => this.#stats.get(slot) ?? zeros);
@@ -415,7 +421,7 @@ function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }
     return w === dSae ? rows : s.op("Mul", [rows, s.unsqueeze(inLevel(w))]);
   });
   const dKept = dRows.length === 1 ? dRows[0] : s.op("Sum", dRows);
-  s.hostScatter("W_dec", f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)]));
+  s.hostScatter("W_dec", f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)]), false);
   return s.rowSum(s.op("Mul", [dKept, rowsOfW]), false);
 }
 
@@ -435,7 +441,7 @@ function perRowReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept"
       s.op("Unsqueeze", [top.values, g.int64s([2])]),
       s.op("Unsqueeze", [dRecon, g.int64s([1])]),
     ]);
-    s.hostScatter("W_dec", f.column, s.op("Reshape", [outer, g.int64s([-1, dIn])]));
+    s.hostScatter("W_dec", f.column, s.op("Reshape", [outer, g.int64s([-1, dIn])]), true);
   }
   return s.op("Reshape", [dValues, g.int64s([-1])]);
 }
@@ -475,9 +481,14 @@ export function addHostScatters(
       }
     }
     if (name === "W_dec") continue;
-    const wEnc = grads.get("W_enc")!;
-    for (let j = 0; j < dSae; j++) {
-      for (let d = 0; d < dIn; d++) wEnc[d * dSae + j] += scratch[j * dIn + d];
+    // in 64 × 64 tiles: the writes of a tile stay within 64 cache lines
+    const wEnc = grads.get("W_enc")!, tile = 64;
+    for (let j0 = 0; j0 < dSae; j0 += tile) {
+      for (let d0 = 0; d0 < dIn; d0 += tile) {
+        for (let d = d0; d < Math.min(d0 + tile, dIn); d++) {
+          for (let j = j0; j < Math.min(j0 + tile, dSae); j++) wEnc[d * dSae + j] += scratch[j * dIn + d];
+        }
+      }
     }
   }
 }

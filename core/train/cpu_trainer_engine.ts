@@ -8,8 +8,8 @@
  */
 
 import { createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
-import type { OnnxDtype } from "../util/onnx_proto.ts";
-import { addHostScatters, projectOutRows, stepGraph } from "./cpu_step.ts";
+import type { OnnxDtype, OnnxValueInfo } from "../util/onnx_proto.ts";
+import { addHostScatters, PER_ROW_KEPT, projectOutRows, stepGraph } from "./cpu_step.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
 import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
@@ -30,6 +30,7 @@ interface Parameter {
 interface StepSession {
   session: OrtSession;
   inputs: { name: string; dtype: OnnxDtype }[];
+  outputs: readonly OnnxValueInfo[];
 }
 
 /** Largest gradient norm before clipping, as SAELens (`clip_grad_norm_(…, 1.0)`). */
@@ -54,6 +55,8 @@ export class CpuTrainerEngine implements TrainerEngine {
   readonly #sessions = new Map<boolean, Promise<StepSession>>();
   // W_enc's host-scattered gradient columns, gathered as rows before they are added transposed
   #scatterScratch?: Float32Array;
+  // TopK's host-scattered lists, written by ONNX Runtime into the same arrays every step (no copy, no fresh pages)
+  readonly #listBuffers = new Map<string, Float32Array | BigInt64Array>();
 
   /**
    * Takes the parameters (copied) and moments.
@@ -91,7 +94,8 @@ export class CpuTrainerEngine implements TrainerEngine {
       this.destroy();
       const dims = new Map(this.#params.map((p) => [p.name, p.dims]));
       const g = stepGraph(this.#cfg, this.#arch, withTerm, dims, this.#sparse);
-      session = createCpuSession(g.build()).then((s) => ({ session: s, inputs: g.inputTypes }));
+      const built = g.build();
+      session = createCpuSession(built).then((s) => ({ session: s, inputs: g.inputTypes, outputs: built.outputs }));
       session.catch(() => this.#sessions.delete(key));
       this.#sessions.set(key, session);
     }
@@ -100,7 +104,7 @@ export class CpuTrainerEngine implements TrainerEngine {
 
   async step(input: EngineStepInput): Promise<EngineReadback> {
     const cfg = this.#cfg, { d_in: dIn } = cfg, term = input.term;
-    const [ort, { session, inputs }] = await Promise.all([loadOrtNode(), this.#session(term)]);
+    const [ort, { session, inputs, outputs }] = await Promise.all([loadOrtNode(), this.#session(term)]);
     const given: Record<string, [Float32Array | BigInt64Array, number[]]> = {
       x: [input.x, [input.batch, dIn]],
       lambda: [Float32Array.of(input.lambdaPerRow), []],
@@ -115,7 +119,10 @@ export class CpuTrainerEngine implements TrainerEngine {
       const [data, dims] = given[name];
       feeds[name] = new ort.Tensor(dtype === "int64" ? "int64" : "float32", data, dims);
     }
-    const out = await session.run(feeds);
+    const fetches = await this.#fetchesFor(outputs, input.batch);
+    const ran = await session.run(feeds, fetches);
+    // a preallocated output is read from its own buffer
+    const out = Object.fromEntries(Object.keys(fetches).map((n) => [n, fetches[n] ?? ran[n]]));
     const read = (name: string) => out[name].data as Float32Array;
     for (const p of this.#params) {
       if (out[`grad.${p.name}`]) p.grad.set(read(`grad.${p.name}`));
@@ -141,6 +148,25 @@ export class CpuTrainerEngine implements TrainerEngine {
       sumSquares,
       minKept: minKept < FLOAT32_MAX ? minKept : undefined,
     };
+  }
+
+  /** The step's outputs of a size known before the run, in buffers kept between steps; the others, ONNX Runtime's. */
+  async #fetchesFor(outputs: readonly OnnxValueInfo[], batch: number): Promise<Record<string, OrtTensor | null>> {
+    const ort = await loadOrtNode();
+    const fetches: Record<string, OrtTensor | null> = {};
+    for (const { name, dtype, dims } of outputs) {
+      fetches[name] = null;
+      if (dims?.[0] !== PER_ROW_KEPT) continue;
+      const shape = [batch * this.#cfg.k, ...dims.slice(1) as number[]];
+      const size = shape.reduce((a, b) => a * b, 1);
+      let buffer = this.#listBuffers.get(name);
+      if (buffer?.length !== size) {
+        buffer = dtype === "int64" ? new BigInt64Array(size) : new Float32Array(size);
+        this.#listBuffers.set(name, buffer);
+      }
+      fetches[name] = new ort.Tensor(dtype === "int64" ? "int64" : "float32", buffer, shape);
+    }
+    return fetches;
   }
 
   #value(name: string): Float32Array {
