@@ -20,16 +20,19 @@ import type { ResolvedRun } from "./runner_config.ts";
  * @param store The run's activation store.
  * @param resolved The run's settings.
  * @param hookIndex Each SAE's hook in the store's order.
+ * @param onProgress Called with the batches drawn so far, from 0 up to all of them.
  * @returns Each SAE's scale, undefined for SAEs without it.
  */
 export async function estimateScales(
   store: ActivationStore,
   { run, saes }: ResolvedRun,
   hookIndex: number[],
+  onProgress?: (done: number, total: number) => void,
 ): Promise<(number | undefined)[]> {
   const wanted = saes.map((s) => s.normalize_activations === "expected_average_only_in");
   const batches = Math.max(0, ...saes.map((s, i) => wanted[i] ? s.n_batches_for_norm_estimate : 0));
   const sums = saes.map(() => 0);
+  if (batches > 0) onProgress?.(0, batches);
   for (let b = 0; b < batches; b++) {
     const xs = await store.next(run.train_batch_size_tokens);
     saes.forEach((s, i) => {
@@ -43,6 +46,7 @@ export async function estimateScales(
       }
       sums[i] += total / rows;
     });
+    onProgress?.(b + 1, batches);
   }
   return saes.map((s, i) => wanted[i] ? Math.sqrt(s.d_in) / (sums[i] / s.n_batches_for_norm_estimate) : undefined);
 }

@@ -9,6 +9,7 @@ import { RUNNER_DEFAULTS, RUNNER_SETTINGS, type RunnerConfig, SAELENS_ONLY_FIELD
 import { levelWidths, type SaeTrainingConfig, selectsByRank, type TrainArchitecture } from "./sae_training_config.ts";
 import type { Setting } from "./setting.ts";
 import { systemMemoryBytes } from "../util/system_memory.ts";
+import { outputFolders } from "./output_folders.ts";
 
 /** The SAEs of a run, each with its hook and fully resolved settings. */
 export interface ResolvedRun {
@@ -39,7 +40,7 @@ const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk
  * @param hookWidth The model's width at a hook (for d_in 0).
  * @returns The run and its SAEs.
  * @throws {TypeError} On an unknown field or a value of the wrong type.
- * @throws {RangeError} On a value out of range.
+ * @throws {RangeError} On a value out of range, or two SAEs saving to one folder.
  */
 export function resolveRunnerConfig(
   raw: Record<string, unknown>,
@@ -57,7 +58,9 @@ export function resolveRunnerConfig(
     return sae;
   });
   checkMemory(run, saes, where);
-  return { run: { ...run, ...saes[0], saes: run.saes }, saes };
+  const resolved = { run: { ...run, ...saes[0], saes: run.saes }, saes };
+  outputFolders(resolved, where);
+  return resolved;
 }
 
 /** Bytes of the activations a run holds: the mixing buffer and a batch being served, f32, every hook. */
