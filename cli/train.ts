@@ -242,7 +242,7 @@ export async function train(args: string[]): Promise<number> {
       if (result.stopped) {
         progress?.stopped(summary);
         console.log(
-          `Stopped at step ${result.steps}: checkpoint ${result.checkpoint}; continue with sae train --resume ${checkpointPath}`,
+          `Stopped at step ${result.steps}: checkpoint ${result.checkpoint}; continue with --resume ${checkpointPath}`,
         );
         return 130;
       }

@@ -45,7 +45,10 @@ export const RESUME_OVERRIDABLE: readonly string[] = [
 export async function resumeSettings(path: string, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
   const meta = await readCheckpointMeta(path);
   const folder = (await Deno.stat(path)).isDirectory ? path : dirname(path);
-  return { ...storedSettings(meta), checkpoint_path: folder, ...raw };
+  const stored = storedSettings(meta);
+  // a config that lists its SAEs (or a sweep of them) replaces the stored list
+  if ("saes" in raw || "sweep" in raw) delete stored.saes;
+  return { ...stored, checkpoint_path: folder, ...raw };
 }
 
 /**

@@ -10,6 +10,7 @@ import { levelWidths, type SaeTrainingConfig, selectsByRank, type TrainArchitect
 import type { Setting } from "./setting.ts";
 import { systemMemoryBytes } from "../util/system_memory.ts";
 import { outputFolders } from "./output_folders.ts";
+import { expandSweep } from "./sweep_grid.ts";
 
 /** The SAEs of a run, each with its hook and fully resolved settings. */
 export interface ResolvedRun {
@@ -25,8 +26,8 @@ const NULL_MEANS_DEFAULT = new Set(["model_from_pretrained_kwargs", "eval_batch_
 const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk: "topk" };
 
 /**
- * Fills defaults, maps SAELens aliases (`activation_fn`, `activation_fn_kwargs.k`, nested `sae`),
- * resolves d_in and d_sae, and checks every field.
+ * Fills defaults, maps SAELens aliases (`activation_fn`, `activation_fn_kwargs.k`, nested `sae`), expands a
+ * `sweep` grid into `saes`, resolves d_in and d_sae, and checks every field.
  *
  * @example
  * ```ts
@@ -47,7 +48,7 @@ export function resolveRunnerConfig(
   where: string,
   hookWidth: (hook: string) => number,
 ): ResolvedRun {
-  const run = normalise(raw, where, RUNNER_DEFAULTS);
+  const run = normalise(expandSweep(raw, where), where, RUNNER_DEFAULTS);
   const entries = run.saes.length > 0 ? run.saes : [{}];
   const saes = entries.map((entry, i) => {
     const own = normalise(entry as Record<string, unknown>, `${where} saes[${i}]`, { ...run, saes: [] });

@@ -610,7 +610,7 @@ Deno.test("sae train stopped by a signal says so in order, never done, and resum
   assert(!stderr.includes("sae train: done"), stderr);
   const step = Number(/^Stopped at step (\d+): checkpoint /.exec(out)?.[1]);
   assert(step > 0 && step < 60, out);
-  assert(out.includes(`continue with sae train --resume ${join(dir, "ck")}`), out);
+  assert(out.includes(`continue with --resume ${join(dir, "ck")}`), out);
   const resumed = await runCli(["train", "--resume", join(dir, "ck")]);
   assertEquals(resumed.code, 0, resumed.stderr);
   assert(resumed.stderr.includes(`sae train: ${step + 1}/60 steps`), resumed.stderr);
