@@ -40,12 +40,17 @@ Trains SAEs on a model's activations (run only up to the deepest hook needed, sh
 buffer) and writes each as a SAELens v6 folder with sparsity.safetensors, a metrics.jsonl log and an
 HTML report. Config fields are SAELens's LanguageModelSAERunnerConfig names; every field is also a
 flag (--l1-coefficient 5) that overrides the file. A "saes" list in the config trains several SAEs
-(other hooks, widths or coefficients) from one forward pass. Ctrl-C or SIGTERM saves a checkpoint and exits.
+(other hooks, widths or coefficients) from one forward pass, each in its own output_path when it sets one;
+"sweep": {"l1_coefficient": [1, 3, 5]} expands a grid into that list, each point in checkpoint_path/final/
+<field>_<value> (or under output_path). n_checkpoints writes a loadable SAE folder per checkpoint,
+checkpoint_path/<tokens trained on>, beside the resumable checkpoint. Ctrl-C or SIGTERM saves a checkpoint
+and exits; sae train --resume DIR continues the run with its stored settings.
 
 Options:
   --config FILE            JSON config (SAELens field names; a nested "sae" object is merged in)
   --resume DIR             continue the run whose checkpoint is in DIR (its checkpoint_path) with the
-                           settings stored there; flags may change only ${RESUME_OVERRIDABLE.join(", ")}
+                           settings stored there; a config or flags may change only:
+                           ${RESUME_OVERRIDABLE.join(", ")}
   --cache-activations DIR  only run the model and write training_tokens of activations to DIR as
                            safetensors shards; train later with --cached-activations-path DIR
   --report FILE            HTML report (default: checkpoint_path/report.html)

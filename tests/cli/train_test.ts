@@ -744,3 +744,25 @@ Deno.test("sae train reports the norm estimate, the buffer's fill and evaluation
   assertEquals(evaluating.map((p) => [p.sae, p.done, p.total]), [[0, 0, 8], [0, 4, 8], [0, 8, 8]]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test(
+  "sae train sweep field: a grid of SAEs in folders named after their values, resumed from the folder",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const config = await writeConfig(dir, smallRun(dir, { sweep: { l1_coefficient: [1, 3] }, n_checkpoints: 3 }));
+    const r = await runCli(["train", "--config", config]);
+    assertEquals(r.code, 0, r.stderr);
+    const ck = join(dir, "ck");
+    const folders = [join(ck, "final", "l1_coefficient_1"), join(ck, "final", "l1_coefficient_3")];
+    const weights = await Promise.all(folders.map((f) => Deno.readFile(join(f, "sae_weights.safetensors"))));
+    assert(r.stdout.includes(`${ck}/1024/0, ${ck}/1024/1`), r.stdout);
+    await Deno.remove(join(ck, "final"), { recursive: true });
+    const resumed = await runCli(["train", "--resume", ck]);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    for (const [i, folder] of folders.entries()) {
+      assertEquals(await Deno.readFile(join(folder, "sae_weights.safetensors")), weights[i]);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
