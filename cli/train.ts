@@ -172,8 +172,15 @@ export async function train(args: string[]): Promise<number> {
   }
 
   const controller = new AbortController();
+  const phases = new PhaseLog();
   const onSignal = () => {
-    if (!controller.signal.aborted) console.error("sae train: stopping after this step, with a checkpoint");
+    if (!controller.signal.aborted) {
+      console.error(
+        phases.has("estimating the input norm")
+          ? "sae train: stopping the norm estimate, before any step"
+          : "sae train: stopping after this step, with a checkpoint",
+      );
+    }
     controller.abort();
   };
   // Ctrl-C, and SIGTERM as schedulers (Slurm, Kubernetes, systemd) stop jobs: both checkpoint and stop
@@ -194,7 +201,6 @@ export async function train(args: string[]): Promise<number> {
   let estimated = false, firstStep: { step: number; at: number } | undefined;
   let trained: TrainingRun["resolved"]["saes"] = [];
   let last: { l0: number[]; ev: number[]; dead: number[] } | undefined;
-  const phases = new PhaseLog();
   try {
     const result = await trainSae(settings, {
       where,
@@ -244,6 +250,11 @@ export async function train(args: string[]): Promise<number> {
     });
     const summary = last ? keyMetrics(last, [2, 4, 1]) : "";
     try {
+      if (result.stopped && result.checkpoint === undefined) {
+        phases.abandon();
+        console.log("Stopped before step 1: no checkpoint written");
+        return 130;
+      }
       if (result.stopped) {
         progress?.stopped(summary);
         console.log(
@@ -277,6 +288,7 @@ export async function train(args: string[]): Promise<number> {
     }
   } catch (error) {
     phases.abandon();
+    progress?.stopped();
     if (error instanceof NonFiniteError) {
       const checkpoint = await Deno.stat(join(checkpointPath, CHECKPOINT_FILE)).catch(() => undefined);
       throw new NonFiniteError(
@@ -326,7 +338,12 @@ class PhaseLog {
     }
   }
 
-  /** Ends the passes a failure left open. */
+  /** Whether a phase is under way. */
+  has(phase: PhaseProgress["phase"]): boolean {
+    return [...this.#open.keys()].some((key) => key.startsWith(phase));
+  }
+
+  /** Ends the passes a failure or a stop left open. */
   abandon(): void {
     for (const { progress } of this.#open.values()) progress?.stopped();
     this.#open.clear();

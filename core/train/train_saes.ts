@@ -78,7 +78,7 @@ export interface TrainSaesOptions {
   metadata: SaeMetadata[];
   /** Continue from the checkpoint in this folder. */
   resume?: string;
-  /** Stops the run after the current step, saving a checkpoint (Ctrl-C). */
+  /** Stops the run after the current step, saving a checkpoint (Ctrl-C); during the norm estimate, at once. */
   signal?: AbortSignal;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
@@ -290,9 +290,14 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
           store,
           resolved,
           hookIndex,
-          (done, total) => phase({ phase: "estimating the input norm", done, total, unit: "batches" }),
+          {
+            onProgress: (done, total) => phase({ phase: "estimating the input norm", done, total, unit: "batches" }),
+            signal: options.signal,
+          },
         ),
       );
+      // stopped during the estimate: no step taken, nothing to keep
+      if (options.signal?.aborted) return { outputs: [], checkpointSaes: [], steps: 0, stopped: true, metrics };
     }
     let lastCheckpoint: string | undefined;
     const checkpointSaes: string[] = [];

@@ -617,6 +617,35 @@ Deno.test("sae train stopped by a signal says so in order, never done, and resum
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("sae train stopped during the norm estimate stops at once, with nothing to resume", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(
+    dir,
+    smallRun(dir, { normalize_activations: "expected_average_only_in", n_batches_for_norm_estimate: 100_000 }),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", config],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!stderr.includes("estimating the input norm: 0/100000 batches")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  child.kill("SIGTERM");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  assertEquals((await child.status).code, 130, stderr);
+  assert(stderr.includes("sae train: stopping the norm estimate, before any step"), stderr);
+  assert(/sae train: estimating the input norm: stopped at \d+\/100000 batches after /.test(stderr), stderr);
+  assertEquals((await stdout).trim(), "Stopped before step 1: no checkpoint written");
+  assertEquals(await Deno.stat(join(dir, "ck", "checkpoint.safetensors")).catch(() => undefined), undefined);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test(
   "sae train n_checkpoints writes a loadable SAE folder per checkpoint, as SAELens names them",
   ORT,
