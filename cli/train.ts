@@ -13,10 +13,11 @@ import { CHECKPOINT_FILE } from "../core/train/checkpoint.ts";
 import { NonFiniteError } from "../core/train/step_result.ts";
 import { trainSae } from "../core/train/train_sae.ts";
 import { RESUME_OVERRIDABLE, resumeSettings } from "../core/train/resume_settings.ts";
+import { readCheckpointMeta } from "../core/train/checkpoint.ts";
 import type { PhaseProgress } from "../core/train/train_saes.ts";
 import { openTrainingRun, type TrainingRun } from "../core/train/training_run.ts";
 import { sparsityVerdict } from "../core/eval/sparsity_verdict.ts";
-import { formatSeconds, logLine, Progress } from "./_progress.ts";
+import { formatSeconds, logLine, Progress, progressToLog } from "./_progress.ts";
 import { type Flags, parseFlags, UsageError } from "./_usage.ts";
 
 const FIELD_FLAGS = Object.fromEntries(
@@ -139,6 +140,7 @@ export async function train(args: string[]): Promise<number> {
   const resume = typeof v.resume === "string" ? v.resume : undefined;
   // a resumed run's settings are the checkpoint's: read them first, so the lines below name the run's model and data
   const settings = resume ? await resumeSettings(resume, raw) : raw;
+  const resumedStep = resume ? (await readCheckpointMeta(resume)).step : 0;
 
   if (typeof v["cache-activations"] === "string") {
     const folder = v["cache-activations"];
@@ -175,10 +177,12 @@ export async function train(args: string[]): Promise<number> {
   const phases = new PhaseLog();
   const onSignal = () => {
     if (!controller.signal.aborted) {
+      // on a terminal, below the bar being redrawn
       console.error(
-        phases.has("estimating the input norm")
-          ? "sae train: stopping the norm estimate, before any step"
-          : "sae train: stopping after this step, with a checkpoint",
+        (progressToLog() ? "" : "\n") +
+          (phases.has("estimating the input norm")
+            ? "sae train: stopping the norm estimate, before any step"
+            : "sae train: stopping after this step, with a checkpoint"),
       );
     }
     controller.abort();
@@ -194,9 +198,9 @@ export async function train(args: string[]): Promise<number> {
       : RUNNER_DEFAULTS[field] || "embedded";
   // within a second, before the model and the data are opened
   console.error(
-    `sae train: ${resume ? `resuming ${resume}: ` : ""}model ${named("model_name")}, ${named("hook_name")}, dataset ${
-      named("dataset_path")
-    }; loading`,
+    `sae train: ${resume ? `resuming ${resume} after step ${resumedStep}: ` : ""}model ${named("model_name")}, ${
+      named("hook_name")
+    }, dataset ${named("dataset_path")}; loading`,
   );
   let estimated = false, firstStep: { step: number; at: number } | undefined;
   let trained: TrainingRun["resolved"]["saes"] = [];
@@ -288,7 +292,7 @@ export async function train(args: string[]): Promise<number> {
     }
   } catch (error) {
     phases.abandon();
-    progress?.stopped();
+    if (firstStep) progress?.stopped();
     if (error instanceof NonFiniteError) {
       const checkpoint = await Deno.stat(join(checkpointPath, CHECKPOINT_FILE)).catch(() => undefined);
       throw new NonFiniteError(

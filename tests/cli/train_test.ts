@@ -560,7 +560,7 @@ Deno.test("sae train --resume DIR alone continues the run with the checkpoint's 
   const resumed = await runCli(["train", "--resume", ck, "--wandb-log-frequency", "2"]);
   assertEquals(resumed.code, 0, resumed.stderr);
   const log = resumed.stderr.split("\n");
-  assert(log[0].startsWith(`sae train: resuming ${ck}: model ${MODEL.replace(/\/$/, "")}, `), log[0]);
+  assert(log[0].startsWith(`sae train: resuming ${ck} after step 8: model ${MODEL.replace(/\/$/, "")}, `), log[0]);
   assert(/topk 128 → 64 at blocks\.2\.hook_resid_pre; 12 steps/.test(log[1]), log[1]);
   // the resumed steps only: the first line (step 9) has neither a rate nor an ETA, which later lines measure from it
   const first = log.find((l) => /^sae train: \d+\/12 steps/.test(l))!;
