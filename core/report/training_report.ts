@@ -39,6 +39,8 @@ const CHARTS: [string, string, string[]][] = [
   ["Explained variance", "explained variance", ["metrics/explained_variance"]],
 ];
 const COLORS = ["#333333", "#3a6ee8", "#e8833a", "#e8833a", "#2a9d5c", "#9b4dca"];
+/** One colour per SAE of a sweep. */
+const POINT_COLORS = ["#3a6ee8", "#e8833a", "#2a9d5c", "#9b4dca", "#d64545", "#8a6d3b", "#333333"];
 
 /** A line chart over the steps with ticked axes and a legend. */
 function lineChartSvg(title: string, yLabel: string, series: { name: string; points: [number, number][] }[]): string {
@@ -102,11 +104,11 @@ function table(rows: [string, unknown][]): string {
   }</table>`;
 }
 
-/** A scatter plot with ticked axes and one labelled point per item. */
+/** A scatter plot with ticked axes and one labelled point per SAE (coloured by SAE, the same in every plot). */
 function scatterSvg(
   title: string,
   axes: [string, string],
-  points: { x: number; y: number; label: string }[],
+  points: { x: number; y: number; label: string; sae: number }[],
 ): string {
   const width = 460, height = 260;
   const span = (values: number[]): [number, number] => {
@@ -129,12 +131,12 @@ function scatterSvg(
       escapeHtml(label)
     }</text>`;
   const base = pad.top + h;
-  const dots = points.map((p, i) => {
+  const dots = points.map((p) => {
     const [cx, cy] = [sx(p.x), sy(p.y)];
     // labels go left of points in the right half, so they stay inside the plot
     const right = cx < pad.left + w / 2;
     return `<g class="point"><circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="4" fill="${
-      COLORS[(i + 1) % COLORS.length]
+      POINT_COLORS[p.sae % POINT_COLORS.length]
     }"><title>${
       escapeHtml(`${p.label}: ${axes[0]} ${formatValue(p.x)}, ${axes[1]} ${formatValue(p.y)}`)
     }</title></circle>${
@@ -190,13 +192,13 @@ function sweepSection(saes: TrainingReportSae[]): string {
   const trained = saes.flatMap((sae, i) => {
     const m = lastWith(sae, "metrics/explained_variance");
     return m && Number.isFinite(m["metrics/l0"])
-      ? [{ x: m["metrics/l0"], y: m["metrics/explained_variance"], label: labels[i] }]
+      ? [{ x: m["metrics/l0"], y: m["metrics/explained_variance"], label: labels[i], sae: i }]
       : [];
   });
   const CE = "model_performance_preservation/ce_loss_score";
   const evaluated = saes.flatMap((sae, i) => {
     const m = lastWith(sae, CE);
-    return m && Number.isFinite(m["sparsity/l0"]) ? [{ x: m["sparsity/l0"], y: m[CE], label: labels[i] }] : [];
+    return m && Number.isFinite(m["sparsity/l0"]) ? [{ x: m["sparsity/l0"], y: m[CE], label: labels[i], sae: i }] : [];
   });
   const rows = saes.map((sae, i) => {
     const last = sae.metrics.at(-1) ?? {};

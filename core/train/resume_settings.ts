@@ -56,7 +56,10 @@ export async function resumeSettings(path: string, raw: Record<string, unknown>)
  * that shared an `output_path` still share it, numbered, as in the first run).
  */
 function storedSettings(meta: CheckpointMeta): Record<string, unknown> {
-  const entries = meta.config.saes;
+  // a field this version no longer has (a checkpoint of an older sae) cannot be set: it is left out
+  const entries = meta.config.saes.map((e) =>
+    Object.fromEntries(Object.entries(e).filter(([k]) => k in RUNNER_DEFAULTS))
+  );
   if (entries.length === 1) return { ...entries[0] };
   const keys = [...new Set(entries.flatMap((e) => Object.keys(e)))];
   const same = (k: string) => entries.every((e) => JSON.stringify(e[k]) === JSON.stringify(entries[0][k]));

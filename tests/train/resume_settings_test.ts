@@ -52,6 +52,8 @@ Deno.test("settingsChanges() counts a field the checkpoint lacks as its default"
   const stored = storedConfig(resolved);
   delete stored.saes[0].lr_end; // a field added to the trainer after the checkpoint was written
   assertEquals(settingsChanges(stored, resolved), []);
+  stored.saes[0].a_field_since_removed = 1;
+  assertEquals(settingsChanges(stored, resolved), []);
   stored.saes[0].k = 16;
   assertEquals(settingsChanges(stored, resolved), ["k was 16, now 8"]);
   const two = resolveRunnerConfig({ saes: [{}, {}] }, "run.json", width);
@@ -63,5 +65,18 @@ Deno.test("resumeSettings() takes a config's own SAE list over the stored one, a
   const settings = await resumeSettings(join(folder, "checkpoint.safetensors"), { sweep: { l1_coefficient: [1, 3] } });
   assertEquals("saes" in settings, false);
   assertEquals(settings.checkpoint_path, folder);
+  await Deno.remove(folder, { recursive: true });
+});
+
+Deno.test("resumeSettings() leaves out a stored field this version no longer has", async () => {
+  const folder = await Deno.makeTempDir();
+  const config = storedConfig(resolveRunnerConfig({ d_sae: 64 }, "run.json", width));
+  config.saes[0].a_field_since_removed = 1;
+  await writeCheckpoint(folder, {
+    meta: { step: 1, rngState: 0, rowsRead: 0, servable: 0, saes: [], config },
+    tensors: new Map(),
+  });
+  const settings = await resumeSettings(folder, {});
+  assertEquals(["a_field_since_removed" in settings, settings.d_sae], [false, 64]);
   await Deno.remove(folder, { recursive: true });
 });
