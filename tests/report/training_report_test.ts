@@ -30,7 +30,7 @@ Deno.test("trainingReportHtml() compares a sweep's SAEs: one labelled point per 
   });
   const html = trainingReportHtml("sweep", [
     sae(1, 150, 0.97, ce(0.99, 151)),
-    sae(3, 40, 0.9, ce(0.97, 41)),
+    sae(3, 40, 0.9, { ...ce(0.97, 41), "sparsity/dead_features": 2 }),
     sae(10, 5, 0.6, ce(0.9, 6)),
   ]);
   assert(html.indexOf('id="sweep"') < html.indexOf("<section><h2>standard 100 (l1 1)"), "the comparison comes first");
@@ -41,7 +41,7 @@ Deno.test("trainingReportHtml() compares a sweep's SAEs: one labelled point per 
   assert(html.includes("<title>l1_coefficient 10: L0 (evaluation) 6, CE loss score 0.9</title>"), "CE point");
   const rows = html.match(/<tr><td>l1_coefficient \d[^]*?<\/tr>/g)!;
   assertEquals(rows.length, 3);
-  assert(rows[0].includes('class="bad"') && rows[0].includes("L0 150.0 of 100 is above 100"), rows[0]);
+  assert(rows[0].includes('class="bad"') && rows[0].includes("not sparse: L0 150 of 100 is above 100"), rows[0]);
   assert(rows[1].includes('<td class="ok">healthy</td>') && rows[1].includes("0.97"), rows[1]);
   assert(rows[2].includes("10.0%") && rows[2].includes("out/l1_10"), rows[2]);
   assertEquals(html.includes('id="no-ce"'), false);
