@@ -57,11 +57,24 @@ export function formatSeconds(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
 }
 
+/** Options of {@linkcode Progress}. */
+export interface ProgressOptions {
+  /**
+   * Measure the rate and the ETA from the first update on, not from the start: for work whose first unit also pays
+   * for setup (a buffer's fill, kernels' compilation), or that continues from a count above 0 (a resumed run).
+   * @default {false}
+   */
+  steady?: boolean;
+}
+
 /** Progress of one pass of long work: rows of a dataset, features ablated, tokens generated... */
 export class Progress {
   #label: string;
   #total?: number;
   #start = performance.now();
+  #steady: boolean;
+  /** The first update (time in ms, units, tokens), from which a steady rate is measured. */
+  #base?: { at: number; done: number; tokens: number };
   #shown = false;
   #tty: boolean;
   #unit: string;
@@ -76,8 +89,10 @@ export class Progress {
    * @param label What is being done, e.g. "eval".
    * @param total Units of work expected, when known.
    * @param unit What is counted. @default {"rows"}
+   * @param options How the rate is measured.
    */
-  constructor(label: string, total?: number, unit = "rows") {
+  constructor(label: string, total?: number, unit = "rows", options: ProgressOptions = {}) {
+    this.#steady = options.steady ?? false;
     this.#unit = unit;
     this.#label = label;
     this.#total = total;
@@ -95,15 +110,22 @@ export class Progress {
   update(done: number, tokens: number, extra = ""): void {
     this.#done = done;
     this.#tokens = tokens;
-    const seconds = (performance.now() - this.#start) / 1000;
+    const now = performance.now();
+    const seconds = (now - this.#start) / 1000;
     const total = this.#total;
-    const rate = tokens > 0 ? `, ${tokens} tokens, ${(tokens / Math.max(seconds, 1e-3)).toFixed(0)} tokens/s` : "";
+    if (this.#steady) this.#base ??= { at: now, done, tokens };
+    // what the rate is measured over: from the start, or (steady) from the first update
+    const base = this.#base ?? { at: this.#start, done: 0, tokens: 0 };
+    const span = (now - base.at) / 1000, units = done - base.done, counted = tokens - base.tokens;
+    const rate = tokens > 0
+      ? `, ${tokens} tokens${counted > 0 ? `, ${(counted / Math.max(span, 1e-3)).toFixed(0)} tokens/s` : ""}`
+      : "";
+    const eta = total && units > 0 && done < total ? `, ETA ${formatSeconds(span * (total - done) / units)}` : "";
     const tail = extra ? `, ${extra}` : "";
     if (this.#tty) {
       const bar = total
         ? `[${"#".repeat(Math.round(20 * Math.min(done / total, 1))).padEnd(20)}] ${done}/${total} ${this.#unit}`
         : `${done} ${this.#unit}`;
-      const eta = total && done > 0 && done < total ? `, ETA ${formatSeconds(seconds * (total - done) / done)}` : "";
       Deno.stderr.writeSync(new TextEncoder().encode(`\r${this.#label} ${bar}${rate}${eta}${tail}\x1b[K`));
       this.#shown = true;
       return;
@@ -114,7 +136,6 @@ export class Progress {
     if (!due) return;
     this.#lastLog = seconds;
     this.#lastLogFraction = fraction;
-    const eta = total && done > 0 && done < total ? `, ETA ${formatSeconds(seconds * (total - done) / done)}` : "";
     const count = total ? `${done}/${total} ${this.#unit} (${(100 * fraction).toFixed(0)}%)` : `${done} ${this.#unit}`;
     console.error(`sae ${this.#label}: ${count}${rate}${eta}${tail}`);
   }
@@ -129,13 +150,31 @@ export class Progress {
       if (this.#shown) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
       return;
     }
-    const seconds = (performance.now() - this.#start) / 1000;
-    const rate = this.#tokens > 0 ? `, ${(this.#tokens / Math.max(seconds, 1e-3)).toFixed(0)} tokens/s` : "";
-    console.error(
-      `sae ${this.#label}: done, ${this.#done} ${this.#unit} in ${formatSeconds(seconds)}${rate}${
-        summary ? `: ${summary}` : ""
-      }`,
-    );
+    console.error(`sae ${this.#label}: done, ${this.#done} ${this.#unit} in ${this.#summary(summary)}`);
+  }
+
+  /**
+   * Ends the pass before the end of the work (stopped, interrupted): ends the bar on a terminal; in a log, says where
+   * it stopped, never "done".
+   *
+   * @param summary What came out so far.
+   */
+  stopped(summary = ""): void {
+    if (this.#tty) {
+      if (this.#shown) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+      return;
+    }
+    const of = this.#total ? `/${this.#total}` : "";
+    console.error(`sae ${this.#label}: stopped at ${this.#done}${of} ${this.#unit} after ${this.#summary(summary)}`);
+  }
+
+  /** The time taken, the rate (from the first update when steady) and the summary. */
+  #summary(summary: string): string {
+    const now = performance.now();
+    const base = this.#base ?? { at: this.#start, tokens: 0 };
+    const counted = this.#tokens - base.tokens, span = (now - base.at) / 1000;
+    const rate = counted > 0 ? `, ${(counted / Math.max(span, 1e-3)).toFixed(0)} tokens/s` : "";
+    return `${formatSeconds((now - this.#start) / 1000)}${rate}${summary ? `: ${summary}` : ""}`;
   }
 }
 

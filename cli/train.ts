@@ -12,9 +12,12 @@ import { RUNNER_DEFAULTS, RUNNER_FIELD_HELP, SAELENS_ONLY_FIELDS } from "../core
 import { CHECKPOINT_FILE } from "../core/train/checkpoint.ts";
 import { NonFiniteError } from "../core/train/step_result.ts";
 import { trainSae } from "../core/train/train_sae.ts";
+import { RESUME_OVERRIDABLE, resumeSettings } from "../core/train/resume_settings.ts";
+import { readCheckpointMeta } from "../core/train/checkpoint.ts";
+import type { PhaseProgress } from "../core/train/train_saes.ts";
 import { openTrainingRun, type TrainingRun } from "../core/train/training_run.ts";
 import { sparsityVerdict } from "../core/eval/sparsity_verdict.ts";
-import { formatSeconds, logLine, Progress } from "./_progress.ts";
+import { formatSeconds, logLine, Progress, progressToLog } from "./_progress.ts";
 import { type Flags, parseFlags, UsageError } from "./_usage.ts";
 
 const FIELD_FLAGS = Object.fromEntries(
@@ -38,11 +41,17 @@ Trains SAEs on a model's activations (run only up to the deepest hook needed, sh
 buffer) and writes each as a SAELens v6 folder with sparsity.safetensors, a metrics.jsonl log and an
 HTML report. Config fields are SAELens's LanguageModelSAERunnerConfig names; every field is also a
 flag (--l1-coefficient 5) that overrides the file. A "saes" list in the config trains several SAEs
-(other hooks, widths or coefficients) from one forward pass. Ctrl-C or SIGTERM saves a checkpoint and exits.
+(other hooks, widths or coefficients) from one forward pass, each in its own output_path when it sets one;
+"sweep": {"l1_coefficient": [1, 3, 5]} expands a grid into that list, each point in checkpoint_path/final/
+<field>_<value> (or under output_path). n_checkpoints writes a loadable SAE folder per checkpoint,
+checkpoint_path/<tokens trained on>, beside the resumable checkpoint. Ctrl-C or SIGTERM saves a checkpoint
+and exits; sae train --resume DIR continues the run with its stored settings.
 
 Options:
   --config FILE            JSON config (SAELens field names; a nested "sae" object is merged in)
-  --resume DIR             continue the run whose checkpoint is in DIR (its checkpoint_path)
+  --resume DIR             continue the run whose checkpoint is in DIR (its checkpoint_path) with the
+                           settings stored there; a config or flags may change only:
+                           ${RESUME_OVERRIDABLE.join(", ")}
   --cache-activations DIR  only run the model and write training_tokens of activations to DIR as
                            safetensors shards; train later with --cached-activations-path DIR
   --report FILE            HTML report (default: checkpoint_path/report.html)
@@ -128,6 +137,10 @@ export async function train(args: string[]): Promise<number> {
     if (typeof text === "string") raw[field] = flagValue(field, text);
   }
   const where = typeof v.config === "string" ? v.config : "flags";
+  const resume = typeof v.resume === "string" ? v.resume : undefined;
+  // a resumed run's settings are the checkpoint's: read them first, so the lines below name the run's model and data
+  const settings = resume ? await resumeSettings(resume, raw) : raw;
+  const resumedStep = resume ? (await readCheckpointMeta(resume)).step : 0;
 
   if (typeof v["cache-activations"] === "string") {
     const folder = v["cache-activations"];
@@ -161,27 +174,44 @@ export async function train(args: string[]): Promise<number> {
   }
 
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  const phases = new PhaseLog();
+  const onSignal = () => {
+    if (!controller.signal.aborted) {
+      // on a terminal, below the bar being redrawn
+      console.error(
+        (progressToLog() ? "" : "\n") +
+          (phases.has("estimating the input norm")
+            ? "sae train: stopping the norm estimate, before any step"
+            : "sae train: stopping after this step, with a checkpoint"),
+      );
+    }
+    controller.abort();
+  };
   // Ctrl-C, and SIGTERM as schedulers (Slurm, Kubernetes, systemd) stop jobs: both checkpoint and stop
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let progress: Progress | undefined;
   let checkpointPath = "";
   const named = (field: "model_name" | "dataset_path" | "hook_name") =>
-    typeof raw[field] === "string" && raw[field] !== "" ? raw[field] : RUNNER_DEFAULTS[field] || "embedded";
+    typeof settings[field] === "string" && settings[field] !== ""
+      ? settings[field]
+      : RUNNER_DEFAULTS[field] || "embedded";
   // within a second, before the model and the data are opened
   console.error(
-    `sae train: model ${named("model_name")}, ${named("hook_name")}, dataset ${named("dataset_path")}; loading`,
+    `sae train: ${resume ? `resuming ${resume} after step ${resumedStep}: ` : ""}model ${named("model_name")}, ${
+      named("hook_name")
+    }, dataset ${named("dataset_path")}; loading`,
   );
-  let estimated = false, firstStepAt = 0;
+  let estimated = false, firstStep: { step: number; at: number } | undefined;
   let trained: TrainingRun["resolved"]["saes"] = [];
-  let last: { l0: number; ev: number; dead: number } | undefined;
+  let last: { l0: number[]; ev: number[]; dead: number[] } | undefined;
   try {
-    const result = await trainSae(raw, {
+    const result = await trainSae(settings, {
       where,
-      resume: typeof v.resume === "string" ? v.resume : undefined,
+      resume,
       report: typeof v.report === "string" ? v.report : undefined,
       signal: controller.signal,
+      onPhase: (p) => phases.update(p, firstStep === undefined),
       onStart: (run, device) => {
         const { run: settings, saes } = run.resolved;
         trained = saes;
@@ -193,42 +223,50 @@ export async function train(args: string[]): Promise<number> {
             run.model ? `, model on ONNX Runtime ${run.model.backend}` : ", cached activations"
           }; ${
             saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")
-          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; filling the mixing buffer (${buffer} tokens) before step 1`,
+          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; a mixing buffer of ${buffer} tokens`,
         );
-        progress = new Progress("train", steps, "steps");
+        // the first step (after a resume: the first resumed one) also pays for the buffer's fill and the kernels'
+        // compilation: rate and ETA are measured from it on
+        progress = new Progress("train", steps, "steps", { steady: true });
       },
       onProgress: ({ step, totalSteps, tokens, results }) => {
-        const r = results[0];
-        last = { l0: r.l0, ev: r.explainedVariance, dead: 100 * r.deadCount / r.fired.length };
-        // Step 1 includes the buffer's fill and the kernels' compilation: estimate from the steps after it, once
-        // five have run or five seconds have passed (a terminal's bar shows its ETA all along)
+        last = {
+          l0: results.map((r) => r.l0),
+          ev: results.map((r) => r.explainedVariance),
+          dead: results.map((r) => 100 * r.deadCount / r.fired.length),
+        };
+        // estimate from the steps after the first, once five have run or five seconds have passed (a terminal's bar
+        // shows its ETA all along)
         const now = performance.now();
-        if (step === 1) firstStepAt = now;
-        const since = (now - firstStepAt) / 1000;
-        if (!estimated && step > 1 && (step >= 6 || since > 5) && step < totalSteps) {
+        firstStep ??= { step, at: now };
+        const since = (now - firstStep.at) / 1000, after = step - firstStep.step;
+        if (!estimated && after > 0 && (after >= 5 || since > 5) && step < totalSteps) {
           estimated = true;
-          const perStep = since / (step - 1);
+          const perStep = since / after;
           logLine(
             `sae train: about ${formatSeconds(perStep * (totalSteps - step))} to go for ${
               totalSteps - step
             } more steps (${formatSeconds(perStep)} per step)`,
           );
         }
-        progress?.update(
-          step,
-          tokens,
-          `L0 ${r.l0.toFixed(1)}, EV ${r.explainedVariance.toFixed(3)}, dead ${last.dead.toFixed(1)}%`,
-        );
+        progress?.update(step, tokens, keyMetrics(last, [1, 3, 1]));
       },
     });
-    progress?.done(last ? `L0 ${last.l0.toFixed(2)}, EV ${last.ev.toFixed(4)}, dead ${last.dead.toFixed(1)}%` : "");
+    const summary = last ? keyMetrics(last, [2, 4, 1]) : "";
     try {
+      if (result.stopped && result.checkpoint === undefined) {
+        phases.abandon();
+        console.log("Stopped before step 1: no checkpoint written");
+        return 130;
+      }
       if (result.stopped) {
+        progress?.stopped(summary);
         console.log(
           `Stopped at step ${result.steps}: checkpoint ${result.checkpoint}; continue with --resume ${checkpointPath}`,
         );
         return 130;
       }
+      progress?.done(summary);
       for (const [i, folder] of result.outputs.entries()) {
         const last = result.metrics.filter((m) => (m.sae ?? 0) === i).at(-1) ?? {};
         const verdict = sparsityVerdict({
@@ -244,12 +282,17 @@ export async function train(args: string[]): Promise<number> {
           }; ${verdict.summary}`,
         );
       }
+      if (result.checkpointSaes.length > 0) {
+        console.log(`Checkpoints (SAE folders, as SAELens writes them): ${result.checkpointSaes.join(", ")}`);
+      }
       console.log(`Metrics in ${join(checkpointPath, "metrics.jsonl")}, report ${result.report}`);
       return 0;
     } finally {
       for (const sae of result.saes) sae.destroy();
     }
   } catch (error) {
+    phases.abandon();
+    if (firstStep) progress?.stopped();
     if (error instanceof NonFiniteError) {
       const checkpoint = await Deno.stat(join(checkpointPath, CHECKPOINT_FILE)).catch(() => undefined);
       throw new NonFiniteError(
@@ -261,5 +304,52 @@ export async function train(args: string[]): Promise<number> {
     throw error;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+}
+
+/**
+ * "L0 12.3, EV 0.912, dead 0.0%" for one SAE; for several, each figure per SAE: "L0 12.3|40.1, EV 0.912|0.871, ...".
+ */
+function keyMetrics(m: { l0: number[]; ev: number[]; dead: number[] }, digits: [number, number, number]): string {
+  const each = (values: number[], d: number) => values.map((v) => v.toFixed(d)).join("|");
+  return `L0 ${each(m.l0, digits[0])}, EV ${each(m.ev, digits[1])}, dead ${each(m.dead, digits[2])}%`;
+}
+
+/** Phases longer than this show progress (those before step 1 always do). */
+const PHASE_SHOWN_AFTER_MS = 2000;
+
+/**
+ * Progress of the work outside the steps (see `PhaseProgress`): one progress pass per phase; those before step 1
+ * always shown, later ones (refills, evaluations) once they have taken a couple of seconds, so quick ones add no
+ * lines. Buffer fills during the norm estimate are part of it and not shown on their own.
+ */
+class PhaseLog {
+  #open = new Map<string, { since: number; progress?: Progress }>();
+
+  update(p: PhaseProgress, beforeFirstStep: boolean): void {
+    if (p.phase === "filling the mixing buffer" && this.#open.has("estimating the input norm")) return;
+    const key = p.phase + (p.sae ?? "");
+    let entry = this.#open.get(key);
+    if (!entry) this.#open.set(key, entry = { since: performance.now() });
+    if (!entry.progress && (beforeFirstStep || performance.now() - entry.since > PHASE_SHOWN_AFTER_MS)) {
+      const what = p.sae === undefined ? p.phase : `${p.phase} SAE ${p.sae}`;
+      entry.progress = new Progress(`train: ${what}`, p.total, p.unit, { steady: true });
+    }
+    entry.progress?.update(p.done, p.unit === "tokens" ? p.done : 0);
+    if (p.done >= p.total) {
+      entry.progress?.done();
+      this.#open.delete(key);
+    }
+  }
+
+  /** Whether a phase is under way. */
+  has(phase: PhaseProgress["phase"]): boolean {
+    return [...this.#open.keys()].some((key) => key.startsWith(phase));
+  }
+
+  /** Ends the passes a failure or a stop left open. */
+  abandon(): void {
+    for (const { progress } of this.#open.values()) progress?.stopped();
+    this.#open.clear();
   }
 }

@@ -274,12 +274,15 @@ export class SafetensorsReader {
   readonly path: string;
   /** Tensors by name, in file order. */
   readonly slots: ReadonlyMap<string, SafetensorsSlot>;
+  /** The `__metadata__` map (empty when the file has none). */
+  readonly metadata: Readonly<Record<string, string>>;
   readonly #file: Deno.FsFile;
   readonly #ranges: Map<string, [number, number]>;
 
   private constructor(path: string, file: Deno.FsFile, header: SafetensorsHeader, dataStart: number) {
     this.path = path;
     this.#file = file;
+    this.metadata = header.metadata;
     const slots = new Map<string, SafetensorsSlot>();
     this.#ranges = new Map();
     for (const { name, dtype, shape, begin, end } of header.entries) {

@@ -20,17 +20,23 @@ import type { ResolvedRun } from "./runner_config.ts";
  * @param store The run's activation store.
  * @param resolved The run's settings.
  * @param hookIndex Each SAE's hook in the store's order.
- * @returns Each SAE's scale, undefined for SAEs without it.
+ * @param options `onProgress`, called with the batches drawn so far (from 0 up to all of them); `signal`, which stops
+ * the estimate (a stopped run has no scale to use).
+ * @returns Each SAE's scale, undefined for SAEs without it (or when stopped).
  */
 export async function estimateScales(
   store: ActivationStore,
   { run, saes }: ResolvedRun,
   hookIndex: number[],
+  options: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
 ): Promise<(number | undefined)[]> {
+  const { onProgress, signal } = options;
   const wanted = saes.map((s) => s.normalize_activations === "expected_average_only_in");
   const batches = Math.max(0, ...saes.map((s, i) => wanted[i] ? s.n_batches_for_norm_estimate : 0));
   const sums = saes.map(() => 0);
+  if (batches > 0) onProgress?.(0, batches);
   for (let b = 0; b < batches; b++) {
+    if (signal?.aborted) return saes.map(() => undefined);
     const xs = await store.next(run.train_batch_size_tokens);
     saes.forEach((s, i) => {
       if (!wanted[i] || b >= s.n_batches_for_norm_estimate) return;
@@ -43,6 +49,7 @@ export async function estimateScales(
       }
       sums[i] += total / rows;
     });
+    onProgress?.(b + 1, batches);
   }
   return saes.map((s, i) => wanted[i] ? Math.sqrt(s.d_in) / (sums[i] / s.n_batches_for_norm_estimate) : undefined);
 }

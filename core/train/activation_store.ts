@@ -27,6 +27,11 @@ export interface ActivationStoreOptions {
   bufferTokens: number;
   /** Shuffles the buffer. */
   rng: SeededRandom;
+  /**
+   * Called as a refill goes: the rows a resumed store skips (`"skip"`), then the tokens held as the buffer fills
+   * (`"fill"`), from the start (`done` 0 or the tokens kept) up to `total`.
+   */
+  onProgress?: (what: "skip" | "fill", done: number, total: number) => void;
 }
 
 /** What a checkpoint keeps of the store to continue it exactly. */
@@ -97,19 +102,26 @@ export class ActivationStore {
   }
 
   async #refill(): Promise<void> {
-    const { contextSize, rowsPerRun, widths } = this.#o;
+    const { contextSize, rowsPerRun, widths, onProgress } = this.#o;
     // Continuing from a checkpoint: skip the rows it had already read.
+    const skips = this.#skip;
+    if (skips > 0) onProgress?.("skip", 0, skips);
     while (this.#skip > 0) {
       await this.#nextRow();
       this.#skip--;
+      if ((skips - this.#skip) % 256 === 0 || this.#skip === 0) onProgress?.("skip", skips - this.#skip, skips);
     }
-    while (this.#count + rowsPerRun * contextSize <= this.capacity) {
+    const chunk = rowsPerRun * contextSize;
+    const target = this.#count + Math.floor((this.capacity - this.#count) / chunk) * chunk;
+    onProgress?.("fill", this.#count, target);
+    while (this.#count + chunk <= this.capacity) {
       const rows: number[][] = [];
       for (let i = 0; i < rowsPerRun; i++) rows.push(await this.#nextRow());
       this.#rowsRead += rows.length;
       const acts = await this.#o.source(rows);
       acts.forEach((a, h) => this.#buffers[h].set(a, this.#count * widths[h]));
-      this.#count += rows.length * contextSize;
+      this.#count += chunk;
+      onProgress?.("fill", this.#count, target);
     }
     // Fisher–Yates over tokens, the same permutation for every hook.
     const { rng } = this.#o;

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { readSafetensors, toFloat32, writeSafetensors } from "../io/safetensors.ts";
+import { readSafetensors, SafetensorsReader, toFloat32, writeSafetensors } from "../io/safetensors.ts";
 import { exists } from "../io/exists.ts";
 
 /** The file a run's checkpoint is kept in, inside `checkpoint_path`. */
@@ -34,8 +34,8 @@ export interface CheckpointMeta {
   /** Per SAE: BatchTopK threshold, the tokens counted in the current density window, and the input scale of
    * `expected_average_only_in` (null without). */
   saes: { batchThreshold: number; windowTokens: number; scalingFactor?: number | null }[];
-  /** The run's settings, to check that a resume continues the same run. */
-  config: Record<string, unknown>;
+  /** The run's settings, every field of each SAE resolved: a resume continues with them. */
+  config: { saes: Record<string, unknown>[] };
 }
 
 /**
@@ -74,11 +74,45 @@ export async function writeCheckpoint(folder: string, checkpoint: Checkpoint): P
  * @throws {SyntaxError} When the file is not a checkpoint written by `sae train`.
  */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  const file = await checkpointFile(path);
+  const { tensors, metadata } = await readSafetensors(file);
+  const out = new Map<string, Float32Array>();
+  for (const [name, entry] of tensors) out.set(name, toFloat32(entry, `${file} ${name}`));
+  return { meta: parseMeta(metadata, file), tensors: out };
+}
+
+/**
+ * Reads only the JSON part of a checkpoint (the run's settings, the step), not its tensors.
+ *
+ * @example
+ * ```ts ignore
+ * const { step, config } = await readCheckpointMeta("checkpoints");
+ * ```
+ *
+ * @param path The checkpoint folder or file.
+ * @returns Its metadata.
+ * @throws {Deno.errors.NotFound} When there is no checkpoint there.
+ * @throws {SyntaxError} When the file is not a checkpoint written by `sae train`.
+ */
+export async function readCheckpointMeta(path: string): Promise<CheckpointMeta> {
+  const file = await checkpointFile(path);
+  const reader = await SafetensorsReader.open(file);
+  try {
+    return parseMeta(reader.metadata, file);
+  } finally {
+    reader.close();
+  }
+}
+
+async function checkpointFile(path: string): Promise<string> {
   const file = (await Deno.stat(path).catch(() => undefined))?.isDirectory ? join(path, CHECKPOINT_FILE) : path;
   if (!(await exists(file))) {
     throw new Deno.errors.NotFound(`${file} does not exist: there is no checkpoint to resume from`);
   }
-  const { tensors, metadata } = await readSafetensors(file);
+  return file;
+}
+
+function parseMeta(metadata: Readonly<Record<string, string>> | undefined, file: string): CheckpointMeta {
   const raw = metadata?.checkpoint;
   if (typeof raw !== "string") {
     throw new SyntaxError(`${file} has no "checkpoint" metadata: it was not written by sae train`);
@@ -89,9 +123,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   } catch (error) {
     throw new SyntaxError(`${file}: its "checkpoint" metadata is not valid JSON: ${(error as Error).message}`);
   }
-  const out = new Map<string, Float32Array>();
-  for (const [name, entry] of tensors) out.set(name, toFloat32(entry, `${file} ${name}`));
-  return { meta: checkMeta(meta, file), tensors: out };
+  return checkMeta(meta, file);
 }
 
 /** Checks each field of a checkpoint's metadata by type, naming the first one that is wrong. */
@@ -116,7 +148,11 @@ function checkMeta(meta: unknown, file: string): CheckpointMeta {
       fail(`saes[${i}].scalingFactor`, "a positive number or null", e.scalingFactor);
     }
   });
-  if (typeof m.config !== "object" || m.config === null) fail("config", "an object", m.config);
+  const config = m.config as Record<string, unknown> | null;
+  if (typeof config !== "object" || config === null) fail("config", "an object", m.config);
+  if (!Array.isArray(config!.saes) || !config!.saes.every((s) => typeof s === "object" && s !== null)) {
+    fail("config.saes", "a list of settings objects", config!.saes);
+  }
   return m as unknown as CheckpointMeta;
 }
 

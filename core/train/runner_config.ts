@@ -9,6 +9,8 @@ import { RUNNER_DEFAULTS, RUNNER_SETTINGS, type RunnerConfig, SAELENS_ONLY_FIELD
 import { levelWidths, type SaeTrainingConfig, selectsByRank, type TrainArchitecture } from "./sae_training_config.ts";
 import type { Setting } from "./setting.ts";
 import { systemMemoryBytes } from "../util/system_memory.ts";
+import { outputFolders } from "./output_folders.ts";
+import { expandSweep } from "./sweep_grid.ts";
 
 /** The SAEs of a run, each with its hook and fully resolved settings. */
 export interface ResolvedRun {
@@ -24,8 +26,8 @@ const NULL_MEANS_DEFAULT = new Set(["model_from_pretrained_kwargs", "eval_batch_
 const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk: "topk" };
 
 /**
- * Fills defaults, maps SAELens aliases (`activation_fn`, `activation_fn_kwargs.k`, nested `sae`),
- * resolves d_in and d_sae, and checks every field.
+ * Fills defaults, maps SAELens aliases (`activation_fn`, `activation_fn_kwargs.k`, nested `sae`), expands a
+ * `sweep` grid into `saes`, resolves d_in and d_sae, and checks every field.
  *
  * @example
  * ```ts
@@ -39,14 +41,14 @@ const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk
  * @param hookWidth The model's width at a hook (for d_in 0).
  * @returns The run and its SAEs.
  * @throws {TypeError} On an unknown field or a value of the wrong type.
- * @throws {RangeError} On a value out of range.
+ * @throws {RangeError} On a value out of range, or two SAEs saving to one folder.
  */
 export function resolveRunnerConfig(
   raw: Record<string, unknown>,
   where: string,
   hookWidth: (hook: string) => number,
 ): ResolvedRun {
-  const run = normalise(raw, where, RUNNER_DEFAULTS);
+  const run = normalise(expandSweep(raw, where), where, RUNNER_DEFAULTS);
   const entries = run.saes.length > 0 ? run.saes : [{}];
   const saes = entries.map((entry, i) => {
     const own = normalise(entry as Record<string, unknown>, `${where} saes[${i}]`, { ...run, saes: [] });
@@ -57,7 +59,9 @@ export function resolveRunnerConfig(
     return sae;
   });
   checkMemory(run, saes, where);
-  return { run: { ...run, ...saes[0], saes: run.saes }, saes };
+  const resolved = { run: { ...run, ...saes[0], saes: run.saes }, saes };
+  outputFolders(resolved, where);
+  return resolved;
 }
 
 /** Bytes of the activations a run holds: the mixing buffer and a batch being served, f32, every hook. */

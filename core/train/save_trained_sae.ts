@@ -6,12 +6,17 @@
  * @module
  */
 
+import { join } from "node:path";
+import { writeFileAtomic } from "../io/atomic_write.ts";
 import { writeSaeFolder } from "../sae/write_sae.ts";
 import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig, SaeMetadata } from "../sae/config.ts";
 import type { ParameterMap } from "./initial_parameters.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
 import type { SaeTrainingConfig } from "./sae_training_config.ts";
+
+/** SAELens's name for the run's settings saved beside each SAE. */
+export const RUNNER_CFG_FILE = "runner_cfg.json";
 
 /** What {@linkcode inferenceSae} needs besides the parameters. */
 export interface TrainedSae {
@@ -89,18 +94,26 @@ export function inferenceSae(sae: TrainedSae): { cfg: SaeConfig; weights: SaeWei
 }
 
 /**
- * Writes the trained SAE as a SAELens v6 folder with `sparsity.safetensors`.
+ * Writes the trained SAE as a SAELens v6 folder with `sparsity.safetensors` and, when given, the run's settings as
+ * `runner_cfg.json` (the final SAE and each checkpoint's are written the same way).
  *
  * @example
  * ```ts ignore
- * await saveTrainedSae("out/sae", trained, logDensity);
+ * await saveTrainedSae("out/sae", trained, logDensity, runnerSettings);
  * ```
  *
  * @param folder Destination.
  * @param sae The trained SAE.
  * @param logDensity log10(feature density + 1e-10) per latent.
+ * @param runnerCfg The SAE's training settings, for `runner_cfg.json`.
  */
-export async function saveTrainedSae(folder: string, sae: TrainedSae, logDensity: Float32Array): Promise<void> {
+export async function saveTrainedSae(
+  folder: string,
+  sae: TrainedSae,
+  logDensity: Float32Array,
+  runnerCfg?: Record<string, unknown>,
+): Promise<void> {
   const { cfg, weights } = inferenceSae(sae);
   await writeSaeFolder(folder, cfg, weights, { shape: [cfg.d_sae], data: logDensity });
+  if (runnerCfg) await writeFileAtomic(join(folder, RUNNER_CFG_FILE), JSON.stringify(runnerCfg, null, 2) + "\n");
 }

@@ -18,10 +18,8 @@ import { saeDevice, trainingEvaluator } from "./training_evals.ts";
 import { trainingDevice } from "./runner_settings.ts";
 import { checkCpuStepMemory } from "./runner_config.ts";
 import { openTrainingRun, type TrainingRun } from "./training_run.ts";
-import { type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
-
-/** SAELens's name for the run's settings saved beside each SAE. */
-export const RUNNER_CFG_FILE = "runner_cfg.json";
+import { type PhaseProgress, type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
+import { resumeSettings } from "./resume_settings.ts";
 
 /** Options of {@linkcode trainSae}. */
 export interface TrainSaeOptions {
@@ -29,7 +27,10 @@ export interface TrainSaeOptions {
   gpu?: Gpu;
   /** Where the settings came from, for error messages. @default {"config"} */
   where?: string;
-  /** Continue from the checkpoint in this folder (the run's `checkpoint_path`). */
+  /**
+   * Continue the run whose checkpoint is in this folder (its `checkpoint_path`), with the settings stored there;
+   * `config` may then be empty, or change only what a resume may change (see `resumeSettings`).
+   */
   resume?: string;
   /** Stops after the current step with a checkpoint. */
   signal?: AbortSignal;
@@ -37,6 +38,8 @@ export interface TrainSaeOptions {
   onStart?: (run: TrainingRun, device: string) => void;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
+  /** Called as work outside the steps goes on: the norm estimate, filling the buffer, evaluations. */
+  onPhase?: (p: PhaseProgress) => void;
   /** Where to write the HTML report. @default {checkpoint_path/report.html} */
   report?: string;
 }
@@ -70,7 +73,8 @@ export async function trainSae(
   config: Record<string, unknown>,
   options: TrainSaeOptions = {},
 ): Promise<TrainSaeResult> {
-  const run = await openTrainingRun(config, options.where ?? "config");
+  const settings = options.resume ? await resumeSettings(options.resume, config) : config;
+  const run = await openTrainingRun(settings, options.where ?? "config");
   try {
     const choice = await resolveDevice(trainingDevice(run.resolved.run.device)!);
     if (choice === "cpu") checkCpuStepMemory(run.resolved, options.where ?? "config");
@@ -90,21 +94,18 @@ export async function trainSae(
       resume: options.resume,
       signal: options.signal,
       onProgress: options.onProgress,
+      onPhase: options.onPhase,
       evaluate: run.model && trainingEvaluator(run.model, device, run.rows, {
         batches: run.resolved.run.n_eval_batches,
         batchSize: run.resolved.run.eval_batch_size_prompts || run.resolved.run.store_batch_size_prompts,
       }),
     });
     if (result.stopped) return { ...result, saes: [] };
-    const { run: settings, saes } = run.resolved;
-    for (const [i, folder] of result.outputs.entries()) {
-      const { saes: _, ...own } = saes[i];
-      await writeFileAtomic(join(folder, RUNNER_CFG_FILE), JSON.stringify(own, null, 2) + "\n");
-    }
-    const report = options.report ?? join(settings.checkpoint_path, "report.html");
+    const { saes } = run.resolved;
+    const report = options.report ?? join(run.resolved.run.checkpoint_path, "report.html");
     const reportSaes = await Promise.all(result.outputs.map(async (folder, i) => ({
       label: `${saes[i].architecture} ${saes[i].d_sae} on ${saes[i].hook_name} (${folder})`,
-      settings: (({ saes: _, ...own }) => own)(saes[i]),
+      settings: (({ saes: _, ...own }) => ({ ...own, output_path: folder }))(saes[i]),
       metrics: result.metrics.filter((m) => (m.sae ?? 0) === i),
       logDensity: toFloat32(
         (await readSafetensors(join(folder, "sparsity.safetensors"))).tensors.get("sparsity")!,

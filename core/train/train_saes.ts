@@ -19,12 +19,13 @@ import {
   removeStaleCheckpointTemps,
   writeCheckpoint,
 } from "./checkpoint.ts";
+import { outputFolders } from "./output_folders.ts";
+import { RESUME_OVERRIDABLE, settingsChanges, storedConfig } from "./resume_settings.ts";
 import { estimateScales, scaled } from "./activation_scale.ts";
 import { METRICS_FILE, type MetricsLine, readMetrics } from "./metrics_log.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
 import type { ResolvedRun } from "./runner_config.ts";
-import type { RunnerConfig } from "./runner_settings.ts";
 import { inferenceSae, saveTrainedSae } from "./save_trained_sae.ts";
 import type { TrainingEvaluator } from "./training_evals.ts";
 import type { ParameterMap } from "./initial_parameters.ts";
@@ -45,6 +46,24 @@ export interface TrainProgress {
   results: StepResult[];
 }
 
+/**
+ * Work outside the steps that may take a while, reported as it goes (`done` from 0 up to `total`, which ends it):
+ * skipping the rows a resumed run had read, filling the mixing buffer, estimating the input norm
+ * (`expected_average_only_in`), evaluating an SAE.
+ */
+export interface PhaseProgress {
+  /** What runs. */
+  phase: "skipping rows already read" | "filling the mixing buffer" | "estimating the input norm" | "evaluating";
+  /** The SAE evaluated (evaluations only). */
+  sae?: number;
+  /** Units done. */
+  done: number;
+  /** Units in the phase. */
+  total: number;
+  /** What is counted: rows, tokens, batches. */
+  unit: string;
+}
+
 /** Options of {@linkcode trainSaes}. */
 export interface TrainSaesOptions {
   /** The device the SAEs train on: a WebGPU device, or the CPU. */
@@ -59,10 +78,12 @@ export interface TrainSaesOptions {
   metadata: SaeMetadata[];
   /** Continue from the checkpoint in this folder. */
   resume?: string;
-  /** Stops the run after the current step, saving a checkpoint (Ctrl-C). */
+  /** Stops the run after the current step, saving a checkpoint (Ctrl-C); during the norm estimate, at once. */
   signal?: AbortSignal;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
+  /** Called as work outside the steps goes on. */
+  onPhase?: (p: PhaseProgress) => void;
   /** Evaluates an SAE as it stands, every `eval_every_n_wandb_logs` metric lines (none when absent). */
   evaluate?: TrainingEvaluator;
 }
@@ -73,6 +94,8 @@ export interface TrainResult {
   outputs: string[];
   /** The checkpoint written when stopped early or at checkpoints. */
   checkpoint?: string;
+  /** The SAE folders written at checkpoints (`checkpoint_path/<tokens trained on>`, numbered when several). */
+  checkpointSaes: string[];
   /** Steps taken. */
   steps: number;
   /** Whether the signal stopped the run before the end. */
@@ -81,18 +104,7 @@ export interface TrainResult {
   metrics: MetricsLine[];
 }
 
-/** Each SAE's output folder: `output_path`, or `checkpoint_path/final`; numbered when several. */
-export function outputFolders(run: RunnerConfig, count: number): string[] {
-  const base = run.output_path || join(run.checkpoint_path, "final");
-  return Array.from({ length: count }, (_, i) => count === 1 ? base : join(base, String(i)));
-}
-
 const DENSITY_EPS = 1e-10;
-
-/** The settings a resumed run must share with its checkpoint. */
-function runIdentity(resolved: ResolvedRun): Record<string, unknown> {
-  return JSON.parse(JSON.stringify({ saes: resolved.saes.map(({ saes: _, ...s }) => s) }));
-}
 
 /**
  * Trains every SAE of the run.
@@ -107,7 +119,7 @@ function runIdentity(resolved: ResolvedRun): Record<string, unknown> {
  * @param options Data, device, resume and callbacks.
  * @returns Output folders, steps and metrics.
  * @throws {NonFiniteError} When a step gives NaN or infinity; the last checkpoint is kept as it was.
- * @throws {TypeError} When `resume` holds a checkpoint of different settings.
+ * @throws {TypeError} When `resume` holds a checkpoint of different settings (each changed field named).
  * @throws {Deno.errors.Busy} When another run holds `checkpoint_path`.
  */
 export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions): Promise<TrainResult> {
@@ -127,19 +139,25 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
   const totalSteps = Math.floor(run.training_tokens / batch);
   const checkpointEvery = run.n_checkpoints > 0 ? Math.max(1, Math.floor(totalSteps / run.n_checkpoints)) : 0;
   const metricsPath = join(run.checkpoint_path, METRICS_FILE);
+  const outputs = outputFolders(resolved, "config");
+  const phase = options.onPhase ?? (() => {});
   await removeStaleCheckpointTemps(run.checkpoint_path);
   // a destination that cannot be written is found now, not at the final save after every step
-  for (const folder of outputFolders(run, saes.length)) {
-    await checkWritableFolder(folder, run.output_path ? "output_path" : "checkpoint_path");
+  for (const [i, folder] of outputs.entries()) {
+    await checkWritableFolder(folder, saes[i].output_path ? "output_path" : "checkpoint_path");
   }
 
   let resumed: Checkpoint | undefined;
   if (options.resume) {
     resumed = await readCheckpoint(options.resume);
-    const expected = JSON.stringify(runIdentity(resolved)), found = JSON.stringify(resumed.meta.config);
-    if (expected !== found) {
+    const changes = settingsChanges(resumed.meta.config, resolved);
+    if (changes.length > 0) {
       throw new TypeError(
-        `The checkpoint in ${options.resume} was written by a run with other settings: resume with the same config (it has ${found})`,
+        `The checkpoint in ${options.resume} was written with other settings: ${
+          changes.join("; ")
+        }. A resumed run keeps its settings (sae train --resume ${options.resume} alone continues it); only ${
+          RESUME_OVERRIDABLE.join(", ")
+        } may change`,
       );
     }
     checkResumable(resumed, options.resume, totalSteps, saes.map((s) => s.d_sae), hooks.length);
@@ -158,6 +176,13 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
       rowsPerRun: run.store_batch_size_prompts,
       bufferTokens: run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size,
       rng,
+      onProgress: (what, done, total) =>
+        phase({
+          phase: what === "skip" ? "skipping rows already read" : "filling the mixing buffer",
+          done,
+          total,
+          unit: what === "skip" ? "rows" : "tokens",
+        }),
     },
     resumed && {
       rowsRead: resumed.meta.rowsRead,
@@ -230,14 +255,52 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
             windowTokens: windowTokens[i],
             scalingFactor: scales[i] ?? null,
           })),
-          config: runIdentity(resolved),
+          config: storedConfig(resolved),
         },
         tensors,
       });
     };
 
-    if (!resumed) scales.splice(0, scales.length, ...await estimateScales(store, resolved, hookIndex));
+    // Each SAE as SAELens loads it, with its densities over the current window and its settings as runner_cfg.json
+    const saveSaes = async (folders: string[]) => {
+      for (const [i, trainer] of trainers.entries()) {
+        const density = windowTokens[i] > 0 ? logDensity(windowFired[i], windowTokens[i]) : lastDensity[i];
+        const { tensors } = await trainer.state();
+        const { saes: _, ...own } = saes[i];
+        await saveTrainedSae(
+          folders[i],
+          {
+            cfg: saes[i] as SaeTrainingConfig,
+            params: new Map([...tensors].filter(([n]) => !n.includes("."))),
+            batchThreshold: trainer.batchThreshold,
+            scalingFactor: scales[i],
+            metadata: options.metadata[i],
+          },
+          density,
+          { ...own, output_path: outputs[i] },
+        );
+      }
+    };
+
+    if (!resumed) {
+      scales.splice(
+        0,
+        scales.length,
+        ...await estimateScales(
+          store,
+          resolved,
+          hookIndex,
+          {
+            onProgress: (done, total) => phase({ phase: "estimating the input norm", done, total, unit: "batches" }),
+            signal: options.signal,
+          },
+        ),
+      );
+      // stopped during the estimate: no step taken, nothing to keep
+      if (options.signal?.aborted) return { outputs: [], checkpointSaes: [], steps: 0, stopped: true, metrics };
+    }
     let lastCheckpoint: string | undefined;
+    const checkpointSaes: string[] = [];
     while (step < totalSteps) {
       const xs = await store.next(batch);
       if (trainers.length === 0) {
@@ -315,7 +378,9 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
             scalingFactor: scales[i],
             metadata: options.metadata[i],
           });
-          Object.assign(line, await options.evaluate(sae));
+          const report = (done: number, total: number) =>
+            phase({ phase: "evaluating", sae: i, done, total, unit: "rows" });
+          Object.assign(line, await options.evaluate(sae, report));
         }
         if (
           stepsDone % cfg.wandb_log_frequency === 0 || stepsDone === totalSteps ||
@@ -328,28 +393,22 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
       step++;
       options.onProgress?.({ step, totalSteps, tokens: step * batch, results });
       const stop = options.signal?.aborted === true;
-      if ((checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) || (stop && step < totalSteps)) {
-        lastCheckpoint = await checkpoint();
+      const scheduled = checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps;
+      if (scheduled) {
+        // SAELens's layout: a loadable SAE folder per checkpoint, named by the tokens trained on
+        const base = join(run.checkpoint_path, String(step * batch));
+        const folders = saes.map((_, i) => saes.length > 1 ? join(base, String(i)) : base);
+        await saveSaes(folders);
+        checkpointSaes.push(...folders);
       }
+      if (scheduled || (stop && step < totalSteps)) lastCheckpoint = await checkpoint();
       if (stop && step < totalSteps) {
-        return { outputs: [], checkpoint: lastCheckpoint, steps: step, stopped: true, metrics };
+        return { outputs: [], checkpoint: lastCheckpoint, checkpointSaes, steps: step, stopped: true, metrics };
       }
     }
 
-    const outputs = outputFolders(run, saes.length);
-    for (const [i, trainer] of trainers.entries()) {
-      const density = windowTokens[i] > 0 ? logDensity(windowFired[i], windowTokens[i]) : lastDensity[i];
-      const { tensors } = await trainer.state();
-      const params: ParameterMap = new Map([...tensors].filter(([n]) => !n.includes(".")));
-      await saveTrainedSae(outputs[i], {
-        cfg: saes[i] as SaeTrainingConfig,
-        params,
-        batchThreshold: trainer.batchThreshold,
-        scalingFactor: scales[i],
-        metadata: options.metadata[i],
-      }, density);
-    }
-    return { outputs, checkpoint: lastCheckpoint, steps: step, stopped: false, metrics };
+    await saveSaes(outputs);
+    return { outputs, checkpoint: lastCheckpoint, checkpointSaes, steps: step, stopped: false, metrics };
   } finally {
     for (const t of trainers) t.destroy();
   }

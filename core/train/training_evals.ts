@@ -13,8 +13,11 @@ import type { SaeWeights } from "../sae/architecture.ts";
 import type { SaeConfig } from "../sae/config.ts";
 import { SAE } from "../sae/sae.ts";
 
-/** Evaluates one SAE of the run as it stands; returns metric lines' fields. */
-export type TrainingEvaluator = (sae: { cfg: SaeConfig; weights: SaeWeights }) => Promise<Record<string, number>>;
+/** Evaluates one SAE of the run as it stands, reporting the rows done of all; returns metric lines' fields. */
+export type TrainingEvaluator = (
+  sae: { cfg: SaeConfig; weights: SaeWeights },
+  onProgress?: (rows: number, total: number) => void,
+) => Promise<Record<string, number>>;
 
 /** SAELens's eval log names for our evaluation's fields. */
 const NAMES: [string, keyof SaeEvaluation][] = [
@@ -64,10 +67,18 @@ export function trainingEvaluator(
       yield next.value;
     }
   }
-  return async ({ cfg, weights }) => {
+  return async ({ cfg, weights }, onProgress) => {
+    const total = size.batches * size.batchSize;
+    onProgress?.(0, total);
     const sae = await SAE.fromWeights(cfg, weights, saeDevice(device));
     try {
-      const m = await evaluateSae(model, sae, take(size.batches * size.batchSize), { batchSize: size.batchSize });
+      let done = 0;
+      const m = await evaluateSae(model, sae, take(total), {
+        batchSize: size.batchSize,
+        onProgress: (rows) => onProgress?.(done = rows, total),
+      });
+      // a dataset shorter than `total` rows ends the evaluation early
+      if (done < total) onProgress?.(total, total);
       return Object.fromEntries(NAMES.map(([name, field]) => [name, m[field] as number]));
     } finally {
       sae.destroy();

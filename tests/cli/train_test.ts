@@ -10,6 +10,7 @@ import { openTrainingRun } from "../../core/train/training_run.ts";
 import { evaluateSae } from "../../core/eval/evaluate_sae.ts";
 import { readSafetensors, toFloat32, writeSafetensors } from "../../core/io/safetensors.ts";
 import { gpu } from "../_gpu.ts";
+import type { PhaseProgress } from "../../core/train/train_saes.ts";
 
 const MODEL = `${FIXTURES}gpt2-sotu-tiny`;
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
@@ -545,3 +546,252 @@ for (const device of ["cpu", "webgpu"]) {
     },
   );
 }
+
+Deno.test("sae train --resume DIR alone continues the run with the checkpoint's settings", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  // a checkpoint every 4 of 12 steps: the last one, at step 8, stays in ck beside the finished run
+  const config = await writeConfig(dir, smallRun(dir, { architecture: "topk", k: 8, n_checkpoints: 3 }));
+  assertEquals((await runCli(["train", "--config", config])).code, 0);
+  const ck = join(dir, "ck");
+  const whole = await Deno.readFile(join(ck, "final", "sae_weights.safetensors"));
+  await Deno.remove(join(ck, "final"), { recursive: true });
+
+  // no config: the model, data and every setting come from the checkpoint
+  const resumed = await runCli(["train", "--resume", ck, "--wandb-log-frequency", "2"]);
+  assertEquals(resumed.code, 0, resumed.stderr);
+  const log = resumed.stderr.split("\n");
+  assert(log[0].startsWith(`sae train: resuming ${ck} after step 8: model ${MODEL.replace(/\/$/, "")}, `), log[0]);
+  assert(/topk 128 → 64 at blocks\.2\.hook_resid_pre; 12 steps/.test(log[1]), log[1]);
+  // the resumed steps only: the first line (step 9) has neither a rate nor an ETA, which later lines measure from it
+  const first = log.find((l) => /^sae train: \d+\/12 steps/.test(l))!;
+  assert(first.startsWith("sae train: 9/12 steps (75%), 1152 tokens, L0 "), first);
+  assertEquals(await Deno.readFile(join(ck, "final", "sae_weights.safetensors")), whole);
+  const runner = JSON.parse(await Deno.readTextFile(join(ck, "final", "runner_cfg.json")));
+  assertEquals([runner.architecture, runner.k, runner.wandb_log_frequency], ["topk", 8, 2]);
+
+  // any other change is refused, each field named with its old and new value, and no settings dump
+  const changed = await runCli(["train", "--resume", ck, "--k", "4", "--lr", "0.5"]);
+  assertEquals(changed.code, 1);
+  assert(changed.stderr.includes("k was 8, now 4; lr was 0.001, now 0.5."), changed.stderr);
+  assert(!changed.stderr.includes("{"), changed.stderr);
+  // so is a config file that differs from the run's (the file's other fields equal the checkpoint's)
+  const other = await writeConfig(dir, smallRun(dir, { architecture: "topk", k: 8, n_checkpoints: 3, seed: 7 }));
+  const byFile = await runCli(["train", "--config", other, "--resume", ck]);
+  assertEquals(byFile.code, 1);
+  assert(/was written with other settings: seed was 42, now 7\. /.test(byFile.stderr), byFile.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train stopped by a signal says so in order, never done, and resumes from the folder", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(dir, smallRun(dir, { training_tokens: 128 * 60 }));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", config],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  // signal once training has started (a progress line), reading stderr as it comes
+  let stderr = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!/ \d+\/60 steps/.test(stderr)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  child.kill("SIGTERM");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  const { code } = await child.status;
+  assertEquals(code, 130, stderr);
+  const out = await stdout;
+  const notice = stderr.indexOf("sae train: stopping after this step, with a checkpoint");
+  const stopped = stderr.search(/sae train: stopped at \d+\/60 steps after /);
+  assert(notice >= 0 && stopped > notice, stderr);
+  assert(!stderr.includes("sae train: done"), stderr);
+  const step = Number(/^Stopped at step (\d+): checkpoint /.exec(out)?.[1]);
+  assert(step > 0 && step < 60, out);
+  assert(out.includes(`continue with --resume ${join(dir, "ck")}`), out);
+  const resumed = await runCli(["train", "--resume", join(dir, "ck")]);
+  assertEquals(resumed.code, 0, resumed.stderr);
+  assert(resumed.stderr.includes(`sae train: ${step + 1}/60 steps`), resumed.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sae train stopped during the norm estimate stops at once, with nothing to resume", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(
+    dir,
+    smallRun(dir, { normalize_activations: "expected_average_only_in", n_batches_for_norm_estimate: 100_000 }),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", config],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!stderr.includes("estimating the input norm: 0/100000 batches")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  child.kill("SIGTERM");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  assertEquals((await child.status).code, 130, stderr);
+  assert(stderr.includes("sae train: stopping the norm estimate, before any step"), stderr);
+  assert(/sae train: estimating the input norm: stopped at \d+\/100000 batches after /.test(stderr), stderr);
+  assertEquals((await stdout).trim(), "Stopped before step 1: no checkpoint written");
+  assertEquals(await Deno.stat(join(dir, "ck", "checkpoint.safetensors")).catch(() => undefined), undefined);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test(
+  "sae train n_checkpoints writes a loadable SAE folder per checkpoint, as SAELens names them",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const config = await writeConfig(dir, smallRun(dir, { n_checkpoints: 3, b_dec_init_method: "mean" }));
+    const r = await runCli(["train", "--config", config]);
+    assertEquals(r.code, 0, r.stderr);
+    const ck = join(dir, "ck");
+    // SAELens's thresholds for 1536 tokens and 3 checkpoints: 512 and 1024 tokens
+    assert(r.stdout.includes(`Checkpoints (SAE folders, as SAELens writes them): ${ck}/512, ${ck}/1024`), r.stdout);
+    for (const tokens of [512, 1024]) {
+      const folder = join(ck, String(tokens));
+      const sae = await SAE.load(folder, { device: "cpu" });
+      assertEquals([sae.cfg.architecture, sae.cfg.d_sae], ["standard", 64]);
+      sae.destroy();
+      const sparsity = (await readSafetensors(join(folder, "sparsity.safetensors"))).tensors.get("sparsity")!;
+      assertEquals(sparsity.shape, [64]);
+      assertEquals(JSON.parse(await Deno.readTextFile(join(folder, "runner_cfg.json"))).n_checkpoints, 3);
+    }
+    assert((await readCheckpoint(ck)).meta.step === 8, "the resumable state stays beside them");
+    // the checkpoint after 1024 tokens is the SAE a run of 1024 tokens saves
+    const short = join(dir, "short");
+    await Deno.mkdir(short);
+    const shortRun = await runCli([
+      "train",
+      "--config",
+      await writeConfig(short, smallRun(short, { training_tokens: 1024, b_dec_init_method: "mean" })),
+    ]);
+    assertEquals(shortRun.code, 0, shortRun.stderr);
+    assertEquals(
+      await Deno.readFile(join(ck, "1024", "sae_weights.safetensors")),
+      await Deno.readFile(join(short, "ck", "final", "sae_weights.safetensors")),
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test(
+  "sae train sweep: each SAE in its own output_path, every SAE in the progress, compared in the report",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const sweep = [1, 3, 5].map((l1) => ({ l1_coefficient: l1, output_path: join(dir, `l1_${l1}`) }));
+    const config = await writeConfig(
+      dir,
+      smallRun(dir, {
+        saes: sweep,
+        eval_every_n_wandb_logs: 12,
+        n_eval_batches: 1,
+        eval_batch_size_prompts: 2,
+      }),
+    );
+    const r = await runCli(["train", "--config", config]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(
+      /^sae train: 12\/12 steps .*, L0 [\d.]+\|[\d.]+\|[\d.]+, EV (-?[\d.]+\|){2}-?[\d.]+, dead ([\d.]+\|){2}[\d.]+%$/m
+        .test(r.stderr),
+      r.stderr,
+    );
+    for (const l1 of [1, 3, 5]) {
+      const folder = join(dir, `l1_${l1}`);
+      assert(r.stdout.includes(`Saved ${folder}: `), r.stdout);
+      const runner = JSON.parse(await Deno.readTextFile(join(folder, "runner_cfg.json")));
+      assertEquals([runner.output_path, runner.l1_coefficient], [folder, l1]);
+      (await SAE.load(folder, { device: "cpu" })).destroy();
+    }
+    const report = await Deno.readTextFile(join(dir, "ck", "report.html"));
+    assert(report.includes('id="sweep"') && report.includes("L0 against explained variance"), "sweep section");
+    assert(report.includes("L0 against CE loss score"), "CE comparison");
+    assertEquals(report.match(/<g class="point">/g)?.length, 6, "one point per SAE in each plot");
+    for (const l1 of [1, 3, 5]) assert(report.includes(`>l1_coefficient ${l1}</text>`), `label of l1 ${l1}`);
+    assertEquals(report.match(/<tr><td>l1_coefficient \d/g)?.length, 3, "a verdict row per SAE");
+
+    // two SAEs saving to one folder, or one inside another's, are refused before any step
+    const clash: [Record<string, unknown>, RegExp][] = [
+      [
+        { saes: [{ output_path: join(dir, "a") }, { output_path: join(dir, "a") }] },
+        /saes\[1\]\.output_path ".*\/a" is also where saes\[0\]\.output_path saves: give each SAE its own output_path/,
+      ],
+      [
+        { output_path: join(dir, "b"), saes: [{ output_path: join(dir, "b") }, {}] },
+        /saes\[1\]\.output_path ".*\/b\/1" lies inside saes\[0\]\.output_path ".*\/b"/,
+      ],
+    ];
+    for (const [bad, message] of clash) {
+      const c = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir, bad))]);
+      assertEquals(c.code, 1, JSON.stringify(bad));
+      assert(message.test(c.stderr), c.stderr);
+      assert(!c.stderr.includes("sae train: device"), "refused before the run starts");
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test("sae train reports the norm estimate, the buffer's fill and evaluations as they go", ORT, async () => {
+  const dir = await Deno.makeTempDir();
+  const config = await writeConfig(
+    dir,
+    smallRun(dir, { normalize_activations: "expected_average_only_in", n_batches_for_norm_estimate: 5 }),
+  );
+  const r = await runCli(["train", "--config", config]);
+  assertEquals(r.code, 0, r.stderr);
+  const log = r.stderr.split("\n");
+  const at = (pattern: RegExp) => log.findIndex((l) => pattern.test(l));
+  const estimate = at(/^sae train: estimating the input norm: 0\/5 batches \(0%\)$/);
+  const estimated = at(/^sae train: estimating the input norm: done, 5 batches in /);
+  const step1 = at(/^sae train: 1\/12 steps/);
+  assert(1 < estimate && estimate < estimated && estimated < step1, r.stderr);
+
+  const plain = await runCli(["train", "--config", await writeConfig(dir, smallRun(dir))]);
+  const fill = plain.stderr.split("\n");
+  const filling = fill.findIndex((l) => l === "sae train: filling the mixing buffer: 0/512 tokens (0%)");
+  const filled = fill.findIndex((l) => /^sae train: filling the mixing buffer: done, 512 tokens in /.test(l));
+  assert(1 < filling && filling < filled && filled < fill.findIndex((l) => /^sae train: 1\/12/.test(l)), plain.stderr);
+
+  // each evaluation reports its rows (shown once it takes a couple of seconds)
+  const phases: PhaseProgress[] = [];
+  const result = await trainSae(
+    smallRun(join(dir, "eval"), { wandb_log_frequency: 4, eval_every_n_wandb_logs: 3, n_eval_batches: 2 }),
+    { onPhase: (p) => phases.push(p) },
+  );
+  for (const sae of result.saes) sae.destroy();
+  const evaluating = phases.filter((p) => p.phase === "evaluating");
+  assertEquals(evaluating.map((p) => [p.sae, p.done, p.total]), [[0, 0, 8], [0, 4, 8], [0, 8, 8]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test(
+  "sae train sweep field: a grid of SAEs in folders named after their values, resumed from the folder",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const config = await writeConfig(dir, smallRun(dir, { sweep: { l1_coefficient: [1, 3] }, n_checkpoints: 3 }));
+    const r = await runCli(["train", "--config", config]);
+    assertEquals(r.code, 0, r.stderr);
+    const ck = join(dir, "ck");
+    const folders = [join(ck, "final", "l1_coefficient_1"), join(ck, "final", "l1_coefficient_3")];
+    const weights = await Promise.all(folders.map((f) => Deno.readFile(join(f, "sae_weights.safetensors"))));
+    assert(r.stdout.includes(`${ck}/1024/0, ${ck}/1024/1`), r.stdout);
+    await Deno.remove(join(ck, "final"), { recursive: true });
+    const resumed = await runCli(["train", "--resume", ck]);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    for (const [i, folder] of folders.entries()) {
+      assertEquals(await Deno.readFile(join(folder, "sae_weights.safetensors")), weights[i]);
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
