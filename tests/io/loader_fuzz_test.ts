@@ -915,7 +915,10 @@ function headerMutation(seed: Seed): Input {
         const o = tensorsOf(seed.original!), l = tensorsOf(loaded);
         const key = (k: string) => name.includes("sparsity") ? "(sparsity)" : k;
         if (!(key(a) in l) || !(key(b) in l)) return undefined; // an extra tensor the loader ignores
-        return sameBits(l[key(a)].data, o[key(b)].data) && sameBits(l[key(b)].data, o[key(a)].data)
+        // as multisets of values: a loader may lay a tensor out anew (mwhanna's W_enc is stored [d_sae, d_in] and
+        // loaded transposed), so after the swap W_enc holds W_dec's values in another order
+        const sorted = (t: { data: ArrayLike<number> }) => Float32Array.from(t.data).sort();
+        return sameBits(sorted(l[key(a)]), sorted(o[key(b)])) && sameBits(sorted(l[key(b)]), sorted(o[key(a)]))
           ? undefined
           : `${a} and ${b} are not swapped`;
       };
