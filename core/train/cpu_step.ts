@@ -84,7 +84,6 @@ export class CpuStep {
   minKept?: string;
   readonly #grads = new Map<string, string[]>();
   readonly #stats = new Map<number, string>();
-  readonly #wideIndices = new Map<string, string>();
   readonly #hostScatters: { name: string; index: string; updates: string; perRow: boolean; output: string }[] = [];
   readonly #inputBiases: [string, string][] = [];
   readonly #dims: Map<string, number[]>;
@@ -154,31 +153,34 @@ export class CpuStep {
   }
 
   /**
-   * Sums `updates` [K] or [K, n] into the rows `index` [K] of zeros shaped `dims`, each row's entries in K order.
+   * Sums `updates` [K] or [K, width] into the rows `index` [K] of zeros shaped `dims`, each row's entries in K order.
    * Not ScatterND: ONNX Runtime's CPU kernel adds its slices on the intra-op threads unsynchronised, so rows that
    * repeat (a latent kept by many tokens) race, losing sums and changing run to run. ScatterElements walks the
-   * scatter axis in order, but handles a [K, n] list one element at a time (an index each): fine for [K] lists and
-   * for reconstructions in the graph; a parameter's [K, d_in] gradient rows go to {@linkcode hostScatter} instead.
+   * scatter axis in order, one element (and one index) at a time: a [K, width] list is scattered transposed, each of
+   * its `width` rows walking K contiguous entries (a third of the time of walking columns at 768 × 131,072). Still
+   * slower than a pass over rows: a parameter's [K, d_in] gradient rows go to {@linkcode hostScatter} instead.
    */
   scatterAdd(dims: number[] | string, index: string, updates: string, width?: number): string {
-    const shape = typeof dims === "string" ? dims : this.g.int64s(dims);
-    const zeros = this.op("ConstantOfShape", [shape]);
-    return this.op("ScatterElements", [zeros, width === undefined ? index : this.#wideIndex(index, width), updates], {
-      axis: 0,
-      reduction: { string: "add" },
-    });
-  }
-
-  /** `index` [K] as int32 [K, width], built once per index and width. */
-  #wideIndex(index: string, width: number): string {
-    const key = `${index}/${width}`;
-    let wide = this.#wideIndices.get(key);
-    if (wide === undefined) {
-      const int32 = this.op("Cast", [index], { to: 6 });
-      wide = this.op("Expand", [this.unsqueeze(int32), this.g.int64s([1, width])]);
-      this.#wideIndices.set(key, wide);
+    const g = this.g;
+    if (width === undefined) {
+      const zeros = this.op("ConstantOfShape", [typeof dims === "string" ? dims : g.int64s(dims)]);
+      return this.op("ScatterElements", [zeros, index, updates], { axis: 0, reduction: { string: "add" } });
     }
-    return wide;
+    const shape = typeof dims === "string" ? dims : g.int64s(dims);
+    const transposedShape = this.op("Concat", [
+      this.op("Slice", [shape, g.int64s([1]), g.int64s([2])]),
+      this.op("Slice", [shape, g.int64s([0]), g.int64s([1])]),
+    ], { axis: 0 });
+    const across = this.op("Expand", [
+      this.op("Unsqueeze", [this.op("Cast", [index], { to: 6 }), g.int64s([0])]), // int32 [1, K]
+      g.int64s([width, 1]),
+    ]);
+    const summed = this.op("ScatterElements", [
+      this.op("ConstantOfShape", [transposedShape]),
+      across,
+      this.op("Transpose", [updates], { perm: [1, 0] }),
+    ], { axis: 1, reduction: { string: "add" } });
+    return this.op("Transpose", [summed], { perm: [1, 0] });
   }
 
   /**
