@@ -97,8 +97,8 @@ const CPU_STEP_WIDE_TENSORS = 16;
 /**
  * Refuses a run on the cpu device whose steps would not fit in the machine's memory: the activations, each SAE's
  * parameters, gradients and Adam moments, and each SAE's step (the whole batch runs as one graph, whose peak its
- * session keeps): its [batch, d_sae] tensors and, for the TopK family, three [batch × k, d_in] kept-latent tensors and their int32
- * index list.
+ * session keeps): its [batch, d_sae] tensors and, for the TopK family, five [batch × k, d_in] kept-latent tensors: three
+ * in the graph, and the two lists of gradient rows the host sums (kept between steps).
  *
  * @example
  * ```ts ignore
@@ -116,7 +116,7 @@ export function checkCpuStepMemory(resolved: ResolvedRun, where: string): void {
   const batch = run.train_batch_size_tokens;
   const step = (s: ResolvedRun["saes"][number]) =>
     4 * batch *
-    (CPU_STEP_WIDE_TENSORS * s.d_sae + (selectsByRank(s.architecture) ? 4 * s.k * s.d_in : 0));
+    (CPU_STEP_WIDE_TENSORS * s.d_sae + (selectsByRank(s.architecture) ? 5 * s.k * s.d_in : 0));
   const need = activationBytes(run, saes) + saes.reduce((n, s) => n + 24 * 2 * s.d_in * s.d_sae + step(s), 0);
   if (need > total) {
     const widest = Math.max(...saes.map((s) => s.d_sae));
