@@ -301,6 +301,14 @@ function weightsInput(seed: Seed, original: Map<string, Uint8Array>): ModelInput
       data[at] = how === "NaN in" ? NaN : how === "Inf in" ? -Infinity : how === "3e38 in" ? 3e38 : data[at] + 0.25;
       all[victim] = { ...all[victim], data };
     }
+    // GPT-2's attn.bias / attn.masked_bias are its causal-mask buffers, not weights (newer checkpoints leave them out):
+    // the model, as TransformerLens, masks by position and never reads them, so one missing, reshaped or holding other
+    // values leaves the same model; a renamed one or an extra tensor is still a tensor the model does not know
+    if (/\.attn\.(bias|masked_bias)$/.test(victim) && how !== "renamed" && how !== "with an extra tensor beside") {
+      const same = (got: { digest?: string }) =>
+        got.digest === seed.digest ? undefined : "a mask buffer changed weights";
+      return put(`${how} ${victim}`, encodeSafetensors(all), same, named);
+    }
     const refused = how !== "3e38 in" && how !== "one value changed in";
     return put(
       `${how} ${victim}`,

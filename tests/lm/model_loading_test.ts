@@ -267,3 +267,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "HookedTransformer refuses a decoder checkpoint whose projection biases are missing in one layer",
+  ...opts,
+  async fn() {
+    // Qwen 2 always has q/k/v biases; a Llama checkpoint has a group's biases in every layer or in none
+    const cases: [(typeof FAMILY_FIXTURES)[number], (name: string) => boolean, string][] = [
+      ["qwen2", (n) => n === "model.layers.1.self_attn.k_proj.bias", "model.layers.1.self_attn.k_proj.bias"],
+      ["qwen2", (n) => /self_attn\.[qkv]_proj\.bias$/.test(n), "model.layers.0.self_attn.q_proj.bias"],
+    ];
+    for (const [family, drop, named] of cases) {
+      const { modelDir } = await familyFixtureDirs(family);
+      const dir = await Deno.makeTempDir();
+      try {
+        for await (const e of Deno.readDir(modelDir)) {
+          if (!e.name.startsWith("model")) await Deno.copyFile(`${modelDir}/${e.name}`, `${dir}/${e.name}`);
+        }
+        const out: Record<string, TensorToWrite> = {};
+        for await (const e of Deno.readDir(modelDir)) {
+          if (!e.name.endsWith(".safetensors")) continue;
+          for (const [name, entry] of (await readSafetensors(`${modelDir}/${e.name}`)).tensors) {
+            if (!drop(name)) out[name] = { shape: entry.shape, data: toFloat32(entry, name) };
+          }
+        }
+        await Deno.writeFile(`${dir}/model.safetensors`, encodeSafetensors(out));
+        await assertRejects(() => HookedTransformer.load(dir), TypeError, named);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    // a Llama checkpoint with o_proj's bias in a later layer only: a tensor the first layer says the model lacks
+    const dir = await Deno.makeTempDir();
+    try {
+      const src = familyModelDir("llama");
+      for await (const e of Deno.readDir(src)) {
+        if (!e.name.startsWith("model")) await Deno.copyFile(`${src}/${e.name}`, `${dir}/${e.name}`);
+      }
+      const { tensors } = await readSafetensors(`${src}/model.safetensors`);
+      const out: Record<string, TensorToWrite> = {};
+      for (const [name, entry] of tensors) out[name] = { shape: entry.shape, data: toFloat32(entry, name) };
+      const d = out["model.layers.1.self_attn.o_proj.weight"].shape[0];
+      out["model.layers.1.self_attn.o_proj.bias"] = { shape: [d], data: new Float32Array(d).fill(0.5) };
+      await Deno.writeFile(`${dir}/model.safetensors`, encodeSafetensors(out));
+      await assertRejects(() => HookedTransformer.load(dir), TypeError, "model.layers.1.self_attn.o_proj.bias");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -16,6 +16,12 @@ export interface DecoderLayout {
   normOffset: boolean;
   /** Tensors of other parts of the checkpoint the text model does not use (Gemma 3's vision tower). */
   ignore?: RegExp;
+  /**
+   * q, k and v carry biases (Qwen 2, whose modeling code always has them). Without it a checkpoint decides, as
+   * Llama's `attention_bias` and `mlp_bias` do: each group (q/k/v, o, the MLP's three) has a bias in every layer or in
+   * none, so one missing is an error, not a projection quietly run without it.
+   */
+  qkvBias?: boolean;
 }
 
 /** Where the decoder's tensors are: `model.`, or inside a multimodal checkpoint (Gemma 3). */
@@ -27,8 +33,8 @@ const BUFFERS = /(^|\.)rotary_emb\.inv_freq$/;
 /**
  * Reads a Llama-layout checkpoint. With `cfg.postNorms` the four Gemma 2 norms are read (post_attention_layernorm
  * is then the norm after attention, pre_feedforward_layernorm the one before the MLP); with `cfg.qkNorm`, q_norm and
- * k_norm. A projection has a bias where the checkpoint holds one (Qwen 2's q/k/v, Llama's `attention_bias` and
- * `mlp_bias`).
+ * k_norm. Projections have biases as `layout.qkvBias` says or, without it, as the first layer holds them, in every
+ * layer alike (Qwen 2's q/k/v, Llama's `attention_bias` and `mlp_bias`).
  *
  * @example
  * ```ts ignore
@@ -55,9 +61,16 @@ export async function readDecoderWeights(
     if (layout.normOffset) { for (let i = 0; i < w.length; i++) w[i] += 1; }
     return { w, b: null };
   };
-  const linear = async (name: string, out: number, inDim: number): Promise<Linear> => ({
+  // a bias missing where its group has them is a missing tensor; one where the group has none is left over
+  const first = `${p}layers.0`;
+  const hasBias = {
+    qkv: layout.qkvBias ?? ["q", "k", "v"].some((x) => ckpt.has(`${first}.self_attn.${x}_proj.bias`)),
+    o: ckpt.has(`${first}.self_attn.o_proj.bias`),
+    mlp: ["gate", "up", "down"].some((x) => ckpt.has(`${first}.mlp.${x}_proj.bias`)),
+  };
+  const linear = async (name: string, out: number, inDim: number, bias: boolean): Promise<Linear> => ({
     weight: await ckpt.matrix(`${name}.weight`, [out, inDim], storage),
-    bias: ckpt.has(`${name}.bias`) ? await ckpt.float32(`${name}.bias`, [out]) : null,
+    bias: bias ? await ckpt.float32(`${name}.bias`, [out]) : null,
   });
   const blocks: BlockWeights[] = [];
   for (let l = 0; l < nLayers; l++) {
@@ -65,14 +78,14 @@ export async function readDecoderWeights(
     const attn = `${b}.self_attn`;
     const block: BlockWeights = {
       ln1: await norm(`${b}.input_layernorm`),
-      q: await linear(`${attn}.q_proj`, nHeads * dHead, d),
-      k: await linear(`${attn}.k_proj`, nKvHeads * dHead, d),
-      v: await linear(`${attn}.v_proj`, nKvHeads * dHead, d),
-      o: await linear(`${attn}.o_proj`, d, nHeads * dHead),
+      q: await linear(`${attn}.q_proj`, nHeads * dHead, d, hasBias.qkv),
+      k: await linear(`${attn}.k_proj`, nKvHeads * dHead, d, hasBias.qkv),
+      v: await linear(`${attn}.v_proj`, nKvHeads * dHead, d, hasBias.qkv),
+      o: await linear(`${attn}.o_proj`, d, nHeads * dHead, hasBias.o),
       ln2: await norm(cfg.postNorms ? `${b}.pre_feedforward_layernorm` : `${b}.post_attention_layernorm`),
-      gate: await linear(`${b}.mlp.gate_proj`, dMlp, d),
-      up: await linear(`${b}.mlp.up_proj`, dMlp, d),
-      down: await linear(`${b}.mlp.down_proj`, d, dMlp),
+      gate: await linear(`${b}.mlp.gate_proj`, dMlp, d, hasBias.mlp),
+      up: await linear(`${b}.mlp.up_proj`, dMlp, d, hasBias.mlp),
+      down: await linear(`${b}.mlp.down_proj`, d, dMlp, hasBias.mlp),
     };
     if (cfg.qkNorm) {
       block.qNorm = await norm(`${attn}.q_norm`, dHead);

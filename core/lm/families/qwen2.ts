@@ -34,5 +34,5 @@ export const qwen2Family: ModelFamily = {
     const attnTypes = layerTypes(hf, cfg.nLayers, (l) => l >= from);
     return { ...cfg, prependBos: false, attnTypes, windowSize: hf.int("sliding_window") };
   },
-  weights: (ckpt, cfg, storage) => readDecoderWeights(ckpt, cfg, storage, { normOffset: false }),
+  weights: (ckpt, cfg, storage) => readDecoderWeights(ckpt, cfg, storage, { normOffset: false, qkvBias: true }),
 };
