@@ -85,9 +85,109 @@ export function formatTick(value: number, step: number): string {
 }
 
 /**
+ * An SVG text element of the reports' charts (10 px unless `extra` says otherwise), its label escaped.
+ *
+ * @example
+ * ```ts
+ * import { svgText } from "./html.ts";
+ * console.log(svgText(10, 20, "middle", "a<b")); // <text x="10.0" y="20.0" font-size="10" text-anchor="middle">a&lt;b</text>
+ * ```
+ *
+ * @param x Anchor x in pixels.
+ * @param y Baseline y in pixels.
+ * @param anchor The `text-anchor`: "start", "middle" or "end".
+ * @param label The text.
+ * @param extra Further attributes, with a leading space. @default {""}
+ * @returns The markup.
+ */
+export function svgText(x: number, y: number, anchor: string, label: string, extra = ""): string {
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
+    escapeHtml(label)
+  }</text>`;
+}
+
+/** What {@linkcode svgAxes} draws: the drawing's size, the plot's padding, its scales, ticks and captions. */
+export interface SvgAxesSpec {
+  /** Drawing width in pixels. */
+  width: number;
+  /** Drawing height in pixels. */
+  height: number;
+  /** Room around the plot in pixels; the axes run along its left and bottom edges. */
+  pad: { left: number; right: number; top: number; bottom: number };
+  /** Pixel x of a value on the x axis. */
+  xAt: (value: number) => number;
+  /** Pixel y of a value on the y axis. */
+  yAt: (value: number) => number;
+  /** Values ticked on the x axis. */
+  xTicks: readonly number[];
+  /** Distance between x ticks, for their labels' decimals ({@linkcode formatTick}). */
+  xStep: number;
+  /** Values ticked on the y axis. */
+  yTicks: readonly number[];
+  /** Distance between y ticks, for their labels' decimals. */
+  yStep: number;
+  /** Caption under the x axis, bold; none when absent or empty. */
+  xLabel?: string;
+  /** Caption along the y axis, rotated; none when absent or empty. */
+  yLabel?: string;
+  /** Title above the plot, bold 12 px; none when absent or empty. */
+  title?: string;
+}
+
+/**
+ * The axes of the reports' charts as SVG markup: the frame's left and bottom lines, x ticks with labels (class
+ * `x-tick`), y ticks with labels (class `y-tick`), the rotated y caption, the x caption and a title. Charts draw
+ * their marks and put this beside them in one `<svg>`.
+ *
+ * @example Axes of a 0-10 by 0-1 plot
+ * ```ts
+ * import { svgAxes } from "./html.ts";
+ * const pad = { left: 40, right: 10, top: 10, bottom: 36 };
+ * const axes = svgAxes({
+ *   width: 300,
+ *   height: 200,
+ *   pad,
+ *   xAt: (v) => pad.left + v / 10 * 250,
+ *   yAt: (v) => pad.top + 154 - v * 154,
+ *   xTicks: [0, 5, 10],
+ *   xStep: 5,
+ *   yTicks: [0, 0.5, 1],
+ *   yStep: 0.5,
+ *   xLabel: "step",
+ *   yLabel: "loss",
+ * });
+ * console.log(axes.match(/class="x-tick"/g)?.length, axes.includes(">0.5</text>")); // 3 true
+ * ```
+ *
+ * @param spec Size, padding, scales, ticks and captions.
+ * @returns The markup, without the enclosing `<svg>`.
+ */
+export function svgAxes(spec: SvgAxesSpec): string {
+  const { width, height, pad, xAt, yAt, xTicks, xStep, yTicks, yStep, xLabel, yLabel, title } = spec;
+  const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
+  const base = pad.top + plotH, middle = pad.top + plotH / 2;
+  return `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
+    xTicks.map((t) =>
+      `<line x1="${xAt(t).toFixed(1)}" y1="${base}" x2="${xAt(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
+      svgText(xAt(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
+    ).join("") +
+    yTicks.map((t) =>
+      `<line x1="${pad.left - 4}" y1="${yAt(t).toFixed(1)}" x2="${pad.left}" y2="${
+        yAt(t).toFixed(1)
+      }" stroke="#888"/>` +
+      svgText(pad.left - 6, yAt(t) + 3.5, "end", formatTick(t, yStep), ' class="y-tick"')
+    ).join("") +
+    (yLabel ? svgText(11, middle, "middle", yLabel, ` transform="rotate(-90 11 ${middle.toFixed(1)})"`) : "") +
+    (xLabel ? svgText(pad.left + plotW / 2, height - 4, "middle", xLabel, ' font-weight="600"') : "") +
+    (title ? svgText(pad.left, 14, "start", title, ' font-size="12" font-weight="600"') : "");
+}
+
+/**
  * A histogram as an inline SVG bar chart with labelled, ticked axes; each bar's `<title>` gives its
- * range and count on hover. It uses only {@linkcode niceTicks}, {@linkcode formatTick} and
- * {@linkcode escapeHtml}, so pages can carry the four functions' source and draw charts in the browser.
+ * range and count on hover. It uses only {@linkcode niceTicks}, {@linkcode formatTick}, {@linkcode escapeHtml},
+ * {@linkcode svgText} and {@linkcode svgAxes}, so pages can carry these functions' source
+ * ({@linkcode HISTOGRAM_SVG_SOURCE}) and draw charts in the browser.
  *
  * @example
  * ```ts
@@ -131,25 +231,7 @@ export function histogramSvg(
   }).join("");
   const xTicks = niceTicks(lo, hi, Math.max(2, Math.floor(plotW / 60)));
   const xStep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : hi - lo;
-  const base = pad.top + plotH;
-  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
-    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
-      escapeHtml(label)
-    }</text>`;
-  const axes = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
-    xTicks.map((t) =>
-      `<line x1="${xAt(t).toFixed(1)}" y1="${base}" x2="${xAt(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
-      text(xAt(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
-    ).join("") +
-    yTicks.map((t, i) =>
-      `<line x1="${pad.left - 4}" y1="${yAt(t).toFixed(1)}" x2="${pad.left}" y2="${
-        yAt(t).toFixed(1)
-      }" stroke="#888"/>` +
-      text(pad.left - 6, yAt(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
-    ).join("") +
-    text(11, pad.top + plotH / 2, "middle", yLabel, ` transform="rotate(-90 11 ${(pad.top + plotH / 2).toFixed(1)})"`) +
-    (xLabel ? text(pad.left + plotW / 2, height - 4, "middle", xLabel, ' font-weight="600"') : "");
+  const axes = svgAxes({ width, height, pad, xAt, yAt, xTicks, xStep, yTicks, yStep, xLabel, yLabel });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${bars}${axes}</svg>`;
 }
 
@@ -179,8 +261,8 @@ export interface ScatterSvgOptions {
 
 /**
  * Points as an inline SVG scatter plot with ticked axes (ranges padded so no point sits on an axis); each point's
- * `<title>` gives its label and coordinates on hover. Ticks and labels come from {@linkcode niceTicks} and
- * {@linkcode formatTick}, as {@linkcode histogramSvg}'s do.
+ * `<title>` gives its label and coordinates on hover. Ticks come from {@linkcode niceTicks} and the axes from
+ * {@linkcode svgAxes}, as {@linkcode histogramSvg}'s do.
  *
  * @example
  * ```ts
@@ -218,44 +300,18 @@ export function scatterSvg(points: readonly ScatterPoint[], options: ScatterSvgO
   const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
   const xAt = (v: number) => pad.left + ((v - xLo) / (xHi - xLo)) * plotW;
   const yAt = (v: number) => pad.top + plotH - ((v - yLo) / (yHi - yLo)) * plotH;
-  const base = pad.top + plotH;
-  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
-    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
-      escapeHtml(label)
-    }</text>`;
   const xTicks = niceTicks(xLo, xHi, Math.max(2, Math.floor(plotW / 60)));
   const xStep = xTicks.length > 1 ? xTicks[1] - xTicks[0] : xHi - xLo;
   const dots = shown.map((p) =>
     `<circle class="point" cx="${xAt(p.x).toFixed(2)}" cy="${yAt(p.y).toFixed(2)}" r="4" fill="${color}" ` +
     `fill-opacity="0.75"><title>${escapeHtml(p.label)}: ${p.x.toPrecision(4)}, ${p.y.toPrecision(4)}</title></circle>`
   ).join("");
-  const axes = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
-    xTicks.map((t) =>
-      `<line x1="${xAt(t).toFixed(1)}" y1="${base}" x2="${xAt(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
-      text(xAt(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
-    ).join("") +
-    yTicks.map((t, i) =>
-      `<line x1="${pad.left - 4}" y1="${yAt(t).toFixed(1)}" x2="${pad.left}" y2="${
-        yAt(t).toFixed(1)
-      }" stroke="#888"/>` +
-      text(pad.left - 6, yAt(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
-    ).join("") +
-    (yLabel
-      ? text(
-        11,
-        pad.top + plotH / 2,
-        "middle",
-        yLabel,
-        ` transform="rotate(-90 11 ${(pad.top + plotH / 2).toFixed(1)})"`,
-      )
-      : "") +
-    (xLabel ? text(pad.left + plotW / 2, height - 4, "middle", xLabel, ' font-weight="600"') : "");
+  const axes = svgAxes({ width, height, pad, xAt, yAt, xTicks, xStep, yTicks, yStep, xLabel, yLabel });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${axes}${dots}</svg>`;
 }
 
 /** The source of {@linkcode histogramSvg} and what it calls, for pages that draw charts in the browser. */
-export const HISTOGRAM_SVG_SOURCE: string = [escapeHtml, niceTicks, formatTick, histogramSvg]
+export const HISTOGRAM_SVG_SOURCE: string = [escapeHtml, niceTicks, formatTick, svgText, svgAxes, histogramSvg]
   .map((f) => f.toString()).join("\n");
 
 /**

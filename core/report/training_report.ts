@@ -10,7 +10,7 @@
 
 import { histogram } from "../eval/histogram.ts";
 import { type SparsityVerdict, sparsityVerdict } from "../eval/sparsity_verdict.ts";
-import { escapeHtml, formatTick, histogramSvg, htmlPage, niceTicks } from "./html.ts";
+import { escapeHtml, formatTick, histogramSvg, htmlPage, niceTicks, svgAxes, svgText } from "./html.ts";
 
 /** One SAE of the report. */
 export interface TrainingReportSae {
@@ -58,11 +58,6 @@ function lineChartSvg(title: string, yLabel: string, series: { name: string; poi
   const w = width - pad.left - pad.right, h = height - pad.top - pad.bottom;
   const sx = (x: number) => pad.left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * w;
   const sy = (y: number) => pad.top + h - (y - y0) / (y1 - y0) * h;
-  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
-    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
-      escapeHtml(label)
-    }</text>`;
-  const base = pad.top + h;
   const lines = series.map((s, i) =>
     `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${
       s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ")
@@ -70,22 +65,23 @@ function lineChartSvg(title: string, yLabel: string, series: { name: string; poi
   ).join("");
   const legend = series.length > 1
     ? series.map((s, i) =>
-      text(width - pad.right, pad.top + 10 + 12 * i, "end", s.name, ` fill="${COLORS[i % COLORS.length]}"`)
+      svgText(width - pad.right, pad.top + 10 + 12 * i, "end", s.name, ` fill="${COLORS[i % COLORS.length]}"`)
     ).join("")
     : "";
-  const axes = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
-    xTicks.filter((t) => t >= x0 && t <= x1).map((t) =>
-      `<line x1="${sx(t).toFixed(1)}" y1="${base}" x2="${sx(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
-      text(sx(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
-    ).join("") +
-    yTicks.map((t, i) =>
-      `<line x1="${pad.left - 4}" y1="${sy(t).toFixed(1)}" x2="${pad.left}" y2="${sy(t).toFixed(1)}" stroke="#888"/>` +
-      text(pad.left - 6, sy(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
-    ).join("") +
-    text(11, pad.top + h / 2, "middle", yLabel, ` transform="rotate(-90 11 ${(pad.top + h / 2).toFixed(1)})"`) +
-    text(pad.left + w / 2, height - 4, "middle", "step", ' font-weight="600"') +
-    text(pad.left, 14, "start", title, ' font-size="12" font-weight="600"');
+  const axes = svgAxes({
+    width,
+    height,
+    pad,
+    xAt: sx,
+    yAt: sy,
+    xTicks: xTicks.filter((t) => t >= x0 && t <= x1),
+    xStep,
+    yTicks,
+    yStep,
+    xLabel: "step",
+    yLabel,
+    title,
+  });
   return `<svg class="curve" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${
     escapeHtml(title)
   }">${lines}${axes}${legend}</svg>`;
@@ -126,11 +122,6 @@ function scatterSvg(
   const w = width - pad.left - pad.right, h = height - pad.top - pad.bottom;
   const sx = (x: number) => pad.left + (x - x0) / (x1 - x0) * w;
   const sy = (y: number) => pad.top + h - (y - y0) / (y1 - y0) * h;
-  const text = (x: number, y: number, anchor: string, label: string, extra = "") =>
-    `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-size="10" text-anchor="${anchor}"${extra}>${
-      escapeHtml(label)
-    }</text>`;
-  const base = pad.top + h;
   const dots = points.map((p) => {
     const [cx, cy] = [sx(p.x), sy(p.y)];
     // labels go left of points in the right half, so they stay inside the plot
@@ -140,22 +131,23 @@ function scatterSvg(
     }"><title>${
       escapeHtml(`${p.label}: ${axes[0]} ${formatValue(p.x)}, ${axes[1]} ${formatValue(p.y)}`)
     }</title></circle>${
-      text(cx + (right ? 7 : -7), cy - 6, right ? "start" : "end", p.label, ' class="point-label"')
+      svgText(cx + (right ? 7 : -7), cy - 6, right ? "start" : "end", p.label, ' class="point-label"')
     }</g>`;
   }).join("");
-  const frame = `<line x1="${pad.left}" y1="${base}" x2="${width - pad.right}" y2="${base}" stroke="#888"/>` +
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${base}" stroke="#888"/>` +
-    xTicks.map((t) =>
-      `<line x1="${sx(t).toFixed(1)}" y1="${base}" x2="${sx(t).toFixed(1)}" y2="${base + 4}" stroke="#888"/>` +
-      text(sx(t), base + 14, "middle", formatTick(t, xStep), ' class="x-tick"')
-    ).join("") +
-    yTicks.map((t, i) =>
-      `<line x1="${pad.left - 4}" y1="${sy(t).toFixed(1)}" x2="${pad.left}" y2="${sy(t).toFixed(1)}" stroke="#888"/>` +
-      text(pad.left - 6, sy(t) + 3.5, "end", yLabels[i], ' class="y-tick"')
-    ).join("") +
-    text(11, pad.top + h / 2, "middle", axes[1], ` transform="rotate(-90 11 ${(pad.top + h / 2).toFixed(1)})"`) +
-    text(pad.left + w / 2, height - 4, "middle", axes[0], ' font-weight="600"') +
-    text(pad.left, 14, "start", title, ' font-size="12" font-weight="600"');
+  const frame = svgAxes({
+    width,
+    height,
+    pad,
+    xAt: sx,
+    yAt: sy,
+    xTicks,
+    xStep,
+    yTicks,
+    yStep,
+    xLabel: axes[0],
+    yLabel: axes[1],
+    title,
+  });
   return `<svg class="scatter" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${
     escapeHtml(title)
   }">${frame}${dots}</svg>`;

@@ -35,14 +35,57 @@ function smallRun(dir: string, extra: Record<string, unknown> = {}): Record<stri
   };
 }
 
+/** A test of the ONNX Runtime kind in a fresh temporary folder, removed when the test ends, passed or failed. */
+function testInDir(name: string, fn: (dir: string) => Promise<void>): void {
+  Deno.test(name, ORT, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await fn(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/** The metrics lines of a run whose checkpoint_path is `dir`/ck, as smallRun's. */
+async function readMetrics(dir: string) {
+  return (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
+}
+
+/**
+ * Runs `sae train --config config` in a child process, sends it SIGTERM once its stderr (read as it comes) matches
+ * `when`, and returns its exit code and everything it printed.
+ */
+async function trainStoppedWhen(
+  config: string,
+  when: RegExp,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "train", "--config", config],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  while (!when.test(stderr)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  child.kill("SIGTERM");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  const { code } = await child.status;
+  return { code, stdout: await stdout, stderr };
+}
+
 async function writeConfig(dir: string, cfg: Record<string, unknown>): Promise<string> {
   const path = join(dir, "train.json");
   await Deno.writeTextFile(path, JSON.stringify(cfg));
   return path;
 }
 
-Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens names and a report", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens names and a report", async (dir) => {
   const config = await writeConfig(dir, smallRun(dir, { architecture: "standard", l1_coefficient: 2 }));
   const r = await runCli(["train", "--config", config, "--l1-coefficient", "3"]);
   assertEquals(r.code, 0, r.stderr);
@@ -70,9 +113,7 @@ Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
   sae.destroy();
   const sparsity = (await readSafetensors(join(out, "sparsity.safetensors"))).tensors.get("sparsity")!;
   assertEquals(sparsity.shape, [64]);
-  const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
-    JSON.parse(l)
-  );
+  const lines = await readMetrics(dir);
   assertEquals(lines.length, 12);
   for (
     const key of [
@@ -88,15 +129,12 @@ Deno.test("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
   assert(Number.isFinite(lines[3]["sparsity/below_1e-5"]));
   const report = await Deno.readTextFile(join(dir, "ck", "report.html"));
   assert(report.includes("<polyline") && report.includes("log10 feature density"));
-  await Deno.remove(dir, { recursive: true });
 });
 
 for (const device of ["cpu", "webgpu"]) {
-  Deno.test(
+  testInDir(
     `sae train --resume on ${device} after kill -9 gives weights identical to an uninterrupted run`,
-    ORT,
-    async () => {
-      const dir = await Deno.makeTempDir();
+    async (dir) => {
       const steps = 40;
       const base = {
         architecture: "topk",
@@ -154,13 +192,11 @@ for (const device of ["cpu", "webgpu"]) {
       const termed2 = await runCli(["train", "--config", term, "--resume", join(termDir, "ck")]);
       assertEquals(termed2.code, 0, termed2.stderr);
       assertEquals(await Deno.readFile(join(termDir, "ck", "final", "sae_weights.safetensors")), a);
-      await Deno.remove(dir, { recursive: true });
     },
   );
 }
 
-Deno.test("sae train --resume refuses a checkpoint it cannot continue, and cleans what a kill left", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train --resume refuses a checkpoint it cannot continue, and cleans what a kill left", async (dir) => {
   const config = await writeConfig(
     dir,
     smallRun(dir, { architecture: "topk", k: 8, training_tokens: 128 * 4, n_checkpoints: 4 }),
@@ -196,11 +232,9 @@ Deno.test("sae train --resume refuses a checkpoint it cannot continue, and clean
   assertEquals(resumed.code, 0, resumed.stderr);
   assertEquals(await Deno.readTextFile(metrics), whole);
   assertEquals(await Deno.stat(stale).catch(() => undefined), undefined);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("sae train stops on a non-finite loss and keeps the last good checkpoint", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train stops on a non-finite loss and keeps the last good checkpoint", async (dir) => {
   // A coefficient that overflows float32 once it has warmed up past step 4.
   const cfg = smallRun(dir, { l1_coefficient: 3e38, l1_warm_up_steps: 8, n_checkpoints: 12 });
   const r = await runCli(["train", "--config", await writeConfig(dir, cfg)]);
@@ -209,28 +243,22 @@ Deno.test("sae train stops on a non-finite loss and keeps the last good checkpoi
   const { meta, tensors } = await readCheckpoint(join(dir, "ck"));
   assert(meta.step >= 1, `checkpoint at step ${meta.step}`);
   for (const [name, t] of tensors) assert(t.every(Number.isFinite), `${name} is finite`);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test(
+testInDir(
   "sae train stopping on a non-finite loss before any checkpoint says there is nothing to resume",
-  ORT,
-  async () => {
-    const dir = await Deno.makeTempDir();
+  async (dir) => {
     const cfg = smallRun(dir, { l1_coefficient: 3e38, l1_warm_up_steps: 8, n_checkpoints: 0 });
     const r = await runCli(["train", "--config", await writeConfig(dir, cfg)]);
     assertEquals(r.code, 1);
     assert(/non-finite/.test(r.stderr) && /no checkpoint was written before it/.test(r.stderr), r.stderr);
     assert(!/last good checkpoint|--resume/.test(r.stderr), r.stderr);
-    await Deno.remove(dir, { recursive: true });
   },
 );
 
-Deno.test(
+testInDir(
   "sae train refuses a checkpoint_path another run holds, and an output_path it cannot write, before any step",
-  ORT,
-  async () => {
-    const dir = await Deno.makeTempDir();
+  async (dir) => {
     const config = await writeConfig(dir, smallRun(dir, { training_tokens: 128 * 400 }));
     const first = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", CLI, "train", "--config", config],
@@ -259,12 +287,10 @@ Deno.test(
     assert(/output_path .*not-a-folder\/sae cannot be written \(Not a directory\)/.test(r.stderr), r.stderr);
     assert(!/steps \(\d+%\)/.test(r.stderr), `no step ran: ${r.stderr}`);
     assert(Date.now() - started < 30_000);
-    await Deno.remove(dir, { recursive: true });
   },
 );
 
-Deno.test("sae train saves batchtopk as a JumpReLU SAE with its one running threshold", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train saves batchtopk as a JumpReLU SAE with its one running threshold", async (dir) => {
   const cfg = smallRun(dir, { architecture: "batchtopk", k: 8 });
   assertEquals((await runCli(["train", "--config", await writeConfig(dir, cfg)])).code, 0);
   const out = join(dir, "ck", "final");
@@ -273,14 +299,11 @@ Deno.test("sae train saves batchtopk as a JumpReLU SAE with its one running thre
   const weights = (await readSafetensors(join(out, "sae_weights.safetensors"))).tensors;
   const threshold = toFloat32(weights.get("threshold")!, "threshold");
   assert(threshold.every((t) => t > 0 && Math.abs(t - threshold[0]) < 1e-5 * threshold[0]), "one positive θ");
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test(
+testInDir(
   "sae train --cache-activations then training from the cache equals training from the model",
-  ORT,
-  async () => {
-    const dir = await Deno.makeTempDir();
+  async (dir) => {
     const cfg = smallRun(dir, { architecture: "standard", b_dec_init_method: "mean" });
     const config = await writeConfig(dir, cfg);
     assertEquals((await runCli(["train", "--config", config])).code, 0);
@@ -345,7 +368,6 @@ Deno.test(
       assertEquals(r.code, 1, r.stderr);
       assert(message.test(r.stderr), r.stderr);
     }
-    await Deno.remove(dir, { recursive: true });
   },
 );
 
@@ -380,8 +402,7 @@ Deno.test("sae train names the field and what it expects on bad settings", async
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("sae train refuses SAELens fields it does not implement and accepts those without effect", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train refuses SAELens fields it does not implement and accepts those without effect", async (dir) => {
   const refused: [Record<string, unknown>, RegExp][] = [
     [{ hook_head_index: 3 }, /field hook_head_index is 3, which this trainer does not implement/],
     [{ normalize_activations: "layer_norm" }, /field normalize_activations is "layer_norm": expected one of none/],
@@ -401,11 +422,9 @@ Deno.test("sae train refuses SAELens fields it does not implement and accepts th
   const help = await runCli(["train", "--help"]);
   assert(/accepted in a config with no effect on the result here:\n(.|\n)*log_to_wandb/.test(help.stdout));
   assert(/accepted only at the value this trainer implements(.|\n)*hook_head_index/.test(help.stdout));
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("trainSae() saves an honest, portable folder with its runner config, and returns the SAEs", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("trainSae() saves an honest, portable folder with its runner config, and returns the SAEs", async (dir) => {
   const relative = relativePath(Deno.cwd(), MODEL);
   const result = await trainSae(
     smallRun(dir, {
@@ -434,18 +453,14 @@ Deno.test("trainSae() saves an honest, portable folder with its runner config, a
       8,
       "expected_average_only_in",
     ]);
-    const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
+    const lines = await readMetrics(dir);
     assertEquals(lines.some((l) => Object.keys(l).some((k) => k.includes("coefficient"))), false, "TopK has no λ");
   } finally {
     for (const sae of result.saes) sae.destroy();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("sae train: ghost grads engage once latents are dead", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train: ghost grads engage once latents are dead", async (dir) => {
   const cfg = smallRun(dir, {
     use_ghost_grads: true,
     l1_coefficient: 200,
@@ -454,20 +469,16 @@ Deno.test("sae train: ghost grads engage once latents are dead", ORT, async () =
     training_tokens: 128 * 20,
   });
   assertEquals((await runCli(["train", "--config", await writeConfig(dir, cfg)])).code, 0);
-  const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
-    JSON.parse(l)
-  );
+  const lines = await readMetrics(dir);
   const engaged = lines.filter((l) => l["sparsity/dead_features"] > 0);
   assert(engaged.length > 0, "some latents died");
   for (const l of engaged) assert(l["losses/ghost_grad_loss"] > 0, `step ${l.step}: ghost_grad_loss`);
   for (const l of lines.filter((l) => l["sparsity/dead_features"] === 0)) {
     assertEquals(l["losses/ghost_grad_loss"], undefined);
   }
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("trainSae() evaluates the SAE spliced into the model every eval_every_n_wandb_logs lines", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("trainSae() evaluates the SAE spliced into the model every eval_every_n_wandb_logs lines", async (dir) => {
   const config = smallRun(dir, {
     wandb_log_frequency: 2,
     eval_every_n_wandb_logs: 2,
@@ -477,9 +488,7 @@ Deno.test("trainSae() evaluates the SAE spliced into the model every eval_every_
   const result = await trainSae(config, { gpu });
   const run = await openTrainingRun(config, "test");
   try {
-    const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
+    const lines = await readMetrics(dir);
     const evaluated = lines.filter((l) => "model_performance_preservation/ce_loss_score" in l).map((l) => l.step);
     assertEquals(evaluated, [4, 8, 12]);
     // the third evaluation read rows 4 and 5 with the SAE as saved at the last step
@@ -506,16 +515,13 @@ Deno.test("trainSae() evaluates the SAE spliced into the model every eval_every_
   } finally {
     for (const sae of result.saes) sae.destroy();
     await run.dispose();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 for (const device of ["cpu", "webgpu"]) {
-  Deno.test(
+  testInDir(
     `trainSae() on ${device} trains two SAEs from one forward pass, each with its resampling window`,
-    ORT,
-    async () => {
-      const dir = await Deno.makeTempDir();
+    async (dir) => {
       const result = await trainSae(
         smallRun(dir, {
           device,
@@ -529,9 +535,7 @@ for (const device of ["cpu", "webgpu"]) {
           ["standard", 64, device],
           ["topk", 32, device],
         ]);
-        const lines = (await Deno.readTextFile(join(dir, "ck", "metrics.jsonl"))).trim().split("\n").map((l) =>
-          JSON.parse(l)
-        );
+        const lines = await readMetrics(dir);
         for (const sae of [0, 1]) assertEquals(lines.filter((l) => l.sae === sae).length, 12);
         // the resampling window closes every 4 steps for each SAE (which latents it finds dead: tests/train)
         for (const sae of [0, 1]) {
@@ -541,14 +545,12 @@ for (const device of ["cpu", "webgpu"]) {
         assert(lines.every((l) => Number.isFinite(l["losses/mse_loss"])));
       } finally {
         for (const sae of result.saes) sae.destroy();
-        await Deno.remove(dir, { recursive: true });
       }
     },
   );
 }
 
-Deno.test("sae train --resume DIR alone continues the run with the checkpoint's settings", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train --resume DIR alone continues the run with the checkpoint's settings", async (dir) => {
   // a checkpoint every 4 of 12 steps: the last one, at step 8, stays in ck beside the finished run
   const config = await writeConfig(dir, smallRun(dir, { architecture: "topk", k: 8, n_checkpoints: 3 }));
   assertEquals((await runCli(["train", "--config", config])).code, 0);
@@ -579,31 +581,13 @@ Deno.test("sae train --resume DIR alone continues the run with the checkpoint's 
   const byFile = await runCli(["train", "--config", other, "--resume", ck]);
   assertEquals(byFile.code, 1);
   assert(/was written with other settings: seed was 42, now 7\. /.test(byFile.stderr), byFile.stderr);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("sae train stopped by a signal says so in order, never done, and resumes from the folder", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train stopped by a signal says so in order, never done, and resumes from the folder", async (dir) => {
   const config = await writeConfig(dir, smallRun(dir, { training_tokens: 128 * 60 }));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "train", "--config", config],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new Response(child.stdout).text();
-  // signal once training has started (a progress line), reading stderr as it comes
-  let stderr = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  while (!/ \d+\/60 steps/.test(stderr)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += value;
-  }
-  child.kill("SIGTERM");
-  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
-  const { code } = await child.status;
+  // signal once training has started (a progress line)
+  const { code, stdout: out, stderr } = await trainStoppedWhen(config, / \d+\/60 steps/);
   assertEquals(code, 130, stderr);
-  const out = await stdout;
   const notice = stderr.indexOf("sae train: stopping after this step, with a checkpoint");
   const stopped = stderr.search(/sae train: stopped at \d+\/60 steps after /);
   assert(notice >= 0 && stopped > notice, stderr);
@@ -614,43 +598,24 @@ Deno.test("sae train stopped by a signal says so in order, never done, and resum
   const resumed = await runCli(["train", "--resume", join(dir, "ck")]);
   assertEquals(resumed.code, 0, resumed.stderr);
   assert(resumed.stderr.includes(`sae train: ${step + 1}/60 steps`), resumed.stderr);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("sae train stopped during the norm estimate stops at once, with nothing to resume", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train stopped during the norm estimate stops at once, with nothing to resume", async (dir) => {
   const config = await writeConfig(
     dir,
     smallRun(dir, { normalize_activations: "expected_average_only_in", n_batches_for_norm_estimate: 100_000 }),
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, "train", "--config", config],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = new Response(child.stdout).text();
-  let stderr = "";
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  while (!stderr.includes("estimating the input norm: 0/100000 batches")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += value;
-  }
-  child.kill("SIGTERM");
-  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
-  assertEquals((await child.status).code, 130, stderr);
+  const { code, stdout, stderr } = await trainStoppedWhen(config, /estimating the input norm: 0\/100000 batches/);
+  assertEquals(code, 130, stderr);
   assert(stderr.includes("sae train: stopping the norm estimate, before any step"), stderr);
   assert(/sae train: estimating the input norm: stopped at \d+\/100000 batches after /.test(stderr), stderr);
-  assertEquals((await stdout).trim(), "Stopped before step 1: no checkpoint written");
+  assertEquals(stdout.trim(), "Stopped before step 1: no checkpoint written");
   assertEquals(await Deno.stat(join(dir, "ck", "checkpoint.safetensors")).catch(() => undefined), undefined);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test(
+testInDir(
   "sae train n_checkpoints writes a loadable SAE folder per checkpoint, as SAELens names them",
-  ORT,
-  async () => {
-    const dir = await Deno.makeTempDir();
+  async (dir) => {
     const config = await writeConfig(dir, smallRun(dir, { n_checkpoints: 3, b_dec_init_method: "mean" }));
     const r = await runCli(["train", "--config", config]);
     assertEquals(r.code, 0, r.stderr);
@@ -680,15 +645,12 @@ Deno.test(
       await Deno.readFile(join(ck, "1024", "sae_weights.safetensors")),
       await Deno.readFile(join(short, "ck", "final", "sae_weights.safetensors")),
     );
-    await Deno.remove(dir, { recursive: true });
   },
 );
 
-Deno.test(
+testInDir(
   "sae train sweep: each SAE in its own output_path, every SAE in the progress, compared in the report",
-  ORT,
-  async () => {
-    const dir = await Deno.makeTempDir();
+  async (dir) => {
     const sweep = [1, 3, 5].map((l1) => ({ l1_coefficient: l1, output_path: join(dir, `l1_${l1}`) }));
     const config = await writeConfig(
       dir,
@@ -737,12 +699,10 @@ Deno.test(
       assert(message.test(c.stderr), c.stderr);
       assert(!c.stderr.includes("sae train: device"), "refused before the run starts");
     }
-    await Deno.remove(dir, { recursive: true });
   },
 );
 
-Deno.test("sae train reports the norm estimate, the buffer's fill and evaluations as they go", ORT, async () => {
-  const dir = await Deno.makeTempDir();
+testInDir("sae train reports the norm estimate, the buffer's fill and evaluations as they go", async (dir) => {
   const config = await writeConfig(
     dir,
     smallRun(dir, { normalize_activations: "expected_average_only_in", n_batches_for_norm_estimate: 5 }),
@@ -771,14 +731,11 @@ Deno.test("sae train reports the norm estimate, the buffer's fill and evaluation
   for (const sae of result.saes) sae.destroy();
   const evaluating = phases.filter((p) => p.phase === "evaluating");
   assertEquals(evaluating.map((p) => [p.sae, p.done, p.total]), [[0, 0, 8], [0, 4, 8], [0, 8, 8]]);
-  await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test(
+testInDir(
   "sae train sweep field: a grid of SAEs in folders named after their values, resumed from the folder",
-  ORT,
-  async () => {
-    const dir = await Deno.makeTempDir();
+  async (dir) => {
     const config = await writeConfig(dir, smallRun(dir, { sweep: { l1_coefficient: [1, 3] }, n_checkpoints: 3 }));
     const r = await runCli(["train", "--config", config]);
     assertEquals(r.code, 0, r.stderr);
@@ -792,6 +749,5 @@ Deno.test(
     for (const [i, folder] of folders.entries()) {
       assertEquals(await Deno.readFile(join(folder, "sae_weights.safetensors")), weights[i]);
     }
-    await Deno.remove(dir, { recursive: true });
   },
 );

@@ -37,6 +37,26 @@ function clippedChartTexts(tab: Page): Promise<string[]> {
   })`);
 }
 
+/**
+ * Opens a headless Chromium tab of `viewport`'s size and runs `use` on it (which loads the page), then asserts that
+ * nothing went to `errors` (the page's uncaught errors, and whatever `use` adds) and closes the browser.
+ */
+async function inChromium(
+  viewport: { width: number; height: number },
+  use: (tab: Page, errors: string[]) => Promise<void>,
+): Promise<void> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+    const tab = await browser.newPage({ viewport });
+    const errors: string[] = [];
+    tab.on("pageerror", (e) => errors.push(String(e)));
+    await use(tab, errors);
+    assertEquals(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
+
 async function checkChromium(): Promise<void> {
   await Deno.stat(CHROMIUM).catch(() => {
     throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
@@ -70,11 +90,7 @@ Deno.test("sae dashboard's page shows the picked feature and a token's activatio
   );
   const feature = data.features.find((f: { feature_index: number }) => f.feature_index === 584);
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-  try {
-    const tab = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
-    const errors: string[] = [];
-    tab.on("pageerror", (e) => errors.push(String(e)));
+  await inChromium({ width: 1200, height: 1000 }, async (tab, errors) => {
     tab.on("request", (r) => {
       if (!r.url().startsWith("file:")) errors.push(`network request to ${r.url()}`);
     });
@@ -122,10 +138,7 @@ Deno.test("sae dashboard's page shows the picked feature and a token's activatio
     assertEquals(dead.startsWith(`Feature ${DEAD_FEATURE} never fired on the 4096 tokens read`), true, dead);
     assertEquals((await tab.textContent("#top-examples"))!.includes("The feature never fired."), true);
     await tab.screenshot({ path: `${ARTIFACTS}dashboard-dead.png` });
-    assertEquals(errors, []);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 Deno.test(
@@ -152,11 +165,7 @@ Deno.test(
     ]);
     assertEquals(code, 0, stderr);
     const m = JSON.parse(stdout);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    try {
-      const tab = await browser.newPage({ viewport: { width: 900, height: 900 } });
-      const errors: string[] = [];
-      tab.on("pageerror", (e) => errors.push(String(e)));
+    await inChromium({ width: 900, height: 900 }, async (tab) => {
       await tab.goto(`file://${page}`);
       assertEquals(await tab.textContent('[data-metric="dead_features"]'), String(m.dead_features));
       const warning = (await tab.textContent("#sample-warning"))!;
@@ -186,10 +195,7 @@ Deno.test(
       assertEquals((await tab.locator("#l0-histogram svg .y-tick").count()) >= 2, true);
       assertEquals(await clippedChartTexts(tab), []);
       await tab.screenshot({ path: `${ARTIFACTS}eval.png`, fullPage: true });
-      assertEquals(errors, []);
-    } finally {
-      await browser.close();
-    }
+    });
   },
 );
 
@@ -219,17 +225,14 @@ Deno.test(
     );
     const { code, stdout, stderr } = await runCli(["train", "--config", config, "--report", page]);
     assertEquals(code, 0, stderr);
+    await Deno.remove(dir, { recursive: true }); // the page is written outside it
     // the log says the verdict too: after 24 steps the explained variance is far below 0.8
     assertEquals(
       /: L0 [\d.]+, explained variance -?[\d.]+; explained variance -?[\d.]+ is not above 0\.8/.test(stdout),
       true,
       stdout,
     );
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    try {
-      const tab = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-      const errors: string[] = [];
-      tab.on("pageerror", (e) => errors.push(String(e)));
+    await inChromium({ width: 1000, height: 900 }, async (tab) => {
       await tab.goto(`file://${page}`);
       const verdict = (await tab.textContent("#verdict"))!;
       assertEquals(/L0 [\d.]+/.test(verdict) && verdict.includes("no firing in the last 1000 steps"), true, verdict);
@@ -250,11 +253,7 @@ Deno.test(
       assertEquals(cells.filter((c) => /\d\.\d{6,}/.test(c)), []);
       assertEquals(await clippedChartTexts(tab), []);
       await tab.screenshot({ path: `${ARTIFACTS}train.png`, fullPage: true });
-      assertEquals(errors, []);
-    } finally {
-      await browser.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 );
 
@@ -278,11 +277,7 @@ Deno.test(
     assertEquals(Math.abs(cmp.prompt_stats[0].mean_l0 - enc.mean_l0) < 1e-9, true);
     assertEquals(Math.abs(cmp.prompt_stats[0].explained_variance - enc.explained_variance) < 1e-9, true);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-    try {
-      const tab = await browser.newPage({ viewport: { width: 900, height: 900 } });
-      const errors: string[] = [];
-      tab.on("pageerror", (e) => errors.push(String(e)));
+    await inChromium({ width: 900, height: 900 }, async (tab) => {
       await tab.goto(`file://${encodePage}`);
       assertEquals(await tab.locator("[data-l0]").count(), enc.tokens.length);
       assertEquals(await tab.textContent('[data-l0="1"]'), String(enc.l0[1]));
@@ -322,9 +317,6 @@ Deno.test(
       assertEquals(l0Total, cmp.prompt_stats.reduce((s: number, p: { tokens: number }) => s + p.tokens - 1, 0));
       assertEquals(await clippedChartTexts(tab), []);
       await tab.screenshot({ path: `${ARTIFACTS}compare.png`, fullPage: true });
-      assertEquals(errors, []);
-    } finally {
-      await browser.close();
-    }
+    });
   },
 );
