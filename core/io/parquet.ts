@@ -40,7 +40,9 @@ async function openParquet(path: string): Promise<{ file: AsyncBuffer & { close(
     return { file, metadata: await parquetMetadataAsync(file) };
   } catch (e) {
     file.close();
-    throw new SyntaxError(`${path} is not a readable Parquet file: ${(e as Error).message}`, { cause: e });
+    // hyparquet's own errors say what is wrong; a TypeError is its code tripping over a damaged footer
+    const why = e instanceof TypeError ? "its footer (the file's metadata) is damaged" : (e as Error).message;
+    throw new SyntaxError(`${path} is not a readable Parquet file: ${why}`, { cause: e });
   }
 }
 

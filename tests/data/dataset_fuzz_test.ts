@@ -50,6 +50,15 @@ function txtInput(): DatasetInput {
   if (roll < 0.7) {
     const bad = bytes.slice();
     if (bad.length) bad[random.int(bad.length)] = random.pick([0xff, 0xc0, 0x80]);
+    // 0x80 over a continuation byte is still UTF-8 (another character, the same lines): read as such
+    let still: string | undefined;
+    try {
+      still = new TextDecoder("utf-8", { fatal: true }).decode(bad);
+    } catch { /* not UTF-8: refused */ }
+    if (still !== undefined) {
+      const docs = (trailing ? still.slice(0, -1) : still).split(crlf ? "\r\n" : "\n");
+      return { label: ".txt with a byte changed, still UTF-8", path: "d.txt", files: { "d.txt": bad }, expected: docs };
+    }
     return { label: ".txt with a byte that is not UTF-8", path: "d.txt", files: { "d.txt": bad }, expected: "refuse" };
   }
   if (roll < 0.8) {
