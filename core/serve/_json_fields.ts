@@ -29,7 +29,7 @@ export function textListField(body: Body, field: string, maxItems: number, maxLe
   if (!Array.isArray(value) || value.length === 0 || value.length > maxItems) {
     throw bad(field, `a list of 1 to ${maxItems} texts`, value);
   }
-  return value.map((_, i) => textField(value as unknown as Body, String(i), maxLength));
+  return value.map((v, i) => textField({ [`${field}[${i}]`]: v }, `${field}[${i}]`, maxLength));
 }
 
 /** An integer in `min..max`, or `fallback` when absent. */

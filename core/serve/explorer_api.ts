@@ -65,8 +65,10 @@ export interface EndpointInput {
 export interface Endpoint {
   /** GET reads state; POST runs the model. */
   method: "GET" | "POST";
-  /** Its answer, sent as JSON. */
+  /** Its answer, sent as JSON, or as an HTML page where `page` is set. */
   run: (input: EndpointInput) => Promise<unknown>;
+  /** The answer is an HTML page (a string) shown in the explorer's frame. @default {false} */
+  page?: boolean;
 }
 
 const MAX_TOP = 50;
@@ -168,6 +170,17 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
         return { feature, html, tokens: dashboardTokens };
       },
     }],
+    ["/dashboard", {
+      method: "GET",
+      page: true,
+      run: ({ query }) => {
+        const feature = intField({ feature: Number(query.get("feature")) }, "feature", 0, dSae - 1);
+        if (dashboards.progress(feature).state !== "done") {
+          throw new HttpError(404, `Feature ${feature}'s dashboard is not built: POST /api/dashboard builds it`);
+        }
+        return dashboards.get(feature);
+      },
+    }],
     ["/api/dashboard-progress", {
       method: "GET",
       run: ({ query }) => {
@@ -191,6 +204,7 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
           topK: body.top_k === undefined ? undefined : intField(body, "top_k", 1, model.cfg.dVocab),
           topP: numberField(body, "top_p", Number.MIN_VALUE, 1),
           doSample: !greedy,
+          stopAtEos: boolField(body, "stop_at_eos", true),
           seed: intField(body, "seed", 0, 2 ** 32 - 1, 0),
         };
         if (body.strength === undefined) throw new HttpError(400, `Field "strength" is required: a number`);
@@ -262,7 +276,7 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
       run: async ({ body }) => {
         const input = text(body);
         const targetText = text(body, "target");
-        const top = intField(body, "top", 1, MAX_TOP, 10);
+        const top = intField(body, "top", 1, dSae, 10);
         return await queue.run(async () => {
           const target = singleToken(model, targetText);
           const enc = await encodeText(model, sae, input, { top: 1 });
@@ -276,8 +290,8 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
             total: a.total,
             bias: a.bias,
             error: a.error,
-            promoting: a.features.slice(0, top),
-            suppressing: a.features.slice(-top).reverse().filter((f) => f.contribution < 0),
+            promoting: a.features.filter((f) => f.contribution > 0).slice(0, top),
+            suppressing: a.features.filter((f) => f.contribution < 0).slice(-top).reverse(),
           };
         });
       },
@@ -287,7 +301,7 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
       run: async ({ body }) => {
         const texts = textListField(body, "texts", MAX_PROMPTS, limits.maxTextLength);
         const threshold = numberField(body, "threshold", 0, 1e6, 0)!;
-        const top = intField(body, "top", 1, MAX_TOP, 20);
+        const top = intField(body, "top", 1, dSae, 20);
         return await queue.run(async () => {
           const encoded = [];
           for (const t of texts) encoded.push(await encodeText(model, sae, t, { top: 1 }));

@@ -37,7 +37,8 @@ export function allowedHosts(port: number, host?: string): string[] {
     const name = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host; // an IPv6 address
     if (!names.includes(name.toLowerCase())) names.push(name.toLowerCase());
   }
-  return names.map((n) => `${n}:${port}`);
+  // on port 80 browsers leave the port out of Host and Origin
+  return names.flatMap((n) => port === 80 ? [`${n}:80`, n] : [`${n}:${port}`]);
 }
 
 /** Compares in time independent of where the strings differ, so the token cannot be guessed byte by byte. */

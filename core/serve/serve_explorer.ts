@@ -54,15 +54,18 @@ function json(status: number, value: unknown): Response {
   });
 }
 
-/** Headers that keep the page from being framed by another site or loading anything from elsewhere. */
-const PAGE_HEADERS = {
-  "content-type": "text/html; charset=utf-8",
-  "x-frame-options": "DENY",
-  "content-security-policy":
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; " +
-    "frame-src 'self'; img-src data:; frame-ancestors 'none'",
-  "referrer-policy": "no-referrer",
-};
+/** Headers that keep a page from being framed by another site or loading anything from elsewhere. */
+function pageHeaders(framedBySelf: boolean): Record<string, string> {
+  return {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "x-frame-options": framedBySelf ? "SAMEORIGIN" : "DENY",
+    "content-security-policy":
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; " +
+      `frame-src 'self'; img-src data:; frame-ancestors ${framedBySelf ? "'self'" : "'none'"}`,
+    "referrer-policy": "no-referrer",
+  };
+}
 
 /**
  * Serves the explorer for a loaded SAE and model until `signal` aborts.
@@ -118,7 +121,7 @@ export function serveExplorer(session: ExplorerSession, options: ServeOptions = 
     if (refused) return json(refused.status, { error: refused.message });
     const url = new URL(req.url);
     if (url.pathname === "/" && (req.method === "GET" || req.method === "HEAD")) {
-      return new Response(explorerPageHtml(session.saeLabel), { headers: PAGE_HEADERS });
+      return new Response(explorerPageHtml(session.saeLabel), { headers: pageHeaders(false) });
     }
     const endpoint = api.get(url.pathname);
     if (!endpoint) return json(404, { error: `No page ${url.pathname}: the API is under /api/ (GET /api/info)` });
@@ -126,7 +129,10 @@ export function serveExplorer(session: ExplorerSession, options: ServeOptions = 
       return json(405, { error: `${url.pathname} takes ${endpoint.method}, not ${req.method}` });
     }
     const body = req.method === "POST" ? await readJsonBody(req, maxBodyBytes) : {};
-    return json(200, await endpoint.run({ body, query: url.searchParams }));
+    const result = await endpoint.run({ body, query: url.searchParams });
+    // a feature's dashboard, shown in the explorer's frame
+    if (endpoint.page) return new Response(result as string, { headers: pageHeaders(true) });
+    return json(200, result);
   };
 
   const server = Deno.serve({

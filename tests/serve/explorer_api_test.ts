@@ -116,7 +116,7 @@ Deno.test(
           direct.baseline,
           direct.spliced,
           errorTerm,
-          " nation",
+          enc.strTokens[last],
         ]);
         assertEquals(a.next_tokens.map((r: { kind: string }) => r.kind), ["model", "spliced", "error term"]);
         assertEquals(a.next_tokens.every((r: { top: unknown[] }) => r.top.length === 5), true);
@@ -128,17 +128,19 @@ Deno.test(
 );
 
 Deno.test("/api/attribute splits the target's direct logit into features, bias and error", ORT, async () => {
-  await withExplorer({}, async (server) => {
-    const a = await post(server.base, "/api/attribute", { text: TEXT, target: " is", top: 200 });
-    assertEquals(a.token, " nation");
-    const all = [...a.promoting, ...a.suppressing.filter((f: { contribution: number }) => f.contribution < 0)];
-    const sum = a.promoting.reduce((s: number, f: { contribution: number }) => s + f.contribution, 0);
+  await withExplorer({}, async (server, { sae, model }) => {
+    const a = await post(server.base, "/api/attribute", { text: TEXT, target: " is", top: 1024 });
+    const enc = await encodeText(model, sae, TEXT, { top: 1 });
+    assertEquals(a.token, enc.strTokens.at(-1));
+    const all = [...a.promoting, ...a.suppressing];
+    // every active feature is listed (top: all of them), so they sum up with the bias and the error
+    assertEquals(all.length, enc.l0.at(-1));
+    const sum = all.reduce((s: number, f: { contribution: number }) => s + f.contribution, 0);
     assertEquals(
       Math.abs(sum + a.bias + a.error - a.total) < 1e-3,
       true,
       `${sum} + ${a.bias} + ${a.error} vs ${a.total}`,
     );
-    assertEquals(all.length > 0, true);
     const c = a.promoting.map((f: { contribution: number }) => f.contribution);
     assertEquals(c, [...c].sort((x: number, y: number) => y - x));
   });

@@ -2,7 +2,7 @@
 // token under --host, cross-origin writes, body and text bounds, the busy queue, and failures that leave it up.
 import { serveExplorer } from "../../core/serve/serve_explorer.ts";
 import { assertEquals, assertThrows } from "../_assert.ts";
-import { ORT, rawRequest, startExplorer, withExplorer } from "./_explorer.ts";
+import { embeddedSession, ORT, rawRequest, startExplorer, withExplorer } from "./_explorer.ts";
 
 const json = { "content-type": "application/json" };
 const encodeBody = JSON.stringify({ text: "The nation" });
@@ -123,28 +123,52 @@ Deno.test("serveExplorer() with a host requires the token on every request", ORT
 });
 
 Deno.test("serveExplorer() runs the model once at a time and answers 503 busy beyond its queue", ORT, async () => {
-  await withExplorer({ maxWaiting: 1 }, async (server) => {
-    const post = (path: string, body: unknown) =>
-      fetch(`${server.base}${path}`, { method: "POST", headers: json, body: JSON.stringify(body) });
-    const pending = async () => (await (await fetch(`${server.base}/api/info`)).json()).pending;
-    const steer = { text: "The nation", feature: 1, strength: 4, max_new_tokens: 64, samples: 4, seed: 1 };
-    const first = post("/api/steer", steer);
-    while (await pending() < 1) await new Promise((r) => setTimeout(r, 2));
-    const second = post("/api/steer", steer);
-    while (await pending() < 2) await new Promise((r) => setTimeout(r, 2));
+  const session = await embeddedSession();
+  // a dataset whose rows wait for the test: a dashboard built over it holds the model until the gate opens
+  let open = () => {};
+  const gate = new Promise<void>((r) => open = r);
+  const { rows } = session.dataset;
+  session.dataset = {
+    label: "gated",
+    rows: async function* () {
+      await gate;
+      yield* rows();
+    },
+  };
+  const server = startExplorer(session, { maxWaiting: 1 });
+  const post = (path: string, body: unknown) =>
+    fetch(`${server.base}${path}`, { method: "POST", headers: json, body: JSON.stringify(body) });
+  const pending = async () => (await (await fetch(`${server.base}/api/info`)).json()).pending;
+  const until = async (n: number) => {
+    while (await pending() < n) await new Promise((r) => setTimeout(r, 5));
+  };
+  try {
+    const dashboard = post("/api/dashboard", { feature: 0 });
+    await until(1);
+    const waiting = post("/api/encode", { text: "The nation" });
+    await until(2);
     const busy = await post("/api/encode", { text: "The nation" });
     assertEquals(busy.status, 503);
     assertEquals(
       (await busy.json()).error,
       "The server is busy: one model run at a time and 1 waiting; try again in a moment",
     );
-    const [a, b] = await Promise.all([first, second]);
-    assertEquals([a.status, b.status], [200, 200]);
-    // the same seed, the same generations: the runs did not interleave
-    assertEquals((await a.json()).steered, (await b.json()).steered);
+    // the page's progress poll is no model run: it is answered while the queue is full
+    const progress = await fetch(`${server.base}/api/dashboard-progress?feature=0`);
+    assertEquals((await progress.json()).state, "running");
+    open();
+    const [d, w] = await Promise.all([dashboard, waiting]);
+    assertEquals([d.status, w.status], [200, 200]);
+    assertEquals((await d.json()).feature, 0);
+    assertEquals((await w.json()).tokens.length > 1, true);
     assertEquals(await pending(), 0);
     assertEquals((await post("/api/encode", { text: "The nation" })).status, 200);
-  });
+  } finally {
+    open();
+    await server.stop();
+    session.sae.destroy();
+    await session.model.dispose();
+  }
 });
 
 Deno.test("serveExplorer() answers a failing request with a JSON error and stays up", ORT, async () => {
@@ -191,8 +215,10 @@ Deno.test("serveExplorer()'s page loads nothing from elsewhere and cannot be fra
 });
 
 Deno.test("serveExplorer() refuses a port or bound out of range", ORT, async () => {
-  await withExplorer({}, async (_server, session) => {
+  await withExplorer({}, (_server, session) => {
     assertThrows(() => serveExplorer(session, { port: 70000 }), RangeError, "The port must be an integer in 0..65535");
     assertThrows(() => serveExplorer(session, { maxBodyBytes: 0 }), RangeError, "maxBodyBytes must be a positive");
+    assertThrows(() => serveExplorer(session, { maxWaiting: -1 }), RangeError, "maxWaiting must be a non-negative");
+    return Promise.resolve();
   });
 });
