@@ -31,7 +31,8 @@ ${SAE_HELP}
 ${DATASET_HELP}
   --tokens N       tokens a feature's dashboard reads (default 16384)
   --port P         port (default 8080; 0: a free one)
-  --host H         bind H (the name or address clients use) instead of 127.0.0.1, with a token
+  --host H         bind H instead of 127.0.0.1, with a token: the name or address clients type (their Host
+                   header must name it, so not 0.0.0.0)
   -h, --help       show this help`;
 
 /**

@@ -48,7 +48,17 @@ Deno.test("/api/dashboard builds a feature's page over the dataset once and keep
     const feature = enc.top[2][0].index;
     const progress = (f: number) => fetch(`${server.base}/api/dashboard-progress?feature=${f}`).then((r) => r.json());
     assertEquals(await progress(feature), { feature, state: "none", rows: 0, tokens: 0, max_tokens: 2048 });
+    // the page the explorer frames is served once built, and only then
+    const early = await fetch(`${server.base}/dashboard?feature=${feature}`);
+    assertEquals([early.status, (await early.json()).error], [
+      404,
+      `Feature ${feature}'s dashboard is not built: POST /api/dashboard builds it`,
+    ]);
     const first = await post(server.base, "/api/dashboard", { feature });
+    const page = await fetch(`${server.base}/dashboard?feature=${feature}`);
+    assertEquals([page.status, page.headers.get("x-frame-options")], [200, "SAMEORIGIN"]);
+    assertEquals(page.headers.get("content-security-policy")!.includes("frame-ancestors 'self'"), true);
+    assertEquals(await page.text(), first.html);
     assertEquals([first.feature, first.tokens], [feature, 2048]);
     const data = JSON.parse(
       /<script type="application\/json" id="dashboard-data">(.*?)<\/script>/s.exec(first.html)![1],
