@@ -8,17 +8,20 @@
 
 import { SOTU } from "../core/data/documents.ts";
 import { serveExplorer } from "../core/serve/serve_explorer.ts";
+import type { ExplorerSession } from "../core/serve/explorer_api.ts";
+import type { TokenDataset } from "../core/data/token_dataset.ts";
 import { DATASET_FLAGS, DATASET_HELP, openDataset } from "./_dataset.ts";
-import { SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
+import { type LoadedSae, loadSaeWithModel, SAE_FLAGS, SAE_HELP, withSaeAndModel } from "./_sae.ts";
 import { parseFlags, positiveInt, UsageError, wholeNumber } from "./_usage.ts";
 
 /** Help text of `sae serve`. */
-export const SERVE_HELP = `Usage: sae serve [--sae S] [--model M] [--dataset D] [--port P] [--host H] [--tokens N]
+export const SERVE_HELP = `Usage: sae serve [--sae S]... [--model M] [--dataset D] [--port P] [--host H] [--tokens N]
 
 Serves the explorer, a self-contained page (no CDN, works offline) on the SAE and its model: type a text and
 see every token's strongest features, its L0 and the explained variance as you type; click a feature for its
 dashboard (built over --dataset on first view, then kept); steer, ablate, attribute a logit, compare prompts.
-Ctrl-C stops it.
+Ctrl-C stops it. Given --sae more than once, it serves the first and the page can switch to the others (each
+loaded, with its model, when picked).
 
 It binds 127.0.0.1 only. --host binds another name or address instead (for another machine) and then
 requires a random token, printed at start, on every request (the printed URL carries it). Requests whose Host
@@ -50,6 +53,7 @@ export async function serve(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     ...SAE_FLAGS,
     ...DATASET_FLAGS,
+    sae: { type: "string", multiple: true },
     tokens: { type: "string" },
     port: { type: "string" },
     host: { type: "string" },
@@ -63,22 +67,41 @@ export async function serve(args: string[]): Promise<number> {
   if (port > 65535) throw new UsageError(`--port must be in 0..65535: current value is ${port}`);
   if (values.host !== undefined && values.host.trim() === "") throw new UsageError("--host must name a host");
   const dashboardTokens = positiveInt(values.tokens, "--tokens") ?? 16384;
+  const labels = [...new Set(values.sae ?? [])];
+  const first = { ...values, sae: labels[0] };
+  const session = (loaded: LoadedSae, dataset: TokenDataset): ExplorerSession => ({
+    sae: loaded.sae,
+    model: loaded.model,
+    saeLabel: loaded.saeLabel,
+    modelLabel: values.model ?? String(loaded.sae.cfg.metadata.model_name ?? "the SAE's model"),
+    dataset: { label: dataset.label, rows: () => dataset.rows() },
+    dashboardTokens,
+  });
+  // another SAE given at start, when the page picks it
+  const load = async (label: string): Promise<ExplorerSession> => {
+    const loaded = await loadSaeWithModel({ ...values, sae: label });
+    try {
+      return session(loaded, await openDataset(values, loaded.model, loaded.sae));
+    } catch (e) {
+      loaded.sae.destroy();
+      await loaded.model.dispose();
+      throw e;
+    }
+  };
   const start = { verb: "serve", inputs: { dataset: values.dataset ?? SOTU } };
-  return await withSaeAndModel(values, async ({ sae, model, saeLabel }) => {
-    const dataset = await openDataset(values, model, sae);
+  return await withSaeAndModel(first, async (loaded) => {
+    const dataset = await openDataset(values, loaded.model, loaded.sae);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     try {
-      const server = serveExplorer({
-        sae,
-        model,
-        saeLabel,
-        modelLabel: values.model ?? String(sae.cfg.metadata.model_name ?? "the SAE's model"),
-        dataset: { label: dataset.label, rows: () => dataset.rows() },
-        dashboardTokens,
-      }, { port, host: values.host, signal: stop.signal });
+      const server = serveExplorer(session(loaded, dataset), {
+        port,
+        host: values.host,
+        signal: stop.signal,
+        saes: labels.length > 1 ? { labels, load } : undefined,
+      });
       console.log(`sae serve: the explorer is at ${server.url} (Ctrl-C stops it)`);
       if (server.token !== undefined) {
         console.log(`sae serve: bound to ${values.host}: every request needs the token ${server.token}`);

@@ -61,12 +61,34 @@ async function api(path, body) {
 }
 function fail(e) { $("error").textContent = String(e.message || e); }
 
-let info = null;
-api("/api/info").then((i) => {
-  info = i;
+function showInfo(i) {
+  $("title").textContent = "SAE explorer: " + i.sae;
   $("info").textContent = i.architecture + " SAE " + i.sae + " (" + i.d_in + " → " + i.d_sae + " features) at " +
     i.hook_name + " of " + i.model + "; dashboards read " + i.dashboard_tokens + " tokens of " + i.dataset;
+}
+api("/api/info").then(showInfo).catch(fail);
+
+// switching between the SAEs sae serve was started with (the server loads the one picked, its model too)
+api("/api/saes").then((s) => {
+  if (s.choices.length < 2) return;
+  $("sae-picker").innerHTML = s.choices.map((c) => "<option>" + esc(c) + "</option>").join("");
+  $("sae-picker").value = s.current;
+  $("sae-switch").hidden = false;
 }).catch(fail);
+$("sae-picker").addEventListener("change", async () => {
+  $("sae-status").textContent = "loading…";
+  $("sae-picker").disabled = true;
+  try {
+    showInfo(await api("/api/sae", { sae: $("sae-picker").value }));
+    $("dashboard").style.display = "none";
+    $("dashboard").removeAttribute("data-feature");
+    $("feature-title").textContent = "Feature: click one above";
+    encode();
+  } catch (e) { fail(e); } finally {
+    $("sae-status").textContent = "";
+    $("sae-picker").disabled = false;
+  }
+});
 
 // encode as the text changes; only the answer to the latest text is drawn
 let timer = 0, asked = 0;
@@ -231,7 +253,9 @@ $("compare-run").addEventListener("click", async () => {
  * @returns The HTML page.
  */
 export function explorerPageHtml(saeLabel: string): string {
-  const body = `<h1>SAE explorer: ${escapeHtml(saeLabel)}</h1>
+  const body = `<h1 id="title">SAE explorer: ${escapeHtml(saeLabel)}</h1>
+<p id="sae-switch" hidden><label for="sae-picker">SAE</label> <select id="sae-picker"></select>
+<span class="muted" id="sae-status"></span></p>
 <p class="muted" id="info"></p>
 <p id="error" role="alert"></p>
 <section id="encode-view">

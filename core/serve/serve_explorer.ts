@@ -7,8 +7,9 @@
  * @module
  */
 
-import { explorerApi, type ExplorerSession } from "./explorer_api.ts";
+import type { ExplorerSession } from "./explorer_api.ts";
 import { explorerPageHtml } from "./explorer_page.ts";
+import { ExplorerSessions, type SaeChoices } from "./explorer_sessions.ts";
 import { HttpError } from "./http_error.ts";
 import { readJsonBody } from "./read_json_body.ts";
 import { allowedHosts, guardRequest } from "./request_guard.ts";
@@ -33,6 +34,8 @@ export interface ServeOptions {
   maxWaiting?: number;
   /** Stops the server. */
   signal?: AbortSignal;
+  /** The SAEs the page may switch between (labels given at start, never paths from the browser). @default {none} */
+  saes?: SaeChoices;
 }
 
 /** A running explorer. */
@@ -43,7 +46,7 @@ export interface RunningExplorer {
   port: number;
   /** The token, where one is required. */
   token?: string;
-  /** Settles once the server has stopped. */
+  /** Settles once the server has stopped and released the SAEs it loaded. */
   finished: Promise<void>;
 }
 
@@ -100,7 +103,7 @@ export function serveExplorer(session: ExplorerSession, options: ServeOptions = 
   }
   const token = options.token ?? (host === undefined ? undefined : randomToken());
   const queue = new RunQueue(maxWaiting);
-  const api = explorerApi(session, queue, { maxTextLength, maxBodyBytes });
+  const sessions = new ExplorerSessions(session, queue, { maxTextLength, maxBodyBytes }, options.saes);
   let hosts: string[] = [];
 
   const handle = async (req: Request): Promise<Response> => {
@@ -121,9 +124,9 @@ export function serveExplorer(session: ExplorerSession, options: ServeOptions = 
     if (refused) return json(refused.status, { error: refused.message });
     const url = new URL(req.url);
     if (url.pathname === "/" && (req.method === "GET" || req.method === "HEAD")) {
-      return new Response(explorerPageHtml(session.saeLabel), { headers: pageHeaders(false) });
+      return new Response(explorerPageHtml(sessions.current.saeLabel), { headers: pageHeaders(false) });
     }
-    const endpoint = api.get(url.pathname);
+    const endpoint = sessions.endpoint(url.pathname);
     if (!endpoint) return json(404, { error: `No page ${url.pathname}: the API is under /api/ (GET /api/info)` });
     if (req.method !== endpoint.method) {
       return json(405, { error: `${url.pathname} takes ${endpoint.method}, not ${req.method}` });
@@ -148,7 +151,7 @@ export function serveExplorer(session: ExplorerSession, options: ServeOptions = 
     url: `http://${shown}:${bound}/${token === undefined ? "" : `?token=${token}`}`,
     port: bound,
     token,
-    finished: server.finished,
+    finished: server.finished.then(() => sessions.close()),
   };
 }
 

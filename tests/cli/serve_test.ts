@@ -24,9 +24,23 @@ Deno.test("sae serve --help describes the page and its safety rules; bad flags a
   }
 });
 
-Deno.test("sae serve prints its URL, answers there and stops on SIGINT", async () => {
+Deno.test("sae serve prints its URL, answers there, switches between its --sae and stops on SIGINT", async () => {
+  const [standard, topk] = [`${FIXTURES}sae-standard`, `${FIXTURES}sae-topk`];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/main.ts", "serve", "--port", "0", "--dataset", `${FIXTURES}reference-dev.safetensors`],
+    args: [
+      "run",
+      "-A",
+      "cli/main.ts",
+      "serve",
+      "--port",
+      "0",
+      "--dataset",
+      `${FIXTURES}reference-dev.safetensors`,
+      "--sae",
+      standard,
+      "--sae",
+      topk,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -41,7 +55,14 @@ Deno.test("sae serve prints its URL, answers there and stops on SIGINT", async (
     const url = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)![1];
     assertEquals(out.startsWith(`sae serve: the explorer is at ${url} (Ctrl-C stops it)`), true, out);
     const info = await (await fetch(`${url}api/info`)).json();
-    assertEquals([info.sae, info.d_sae, info.dataset.includes("reference-dev.safetensors")], ["embedded", 1024, true]);
+    assertEquals([info.sae, info.d_sae, info.dataset.includes("reference-dev.safetensors")], [standard, 1024, true]);
+    assertEquals(await (await fetch(`${url}api/saes`)).json(), { current: standard, choices: [standard, topk] });
+    const switched = await fetch(`${url}api/sae`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sae: topk }),
+    });
+    assertEquals((await switched.json()).architecture, "topk");
   } finally {
     child.kill("SIGINT");
     await lines.cancel();

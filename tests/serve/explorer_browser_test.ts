@@ -7,7 +7,10 @@ import { chromium } from "playwright-core";
 import { encodeText } from "../../core/analysis/encode_text.ts";
 import { ENCODE_DEBOUNCE_MS } from "../../core/serve/explorer_page.ts";
 import { assertEquals } from "../_assert.ts";
-import { ORT, withExplorer } from "./_explorer.ts";
+import { SAE } from "../../core/sae/sae.ts";
+import type { ExplorerSession } from "../../core/serve/explorer_api.ts";
+import { FIXTURES } from "../_fixtures.ts";
+import { embeddedSession, ORT, withExplorer } from "./_explorer.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const ARTIFACTS = new URL("../../out/test-artifacts/", import.meta.url).pathname;
@@ -127,3 +130,41 @@ Deno.test(
     });
   },
 );
+
+Deno.test("sae serve's page switches to another SAE given at start and encodes with it", ORT, async () => {
+  const topk = `${FIXTURES}sae-topk`;
+  let loaded: ExplorerSession | undefined;
+  const load = async (label: string): Promise<ExplorerSession> => {
+    // the embedded model and the fixture's rows, with the top-k SAE in place of the embedded one
+    loaded = await embeddedSession();
+    loaded.sae.destroy();
+    loaded.sae = await SAE.load(label);
+    loaded.saeLabel = label;
+    return loaded;
+  };
+  await withExplorer({ saes: { labels: ["embedded", topk], load } }, async (server) => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    try {
+      const tab = await browser.newPage({ viewport: { width: 1200, height: 600 } });
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(String(e)));
+      await tab.goto(server.url);
+      await tab.locator("#sae-switch").waitFor();
+      assertEquals(await tab.locator("#sae-picker option").allTextContents(), ["embedded", topk]);
+      await tab.locator("#text").fill(TEXT);
+      await tab.locator(`#tokens[data-text=${JSON.stringify(TEXT)}]`).waitFor({ state: "attached" });
+      await tab.selectOption("#sae-picker", topk);
+      await tab.locator("#info", { hasText: `topk SAE ${topk}` }).waitFor();
+      assertEquals(await tab.textContent("#title"), `SAE explorer: ${topk}`);
+      // the text is encoded again, with the top-k SAE
+      const enc = await encodeText(loaded!.model, loaded!.sae, TEXT, { top: 3 });
+      await tab.locator('[data-l0="1"]', { hasText: new RegExp(`^L0 ${enc.l0[1]}$`) }).waitFor();
+      const shown = await tab.locator('#tokens .token[data-pos="1"] .feat').allTextContents();
+      assertEquals(shown, enc.top[1].map((f) => String(f.index)));
+      await tab.screenshot({ path: `${ARTIFACTS}serve-switch.png` });
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+});
