@@ -41,7 +41,7 @@ ${DATASET_HELP}
 /**
  * Runs `sae serve`.
  *
- * @example
+ * @example Serve the embedded SAE on port 8080
  * ```ts ignore
  * await serve(["--port", "8080"]); // until Ctrl-C
  * ```

@@ -22,7 +22,7 @@ export type DashboardBuilder = (feature: number, onProgress: (rows: number, toke
  * Dashboard pages by feature, built once each (a failed build is forgotten, so it can be retried); the
  * oldest are dropped beyond `maxEntries`.
  *
- * @example
+ * @example A page built once, then kept
  * ```ts
  * import { DashboardCache } from "./dashboard_cache.ts";
  * let builds = 0;

@@ -93,7 +93,7 @@ function singleToken(model: HookedTransformer, text: string): number {
 /**
  * The endpoints, by path.
  *
- * @example
+ * @example Encode a text through the API, without HTTP
  * ```ts ignore
  * const api = explorerApi(session, new RunQueue(), { maxTextLength: 4000, maxBodyBytes: 65536 });
  * const enc = await api.get("/api/encode")!.run({ body: { text: "The nation" }, query: new URLSearchParams() });

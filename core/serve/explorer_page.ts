@@ -243,7 +243,7 @@ $("compare-run").addEventListener("click", async () => {
 /**
  * The explorer page.
  *
- * @example
+ * @example The page has the text box
  * ```ts
  * import { explorerPageHtml } from "./explorer_page.ts";
  * console.log(explorerPageHtml("embedded").includes('id="text"')); // true

@@ -26,7 +26,7 @@ async function release(session: ExplorerSession): Promise<void> {
 /**
  * The session in use, its API, and the switch between the SAEs given at start.
  *
- * @example
+ * @example Switch to the second SAE, then release it
  * ```ts ignore
  * const sessions = new ExplorerSessions(session, new RunQueue(), limits, { labels: ["a", "b"], load });
  * await sessions.endpoint("/api/sae")!.run({ body: { sae: "b" }, query: new URLSearchParams() });

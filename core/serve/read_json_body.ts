@@ -10,7 +10,7 @@ import { HttpError } from "./http_error.ts";
 /**
  * Reads the body as a JSON object, stopping at `maxBytes`.
  *
- * @example
+ * @example Read a JSON body
  * ```ts
  * import { readJsonBody } from "./read_json_body.ts";
  * const body = await readJsonBody(new Request("http://x/", { method: "POST", body: '{"text":"hi"}' }), 1024);

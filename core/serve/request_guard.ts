@@ -21,7 +21,7 @@ export interface RequestRules {
 /**
  * The Host header values a server on `port` answers to: the loopback names, and `host` where one was bound.
  *
- * @example
+ * @example The loopback names on port 8080
  * ```ts
  * import { allowedHosts } from "./request_guard.ts";
  * console.log(allowedHosts(8080)); // ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"]
