@@ -22,6 +22,7 @@ import { info } from "./info.ts";
 import { pull } from "./pull.ts";
 import { releases } from "./releases.ts";
 import { run } from "./run.ts";
+import { serve } from "./serve.ts";
 import { steer } from "./steer.ts";
 import { testPromptVerb } from "./test_prompt.ts";
 import { train } from "./train.ts";
@@ -40,6 +41,7 @@ const VERBS: Record<string, { run: (args: string[]) => Promise<number>; summary:
   compare: { run: compare, summary: "features active in every prompt" },
   eval: { run: evalVerb, summary: "L0, explained variance, CE loss score, KL... of an SAE on a dataset" },
   dashboard: { run: dashboard, summary: "feature pages: top examples, intervals, histograms, logits (HTML or JSON)" },
+  serve: { run: serve, summary: "a local web page to explore the SAE: encode as you type, dashboards, steer, ablate" },
   train: { run: train, summary: "train SAEs of every architecture (SAELens config names; checkpoints, resume)" },
   releases: { run: releases, summary: "list pretrained SAE releases" },
   pull: { run: pull, summary: "download a pretrained SAE into the Hugging Face cache" },
