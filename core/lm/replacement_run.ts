@@ -156,9 +156,11 @@ export async function runWithReplacements(
   const { batch: rows, pos } = batch;
   const vocab = forwarder.cfg.dVocab;
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
+  // the arena: each run's log-softmax and KL intermediates are [variants × chunk, pos, vocab], reused run after run
   const session = await forwarder.session(
     `replacements:${hookName}:${variants}`,
     () => continuationGraph(graph, hookName, variants, forwarder.matricesAsInputs, forwarder.backend !== "webgpu"),
+    true,
   );
   const ort = forwarder.ort;
   const losses = values.map(() => new Float32Array(rows * (pos - 1)));
