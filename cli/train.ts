@@ -194,6 +194,7 @@ export async function train(args: string[]): Promise<number> {
             saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")
           }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; filling the mixing buffer (${buffer} tokens) before step 1`,
         );
+        for (const notice of run.resolved.notices) console.error(`sae train: ${notice}`);
         progress = new Progress("train", steps, "steps");
       },
       onProgress: ({ step, totalSteps, tokens, results }) => {

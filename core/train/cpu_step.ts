@@ -10,7 +10,7 @@
 
 import { GraphBuilder } from "../cpu/graph_builder.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
-import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
+import { levelWidths, type SaeTrainingConfig, unitNormDecoder } from "./sae_training_config.ts";
 import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architecture.ts";
 
 /**
@@ -261,7 +261,7 @@ export class CpuStep {
       this.grad("W_dec", this.op("Mul", [this.unsqueeze(c), wDec]));
     }
     let dWDec = summed("W_dec");
-    if (arch.decoder === "unit_norm") {
+    if (unitNormDecoder(this.cfg)) {
       const along = this.op("Div", [
         this.rowSum(this.op("Mul", [dWDec, wDec])),
         this.op("Max", [this.rowSum(this.op("Mul", [wDec, wDec])), this.c(1e-30)]),

@@ -12,7 +12,7 @@ import type { OnnxDtype } from "../util/onnx_proto.ts";
 import { stepGraph } from "./cpu_step.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
 import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
-import type { SaeTrainingConfig } from "./sae_training_config.ts";
+import { type SaeTrainingConfig, unitNormDecoder } from "./sae_training_config.ts";
 import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
@@ -143,7 +143,7 @@ export class CpuTrainerEngine implements TrainerEngine {
         value[i] -= stepSize * mi / (Math.sqrt(vi) / bias2Sqrt + ADAM_EPS);
       }
     }
-    if (this.#arch.decoder !== "unit_norm") return;
+    if (!unitNormDecoder(this.#cfg)) return;
     const w = this.#params.find((p) => p.name === "W_dec")!.value, dIn = this.#cfg.d_in;
     for (let j = 0; j < this.#cfg.d_sae; j++) {
       const row = w.subarray(j * dIn, (j + 1) * dIn);

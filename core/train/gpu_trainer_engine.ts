@@ -10,7 +10,7 @@ import { type Binding, submit } from "../gpu/pipelines.ts";
 import { emptyBuffer, readBuffers, uploadBuffer, writeToBuffer } from "../gpu/tensor.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
 import type { StepContext, TrainingArchitecture } from "./training_architecture.ts";
-import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
+import { levelWidths, type SaeTrainingConfig, unitNormDecoder } from "./sae_training_config.ts";
 import { TrainKernels } from "./train_kernels.ts";
 import { recordReconstruction } from "./reconstruction_step.ts";
 import { KeptLists } from "./kept_lists.ts";
@@ -182,7 +182,7 @@ export class GpuTrainerEngine implements TrainerEngine {
     if (arch.sparsity === "l1_decoder_norm") {
       k.decoderRows(enc, "norm_grad", { wDec: W_dec.value, grad: W_dec.grad, actSums: this.#actSums }, lambdaPerRow);
     }
-    if (arch.decoder === "unit_norm") k.decoderRows(enc, "remove_parallel", { wDec: W_dec.value, grad: W_dec.grad });
+    if (unitNormDecoder(cfg)) k.decoderRows(enc, "remove_parallel", { wDec: W_dec.value, grad: W_dec.grad });
     const adam = { lr: input.lr, t: input.t, beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, slots: this.#params.length };
     // The clip factor needs every tensor's sum, so all sums come before the first update.
     this.#params.forEach((p, slot) => {
@@ -197,7 +197,7 @@ export class GpuTrainerEngine implements TrainerEngine {
         sumSquares: this.#sumSquares,
       });
     });
-    if (arch.decoder === "unit_norm") k.decoderRows(enc, "normalize", { wDec: W_dec.value });
+    if (unitNormDecoder(cfg)) k.decoderRows(enc, "normalize", { wDec: W_dec.value });
     submit(gpu, enc);
 
     const [statsBytes, firedBytes, sumsBytes, normsBytes, squaresBytes, minBytes] = await readBuffers(gpu, [

@@ -243,6 +243,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           lrWarmUpSteps: cfg.lr_warm_up_steps,
           lrDecaySteps: cfg.lr_decay_steps,
           lrEnd: cfg.lr_end >= 0 ? cfg.lr_end : cfg.lr / 10,
+          numCycles: cfg.n_restart_cycles,
           totalSteps,
         }, step);
         const l1Coefficient = warmedUpCoefficient(cfg.l1_coefficient, cfg.l1_warm_up_steps, step);
