@@ -171,9 +171,9 @@ export async function trainingEvalRates(shape: TrainingEvalShape): Promise<EvalR
       ids[i] = BigInt(i % contextSize === 0 ? 50256 : Math.floor(Math.random() * 50256));
     }
     await writeSafetensors(tokens, { tokens: { shape: [rowCount, contextSize], data: ids } });
-    async function* rows(): AsyncGenerator<number[]> {
+    const rows = async function* (): AsyncGenerator<number[]> {
       for (let r = 0; r < rowCount; r++) yield Array.from(ids.subarray(r * contextSize, (r + 1) * contextSize), Number);
-    }
+    };
     // the first evaluation of a run builds the sessions; the later ones are timed here
     await trainingEvaluator(model, "cpu", rows, { batches: 1, batchSize })({ cfg, weights });
     const evaluate = trainingEvaluator(model, "cpu", rows, { batches, batchSize });

@@ -5,6 +5,7 @@ import { learningRate } from "../../core/train/schedules.ts";
 import { initialParameters } from "../../core/train/initial_parameters.ts";
 import { SAE_TRAINING_DEFAULTS } from "../../core/train/sae_training_config.ts";
 import { mulberry32 } from "../../core/util/mulberry32.ts";
+import { SaeTrainer } from "../../core/train/sae_trainer.ts";
 
 const width = () => 64;
 
@@ -123,4 +124,25 @@ Deno.test("initialParameters() follows SAELens's older init fields", () => {
   assert(max(enc) <= Math.sqrt(6 / 64) && max(enc) > 0.9 * Math.sqrt(6 / 64));
   const unit = initialParameters({ ...base, normalize_sae_decoder: true }, mulberry32(1));
   assert(Math.abs(norm(unit.get("W_dec")!, 7, 16) - 1) < 1e-6);
+});
+
+Deno.test("SaeTrainer on the cpu device keeps a standard SAE's decoder rows at unit norm with normalize_sae_decoder", async () => {
+  const cfg = {
+    ...SAE_TRAINING_DEFAULTS,
+    architecture: "standard" as const,
+    d_in: 8,
+    d_sae: 32,
+    normalize_sae_decoder: true,
+  };
+  const trainer = SaeTrainer.create("cpu", cfg, mulberry32(2));
+  try {
+    const data = mulberry32(3);
+    for (let t = 0; t < 3; t++) {
+      await trainer.step(Float32Array.from({ length: 64 * 8 }, () => data() - 0.5), { lr: 1e-2, l1Coefficient: 1 });
+    }
+    const wDec = (await trainer.state()).tensors.get("W_dec")!;
+    for (let j = 0; j < 32; j++) assert(Math.abs(Math.hypot(...wDec.subarray(j * 8, (j + 1) * 8)) - 1) < 1e-5);
+  } finally {
+    trainer.destroy();
+  }
 });
