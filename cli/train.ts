@@ -186,17 +186,22 @@ export async function train(args: string[]): Promise<number> {
         trained = saes;
         checkpointPath = settings.checkpoint_path;
         const steps = Math.floor(settings.training_tokens / settings.train_batch_size_tokens);
-        const buffer = settings.n_batches_in_buffer * settings.store_batch_size_prompts * settings.context_size;
         console.error(
           `sae train: device ${device}${
             run.model ? `, model on ONNX Runtime ${run.model.backend}` : ", cached activations"
           }; ${
             saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")
-          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; filling the mixing buffer (${buffer} tokens) before step 1`,
+          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens`,
         );
         for (const notice of run.resolved.notices) console.error(`sae train: ${notice}`);
         progress = new Progress("train", steps, "steps");
       },
+      onSampling: ({ corpusRows, description }) =>
+        console.error(
+          `sae train: ${description}; ${
+            corpusRows === undefined ? "filling the buffer" : "reading the corpus's activations"
+          } before step 1`,
+        ),
       onProgress: ({ step, totalSteps, tokens, results }) => {
         const r = results[0];
         last = { l0: r.l0, ev: r.explainedVariance, dead: 100 * r.deadCount / r.fired.length };

@@ -260,9 +260,9 @@ function checkRanges(cfg: RunnerConfig & SaeTrainingConfig, where: string): void
   if (cfg.lr_warm_up_steps + cfg.lr_decay_steps > Math.floor(cfg.training_tokens / cfg.train_batch_size_tokens)) {
     throw new RangeError(`${where}: lr_warm_up_steps + lr_decay_steps exceed the run's steps`);
   }
-  if (!cfg.scale_sparsity_penalty_by_decoder_norm && !cfg.normalize_sae_decoder) {
+  if (!cfg.scale_sparsity_penalty_by_decoder_norm && cfg.architecture !== "standard") {
     throw new RangeError(
-      `${where}: scale_sparsity_penalty_by_decoder_norm false is implemented with normalize_sae_decoder true only (the plain L1 on free decoder rows is not): set normalize_sae_decoder true`,
+      `${where}: scale_sparsity_penalty_by_decoder_norm false is implemented for the standard architecture only: current architecture is ${cfg.architecture}`,
     );
   }
   levelWidths(cfg);

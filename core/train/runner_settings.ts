@@ -91,6 +91,8 @@ export interface RunValues {
   store_batch_size_prompts: number;
   /** Model runs the mixing buffer holds. */
   n_batches_in_buffer: number;
+  /** Sample across the whole corpus when its activations fit in a quarter of memory. */
+  shuffle_whole_corpus: boolean;
   /** Steps between feature-density windows (sparsity metrics, resampling statistics). */
   feature_sampling_window: number;
   /** Density below which a latent counts as dead in the sparsity metrics. */
@@ -171,6 +173,10 @@ export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
   text_column: setting("text", "text column of JSONL/Parquet data"),
   store_batch_size_prompts: setting(32, "rows per model run", positiveInteger),
   n_batches_in_buffer: setting(20, "model runs held by the mixing buffer", positiveInteger),
+  shuffle_whole_corpus: setting(
+    true,
+    "when the corpus's activations fit in a quarter of memory, hold them all and draw each pass in a new random order (false: the mixing buffer always)",
+  ),
   feature_sampling_window: setting(2000, "steps per feature-density window", positiveInteger),
   dead_feature_threshold: setting(1e-8, "density under which a latent counts as dead in the metrics"),
   resample_steps: setting(0, "steps between dead-latent resamplings (0: none)", countOrZero),

@@ -88,7 +88,7 @@ export const SAE_TRAINING_SETTINGS: SettingsOf<SaeTrainingValues> = {
   ),
   scale_sparsity_penalty_by_decoder_norm: setting(
     true,
-    "sparsity term on f x |W_dec row| (SAELens 6); false (plain L1 on f) only with normalize_sae_decoder true",
+    "sparsity term on f x |W_dec row| (SAELens 6); false: a plain L1 on f (standard)",
   ),
   lp_norm: setting(
     1,
@@ -155,6 +155,25 @@ export function unitNormDecoder(
   cfg: Pick<SaeTrainingConfig, "architecture" | "normalize_sae_decoder">,
 ): boolean {
   return selectsByRank(cfg.architecture) || cfg.normalize_sae_decoder;
+}
+
+/**
+ * Whether the sparsity term weights each latent by its decoder row's norm: always, except with SAELens's older
+ * `scale_sparsity_penalty_by_decoder_norm` false on free decoder rows (a plain L1 on f; unit-norm rows weigh 1 anyway).
+ *
+ * @example
+ * ```ts
+ * import { SAE_TRAINING_DEFAULTS, sparsityByDecoderNorm } from "./sae_training_config.ts";
+ * console.log(sparsityByDecoderNorm({ ...SAE_TRAINING_DEFAULTS, architecture: "standard", scale_sparsity_penalty_by_decoder_norm: false })); // false
+ * ```
+ *
+ * @param cfg The SAE's settings.
+ * @returns Whether the term is on f · ‖W_dec,i‖ (else on f).
+ */
+export function sparsityByDecoderNorm(
+  cfg: Pick<SaeTrainingConfig, "architecture" | "normalize_sae_decoder" | "scale_sparsity_penalty_by_decoder_norm">,
+): boolean {
+  return cfg.scale_sparsity_penalty_by_decoder_norm || unitNormDecoder(cfg);
 }
 
 /**

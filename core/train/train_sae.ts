@@ -19,6 +19,7 @@ import { trainingDevice } from "./runner_settings.ts";
 import { checkCpuStepMemory } from "./runner_config.ts";
 import { openTrainingRun, type TrainingRun } from "./training_run.ts";
 import { type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
+import type { SamplingPlan } from "./sampling_plan.ts";
 
 /** SAELens's name for the run's settings saved beside each SAE. */
 export const RUNNER_CFG_FILE = "runner_cfg.json";
@@ -37,6 +38,8 @@ export interface TrainSaeOptions {
   onStart?: (run: TrainingRun, device: string) => void;
   /** Called after every step. */
   onProgress?: (p: TrainProgress) => void;
+  /** Told before the first step how the run samples its activations (the whole corpus, or the buffer's share of it). */
+  onSampling?: (plan: SamplingPlan) => void;
   /** Where to write the HTML report. @default {checkpoint_path/report.html} */
   report?: string;
 }
@@ -90,6 +93,8 @@ export async function trainSae(
       resume: options.resume,
       signal: options.signal,
       onProgress: options.onProgress,
+      onSampling: options.onSampling,
+      corpusRows: run.corpusRows,
       evaluate: run.model && trainingEvaluator(run.model, device, run.rows, {
         batches: run.resolved.run.n_eval_batches,
         batchSize: run.resolved.run.eval_batch_size_prompts || run.resolved.run.store_batch_size_prompts,

@@ -10,6 +10,8 @@ import type { Gpu } from "../gpu/device.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { type ActivationSource, ActivationStore } from "./activation_store.ts";
+import { planSampling, type SamplingPlan } from "./sampling_plan.ts";
+import { systemMemoryBytes } from "../util/system_memory.ts";
 import {
   type Checkpoint,
   checkResumable,
@@ -17,7 +19,7 @@ import {
   removeStaleCheckpointTemps,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import { estimateScales, scaled } from "./activation_scale.ts";
+import { estimateScales, estimateTokens, scaled } from "./activation_scale.ts";
 import { METRICS_FILE, type MetricsLine, readMetrics } from "./metrics_log.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
@@ -53,6 +55,10 @@ export interface TrainSaesOptions {
   source: ActivationSource;
   /** Distinct hooks the source returns, in order. */
   hooks: string[];
+  /** Rows of the corpus when known without reading it (an activation cache). */
+  corpusRows?: number;
+  /** Told, before the first step, how the run samples its activations and how much of the corpus that mixes. */
+  onSampling?: (plan: SamplingPlan) => void;
   /** cfg.json metadata of each SAE (model, hook, dataset). */
   metadata: SaeMetadata[];
   /** Continue from the checkpoint in this folder. */
@@ -133,20 +139,44 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const rng = mulberry32(resumed ? resumed.meta.rngState : run.seed);
   const initRng = (i: number) => mulberry32(run.seed + 0x9e3779b9 * (i + 1));
   const hookIndex = saes.map((s) => hooks.indexOf(s.hook_name));
+  const widths = hooks.map((h) => saes.find((s) => s.hook_name === h)!.d_in);
+  const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
+  const plan = await planSampling({
+    rows: options.rows,
+    knownRows: options.corpusRows,
+    contextSize: run.context_size,
+    widths,
+    bufferTokens,
+    neededTokens: totalSteps * batch + estimateTokens(resolved),
+    memoryBytes: systemMemoryBytes(),
+    wholeCorpus: run.shuffle_whole_corpus,
+  });
+  if (resumed && (resumed.meta.served !== undefined) !== (plan.corpusRows !== undefined)) {
+    throw new TypeError(
+      `The checkpoint in ${options.resume} was ${
+        resumed.meta.served !== undefined ? "sampling across the whole corpus" : "sampling from the mixing buffer"
+      }, but this run is ${plan.description}: resume where the run started, with the same shuffle_whole_corpus`,
+    );
+  }
+  options.onSampling?.(plan);
   const store = new ActivationStore(
     {
       rows: options.rows,
       source: options.source,
-      widths: hooks.map((h) => saes.find((s) => s.hook_name === h)!.d_in),
+      widths,
       contextSize: run.context_size,
       rowsPerRun: run.store_batch_size_prompts,
-      bufferTokens: run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size,
+      bufferTokens,
       rng,
+      ...(plan.corpusRows !== undefined
+        ? { corpus: { rows: plan.corpusRows, held: plan.heldRows ?? plan.corpusRows, seed: run.seed } }
+        : {}),
     },
     resumed && {
       rowsRead: resumed.meta.rowsRead,
       servable: resumed.meta.servable,
       buffered: hooks.map((_, h) => resumed!.tensors.get(`store.hook${h}`)!),
+      ...(resumed.meta.served !== undefined ? { served: resumed.meta.served } : {}),
     },
   );
 
@@ -209,6 +239,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
           rngState: rng.state,
           rowsRead: storeState.rowsRead,
           servable: storeState.servable,
+          ...(storeState.served !== undefined ? { served: storeState.served } : {}),
           saes: trainers.map((t, i) => ({
             batchThreshold: t.batchThreshold,
             windowTokens: windowTokens[i],

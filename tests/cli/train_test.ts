@@ -15,9 +15,13 @@ const MODEL = `${FIXTURES}gpt2-sotu-tiny`;
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 
-/** A small, fast run on the fixture model: 256-token steps of 32-token rows. */
+/**
+ * A small, fast run on the fixture model: 128-token steps of 32-token rows, from the mixing buffer (sampling across
+ * the whole sotu corpus would read all of it first; the tests of that sampling use a small corpus).
+ */
 function smallRun(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
+    shuffle_whole_corpus: false,
     model_name: MODEL,
     hook_name: "blocks.2.hook_resid_pre",
     d_sae: 64,
@@ -32,6 +36,15 @@ function smallRun(dir: string, extra: Record<string, unknown> = {}): Record<stri
     feature_sampling_window: 4,
     ...extra,
   };
+}
+
+/** A local corpus of about a thousand tokens, one document per line, in `dir`; its path. */
+async function smallCorpus(dir: string): Promise<string> {
+  const words = "the congress shall make no law respecting an establishment of religion or the press".split(" ");
+  const lines = Array.from({ length: 60 }, (_, i) => words.map((_, j) => words[(i * 7 + j * 3) % words.length]));
+  const path = join(dir, "corpus.txt");
+  await Deno.writeTextFile(path, lines.map((l) => l.join(" ")).join("\n") + "\n");
+  return path;
 }
 
 async function writeConfig(dir: string, cfg: Record<string, unknown>): Promise<string> {
@@ -300,8 +313,8 @@ Deno.test("sae train refuses SAELens fields it does not implement and accepts th
     [{ dtype: "bfloat16" }, /field dtype is "bfloat16", which this trainer does not implement/],
     [{ lp_norm: 2 }, /field lp_norm is 2: expected 1 \(other p are not implemented here\)/],
     [
-      { scale_sparsity_penalty_by_decoder_norm: false },
-      /scale_sparsity_penalty_by_decoder_norm false is implemented with normalize_sae_decoder true only/,
+      { scale_sparsity_penalty_by_decoder_norm: false, architecture: "gated" },
+      /scale_sparsity_penalty_by_decoder_norm false is implemented for the standard architecture only/,
     ],
     [{ model_from_pretrained_kwargs: 5 }, /field model_from_pretrained_kwargs is 5: expected a JSON object/],
     [{ saes: [{}, { dataset_path: "other" }] }, /saes\[1\] sets dataset_path "other": the SAEs of a run share/],
@@ -468,7 +481,12 @@ Deno.test(
   ORT,
   async () => {
     const dir = await Deno.makeTempDir();
-    const swapped = { model_name: MODEL, dataset_path: "sotu", context_size: 32, store_batch_size_prompts: 4 };
+    const swapped = {
+      model_name: MODEL,
+      dataset_path: await smallCorpus(dir),
+      context_size: 32,
+      store_batch_size_prompts: 4,
+    };
     const tutorial = {
       model_name: "gpt2-small",
       hook_name: "blocks.6.hook_resid_pre",
@@ -555,6 +573,73 @@ Deno.test(
         assertEquals([saved.hook_name, saved.d_sae, saved.use_ghost_grads], ["blocks.2.hook_resid_pre", 256, true]);
       }
     }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test(
+  "sae train samples across a corpus that fits, the same from the model and from its cache, and resumes exactly",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const corpus = await smallCorpus(dir);
+    const cfg = smallRun(dir, {
+      architecture: "standard",
+      b_dec_init_method: "mean",
+      dataset_path: corpus,
+      shuffle_whole_corpus: true,
+    });
+    const config = await writeConfig(dir, cfg);
+    const fromModel = await runCli(["train", "--config", config]);
+    assertEquals(fromModel.code, 0, fromModel.stderr);
+    const sampling =
+      /sae train: sampling across the whole corpus: (the activations of \d+ of its (\d+) rows|its (\d+) tokens)/
+        .exec(fromModel.stderr);
+    assert(sampling, fromModel.stderr);
+    const cache = join(dir, "cache");
+    const cached = await runCli([
+      "train",
+      "--config",
+      config,
+      "--cache-activations",
+      cache,
+      "--training-tokens",
+      "1000000",
+    ]);
+    assertEquals(cached.code, 0, cached.stderr);
+    const fromCache = await runCli([
+      "train",
+      "--config",
+      config,
+      "--cached-activations-path",
+      cache,
+      "--output-path",
+      join(dir, "from-cache"),
+    ]);
+    assertEquals(fromCache.code, 0, fromCache.stderr);
+    assert(fromCache.stderr.includes(sampling[0]), fromCache.stderr);
+    const weights = await Deno.readFile(join(dir, "ck", "final", "sae_weights.safetensors"));
+    assertEquals(await Deno.readFile(join(dir, "from-cache", "sae_weights.safetensors")), weights);
+    // stopped at a checkpoint and resumed: the same order of the corpus, the same SAE
+    const parts = join(dir, "parts");
+    const first = await runCli(["train", "--config", config, "--checkpoint-path", parts, "--n-checkpoints", "3"]);
+    assertEquals(first.code, 0, first.stderr);
+    const { meta } = await readCheckpoint(parts);
+    assert(meta.served !== undefined && meta.served > 0, JSON.stringify(meta));
+    await Deno.remove(join(parts, "final"), { recursive: true });
+    const resumed = await runCli([
+      "train",
+      "--config",
+      config,
+      "--checkpoint-path",
+      parts,
+      "--n-checkpoints",
+      "3",
+      "--resume",
+      parts,
+    ]);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(await Deno.readFile(join(parts, "final", "sae_weights.safetensors")), weights);
     await Deno.remove(dir, { recursive: true });
   },
 );

@@ -146,3 +146,21 @@ Deno.test("SaeTrainer on the cpu device keeps a standard SAE's decoder rows at u
     trainer.destroy();
   }
 });
+
+Deno.test("SaeTrainer on the cpu device puts a plain L1 on f with scale_sparsity_penalty_by_decoder_norm false", async () => {
+  const base = { ...SAE_TRAINING_DEFAULTS, architecture: "standard" as const, d_in: 8, d_sae: 32 };
+  const data = mulberry32(3);
+  const x = Float32Array.from({ length: 64 * 8 }, () => data() - 0.5);
+  const l1 = async (scale: boolean) => {
+    const trainer = SaeTrainer.create("cpu", { ...base, scale_sparsity_penalty_by_decoder_norm: scale }, mulberry32(2));
+    try {
+      const r = await trainer.step(x, { lr: 1e-3, l1Coefficient: 1 });
+      return r.losses.l1_loss;
+    } finally {
+      trainer.destroy();
+    }
+  };
+  // the same start (decoder rows of norm 0.1): the plain L1 is ten times the one weighted by the norms
+  const [weighted, plain] = [await l1(true), await l1(false)];
+  assert(weighted > 0 && Math.abs(plain / weighted - 10) < 1e-3, `${weighted} ${plain}`);
+});
