@@ -29,11 +29,11 @@ export interface ActivationStoreOptions {
   /** Shuffles the buffer. */
   rng: SeededRandom;
   /**
-   * Sample across the whole corpus of `rows` rows (one pass of `rows()`): the activations of `held` of them (all, or
-   * as many as the run needs, drawn at random from the whole corpus) are held and served in an order drawn anew for
-   * each pass, all from `seed`. Absent: the mixing buffer.
+   * Sample across the whole corpus: the activations of these token rows (all of the corpus, or as many rows as the run
+   * draws, drawn from all of it) are held and served in an order drawn anew for each pass from `seed` and the pass's
+   * number. `rows` is then not read. Absent: the mixing buffer.
    */
-  corpus?: { rows: number; held: number; seed: number };
+  corpus?: { rows: number[][]; seed: number };
 }
 
 /** What a checkpoint keeps of the store to continue it exactly. */
@@ -98,7 +98,7 @@ export class ActivationStore {
   /** Tokens the buffer holds when full (sampling across the corpus: the held rows' tokens). */
   get capacity(): number {
     const { corpus, contextSize, widths } = this.#o;
-    return corpus ? Math.min(corpus.held, corpus.rows) * contextSize : this.#buffers[0].length / widths[0];
+    return corpus ? corpus.rows.length * contextSize : this.#buffers[0].length / widths[0];
   }
 
   /** Rows read from the dataset. */
@@ -147,29 +147,16 @@ export class ActivationStore {
     this.#servable = Math.floor(this.#count / 2);
   }
 
-  /**
-   * Runs the held rows of the corpus through the source in corpus order, keeping each run's activations as one chunk
-   * per hook.
-   */
+  /** Runs the held rows through the source, keeping each run's activations as one chunk per hook. */
   async #loadCorpus(): Promise<Float32Array[][]> {
     const { rowsPerRun, contextSize, widths } = this.#o;
-    const { rows: total, held, seed } = this.#o.corpus!;
+    const { rows } = this.#o.corpus!;
     const chunks = widths.map(() => [] as Float32Array[]);
-    const kept = heldRows(total, held, seed);
-    let pending: number[][] = [];
-    const run = async () => {
-      (await this.#o.source(pending)).forEach((a, h) => chunks[h].push(a));
-      pending = [];
-    };
-    for (let r = 0; r < total; r++) {
-      const row = await this.#nextRow();
-      if (!kept[r]) continue;
-      pending.push(row);
-      if (pending.length === rowsPerRun) await run();
+    for (let r = 0; r < rows.length; r += rowsPerRun) {
+      (await this.#o.source(rows.slice(r, r + rowsPerRun))).forEach((a, h) => chunks[h].push(a));
     }
-    if (pending.length > 0) await run();
-    this.#rowsRead = total;
-    this.#corpusTokens = Math.min(held, total) * contextSize;
+    this.#rowsRead = rows.length;
+    this.#corpusTokens = rows.length * contextSize;
     return chunks;
   }
 
@@ -246,23 +233,4 @@ export class ActivationStore {
       servable: this.#servable,
     };
   }
-}
-
-/**
- * Which rows of a corpus of `total` the store holds: all, or `held` of them drawn without replacement from the whole
- * corpus (a partial Fisher–Yates from the seed's own generator).
- */
-function heldRows(total: number, held: number, seed: number): Uint8Array {
-  const kept = new Uint8Array(total);
-  if (held >= total) return kept.fill(1);
-  const rng = mulberry32((seed ^ 0x5bd1e995) >>> 0);
-  const index = Uint32Array.from({ length: total }, (_, i) => i);
-  for (let i = 0; i < held; i++) {
-    const j = i + Math.floor(rng() * (total - i));
-    const t = index[i];
-    index[i] = index[j];
-    index[j] = t;
-    kept[index[i]] = 1;
-  }
-  return kept;
 }

@@ -94,7 +94,6 @@ export async function trainSae(
       signal: options.signal,
       onProgress: options.onProgress,
       onSampling: options.onSampling,
-      corpusRows: run.corpusRows,
       evaluate: run.model && trainingEvaluator(run.model, device, run.rows, {
         batches: run.resolved.run.n_eval_batches,
         batchSize: run.resolved.run.eval_batch_size_prompts || run.resolved.run.store_batch_size_prompts,

@@ -55,8 +55,6 @@ export interface TrainSaesOptions {
   source: ActivationSource;
   /** Distinct hooks the source returns, in order. */
   hooks: string[];
-  /** Rows of the corpus when known without reading it (an activation cache). */
-  corpusRows?: number;
   /** Told, before the first step, how the run samples its activations and how much of the corpus that mixes. */
   onSampling?: (plan: SamplingPlan) => void;
   /** cfg.json metadata of each SAE (model, hook, dataset). */
@@ -143,7 +141,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
   const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
   const plan = await planSampling({
     rows: options.rows,
-    knownRows: options.corpusRows,
+    seed: run.seed,
     contextSize: run.context_size,
     widths,
     bufferTokens,
@@ -151,7 +149,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
     memoryBytes: systemMemoryBytes(),
     wholeCorpus: run.shuffle_whole_corpus,
   });
-  if (resumed && (resumed.meta.served !== undefined) !== (plan.corpusRows !== undefined)) {
+  if (resumed && (resumed.meta.served !== undefined) !== (plan.held !== undefined)) {
     throw new TypeError(
       `The checkpoint in ${options.resume} was ${
         resumed.meta.served !== undefined ? "sampling across the whole corpus" : "sampling from the mixing buffer"
@@ -168,9 +166,7 @@ export async function trainSaes(resolved: ResolvedRun, options: TrainSaesOptions
       rowsPerRun: run.store_batch_size_prompts,
       bufferTokens,
       rng,
-      ...(plan.corpusRows !== undefined
-        ? { corpus: { rows: plan.corpusRows, held: plan.heldRows ?? plan.corpusRows, seed: run.seed } }
-        : {}),
+      ...(plan.held ? { corpus: { rows: plan.held, seed: run.seed } } : {}),
     },
     resumed && {
       rowsRead: resumed.meta.rowsRead,

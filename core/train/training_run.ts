@@ -31,8 +31,6 @@ export interface TrainingRun {
   source: ActivationSource;
   /** The dataset as cfg.json names it. */
   datasetLabel: string;
-  /** Rows of the corpus when known without reading it (an activation cache). */
-  corpusRows?: number;
   /** cfg.json metadata of each SAE. */
   metadata: SaeMetadata[];
   /** The model, when the run reads one (not with cached activations). */
@@ -147,7 +145,6 @@ export async function openTrainingRun(raw: Record<string, unknown>, where: strin
       rows,
       source,
       datasetLabel,
-      ...(cache ? { corpusRows: cache.info.rows } : {}),
       metadata: saes.map((s, i) => ({
         model_name: names[i],
         hook_name: s.hook_name,

@@ -9,6 +9,7 @@ function inputs(extra: Partial<SamplingInputs> = {}): SamplingInputs {
   }
   return {
     rows: () => rows(),
+    seed: 1,
     contextSize: 128,
     widths: [64],
     bufferTokens: 2560,
@@ -21,15 +22,19 @@ function inputs(extra: Partial<SamplingInputs> = {}): SamplingInputs {
 
 Deno.test("planSampling() holds the corpus whole when it fits in a quarter of memory", async () => {
   const plan = await planSampling(inputs());
-  assertEquals(plan.corpusRows, 100);
+  assertEquals([plan.corpusRows, plan.held], [100, Array.from({ length: 100 }, (_, r) => [r])]);
   assertEquals(
     plan.description,
     "sampling across the whole corpus: its 12800 tokens' activations (3.1 MiB) held in memory, in a new random order each pass",
   );
-  assertEquals((await planSampling(inputs({ knownRows: 40, rows: () => assert.fail("not read") }))).corpusRows, 40);
-  // a run that draws fewer tokens holds as many rows, drawn from the whole corpus
+  // a run that draws fewer tokens holds as many rows, drawn from the whole corpus, in corpus order, the same for a seed
   const short = await planSampling(inputs({ neededTokens: 1000 }));
-  assertEquals([short.corpusRows, short.heldRows], [100, 8]);
+  const held = short.held!.map(([r]) => r);
+  assertEquals([short.corpusRows, held.length], [100, 8]);
+  assertEquals(held, [...held].sort((a, b) => a - b));
+  assert(held[0] < 50 && held[7] >= 50, `${held}`);
+  assertEquals((await planSampling(inputs({ neededTokens: 1000 }))).held, short.held);
+  assert((await planSampling(inputs({ neededTokens: 1000, seed: 2 }))).held!.join() !== short.held!.join());
   assertEquals(
     short.description,
     "sampling across the whole corpus: the activations of 8 of its 100 rows, drawn at random, as many as the run draws (0.3 MiB) held in memory, in a new random order each pass",
@@ -39,7 +44,7 @@ Deno.test("planSampling() holds the corpus whole when it fits in a quarter of me
 Deno.test("planSampling() says how much of the corpus the mixing buffer mixes when the corpus does not fit", async () => {
   // a quarter of 8 MiB holds 64 rows of 32 KiB: the corpus of 100 rows does not fit
   const over = await planSampling(inputs({ memoryBytes: 8 * 2 ** 20 }));
-  assertEquals(over.corpusRows, undefined);
+  assertEquals([over.corpusRows, over.held], [undefined, undefined]);
   assertEquals(
     over.description,
     "sampling from the mixing buffer of 2560 tokens, under 30.77% of the corpus (over 8320 tokens; its activations need more than 2.0 MiB, a quarter of this machine's memory)",
