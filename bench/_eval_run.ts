@@ -9,6 +9,8 @@ import { writeSaeFolder } from "../core/sae/write_sae.ts";
 import { randomSaeWeights } from "./_encode_inputs.ts";
 import { type Gpt2Shape, writeRandomGpt2 } from "./_random_gpt2.ts";
 import { PYTHON, torchBaseline } from "./_torch.ts";
+import { HookedTransformer } from "../core/lm/hooked_transformer.ts";
+import { trainingEvaluator } from "../core/train/training_evals.ts";
 
 /** The model, the SAE at `blocks.<layer>.hook_resid_pre` and the rows evaluated. */
 export interface EvalShape extends Gpt2Shape {
@@ -132,6 +134,84 @@ export async function evalRates(shape: EvalShape, placement: EvalPlacement = {})
       rssBound: 2 * bytes + 2 ** 30,
     };
   } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** The in-training evaluation's shape: the SAE at `blocks.<layer>.hook_resid_pre` of a model folder, and its rows. */
+export interface TrainingEvalShape {
+  model: string;
+  layer: number;
+  dIn: number;
+  dSae: number;
+  batches: number;
+  batchSize: number;
+  contextSize: number;
+}
+
+/**
+ * `sae train`'s evaluation during training (core/train/training_evals.ts's evaluator, in this process, on the cpu
+ * device, as a run calls it: its sessions already built by an earlier evaluation) of a random standard SAE, next to
+ * eval_torch.py doing the same evaluation on the same rows.
+ */
+export async function trainingEvalRates(shape: TrainingEvalShape): Promise<EvalRates> {
+  const { model: modelDir, layer, dIn, dSae, batches, batchSize, contextSize } = shape;
+  const tmp = await Deno.makeTempDir({ prefix: "sae-bench-train-eval-" });
+  const model = await HookedTransformer.load(modelDir, { processing: false });
+  try {
+    const [sae, tokens] = ["sae", "tokens.safetensors"].map((n) => join(tmp, n));
+    const hook = `blocks.${layer}.hook_resid_pre`;
+    const metadata = { model_name: modelDir, hook_name: hook, context_size: contextSize, prepend_bos: true };
+    const cfg = parseSaeLensConfig({ architecture: "standard", d_in: dIn, d_sae: dSae, metadata }, "bench");
+    const weights = randomSaeWeights(dIn, dSae);
+    await writeSaeFolder(sae, cfg, weights);
+    const rowCount = batches * batchSize;
+    const ids = new BigInt64Array(rowCount * contextSize);
+    for (let i = 0; i < ids.length; i++) {
+      ids[i] = BigInt(i % contextSize === 0 ? 50256 : Math.floor(Math.random() * 50256));
+    }
+    await writeSafetensors(tokens, { tokens: { shape: [rowCount, contextSize], data: ids } });
+    const rows = async function* (): AsyncGenerator<number[]> {
+      for (let r = 0; r < rowCount; r++) yield Array.from(ids.subarray(r * contextSize, (r + 1) * contextSize), Number);
+    };
+    // the first evaluation of a run builds the sessions; the later ones are timed here
+    await trainingEvaluator(model, "cpu", rows, { batches: 1, batchSize })({ cfg, weights });
+    const evaluate = trainingEvaluator(model, "cpu", rows, { batches, batchSize });
+    const start = performance.now();
+    const m = await evaluate({ cfg, weights });
+    const seconds = (performance.now() - start) / 1000;
+    const torch = await torchBaseline<Record<string, number>>("eval_torch.py", [
+      modelDir,
+      sae,
+      tokens,
+      batches,
+      batchSize,
+      layer,
+      "cpu",
+    ]);
+    const { seconds: torchSeconds, threads: _, ...metrics } = typeof torch === "string"
+      ? { seconds: 0, threads: 0 }
+      : torch;
+    return {
+      tokens: rowCount * contextSize,
+      sae: {
+        evalSeconds: seconds,
+        wholeSeconds: seconds,
+        metrics: {
+          ce_orig: m["model_performance_preservation/ce_loss_without_sae"],
+          ce_sae: m["model_performance_preservation/ce_loss_with_sae"],
+          ce_zero: m["model_performance_preservation/ce_loss_with_ablation"],
+          kl_sae: m["model_behavior_preservation/kl_div_with_sae"],
+          kl_zero: m["model_behavior_preservation/kl_div_with_ablation"],
+          l0: m["sparsity/l0"],
+          explained_variance: m["reconstruction_quality/explained_variance"],
+        },
+      },
+      torch: typeof torch === "string" ? torch : { evalSeconds: torchSeconds, wholeSeconds: torchSeconds, metrics },
+      rssBound: 0,
+    };
+  } finally {
+    await model.dispose();
     await Deno.remove(tmp, { recursive: true });
   }
 }

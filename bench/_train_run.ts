@@ -46,6 +46,8 @@ export async function trainRunRates(shape: TrainRunShape): Promise<TrainRunRates
       context_size: contextSize,
       store_batch_size_prompts: storeRows,
       n_batches_in_buffer: nBatchesInBuffer,
+      // the mixing buffer, as the PyTorch side reads the same rows through the same buffer
+      shuffle_whole_corpus: false,
       eval_every_n_wandb_logs: 0,
       checkpoint_path: join(tmp, "checkpoints"),
       dataset_path: "sotu",

@@ -23,7 +23,12 @@
  *   L0, explained variance); both sides' metrics are printed to compare. Also sae's peak RSS (the child's VmHWM)
  *   against 2 × (model + SAE weight bytes) + 1 GiB (bench/_eval_run.ts).
  *
- * Run: `deno task bench:cpu [--only encode,step,fixture-step,train,eval] [--small]` (needs Debian's python3-torch and
+ * - `train-eval`: the evaluation `sae train` runs during training (core/train/training_evals.ts, in this process, on the
+ *   cpu device, its sessions built by an earlier evaluation as in a run) of a random standard SAE (d_sae 1024) at
+ *   blocks.2.hook_resid_pre of the fixture model, 5 batches of 32 rows of 128 tokens (20,480 tokens, the size
+ *   whose evaluations took 70-90 s in issue 25); PyTorch: bench/eval_torch.py on the same model, SAE and rows.
+ *
+ * Run: `deno task bench:cpu [--only encode,step,fixture-step,train,eval,train-eval] [--small]` (needs Debian's python3-torch and
  * libopenblas0-pthread for the baselines). `--small` runs every line at toy sizes, to check the benchmark itself in
  * seconds; its figures mean nothing. The full run took 13.5 minutes on 2 cores; run it on a quiet machine: the
  * load average it prints includes whatever else runs.
@@ -37,7 +42,7 @@ import type { CpuTensor } from "../core/cpu/cpu_tensor.ts";
 import { parseSaeLensConfig } from "../core/sae/config.ts";
 import { SAE } from "../core/sae/sae.ts";
 import { random, randomSaeWeights } from "./_encode_inputs.ts";
-import { evalRates } from "./_eval_run.ts";
+import { evalRates, trainingEvalRates } from "./_eval_run.ts";
 import { FIXTURE_MODEL } from "./_random_gpt2.ts";
 import { stepRate } from "./_step_rate.ts";
 import { BenchEnvironment } from "./_environment.ts";
@@ -45,7 +50,7 @@ import { encodeFlopPerToken, stepFlopPerToken } from "./_flops.ts";
 import { torchBaseline } from "./_torch.ts";
 import { trainRunRates } from "./_train_run.ts";
 
-const LINES = ["encode", "step", "fixture-step", "train", "eval"];
+const LINES = ["encode", "step", "fixture-step", "train", "eval", "train-eval"];
 const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string" }, small: { type: "boolean" } } });
 const only = values.only?.split(",") ?? LINES;
 for (const name of only) {
@@ -174,6 +179,26 @@ if (only.includes("eval")) {
       `(2 x (model + SAE weight bytes) + 1 GiB)${
         r.peakRss === undefined ? "" : r.peakRss <= r.rssBound ? ": within" : ": over"
       }`,
+  );
+  for (const [who, side] of [["sae", r.sae], ["torch", r.torch]] as const) {
+    if (typeof side === "string") continue;
+    const m = Object.entries(side.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ");
+    console.log(`  ${who.padEnd(5)} ${m}`);
+  }
+}
+
+if (only.includes("train-eval")) {
+  const shape = small
+    ? { model: FIXTURE_MODEL, layer: 2, dIn: 128, dSae: 256, batches: 1, batchSize: 2, contextSize: 128 }
+    : { model: FIXTURE_MODEL, layer: 2, dIn: 128, dSae: 1024, batches: 5, batchSize: 32, contextSize: 128 };
+  const r = await trainingEvalRates(shape);
+  const rate = (side: typeof r.sae) => typeof side === "string" ? side : r.tokens / side.evalSeconds;
+  report(
+    `eval during training (fixture model, d_sae ${shape.dSae}, ${shape.batches}x${shape.batchSize}x128 tok)`,
+    rate(r.sae),
+    rate(r.torch),
+    "tok/s",
+    ">= 1.0",
   );
   for (const [who, side] of [["sae", r.sae], ["torch", r.torch]] as const) {
     if (typeof side === "string") continue;

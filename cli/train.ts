@@ -217,18 +217,24 @@ export async function train(args: string[]): Promise<number> {
         trained = saes;
         checkpointPath = settings.checkpoint_path;
         const steps = Math.floor(settings.training_tokens / settings.train_batch_size_tokens);
-        const buffer = settings.n_batches_in_buffer * settings.store_batch_size_prompts * settings.context_size;
         console.error(
           `sae train: device ${device}${
             run.model ? `, model on ONNX Runtime ${run.model.backend}` : ", cached activations"
           }; ${
             saes.map((s) => `${s.architecture} ${s.d_in} → ${s.d_sae} at ${s.hook_name}`).join(", ")
-          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens; a mixing buffer of ${buffer} tokens`,
+          }; ${steps} steps of ${settings.train_batch_size_tokens} tokens`,
         );
+        for (const notice of run.resolved.notices) console.error(`sae train: ${notice}`);
         // the first step (after a resume: the first resumed one) also pays for the buffer's fill and the kernels'
         // compilation: rate and ETA are measured from it on
         progress = new Progress("train", steps, "steps", { steady: true });
       },
+      onSampling: ({ corpusRows, description }) =>
+        console.error(
+          `sae train: ${description}; ${
+            corpusRows === undefined ? "filling the buffer" : "reading the corpus's activations"
+          } before step 1`,
+        ),
       onProgress: ({ step, totalSteps, tokens, results }) => {
         last = {
           l0: results.map((r) => r.l0),

@@ -2,19 +2,22 @@
  * Encode stored activations with an SAE and print each token's strongest features and the
  * reconstruction quality, using the library API. Runs on the embedded data, no network:
  *
- *   deno run --allow-read --allow-env examples/encode_stored_activations.ts
+ *   deno run --allow-read --allow-env examples/encode_stored_activations.ts [--device auto|webgpu|cpu]
+ *
+ * (`--device cpu` needs --allow-ffi; auto without it runs on WebGPU.)
  *
  * @module
  */
 
 import { readSafetensors, reconstructionStats, SAE, toFloat32, topFeatures } from "../mod.ts";
+import { exampleArgs } from "./_device.ts";
 
 const data = new URL("./data/", import.meta.url).pathname;
 const file = await readSafetensors(`${data}prompt_resid_pre.safetensors`);
 const entry = file.tensors.get("blocks.2.hook_resid_pre")!;
 const acts = { shape: entry.shape, data: toFloat32(entry, "blocks.2.hook_resid_pre") };
 
-const sae = await SAE.load(`${data}sae-standard-f16`);
+const sae = await SAE.load(`${data}sae-standard-f16`, { device: exampleArgs().device });
 console.log(`"${file.metadata.prompt}" through a ${sae.cfg.d_sae}-feature ${sae.cfg.architecture} SAE`);
 
 const { features, recon } = sae.encodeDecode(acts);

@@ -2,14 +2,15 @@
  * The "Sparse Autoencoders hands-on" notebook: encode a text (sections 2–3), probe one feature across
  * texts (4) and steer with it (6). Embedded model and SAE, no network:
  *
- *   deno run --allow-read --allow-env --allow-ffi examples/notebook_hands_on.ts
+ *   deno run --allow-read --allow-env --allow-ffi examples/notebook_hands_on.ts [--device auto|webgpu|cpu]
  *
  * @module
  */
 
 import { encodeText, featurePeak, loadSaeAndModel, steer } from "../mod.ts";
+import { exampleArgs } from "./_device.ts";
 
-const { sae, model } = await loadSaeAndModel();
+const { sae, model } = await loadSaeAndModel(undefined, { device: exampleArgs().device });
 
 // 2-3: features of a text
 const enc = await encodeText(model, sae, "The Congress shall make no law", { top: 1 });

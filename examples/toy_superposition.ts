@@ -1,17 +1,18 @@
 /**
  * Synthetic ground truth: activations made of sparse combinations of known unit directions
  * (512 features in 64 dimensions, about 5 active per sample). An SAE of each architecture is trained
- * on them with the WGSL trainer, and the mean over true features of the best cosine similarity with
+ * on them on the chosen device (`--device`: auto, the default, trains on a hardware GPU with the WGSL kernels and
+ * on the CPU otherwise), and the mean over true features of the best cosine similarity with
  * a decoder row is printed: how well it recovered the dictionary.
  *
- * Run: deno run -A examples/toy_superposition.ts [--steps 3000] [--arch standard,topk,...] (BatchTopK takes
+ * Run: deno run -A examples/toy_superposition.ts [--steps 3000] [--arch standard,topk,...] [--device auto|webgpu|cpu] (BatchTopK takes
  * twice the steps, Matryoshka three times).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { getGpu } from "../core/gpu/device.ts";
+import { resolveDevice } from "../core/sae/device.ts";
 import { SaeTrainer } from "../core/train/sae_trainer.ts";
 import {
   SAE_TRAINING_DEFAULTS,
@@ -21,6 +22,7 @@ import {
 } from "../core/train/sae_training_config.ts";
 import { learningRate } from "../core/train/schedules.ts";
 import { mulberry32 } from "../core/util/mulberry32.ts";
+import { exampleArgs } from "./_device.ts";
 
 const D = 64, FEATURES = 512, ACTIVE = 5, BATCH = 256;
 
@@ -84,17 +86,14 @@ export function meanMaxCosine(truth: Float32Array, decoder: Float32Array, width:
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      steps: { type: "string", default: "3000" },
-      arch: { type: "string", default: TRAIN_ARCHITECTURES.join(",") },
-    },
-  });
-  const baseSteps = Number(values.steps);
-  const gpu = await getGpu();
+  const { device: chosen, flags } = exampleArgs(Deno.args, { steps: "3000", arch: TRAIN_ARCHITECTURES.join(",") });
+  const baseSteps = Number(flags.steps);
+  const choice = await resolveDevice(chosen);
+  const device = choice === "cpu" ? "cpu" : await getGpu();
+  console.log(`training on ${choice}`);
   const rng = mulberry32(7);
   const truth = dictionary(rng);
-  for (const arch of values.arch!.split(",") as TrainArchitecture[]) {
+  for (const arch of String(flags.arch).split(",") as TrainArchitecture[]) {
     const cfg: SaeTrainingConfig = {
       ...SAE_TRAINING_DEFAULTS,
       architecture: arch,
@@ -104,7 +103,7 @@ if (import.meta.main) {
       ...SETTINGS[arch],
     };
     const steps = baseSteps * (SETTINGS[arch].stepsFactor ?? 1);
-    const trainer = SaeTrainer.create(gpu, cfg, mulberry32(11));
+    const trainer = SaeTrainer.create(device, cfg, mulberry32(11));
     const data = mulberry32(13);
     const schedule = {
       lr: 3e-3,

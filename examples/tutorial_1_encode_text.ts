@@ -2,7 +2,7 @@
  * SAELens tutorial 1, "loading and analysing": text → GPT-2 activations at the SAE's hook → features per
  * token → reconstruction quality. Runs on the embedded model and SAE, no network:
  *
- *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_1_encode_text.ts
+ *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_1_encode_text.ts [--device auto|webgpu|cpu]
  *
  * Give `gpt2-small-res-jb/blocks.8.hook_resid_pre` as the first argument (with --allow-net --allow-write)
  * for the tutorial's real SAE.
@@ -11,8 +11,10 @@
  */
 
 import { EMBEDDED_PROMPT, encodeText, loadSaeAndModel } from "../mod.ts";
+import { exampleArgs } from "./_device.ts";
 
-const { sae, model } = await loadSaeAndModel(Deno.args[0]);
+const { device, positionals } = exampleArgs();
+const { sae, model } = await loadSaeAndModel(positionals[0], { device });
 console.log(`${sae.cfg.architecture} SAE, ${sae.cfg.d_in} → ${sae.cfg.d_sae} at ${sae.cfg.metadata.hook_name}`);
 
 const enc = await encodeText(model, sae, EMBEDDED_PROMPT, { top: 3 });

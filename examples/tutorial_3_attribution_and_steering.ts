@@ -2,14 +2,15 @@
  * SAELens tutorial 3: which features push the next token's logit (direct attribution through ln_final),
  * then steering generation with the strongest one. Embedded model and SAE, no network:
  *
- *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_3_attribution_and_steering.ts
+ *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_3_attribution_and_steering.ts [--device auto|webgpu|cpu]
  *
  * @module
  */
 
 import { encodeText, loadSaeAndModel, logitAttribution, steer } from "../mod.ts";
+import { exampleArgs } from "./_device.ts";
 
-const { sae, model } = await loadSaeAndModel();
+const { sae, model } = await loadSaeAndModel(undefined, { device: exampleArgs().device });
 const text = "The President of the United";
 const target = model.toSingleToken(" States");
 

@@ -2,14 +2,15 @@
  * SAELens tutorial 4: zero the features most active at the last token, one at a time, with the SAE
  * spliced in (error term added back), and watch P(next token) move. Embedded model and SAE, no network:
  *
- *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_4_ablation.ts
+ *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_4_ablation.ts [--device auto|webgpu|cpu]
  *
  * @module
  */
 
 import { ablateFeatures, encodeText, loadSaeAndModel } from "../mod.ts";
+import { exampleArgs } from "./_device.ts";
 
-const { sae, model } = await loadSaeAndModel();
+const { sae, model } = await loadSaeAndModel(undefined, { device: exampleArgs().device });
 const text = "The President of the United";
 const target = model.toSingleToken(" States");
 

@@ -2,14 +2,15 @@
  * SAELens tutorial 5: the features several prompts share (peak above a threshold in every one), ranked
  * by mean peak. Embedded model and SAE, no network:
  *
- *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_5_compare_prompts.ts
+ *   deno run --allow-read --allow-env --allow-ffi examples/tutorial_5_compare_prompts.ts [--device auto|webgpu|cpu]
  *
  * @module
  */
 
 import { encodeText, loadSaeAndModel, sharedFeatures, type TextFeatures } from "../mod.ts";
+import { exampleArgs } from "./_device.ts";
 
-const { sae, model } = await loadSaeAndModel();
+const { sae, model } = await loadSaeAndModel(undefined, { device: exampleArgs().device });
 const prompts = ["Our economy is growing", "The economy is strong again", "We will grow the economy"];
 
 const encoded: TextFeatures[] = [];

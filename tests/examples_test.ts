@@ -64,3 +64,37 @@ for (const [file, expected] of TUTORIALS) {
     assertEquals(expected.test(stdout), true, stdout);
   });
 }
+
+Deno.test("examples/toy_superposition.ts trains on the device --device picks", async () => {
+  const { code, stdout, stderr } = await spawn([
+    "run",
+    "--allow-read",
+    "--allow-env",
+    "--allow-ffi",
+    "examples/toy_superposition.ts",
+    "--steps",
+    "20",
+    "--arch",
+    "topk",
+    "--device",
+    "cpu",
+  ]);
+  assertEquals(code, 0, stderr);
+  assertEquals(/^training on cpu\ntopk +mean max cosine 0\.\d{3}/.test(stdout), true, stdout);
+});
+
+Deno.test("examples/tutorial_1_encode_text.ts runs on --device cpu, and a device it does not know exits 2", async () => {
+  const ok = await spawn([
+    "run",
+    "--allow-read",
+    "--allow-env",
+    "--allow-ffi",
+    "examples/tutorial_1_encode_text.ts",
+    "--device",
+    "cpu",
+  ]);
+  assertEquals(ok.code, 0, ok.stderr);
+  assertEquals(/mean L0 \d+\.\d, MSE/.test(ok.stdout), true, ok.stdout);
+  const bad = await spawn(["run", "--allow-read", "--allow-env", "examples/toy_superposition.ts", "--device", "gpu"]);
+  assertEquals([bad.code, bad.stderr.trim()], [2, 'error: --device is "gpu": expected one of auto, webgpu, cpu']);
+});

@@ -309,8 +309,13 @@ export class TransformerForward {
     return this.session(key, () => segment(graph, seg.part, this.matricesAsInputs));
   }
 
-  /** The session of a graph the model runs, built on first use and kept among the most recently used. */
-  session(key: string, build: () => OnnxGraph): Promise<OrtTypes.InferenceSession> {
+  /**
+   * The session of a graph the model runs, built on first use and kept among the most recently used. `arena` keeps
+   * the memory of its runs' intermediate tensors for the next run (ONNX Runtime's CPU arena): for graphs whose
+   * intermediates are each larger than malloc hands back to the system (a vocabulary's logits), without it every run
+   * maps fresh pages that the kernel zeroes (half of an evaluation's time on the fixture model).
+   */
+  session(key: string, build: () => OnnxGraph, arena = false): Promise<OrtTypes.InferenceSession> {
     let session = this.#sessions.get(key);
     if (session) {
       this.#sessions.delete(key); // re-insert: most recently used last
@@ -323,7 +328,7 @@ export class TransformerForward {
       // next block's (twice the time of GPT-2 small's forward).
       session = this.#ort.InferenceSession.create(bytes, {
         executionProviders: providers,
-        enableCpuMemArena: false,
+        enableCpuMemArena: arena,
         intraOpNumThreads: CPU_THREADS,
         extra: { session: { intra_op: { allow_spinning: "0" } } },
       });

@@ -95,7 +95,10 @@ function continuationGraph(
   const lse = split(g.node("Add", [wide(max), g.node("Log", [sums])]));
   const logits = split(LOGITS);
   const firstSums = split(sums)[0];
-  const probs = g.node("Div", [split(exps)[0], float64Sums ? g.node("Cast", [firstSums], { to: 1 }) : firstSums]);
+  // only the clean run's exponentials are needed: a slice of the first rows (a Split would copy every variant's)
+  const firstRows = g.node("Div", [g.node("Shape", [exps], { start: 0, end: 1 }), g.int64s([variants])]);
+  const firstExps = g.node("Slice", [exps, g.int64s([0]), firstRows, g.int64s([0])]);
+  const probs = g.node("Div", [firstExps, float64Sums ? g.node("Cast", [firstSums], { to: 1 }) : firstSums]);
   const kls = logits.slice(1).map((x, v) => {
     const terms = g.node("Mul", [probs, g.node("Sub", [logits[0], x])]);
     const weighted = g.node("ReduceSum", [wide(terms), last], { keepdims: 1 });
@@ -156,9 +159,11 @@ export async function runWithReplacements(
   const { batch: rows, pos } = batch;
   const vocab = forwarder.cfg.dVocab;
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
+  // the arena: each run's log-softmax and KL intermediates are [variants × chunk, pos, vocab], reused run after run
   const session = await forwarder.session(
     `replacements:${hookName}:${variants}`,
     () => continuationGraph(graph, hookName, variants, forwarder.matricesAsInputs, forwarder.backend !== "webgpu"),
+    true,
   );
   const ort = forwarder.ort;
   const losses = values.map(() => new Float32Array(rows * (pos - 1)));

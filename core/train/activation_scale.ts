@@ -9,6 +9,26 @@ import type { ActivationStore } from "./activation_store.ts";
 import type { ResolvedRun } from "./runner_config.ts";
 
 /**
+ * Tokens {@linkcode estimateScales} draws from the store: `n_batches_for_norm_estimate` batches when an SAE of the run
+ * scales its input, else none.
+ *
+ * @example
+ * ```ts ignore
+ * const needed = steps * batch + estimateTokens(resolved);
+ * ```
+ *
+ * @param resolved The run.
+ * @returns The tokens.
+ */
+export function estimateTokens({ run, saes }: ResolvedRun): number {
+  const batches = Math.max(
+    0,
+    ...saes.map((s) => s.normalize_activations === "expected_average_only_in" ? s.n_batches_for_norm_estimate : 0),
+  );
+  return batches * run.train_batch_size_tokens;
+}
+
+/**
  * SAELens's `ActivationScaler.estimate_scaling_factor`: √d_in over the mean, across the first
  * `n_batches_for_norm_estimate` batches (drawn from the store and not trained on), of each batch's mean ‖x‖.
  *

@@ -1,12 +1,13 @@
 /**
- * Training activations: token rows run through the model to the deepest hook needed, mixed in a
- * buffer (fill, shuffle, serve half, keep half), served in batches; several hooks at once so
- * several SAEs train from one forward pass.
+ * Training activations: token rows run through the model to the deepest hook needed, served in batches; several hooks
+ * at once so several SAEs train from one forward pass. Either the whole corpus's activations are held and each pass
+ * serves them in a new random order (a global shuffle, as a PyTorch loop over a shuffled tensor), or they are mixed in
+ * a buffer (fill, shuffle, serve half, keep half) as SAELens does.
  *
  * @module
  */
 
-import type { SeededRandom } from "../util/mulberry32.ts";
+import { mulberry32, type SeededRandom } from "../util/mulberry32.ts";
 
 /** Produces activations for a batch of token rows: one [rows·context, width] array per hook. */
 export type ActivationSource = (rows: number[][]) => Promise<Float32Array[]>;
@@ -32,6 +33,12 @@ export interface ActivationStoreOptions {
    * (`"fill"`), from the start (`done` 0 or the tokens kept) up to `total`.
    */
   onProgress?: (what: "skip" | "fill", done: number, total: number) => void;
+  /**
+   * Sample across the whole corpus: the activations of these token rows (all of the corpus, or as many rows as the run
+   * draws, drawn from all of it) are held and served in an order drawn anew for each pass from `seed` and the pass's
+   * number. `rows` is then not read. Absent: the mixing buffer.
+   */
+  corpus?: { rows: number[][]; seed: number };
 }
 
 /** What a checkpoint keeps of the store to continue it exactly. */
@@ -42,6 +49,8 @@ export interface ActivationStoreState {
   buffered: Float32Array[];
   /** Tokens still to serve before the next refill. */
   servable: number;
+  /** Sampling across the whole corpus: tokens served since the start, over all passes. */
+  served?: number;
 }
 
 /**
@@ -61,6 +70,11 @@ export class ActivationStore {
   #buffers: Float32Array[];
   #count = 0; // tokens held
   #servable = 0; // of which to serve before refilling
+  // the whole corpus: each hook's activations in chunks of one model run, and the current pass's order
+  #chunks?: Float32Array[][];
+  #corpusTokens = 0;
+  #served = 0;
+  #order?: { pass: number; tokens: Uint32Array };
 
   /**
    * Creates the store, empty or continuing from a checkpoint's state.
@@ -70,6 +84,11 @@ export class ActivationStore {
    */
   constructor(options: ActivationStoreOptions, state?: ActivationStoreState) {
     this.#o = options;
+    if (options.corpus) {
+      this.#buffers = [];
+      this.#served = state?.served ?? 0;
+      return;
+    }
     const tokens = Math.max(options.bufferTokens, options.rowsPerRun * options.contextSize);
     this.#buffers = options.widths.map((w) => new Float32Array(tokens * w));
     if (state) {
@@ -81,9 +100,10 @@ export class ActivationStore {
     }
   }
 
-  /** Tokens the buffer holds when full. */
+  /** Tokens the buffer holds when full (sampling across the corpus: the held rows' tokens). */
   get capacity(): number {
-    return this.#buffers[0].length / this.#o.widths[0];
+    const { corpus, contextSize, widths } = this.#o;
+    return corpus ? corpus.rows.length * contextSize : this.#buffers[0].length / widths[0];
   }
 
   /** Rows read from the dataset. */
@@ -139,6 +159,49 @@ export class ActivationStore {
     this.#servable = Math.floor(this.#count / 2);
   }
 
+  /** Runs the held rows through the source, keeping each run's activations as one chunk per hook. */
+  async #loadCorpus(): Promise<Float32Array[][]> {
+    const { rowsPerRun, contextSize, widths } = this.#o;
+    const { rows } = this.#o.corpus!;
+    const chunks = widths.map(() => [] as Float32Array[]);
+    for (let r = 0; r < rows.length; r += rowsPerRun) {
+      (await this.#o.source(rows.slice(r, r + rowsPerRun))).forEach((a, h) => chunks[h].push(a));
+    }
+    this.#rowsRead = rows.length;
+    this.#corpusTokens = rows.length * contextSize;
+    return chunks;
+  }
+
+  /** The order of pass `pass` over the corpus's tokens: a Fisher–Yates permutation from the pass's own generator. */
+  #orderOf(pass: number): Uint32Array {
+    if (this.#order?.pass === pass) return this.#order.tokens;
+    const rng = mulberry32((this.#o.corpus!.seed + Math.imul(0x9e3779b9, pass + 1)) >>> 0);
+    const tokens = new Uint32Array(this.#corpusTokens);
+    for (let i = 0; i < tokens.length; i++) tokens[i] = i;
+    for (let i = tokens.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      const t = tokens[i];
+      tokens[i] = tokens[j];
+      tokens[j] = t;
+    }
+    this.#order = { pass, tokens };
+    return tokens;
+  }
+
+  async #nextFromCorpus(tokens: number): Promise<Float32Array[]> {
+    this.#chunks ??= await this.#loadCorpus();
+    const { widths, rowsPerRun, contextSize } = this.#o;
+    const chunkTokens = rowsPerRun * contextSize, chunks = this.#chunks;
+    const out = widths.map((w) => new Float32Array(tokens * w));
+    for (let i = 0; i < tokens; i++, this.#served++) {
+      const order = this.#orderOf(Math.floor(this.#served / this.#corpusTokens));
+      const t = order[this.#served % this.#corpusTokens];
+      const chunk = Math.floor(t / chunkTokens), at = t % chunkTokens;
+      widths.forEach((w, h) => out[h].set(chunks[h][chunk].subarray(at * w, (at + 1) * w), i * w));
+    }
+    return out;
+  }
+
   /**
    * The next batch: `tokens` activations per hook, `[tokens, width]` row-major.
    *
@@ -147,6 +210,7 @@ export class ActivationStore {
    * @throws {RangeError} When the buffer cannot hold twice the batch.
    */
   async next(tokens: number): Promise<Float32Array[]> {
+    if (this.#o.corpus) return await this.#nextFromCorpus(tokens);
     if (2 * tokens > this.capacity) {
       throw new RangeError(
         `The activation buffer of ${this.capacity} tokens cannot serve batches of ${tokens}: raise n_batches_in_buffer`,
@@ -170,6 +234,11 @@ export class ActivationStore {
    * @returns Rows read, the buffered activations and the tokens left to serve.
    */
   state(): ActivationStoreState {
+    if (this.#o.corpus) {
+      // the corpus is read again on resume: only the position in the passes is kept
+      const empty = this.#o.widths.map(() => new Float32Array(0));
+      return { rowsRead: this.#rowsRead, buffered: empty, servable: 0, served: this.#served };
+    }
     return {
       rowsRead: this.#rowsRead,
       buffered: this.#o.widths.map((w, h) => this.#buffers[h].slice(0, this.#count * w)),

@@ -31,6 +31,8 @@ export interface CheckpointMeta {
   rowsRead: number;
   /** Buffered tokens still to serve before the next refill. */
   servable: number;
+  /** Sampling across the whole corpus: tokens served since the start (absent with the mixing buffer). */
+  served?: number;
   /** Per SAE: BatchTopK threshold, the tokens counted in the current density window, and the input scale of
    * `expected_average_only_in` (null without). */
   saes: { batchThreshold: number; windowTokens: number; scalingFactor?: number | null }[];
@@ -139,6 +141,7 @@ function checkMeta(meta: unknown, file: string): CheckpointMeta {
     if (!(Number.isSafeInteger(value) && (value as number) >= 0)) fail(field, "a whole number >= 0", value);
   };
   for (const field of ["step", "rngState", "rowsRead", "servable"]) count(field, m[field]);
+  if (m.served !== undefined) count("served", m.served);
   if (!Array.isArray(m.saes)) fail("saes", "a list", m.saes);
   (m.saes as unknown[]).forEach((sae, i) => {
     const e = (sae ?? {}) as Record<string, unknown>;

@@ -10,7 +10,7 @@
 
 import { GraphBuilder } from "../cpu/graph_builder.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
-import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
+import { levelWidths, type SaeTrainingConfig, sparsityByDecoderNorm } from "./sae_training_config.ts";
 import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architecture.ts";
 
 /**
@@ -114,7 +114,10 @@ export class CpuStep {
     this.kAux = term ? g.input("k_aux", [1], "int64") : "";
     this.xin = cfg.apply_b_dec_to_input ? this.op("Sub", [this.x, this.param("b_dec")]) : this.x;
     const wDec = this.param("W_dec");
-    this.norms = this.op("Sqrt", [this.rowSum(this.op("Mul", [wDec, wDec]), false)]);
+    // a plain L1 (scale_sparsity_penalty_by_decoder_norm false) weighs every latent 1
+    this.norms = sparsityByDecoderNorm(cfg)
+      ? this.op("Sqrt", [this.rowSum(this.op("Mul", [wDec, wDec]), false)])
+      : this.op("Expand", [this.c(1), g.int64s([dSae])]);
   }
 
   /** A parameter's input. */
@@ -321,7 +324,7 @@ export class CpuStep {
       : this.scatterAdd([dSae], f.column, positive(f.values));
     const actSums = this.actSums ??
       (f.kind === "dense" ? this.columnSum(f.acts) : this.scatterAdd([dSae], f.column, f.values));
-    if (arch.sparsity === "l1_decoder_norm") {
+    if (arch.sparsity === "l1_decoder_norm" && sparsityByDecoderNorm(this.cfg)) {
       const c = this.op("Div", [this.op("Mul", [this.lambda, actSums]), this.op("Max", [this.norms, this.c(1e-30)])]);
       this.grad("W_dec", this.op("Mul", [this.unsqueeze(c), wDec]));
     }

@@ -12,7 +12,7 @@ import type { OnnxDtype, OnnxValueInfo } from "../util/onnx_proto.ts";
 import { addHostScatters, PER_ROW_KEPT, projectOutRows, stepGraph } from "./cpu_step.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
 import { type ParameterMap, tensorKind } from "./initial_parameters.ts";
-import type { SaeTrainingConfig } from "./sae_training_config.ts";
+import { type SaeTrainingConfig, unitNormDecoder } from "./sae_training_config.ts";
 import type { EngineReadback, EngineStepInput, TrainerEngine } from "./trainer_engine.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
@@ -131,7 +131,7 @@ export class CpuTrainerEngine implements TrainerEngine {
     const grads = new Map(this.#params.map((p) => [p.name, p.grad]));
     this.#scatterScratch ??= new Float32Array(cfg.d_sae * dIn);
     addHostScatters(out, grads, cfg, this.#scatterScratch);
-    if (this.#arch.decoder === "unit_norm") projectOutRows(grads.get("W_dec")!, this.#value("W_dec"), dIn);
+    if (unitNormDecoder(this.#cfg)) projectOutRows(grads.get("W_dec")!, this.#value("W_dec"), dIn);
     const sumSquares = new Float32Array(this.#params.length);
     this.#params.forEach((p, i) => {
       let total = 0;
@@ -186,7 +186,7 @@ export class CpuTrainerEngine implements TrainerEngine {
         value[i] -= stepSize * mi / (Math.sqrt(vi) / bias2Sqrt + ADAM_EPS);
       }
     }
-    if (this.#arch.decoder !== "unit_norm") return;
+    if (!unitNormDecoder(this.#cfg)) return;
     const w = this.#value("W_dec"), dIn = this.#cfg.d_in;
     for (let j = 0; j < this.#cfg.d_sae; j++) {
       const row = w.subarray(j * dIn, (j + 1) * dIn);

@@ -10,7 +10,7 @@ import { type Binding, submit } from "../gpu/pipelines.ts";
 import { emptyBuffer, readBuffers, uploadBuffer, writeToBuffer } from "../gpu/tensor.ts";
 import { trainingArchitecture } from "./training_architectures.ts";
 import type { StepContext, TrainingArchitecture } from "./training_architecture.ts";
-import { levelWidths, type SaeTrainingConfig } from "./sae_training_config.ts";
+import { levelWidths, type SaeTrainingConfig, sparsityByDecoderNorm, unitNormDecoder } from "./sae_training_config.ts";
 import { TrainKernels } from "./train_kernels.ts";
 import { recordReconstruction } from "./reconstruction_step.ts";
 import { KeptLists } from "./kept_lists.ts";
@@ -84,6 +84,8 @@ export class GpuTrainerEngine implements TrainerEngine {
     }));
     this.#deadMask = emptyBuffer(gpu, dSae * 4, "dead mask");
     this.#norms = emptyBuffer(gpu, dSae * 4, "decoder norms");
+    // a plain L1 (scale_sparsity_penalty_by_decoder_norm false) weighs every latent 1, step after step
+    if (!sparsityByDecoderNorm(cfg)) writeToBuffer(gpu, this.#norms, new Float32Array(dSae).fill(1));
     this.#fired = emptyBuffer(gpu, dSae * 4, "fired");
     this.#actSums = emptyBuffer(gpu, dSae * 4, "activation sums");
     this.#sumSquares = emptyBuffer(gpu, this.#params.length * 4, "gradient sums of squares");
@@ -128,7 +130,7 @@ export class GpuTrainerEngine implements TrainerEngine {
     for (const p of this.#params) enc.clearBuffer(p.grad);
     enc.clearBuffer(this.#fired);
     enc.clearBuffer(this.#actSums);
-    k.decoderRows(enc, "row_norms", { wDec: W_dec.value, norms: this.#norms });
+    if (sparsityByDecoderNorm(cfg)) k.decoderRows(enc, "row_norms", { wDec: W_dec.value, norms: this.#norms });
     // W_decᵀ serves the dense products only
     if (!this.#lists) {
       k.elementwise(enc, "transpose", { count: dIn * dSae, cols: dSae }, { src: W_dec.value, dst: this.#wDecT });
@@ -179,10 +181,10 @@ export class GpuTrainerEngine implements TrainerEngine {
         k.inputBiasGrad(enc, { dBias, w, out: b_dec.grad });
       }
     }
-    if (arch.sparsity === "l1_decoder_norm") {
+    if (arch.sparsity === "l1_decoder_norm" && sparsityByDecoderNorm(cfg)) {
       k.decoderRows(enc, "norm_grad", { wDec: W_dec.value, grad: W_dec.grad, actSums: this.#actSums }, lambdaPerRow);
     }
-    if (arch.decoder === "unit_norm") k.decoderRows(enc, "remove_parallel", { wDec: W_dec.value, grad: W_dec.grad });
+    if (unitNormDecoder(cfg)) k.decoderRows(enc, "remove_parallel", { wDec: W_dec.value, grad: W_dec.grad });
     const adam = { lr: input.lr, t: input.t, beta1: cfg.adam_beta1, beta2: cfg.adam_beta2, slots: this.#params.length };
     // The clip factor needs every tensor's sum, so all sums come before the first update.
     this.#params.forEach((p, slot) => {
@@ -197,7 +199,7 @@ export class GpuTrainerEngine implements TrainerEngine {
         sumSquares: this.#sumSquares,
       });
     });
-    if (arch.decoder === "unit_norm") k.decoderRows(enc, "normalize", { wDec: W_dec.value });
+    if (unitNormDecoder(cfg)) k.decoderRows(enc, "normalize", { wDec: W_dec.value });
     submit(gpu, enc);
 
     const [statsBytes, firedBytes, sumsBytes, normsBytes, squaresBytes, minBytes] = await readBuffers(gpu, [

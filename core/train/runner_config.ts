@@ -5,9 +5,17 @@
  * @module
  */
 
-import { RUNNER_DEFAULTS, RUNNER_SETTINGS, type RunnerConfig, SAELENS_ONLY_FIELDS } from "./runner_settings.ts";
+import {
+  RUNNER_DEFAULTS,
+  RUNNER_SETTINGS,
+  type RunnerConfig,
+  SAELENS_ONLY_FIELDS,
+  trainingDevice,
+} from "./runner_settings.ts";
 import { levelWidths, type SaeTrainingConfig, selectsByRank, type TrainArchitecture } from "./sae_training_config.ts";
 import type { Setting } from "./setting.ts";
+import { closeMatches } from "../util/close_matches.ts";
+import { DEVICES } from "../sae/device.ts";
 import { systemMemoryBytes } from "../util/system_memory.ts";
 import { outputFolders } from "./output_folders.ts";
 import { expandSweep } from "./sweep_grid.ts";
@@ -18,6 +26,8 @@ export interface ResolvedRun {
   run: RunnerConfig;
   /** Each SAE's settings. */
   saes: (RunnerConfig & SaeTrainingConfig)[];
+  /** One line per field accepted though it only changes speed or logging in SAELens, saying what happens here. */
+  notices: string[];
 }
 
 /** SAELens fields whose null means "the default", as it reads them. */
@@ -26,8 +36,10 @@ const NULL_MEANS_DEFAULT = new Set(["model_from_pretrained_kwargs", "eval_batch_
 const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk: "topk" };
 
 /**
- * Fills defaults, maps SAELens aliases (`activation_fn`, `activation_fn_kwargs.k`, nested `sae`), expands a
- * `sweep` grid into `saes`, resolves d_in and d_sae, and checks every field.
+ * Fills defaults, maps SAELens aliases (`activation_fn`, `activation_fn_kwargs.k`, nested `sae`, older field names
+ * such as `hook_point`, older values such as `lr_scheduler_name` "cosine"), expands a `sweep` grid into `saes`,
+ * resolves d_in and d_sae, and checks every field. Every field it cannot take (unknown, of the wrong type, or at a
+ * value it does not implement) is listed in one error, an unknown one with the closest valid names.
  *
  * @example
  * ```ts
@@ -40,7 +52,7 @@ const ARCH_ALIASES: Record<string, TrainArchitecture> = { relu: "standard", topk
  * @param where The file or "flags", for error messages.
  * @param hookWidth The model's width at a hook (for d_in 0).
  * @returns The run and its SAEs.
- * @throws {TypeError} On an unknown field or a value of the wrong type.
+ * @throws {TypeError} On unknown fields or values of the wrong type (with any refused values in the same message).
  * @throws {RangeError} On a value out of range, or two SAEs saving to one folder.
  */
 export function resolveRunnerConfig(
@@ -48,10 +60,18 @@ export function resolveRunnerConfig(
   where: string,
   hookWidth: (hook: string) => number,
 ): ResolvedRun {
-  const run = normalise(expandSweep(raw, where), where, RUNNER_DEFAULTS);
-  const entries = run.saes.length > 0 ? run.saes : [{}];
-  const saes = entries.map((entry, i) => {
-    const own = normalise(entry as Record<string, unknown>, `${where} saes[${i}]`, { ...run, saes: [] });
+  const problems: Problem[] = [];
+  const notices: string[] = [];
+  const run = normalise(expandSweep(raw, where), "", RUNNER_DEFAULTS, problems, notices);
+  const entries = Array.isArray(run.saes) && run.saes.length > 0 ? run.saes : [{}];
+  const owns = entries.map((entry, i) =>
+    normalise(entry as Record<string, unknown>, `saes[${i}] `, { ...run, saes: [] }, problems, notices)
+  );
+  if (problems.length > 0) {
+    const kind = problems.some((p) => p.type) ? TypeError : RangeError;
+    throw new kind(`${where}: ${problems.map((p) => p.text).join("; ")}`);
+  }
+  const saes = owns.map((own, i) => {
     const d_in = own.d_in || hookWidth(own.hook_name);
     const d_sae = own.d_sae || Math.round(d_in * own.expansion_factor);
     const sae = { ...own, d_in, d_sae };
@@ -59,7 +79,7 @@ export function resolveRunnerConfig(
     return sae;
   });
   checkMemory(run, saes, where);
-  const resolved = { run: { ...run, ...saes[0], saes: run.saes }, saes };
+  const resolved = { run: { ...run, ...saes[0], saes: run.saes }, saes, notices: [...new Set(notices)] };
   outputFolders(resolved, where);
   return resolved;
 }
@@ -131,7 +151,27 @@ export function checkCpuStepMemory(resolved: ResolvedRun, where: string): void {
   }
 }
 
-function normalise(raw: Record<string, unknown>, where: string, base: RunnerConfig): RunnerConfig {
+/** A field a config cannot have: what to say, and whether it is of the wrong kind (a TypeError) or value. */
+interface Problem {
+  text: string;
+  type: boolean;
+}
+
+/** Every name a config may use: the settings, SAELens's other fields and the aliases read here. */
+const KNOWN_NAMES = [
+  ...Object.keys(RUNNER_DEFAULTS),
+  ...Object.keys(SAELENS_ONLY_FIELDS),
+  "sae",
+  "activation_fn_kwargs",
+];
+
+function normalise(
+  raw: Record<string, unknown>,
+  prefix: string,
+  base: RunnerConfig,
+  problems: Problem[],
+  notices: string[],
+): RunnerConfig {
   const flat: Record<string, unknown> = { ...raw };
   if (typeof flat.sae === "object" && flat.sae !== null) Object.assign(flat, flat.sae), delete flat.sae;
   const kwargs = flat.activation_fn_kwargs;
@@ -139,8 +179,15 @@ function normalise(raw: Record<string, unknown>, where: string, base: RunnerConf
   delete flat.activation_fn_kwargs;
   if (typeof flat.activation_fn === "string" && flat.activation_fn !== "" && flat.architecture === undefined) {
     const arch = ARCH_ALIASES[flat.activation_fn];
-    if (!arch) throw new RangeError(`${where}: activation_fn is "${flat.activation_fn}": expected relu or topk`);
-    flat.architecture = arch;
+    if (arch) flat.architecture = arch;
+    else {problems.push({
+        text: `${prefix}activation_fn is "${flat.activation_fn}": expected relu or topk`,
+        type: false,
+      });}
+  }
+  // older names: the value goes to the setting, unless the config also sets that
+  for (const [key, field] of Object.entries(SAELENS_ONLY_FIELDS)) {
+    if (field.means && key in flat && !(field.means in flat)) flat[field.means] = flat[key];
   }
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(flat)) {
@@ -149,24 +196,51 @@ function normalise(raw: Record<string, unknown>, where: string, base: RunnerConf
     const saeLens = SAELENS_ONLY_FIELDS[key];
     if (saeLens) {
       if (saeLens.accepts && !saeLens.accepts(value)) {
-        throw new RangeError(
-          `${where}: field ${key} is ${JSON.stringify(value)}, which this trainer does not implement (${saeLens.note})`,
-        );
+        problems.push({
+          text: `${prefix}field ${key} is ${
+            JSON.stringify(value)
+          }, which this trainer does not implement (${saeLens.note})`,
+          type: false,
+        });
+      } else if (saeLens.notice?.(value)) {
+        notices.push(`${key} ${JSON.stringify(value)} accepted: ${saeLens.note}`);
       }
       continue;
     }
     if (!(key in RUNNER_DEFAULTS)) {
-      throw new TypeError(`${where}: field ${key} is not a training setting here (see sae train --help)`);
+      const near = closeMatches(key, KNOWN_NAMES);
+      problems.push({
+        text: `${prefix}field ${key} is not a training setting here (did you mean ${near.join(" or ")}?)`,
+        type: true,
+      });
+      continue;
     }
     const expected = RUNNER_DEFAULTS[key as keyof RunnerConfig];
     const kind = Array.isArray(expected) ? "array" : typeof expected;
     const actual = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
     if (kind !== actual || (kind === "number" && !Number.isFinite(value))) {
       const noun = kind === "array" ? "list" : kind === "object" ? "JSON object" : kind;
-      throw new TypeError(`${where}: field ${key} is ${JSON.stringify(value)}: expected a ${noun}`);
+      problems.push({ text: `${prefix}field ${key} is ${JSON.stringify(value)}: expected a ${noun}`, type: true });
+      continue;
     }
     if (kind === "array" && key !== "saes" && !(value as unknown[]).every((v) => Number.isFinite(v))) {
-      throw new TypeError(`${where}: field ${key} is ${JSON.stringify(value)}: expected a list of numbers`);
+      problems.push({
+        text: `${prefix}field ${key} is ${JSON.stringify(value)}: expected a list of numbers`,
+        type: true,
+      });
+      continue;
+    }
+    const aliases = (RUNNER_SETTINGS as Record<string, Setting<unknown> | undefined>)[key]?.aliases;
+    const alias = typeof value === "string" ? value.toLowerCase() : undefined;
+    if (aliases && alias !== undefined && (alias in aliases || alias !== value)) {
+      const meant = aliases[alias] ?? alias;
+      if (meant !== value) notices.push(`${key} "${value}" read as "${meant}"`);
+      out[key] = meant;
+      continue;
+    }
+    if (key === "device" && typeof value === "string" && !(DEVICES as readonly string[]).includes(value)) {
+      const device = trainingDevice(value);
+      if (device) notices.push(`device "${value}" read as ${device}`);
     }
     out[key] = value;
   }
@@ -190,6 +264,11 @@ function checkRanges(cfg: RunnerConfig & SaeTrainingConfig, where: string): void
   }
   if (cfg.lr_warm_up_steps + cfg.lr_decay_steps > Math.floor(cfg.training_tokens / cfg.train_batch_size_tokens)) {
     throw new RangeError(`${where}: lr_warm_up_steps + lr_decay_steps exceed the run's steps`);
+  }
+  if (!cfg.scale_sparsity_penalty_by_decoder_norm && cfg.architecture !== "standard") {
+    throw new RangeError(
+      `${where}: scale_sparsity_penalty_by_decoder_norm false is implemented for the standard architecture only: current architecture is ${cfg.architecture}`,
+    );
   }
   levelWidths(cfg);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { LrSchedulerName } from "./schedules.ts";
+import { LR_SCHEDULER_ALIASES, LR_SCHEDULER_NAMES, type LrSchedulerName } from "./schedules.ts";
 import { type Device, DEVICES } from "../sae/device.ts";
 import {
   SAE_TRAINING_SETTINGS,
@@ -67,6 +67,8 @@ export interface RunValues {
   lr: number;
   /** Learning-rate schedule after warm-up. */
   lr_scheduler_name: LrSchedulerName;
+  /** Cosine cycles of cosineannealingwarmrestarts. */
+  n_restart_cycles: number;
   /** Linear lr warm-up steps. */
   lr_warm_up_steps: number;
   /** Final linear lr decay steps. */
@@ -89,6 +91,8 @@ export interface RunValues {
   store_batch_size_prompts: number;
   /** Model runs the mixing buffer holds. */
   n_batches_in_buffer: number;
+  /** Sample across the whole corpus when its activations fit in a quarter of memory. */
+  shuffle_whole_corpus: boolean;
   /** Steps between feature-density windows (sparsity metrics, resampling statistics). */
   feature_sampling_window: number;
   /** Density below which a latent counts as dead in the sparsity metrics. */
@@ -151,9 +155,13 @@ export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
   lr: setting(3e-4, "peak learning rate", positiveNumber),
   lr_scheduler_name: setting<LrSchedulerName>(
     "constant",
-    "constant | cosineannealing | linear",
-    oneOf<LrSchedulerName>("constant", "cosineannealing", "linear"),
+    `${LR_SCHEDULER_NAMES.join(" | ")} (SAELens's; any case; older names ${
+      Object.keys(LR_SCHEDULER_ALIASES).join(", ")
+    } mean ${[...new Set(Object.values(LR_SCHEDULER_ALIASES))].join(", ")})`,
+    oneOf<LrSchedulerName>(...LR_SCHEDULER_NAMES),
+    LR_SCHEDULER_ALIASES,
   ),
+  n_restart_cycles: setting(1, "cosine cycles of cosineannealingwarmrestarts", positiveInteger),
   lr_warm_up_steps: setting(0, "linear warm-up steps", countOrZero),
   lr_decay_steps: setting(0, "final linear decay steps", countOrZero),
   lr_end: setting(-1, "end of cosine annealing (negative: lr / 10)"),
@@ -165,6 +173,10 @@ export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
   text_column: setting("text", "text column of JSONL/Parquet data"),
   store_batch_size_prompts: setting(32, "rows per model run", positiveInteger),
   n_batches_in_buffer: setting(20, "model runs held by the mixing buffer", positiveInteger),
+  shuffle_whole_corpus: setting(
+    true,
+    "when the corpus's activations fit in a quarter of memory, hold them all and draw each pass in a new random order (false: the mixing buffer always)",
+  ),
   feature_sampling_window: setting(2000, "steps per feature-density window", positiveInteger),
   dead_feature_threshold: setting(1e-8, "density under which a latent counts as dead in the metrics"),
   resample_steps: setting(0, "steps between dead-latent resamplings (0: none)", countOrZero),
@@ -209,6 +221,10 @@ export interface SaeLensField {
   accepts?: (value: unknown) => boolean;
   /** What happens to it, for `--help` and for the error when a value is refused. */
   note: string;
+  /** An older name of this setting (SAELens before 6, the SAE guide): its value goes there. */
+  means?: keyof RunValues;
+  /** Whether the value asks for something that only changes speed or logging, which the run says it leaves out. */
+  notice?: (value: unknown) => boolean;
 }
 
 const any = (note: string): SaeLensField => ({ note });
@@ -216,25 +232,31 @@ const only = (allowed: unknown[], note: string): SaeLensField => ({
   accepts: (v) => allowed.some((a) => JSON.stringify(a) === JSON.stringify(v)),
   note,
 });
+/** Accepted, with a notice when the value asks for it (true, or any value but null and ""). */
+const noticed = (note: string): SaeLensField => ({ note, notice: (v) => v !== false && v !== null && v !== "" });
+const renamed = (means: keyof RunValues): SaeLensField => ({ note: `older name of ${means}`, means });
 
 /** SAELens runner fields that are not settings here. */
 export const SAELENS_ONLY_FIELDS: Record<string, SaeLensField> = {
-  log_to_wandb: any("no W&B here: metrics go to metrics.jsonl and report.html"),
-  wandb_project: any("no W&B here"),
-  wandb_entity: any("no W&B here"),
-  wandb_id: any("no W&B here"),
+  log_to_wandb: noticed("no W&B here: metrics go to metrics.jsonl and report.html"),
+  wandb_project: noticed("no W&B here"),
+  wandb_entity: noticed("no W&B here"),
+  wandb_id: noticed("no W&B here"),
   run_name: any("no W&B here"),
   logger: any("no W&B here"),
   act_store_device: any("activations stay in host memory"),
-  compile_llm: any("no torch.compile here"),
-  compile_sae: any("no torch.compile here"),
+  compile_llm: noticed("no torch.compile here (speed only)"),
+  compile_sae: noticed("no torch.compile here (speed only)"),
   streaming: any("datasets are read as streams"),
   is_dataset_tokenized: any("tokenized data is recognised by its format"),
   hook_layer: any("derived from hook_name"),
+  hook_point_layer: any("derived from hook_name"),
+  hook_point: renamed("hook_name"),
+  batch_size: renamed("train_batch_size_tokens"),
+  autocast: noticed("no mixed precision here: the SAE trains in float32 (speed only)"),
+  autocast_lm: noticed("no mixed precision here: the model runs in float32 (speed only)"),
   model_class_name: only(["HookedTransformer"], "every model family through TransformerLens's hook names"),
   dtype: only(["float32"], "the SAE trains in float32"),
-  autocast: only([false], "no mixed precision"),
-  autocast_lm: only([false], "no mixed precision"),
   hook_head_index: only([null], "per-head SAEs are not trained here"),
   mse_loss_normalization: only([null, "none"], "the MSE is not normalised"),
   seqpos_slice: only([[null], [null, null]], "every position is trained on"),

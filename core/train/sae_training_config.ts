@@ -47,6 +47,16 @@ export interface SaeTrainingValues {
   adam_beta1: number;
   /** Adam β2. */
   adam_beta2: number;
+  /** SAELens before 6: decoder rows start at decoder_init_norm (else torch's kaiming-uniform rows). */
+  decoder_heuristic_init: boolean;
+  /** SAELens before 6: W_enc starts as W_dec transposed (else kaiming-uniform). */
+  init_encoder_as_decoder_transpose: boolean;
+  /** SAELens before 6: decoder rows held at unit norm (gradient along them removed, renormalised after each step). */
+  normalize_sae_decoder: boolean;
+  /** SAELens before 6: the sparsity term weights each latent by its decoder row's norm. */
+  scale_sparsity_penalty_by_decoder_norm: boolean;
+  /** SAELens before 6: p of the sparsity term's norm. */
+  lp_norm: number;
 }
 
 /** A table of settings for the fields of `T`. */
@@ -64,6 +74,27 @@ export const SAE_TRAINING_SETTINGS: SettingsOf<SaeTrainingValues> = {
   dead_feature_window: setting(1000, "steps without firing after which a latent is dead", positiveInteger),
   adam_beta1: setting(0.9, "Adam beta1", unitInterval),
   adam_beta2: setting(0.999, "Adam beta2", unitInterval),
+  decoder_heuristic_init: setting(
+    true,
+    "decoder rows start at decoder_init_norm in random directions (SAELens 6); false: kaiming-uniform rows",
+  ),
+  init_encoder_as_decoder_transpose: setting(
+    true,
+    "W_enc starts as W_dec transposed (SAELens 6); false: kaiming-uniform",
+  ),
+  normalize_sae_decoder: setting(
+    false,
+    "hold decoder rows at unit norm (SAELens before 6: the gradient along them removed, renormalised each step)",
+  ),
+  scale_sparsity_penalty_by_decoder_norm: setting(
+    true,
+    "sparsity term on f x |W_dec row| (SAELens 6); false: a plain L1 on f (standard)",
+  ),
+  lp_norm: setting(
+    1,
+    "p of the sparsity norm: 1 (the L1 of SAELens's standard SAE; others are not implemented)",
+    (v) => v === 1 ? undefined : "1 (other p are not implemented here)",
+  ),
   ...STANDARD_SETTINGS,
   ...TOPK_SETTINGS,
   ...BATCHTOPK_SETTINGS,
@@ -105,6 +136,44 @@ export const SAE_TRAINING_DEFAULTS: SaeTrainingValues = defaultsOf(SAE_TRAINING_
  */
 export function selectsByRank(architecture: TrainArchitecture): boolean {
   return trainingArchitecture(architecture).decoder === "unit_norm";
+}
+
+/**
+ * Whether the SAE's decoder rows are held at unit norm: the TopK family's always, any other's with SAELens's older
+ * `normalize_sae_decoder` (the gradient along each row removed, rows renormalised after each step).
+ *
+ * @example
+ * ```ts
+ * import { SAE_TRAINING_DEFAULTS, unitNormDecoder } from "./sae_training_config.ts";
+ * console.log(unitNormDecoder({ ...SAE_TRAINING_DEFAULTS, architecture: "standard", normalize_sae_decoder: true })); // true
+ * ```
+ *
+ * @param cfg The SAE's settings.
+ * @returns Whether its decoder rows are unit vectors throughout training.
+ */
+export function unitNormDecoder(
+  cfg: Pick<SaeTrainingConfig, "architecture" | "normalize_sae_decoder">,
+): boolean {
+  return selectsByRank(cfg.architecture) || cfg.normalize_sae_decoder;
+}
+
+/**
+ * Whether the sparsity term weights each latent by its decoder row's norm: always, except with SAELens's older
+ * `scale_sparsity_penalty_by_decoder_norm` false on free decoder rows (a plain L1 on f; unit-norm rows weigh 1 anyway).
+ *
+ * @example
+ * ```ts
+ * import { SAE_TRAINING_DEFAULTS, sparsityByDecoderNorm } from "./sae_training_config.ts";
+ * console.log(sparsityByDecoderNorm({ ...SAE_TRAINING_DEFAULTS, architecture: "standard", scale_sparsity_penalty_by_decoder_norm: false })); // false
+ * ```
+ *
+ * @param cfg The SAE's settings.
+ * @returns Whether the term is on f · ‖W_dec,i‖ (else on f).
+ */
+export function sparsityByDecoderNorm(
+  cfg: Pick<SaeTrainingConfig, "architecture" | "normalize_sae_decoder" | "scale_sparsity_penalty_by_decoder_norm">,
+): boolean {
+  return cfg.scale_sparsity_penalty_by_decoder_norm || unitNormDecoder(cfg);
 }
 
 /**

@@ -13,6 +13,8 @@ export interface Setting<T> {
   help: string;
   /** Returns what was expected (e.g. "a positive integer") when `value` is out of range, else undefined. */
   check?(value: T): string | undefined;
+  /** Other names of values (SAELens's older names, in lower case), each mapped to the value it means here. */
+  aliases?: Record<string, T>;
 }
 
 /**
@@ -28,10 +30,16 @@ export interface Setting<T> {
  * @param value The default.
  * @param help One line for `--help`.
  * @param check The range check.
+ * @param aliases Other names of values, in lower case, and the values they mean.
  * @returns The setting.
  */
-export function setting<T>(value: T, help: string, check?: (value: T) => string | undefined): Setting<T> {
-  return check ? { default: value, help, check } : { default: value, help };
+export function setting<T>(
+  value: T,
+  help: string,
+  check?: (value: T) => string | undefined,
+  aliases?: Record<string, T>,
+): Setting<T> {
+  return { default: value, help, ...(check ? { check } : {}), ...(aliases ? { aliases } : {}) };
 }
 
 /**

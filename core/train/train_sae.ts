@@ -20,6 +20,7 @@ import { checkCpuStepMemory } from "./runner_config.ts";
 import { openTrainingRun, type TrainingRun } from "./training_run.ts";
 import { type PhaseProgress, type TrainProgress, type TrainResult, trainSaes } from "./train_saes.ts";
 import { resumeSettings } from "./resume_settings.ts";
+import type { SamplingPlan } from "./sampling_plan.ts";
 
 /** Options of {@linkcode trainSae}. */
 export interface TrainSaeOptions {
@@ -40,6 +41,8 @@ export interface TrainSaeOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Called as work outside the steps goes on: the norm estimate, filling the buffer, evaluations. */
   onPhase?: (p: PhaseProgress) => void;
+  /** Told before the first step how the run samples its activations (the whole corpus, or the buffer's share of it). */
+  onSampling?: (plan: SamplingPlan) => void;
   /** Where to write the HTML report. @default {checkpoint_path/report.html} */
   report?: string;
 }
@@ -95,6 +98,7 @@ export async function trainSae(
       signal: options.signal,
       onProgress: options.onProgress,
       onPhase: options.onPhase,
+      onSampling: options.onSampling,
       evaluate: run.model && trainingEvaluator(run.model, device, run.rows, {
         batches: run.resolved.run.n_eval_batches,
         batchSize: run.resolved.run.eval_batch_size_prompts || run.resolved.run.store_batch_size_prompts,

@@ -12,6 +12,8 @@ import type { Gpu } from "../gpu/device.ts";
 import type { SaeMetadata } from "../sae/config.ts";
 import { mulberry32 } from "../util/mulberry32.ts";
 import { type ActivationSource, ActivationStore } from "./activation_store.ts";
+import { planSampling, type SamplingPlan } from "./sampling_plan.ts";
+import { systemMemoryBytes } from "../util/system_memory.ts";
 import {
   type Checkpoint,
   checkResumable,
@@ -21,7 +23,7 @@ import {
 } from "./checkpoint.ts";
 import { outputFolders } from "./output_folders.ts";
 import { RESUME_OVERRIDABLE, settingsChanges, storedConfig } from "./resume_settings.ts";
-import { estimateScales, scaled } from "./activation_scale.ts";
+import { estimateScales, estimateTokens, scaled } from "./activation_scale.ts";
 import { METRICS_FILE, type MetricsLine, readMetrics } from "./metrics_log.ts";
 import { geometricMedian } from "./geometric_median.ts";
 import { resampleDeadLatents } from "./resample_dead.ts";
@@ -74,6 +76,8 @@ export interface TrainSaesOptions {
   source: ActivationSource;
   /** Distinct hooks the source returns, in order. */
   hooks: string[];
+  /** Told, before the first step, how the run samples its activations and how much of the corpus that mixes. */
+  onSampling?: (plan: SamplingPlan) => void;
   /** cfg.json metadata of each SAE (model, hook, dataset). */
   metadata: SaeMetadata[];
   /** Continue from the checkpoint in this folder. */
@@ -167,14 +171,34 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
   const rng = mulberry32(resumed ? resumed.meta.rngState : run.seed);
   const initRng = (i: number) => mulberry32(run.seed + 0x9e3779b9 * (i + 1));
   const hookIndex = saes.map((s) => hooks.indexOf(s.hook_name));
+  const widths = hooks.map((h) => saes.find((s) => s.hook_name === h)!.d_in);
+  const bufferTokens = run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size;
+  const plan = await planSampling({
+    rows: options.rows,
+    seed: run.seed,
+    contextSize: run.context_size,
+    widths,
+    bufferTokens,
+    neededTokens: totalSteps * batch + estimateTokens(resolved),
+    memoryBytes: systemMemoryBytes(),
+    wholeCorpus: run.shuffle_whole_corpus,
+  });
+  if (resumed && (resumed.meta.served !== undefined) !== (plan.held !== undefined)) {
+    throw new TypeError(
+      `The checkpoint in ${options.resume} was ${
+        resumed.meta.served !== undefined ? "sampling across the whole corpus" : "sampling from the mixing buffer"
+      }, but this run is ${plan.description}: resume where the run started, with the same shuffle_whole_corpus`,
+    );
+  }
+  options.onSampling?.(plan);
   const store = new ActivationStore(
     {
       rows: options.rows,
       source: options.source,
-      widths: hooks.map((h) => saes.find((s) => s.hook_name === h)!.d_in),
+      widths,
       contextSize: run.context_size,
       rowsPerRun: run.store_batch_size_prompts,
-      bufferTokens: run.n_batches_in_buffer * run.store_batch_size_prompts * run.context_size,
+      bufferTokens,
       rng,
       onProgress: (what, done, total) =>
         phase({
@@ -183,11 +207,13 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
           total,
           unit: what === "skip" ? "rows" : "tokens",
         }),
+      ...(plan.held ? { corpus: { rows: plan.held, seed: run.seed } } : {}),
     },
     resumed && {
       rowsRead: resumed.meta.rowsRead,
       servable: resumed.meta.servable,
       buffered: hooks.map((_, h) => resumed!.tensors.get(`store.hook${h}`)!),
+      ...(resumed.meta.served !== undefined ? { served: resumed.meta.served } : {}),
     },
   );
 
@@ -250,6 +276,7 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
           rngState: rng.state,
           rowsRead: storeState.rowsRead,
           servable: storeState.servable,
+          ...(storeState.served !== undefined ? { served: storeState.served } : {}),
           saes: trainers.map((t, i) => ({
             batchThreshold: t.batchThreshold,
             windowTokens: windowTokens[i],
@@ -322,6 +349,7 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
           lrWarmUpSteps: cfg.lr_warm_up_steps,
           lrDecaySteps: cfg.lr_decay_steps,
           lrEnd: cfg.lr_end >= 0 ? cfg.lr_end : cfg.lr / 10,
+          numCycles: cfg.n_restart_cycles,
           totalSteps,
         }, step);
         const l1Coefficient = warmedUpCoefficient(cfg.l1_coefficient, cfg.l1_warm_up_steps, step);

@@ -16,9 +16,13 @@ const MODEL = `${FIXTURES}gpt2-sotu-tiny`;
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const ORT = { sanitizeOps: false, sanitizeResources: false };
 
-/** A small, fast run on the fixture model: 256-token steps of 32-token rows. */
+/**
+ * A small, fast run on the fixture model: 128-token steps of 32-token rows, from the mixing buffer (sampling across
+ * the whole sotu corpus would read all of it first; the tests of that sampling use a small corpus).
+ */
 function smallRun(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
+    shuffle_whole_corpus: false,
     model_name: MODEL,
     hook_name: "blocks.2.hook_resid_pre",
     d_sae: 64,
@@ -77,6 +81,15 @@ async function trainStoppedWhen(
   for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
   const { code } = await child.status;
   return { code, stdout: await stdout, stderr };
+}
+
+/** A local corpus of about a thousand tokens, one document per line, in `dir`; its path. */
+async function smallCorpus(dir: string): Promise<string> {
+  const words = "the congress shall make no law respecting an establishment of religion or the press".split(" ");
+  const lines = Array.from({ length: 60 }, (_, i) => words.map((_, j) => words[(i * 7 + j * 3) % words.length]));
+  const path = join(dir, "corpus.txt");
+  await Deno.writeTextFile(path, lines.map((l) => l.join(" ")).join("\n") + "\n");
+  return path;
 }
 
 async function writeConfig(dir: string, cfg: Record<string, unknown>): Promise<string> {
@@ -407,7 +420,11 @@ testInDir("sae train refuses SAELens fields it does not implement and accepts th
     [{ hook_head_index: 3 }, /field hook_head_index is 3, which this trainer does not implement/],
     [{ normalize_activations: "layer_norm" }, /field normalize_activations is "layer_norm": expected one of none/],
     [{ dtype: "bfloat16" }, /field dtype is "bfloat16", which this trainer does not implement/],
-    [{ autocast: true }, /field autocast is true/],
+    [{ lp_norm: 2 }, /field lp_norm is 2: expected 1 \(other p are not implemented here\)/],
+    [
+      { scale_sparsity_penalty_by_decoder_norm: false, architecture: "gated" },
+      /scale_sparsity_penalty_by_decoder_norm false is implemented for the standard architecture only/,
+    ],
     [{ model_from_pretrained_kwargs: 5 }, /field model_from_pretrained_kwargs is 5: expected a JSON object/],
     [{ saes: [{}, { dataset_path: "other" }] }, /saes\[1\] sets dataset_path "other": the SAEs of a run share/],
   ];
@@ -749,5 +766,173 @@ testInDir(
     for (const [i, folder] of folders.entries()) {
       assertEquals(await Deno.readFile(join(folder, "sae_weights.safetensors")), weights[i]);
     }
+  },
+);
+
+Deno.test(
+  "sae train runs both configs of TRAINING_CONFIGS.md as written (model, dataset and sizes swapped)",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const swapped = {
+      model_name: MODEL,
+      dataset_path: await smallCorpus(dir),
+      context_size: 32,
+      store_batch_size_prompts: 4,
+    };
+    const tutorial = {
+      model_name: "gpt2-small",
+      hook_name: "blocks.6.hook_resid_pre",
+      hook_layer: 6,
+      d_in: 768,
+      architecture: "standard",
+      d_sae: 6144,
+      activation_fn: "relu",
+      lr: 4e-4,
+      l1_coefficient: 8e-5,
+      l1_warm_up_steps: 1000,
+      train_batch_size_tokens: 4096,
+      training_tokens: 10000000,
+      dataset_path: "monology/pile-uncopyrighted",
+      streaming: true,
+      context_size: 128,
+      use_ghost_grads: true,
+      dead_feature_window: 5000,
+      log_to_wandb: true,
+      wandb_project: "sae-training-demo",
+      device: "cuda",
+      dtype: "float32",
+    };
+    const guide = {
+      model_name: "gpt2-small",
+      hook_point: "blocks.8.hook_resid_pre",
+      hook_point_layer: 8,
+      d_in: 768,
+      expansion_factor: 16,
+      architecture: "standard",
+      l1_coefficient: 0.001,
+      lr: 3e-4,
+      lr_scheduler_name: "cosine",
+      lr_warm_up_steps: 1000,
+      training_tokens: 1000000000,
+      batch_size: 4096,
+      autocast: true,
+      dead_feature_window: 5000,
+      dead_feature_threshold: 1e-8,
+      feature_sampling_window: 1000,
+      dataset_path: "Skylion007/openwebtext",
+      context_size: 128,
+      prepend_bos: true,
+      checkpoint_path: "checkpoints/",
+      n_checkpoints: 10,
+      log_to_wandb: true,
+      wandb_project: "sae-training",
+    };
+    // the fixture model has 4 layers of width 128; steps and warm-ups cut to seconds
+    const cut = { training_tokens: 128 * 6, l1_warm_up_steps: 2, lr_warm_up_steps: 2, eval_every_n_wandb_logs: 0 };
+    const runs: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ["tutorial", tutorial, {
+        hook_name: "blocks.2.hook_resid_pre",
+        hook_layer: 2,
+        d_in: 128,
+        d_sae: 256,
+        train_batch_size_tokens: 128,
+      }],
+      ["guide", guide, {
+        hook_point: "blocks.3.hook_resid_pre",
+        hook_point_layer: 3,
+        d_in: 128,
+        batch_size: 128,
+        n_checkpoints: 0,
+      }],
+    ];
+    for (const [name, cfg, shape] of runs) {
+      const checkpoint_path = join(dir, name);
+      const config = await writeConfig(dir, { ...cfg, ...swapped, ...cut, ...shape, checkpoint_path });
+      const r = await runCli(["train", "--config", config, "--device", "cpu"]);
+      assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+      assert(r.stderr.includes("sae train: log_to_wandb true accepted: no W&B here"), r.stderr);
+      const saved = JSON.parse(await Deno.readTextFile(join(checkpoint_path, "final", "runner_cfg.json")));
+      if (name === "guide") {
+        assert(r.stderr.includes('sae train: lr_scheduler_name "cosine" read as "cosineannealing"'), r.stderr);
+        assert(r.stderr.includes("sae train: autocast true accepted: no mixed precision here"), r.stderr);
+        assertEquals([saved.hook_name, saved.d_sae, saved.train_batch_size_tokens, saved.lr_scheduler_name], [
+          "blocks.3.hook_resid_pre",
+          2048,
+          128,
+          "cosineannealing",
+        ]);
+      } else {
+        assertEquals([saved.hook_name, saved.d_sae, saved.use_ghost_grads], ["blocks.2.hook_resid_pre", 256, true]);
+      }
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test(
+  "sae train samples across a corpus that fits, the same from the model and from its cache, and resumes exactly",
+  ORT,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    const corpus = await smallCorpus(dir);
+    const cfg = smallRun(dir, {
+      architecture: "standard",
+      b_dec_init_method: "mean",
+      dataset_path: corpus,
+      shuffle_whole_corpus: true,
+    });
+    const config = await writeConfig(dir, cfg);
+    const fromModel = await runCli(["train", "--config", config]);
+    assertEquals(fromModel.code, 0, fromModel.stderr);
+    const sampling =
+      /sae train: sampling across the whole corpus: (the activations of \d+ of its (\d+) rows|its (\d+) tokens)/
+        .exec(fromModel.stderr);
+    assert(sampling, fromModel.stderr);
+    const cache = join(dir, "cache");
+    const cached = await runCli([
+      "train",
+      "--config",
+      config,
+      "--cache-activations",
+      cache,
+      "--training-tokens",
+      "1000000",
+    ]);
+    assertEquals(cached.code, 0, cached.stderr);
+    const fromCache = await runCli([
+      "train",
+      "--config",
+      config,
+      "--cached-activations-path",
+      cache,
+      "--output-path",
+      join(dir, "from-cache"),
+    ]);
+    assertEquals(fromCache.code, 0, fromCache.stderr);
+    assert(fromCache.stderr.includes(sampling[0]), fromCache.stderr);
+    const weights = await Deno.readFile(join(dir, "ck", "final", "sae_weights.safetensors"));
+    assertEquals(await Deno.readFile(join(dir, "from-cache", "sae_weights.safetensors")), weights);
+    // stopped at a checkpoint and resumed: the same order of the corpus, the same SAE
+    const parts = join(dir, "parts");
+    const first = await runCli(["train", "--config", config, "--checkpoint-path", parts, "--n-checkpoints", "3"]);
+    assertEquals(first.code, 0, first.stderr);
+    const { meta } = await readCheckpoint(parts);
+    assert(meta.served !== undefined && meta.served > 0, JSON.stringify(meta));
+    await Deno.remove(join(parts, "final"), { recursive: true });
+    const resumed = await runCli([
+      "train",
+      "--config",
+      config,
+      "--checkpoint-path",
+      parts,
+      "--n-checkpoints",
+      "3",
+      "--resume",
+      parts,
+    ]);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(await Deno.readFile(join(parts, "final", "sae_weights.safetensors")), weights);
+    await Deno.remove(dir, { recursive: true });
   },
 );

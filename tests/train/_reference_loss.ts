@@ -105,7 +105,9 @@ export function referenceLoss(params: Params, input: LossInput, frozen?: Frozen)
   }
   const norms = Array.from({ length: S }, (_, j) => Math.hypot(...W_dec.subarray(j * D, (j + 1) * D)));
   if (arch === "standard") {
-    for (let i = 0; i < B * S; i++) loss += l1 / B * f[i] * norms[i % S];
+    // SAELens's older scale_sparsity_penalty_by_decoder_norm false: a plain L1 on f
+    const weight = (j: number) => cfg.scale_sparsity_penalty_by_decoder_norm ? norms[j] : 1;
+    for (let i = 0; i < B * S; i++) loss += l1 / B * f[i] * weight(i % S);
   }
   if (arch === "jumprelu") loss += l1 / B * fz.fires.reduce((a, v) => a + v, 0);
   if (arch === "gated") {

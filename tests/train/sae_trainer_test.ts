@@ -6,8 +6,8 @@ import { SaeTrainer } from "../../core/train/sae_trainer.ts";
 import {
   SAE_TRAINING_DEFAULTS,
   type SaeTrainingConfig,
-  selectsByRank,
   type TrainArchitecture,
+  unitNormDecoder,
 } from "../../core/train/sae_training_config.ts";
 import { mulberry32 } from "../../core/util/mulberry32.ts";
 import { resampleDeadLatents } from "../../core/train/resample_dead.ts";
@@ -84,7 +84,7 @@ async function checkGradients(
         value[i] = keep;
         fd[i] = (up - down) / (2 * h);
       }
-      if (name === "W_dec" && selectsByRank(cfg.architecture)) {
+      if (name === "W_dec" && unitNormDecoder(cfg)) {
         for (let j = 0; j < S; j++) {
           const row = value.subarray(j * D, (j + 1) * D), g = fd.subarray(j * D, (j + 1) * D);
           const c = row.reduce((s, w, d) => s + w * g[d], 0) / row.reduce((s, w) => s + w * w, 0);
@@ -121,6 +121,12 @@ for (const device of DEVICES) {
 
   Deno.test(`SaeTrainer.step() on ${device}: gradients with ghost grads on dead latents match finite differences`, async () => {
     await checkGradients(device, config("standard", { use_ghost_grads: true }), true);
+  });
+
+  Deno.test(`SaeTrainer.step() on ${device}: SAELens's older sparsity and decoder fields match finite differences`, async () => {
+    await checkGradients(device, config("standard", { scale_sparsity_penalty_by_decoder_norm: false }), false);
+    await checkGradients(device, config("standard", { normalize_sae_decoder: true }), false);
+    await checkGradients(device, config("gated", { normalize_sae_decoder: true }), false);
   });
 
   Deno.test(`SaeTrainer.step() on ${device}: without b_dec on the input matches finite differences`, async () => {
