@@ -240,7 +240,7 @@ function normalise(
     }
     if (key === "device" && typeof value === "string" && !(DEVICES as readonly string[]).includes(value)) {
       const device = trainingDevice(value);
-      if (device) notices.push(`device "${value}" read as ${device}`);
+      if (device) notices.push(`device "${value}" read as ${device} (webgpu on a hardware GPU, else cpu)`);
     }
     out[key] = value;
   }

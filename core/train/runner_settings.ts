@@ -20,12 +20,13 @@ import { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, settin
 
 /**
  * Where a run trains, as its `device` field names it: ours (auto, webgpu, cpu), or SAELens's torch devices, where
- * `cuda…` and `mps…` (a GPU) mean webgpu.
+ * `cuda…` and `mps…` (a GPU) mean auto: webgpu on a hardware GPU, and the cpu where the only adapter is a software one
+ * (a config copied from a CUDA machine then trains in minutes on the cpu, not hours on lavapipe).
  *
  * @example
  * ```ts
  * import { trainingDevice } from "./runner_settings.ts";
- * console.log(trainingDevice("cuda:0"), trainingDevice("cpu")); // webgpu cpu
+ * console.log(trainingDevice("cuda:0"), trainingDevice("cpu")); // auto cpu
  * ```
  *
  * @param value The field's value.
@@ -33,7 +34,7 @@ import { countOrZero, defaultsOf, oneOf, positiveInteger, positiveNumber, settin
  */
 export function trainingDevice(value: string): Device | undefined {
   if ((DEVICES as readonly string[]).includes(value)) return value as Device;
-  return /^(cuda|mps)(:\d+)?$/.test(value) ? "webgpu" : undefined;
+  return /^(cuda|mps)(:\d+)?$/.test(value) ? "auto" : undefined;
 }
 
 /** Ways to scale activations before the SAE: SAELens's modes this trainer implements. */
@@ -41,7 +42,7 @@ export const TRAIN_NORMALIZATIONS = ["none", "expected_average_only_in"] as cons
 
 /** A run's values besides the per-SAE ones; each field's default, help and check are in {@linkcode RUNNER_SETTINGS}. */
 export interface RunValues {
-  /** Where the SAEs train: auto, webgpu or cpu (SAELens's cuda and mps: webgpu). */
+  /** Where the SAEs train: auto, webgpu or cpu (SAELens's cuda and mps: auto). */
   device: string;
   /** Model folder (HF layout) or id; the embedded model when empty. */
   model_name: string;
@@ -127,7 +128,7 @@ export interface RunValues {
 export const RUNNER_SETTINGS: SettingsOf<RunValues & SaeTrainingValues> = {
   device: setting(
     "auto",
-    "where the SAEs train: auto (webgpu on a hardware GPU, else cpu) | webgpu | cpu; SAELens's cuda and mps mean webgpu",
+    "where the SAEs train: auto (webgpu on a hardware GPU, else cpu) | webgpu | cpu; SAELens's cuda and mps mean auto",
     (v: string) => trainingDevice(v) ? undefined : "one of auto, webgpu, cpu, cuda, cuda:N, mps, mps:N",
   ),
   model_name: setting("", "model folder (HF layout) or id; the embedded default model when empty"),

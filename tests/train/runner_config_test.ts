@@ -71,7 +71,7 @@ Deno.test("resolveRunnerConfig() reads SAELens's older names and says what it ac
     'lr_scheduler_name "cosine" read as "cosineannealing"',
     "autocast true accepted: no mixed precision here: the SAE trains in float32 (speed only)",
     "log_to_wandb true accepted: no W&B here: metrics go to metrics.jsonl and report.html",
-    'device "cuda" read as webgpu',
+    'device "cuda" read as auto (webgpu on a hardware GPU, else cpu)',
   ]);
   assertEquals(
     resolveRunnerConfig({ lr_scheduler_name: "CosineAnnealingWarmRestarts" }, "c", width).run.lr_scheduler_name,
