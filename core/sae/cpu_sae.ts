@@ -22,9 +22,6 @@ import type { EncodeDecodeResult, EncodeWithHiddenPreResult, SaeEngine, SaeInput
 /** The graphs: each encode-side op reads x; decode reads features, activate a pre-activation. */
 type Op = "encode" | "forward" | "encodeDecode" | "encodeWithHiddenPre" | "decode" | "activate";
 
-/** Rows from which a run takes the weights as initializers, packed once by ONNX Runtime (see `#runNow`). */
-const PACKED_ROWS = 256;
-
 /** A run's outputs by name: float32 values, or the int64 columns of TopK's kept values. */
 type Outputs = Record<string, Float32Array | BigInt64Array>;
 
@@ -58,7 +55,7 @@ export class CpuSae implements SaeEngine {
   readonly #k: number | undefined;
   readonly #sparseDecode: boolean;
   readonly #sessions = new Map<
-    string,
+    Op,
     Promise<{ session: OrtSession; inputs: string[]; outputs: readonly OnnxValueInfo[] }>
   >();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -220,31 +217,16 @@ export class CpuSae implements SaeEngine {
   }
 
   async #runNow(op: Op, given: Record<string, Fed>): Promise<Outputs> {
-    const rows = Object.values(given)[0]?.dims[0] ?? 0; // every input is [rows, width]
-    // Large runs take the weights as initializers, which ONNX Runtime packs for its GEMM once (about a fifth faster
-    // per run at 4096 × 768 × 24576) at the cost of a session created in a third of a second holding a packed copy;
-    // small runs (a sentence) keep the weights as inputs, a session in milliseconds and no copy.
-    const packed = rows >= PACKED_ROWS;
-    const key = `${op}/${packed}`;
-    let session = this.#sessions.get(key);
+    let session = this.#sessions.get(op);
     if (!session) {
       const graph = this.#graph(op);
       const built = graph.build();
-      const weights = packed ? built.inputs.filter((i) => this.#weights.has(i.name)).map((i) => i.name) : [];
-      const model = {
-        ...built,
-        inputs: built.inputs.filter((i) => !weights.includes(i.name)),
-        initializers: new Map(weights.map((name) => {
-          const { data, dims } = this.#weights.get(name)!;
-          return [name, { dtype: "float" as const, dims, data }];
-        })),
-      };
-      session = createCpuSession(model, { arena: false }).then((s) => ({
+      session = createCpuSession(built, { arena: false }).then((s) => ({
         session: s,
-        inputs: model.inputs.map((i) => i.name),
+        inputs: graph.inputNames,
         outputs: built.outputs,
       }));
-      this.#sessions.set(key, session);
+      this.#sessions.set(op, session);
     }
     const [ort, { session: s, inputs, outputs }] = await Promise.all([loadOrtNode(), session]);
     const feeds: Record<string, OrtTensor> = {};
@@ -256,6 +238,7 @@ export class CpuSae implements SaeEngine {
     }
     // Outputs of a known size (every one but the undo values) are written by ONNX Runtime straight into the arrays
     // returned: no copy of a [rows, d_sae] result, and its pages touched once
+    const rows = Object.values(given)[0]?.dims[0]; // every input is [rows, width]
     const fetches: Record<string, OrtTensor> = {};
     for (const { name, dtype, dims } of outputs) {
       const shape = dims?.map((d) => d === "rows" ? rows : d);

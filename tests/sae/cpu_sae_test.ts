@@ -21,35 +21,33 @@ for (const c of ARCHITECTURE_CASES) {
       const onGpu = await SAE.fromWeights(cfg, w, { gpu });
       const onCpu = await SAE.fromWeights(cfg, w, { device: "cpu" });
       assertEquals([onGpu.device, onCpu.device], ["webgpu", "cpu"]);
-      // 13 rows take the weights as inputs; 300 as initializers that ONNX Runtime packs (from 256 rows)
-      for (const rows of [13, 300]) {
-        const x = { shape: [rows, cfg.d_in], data: randomArray(rows * cfg.d_in, 5, 2).map((v, i) => v + (i % 3)) };
-        const both = async (what: string, run: (sae: SAE) => { read(): Promise<Float32Array> }) => {
-          const [a, b] = [await run(onCpu).read(), await run(onGpu).read()];
-          assertRelativelyClose(a, b, REL, what);
-          return b;
-        };
-        const f = await both("encode", (s) => s.encode(x));
-        await both("decode(encode(x))", (s) => s.decode(s.encode(x)));
-        await both("forward", (s) => s.forward(x));
-        await both("encodeDecode features", (s) => s.encodeDecode(x).features);
-        await both("encodeDecode recon", (s) => s.encodeDecode(x).recon);
-        const pre = await both("hidden pre-activation", (s) => s.encodeWithHiddenPre(x).hiddenPre);
-        await both("encodeWithHiddenPre features", (s) => s.encodeWithHiddenPre(x).features);
-        const edited = { shape: [rows, cfg.d_sae], data: pre.map((v, i) => i % 3 === 0 ? -v : v + 0.25) };
-        await both("activate", (s) => s.activate(edited, x));
-        await both("splice", (s) => s.splice(x));
-        const ablated = { shape: [rows, cfg.d_sae], data: f.map((v, i) => i % cfg.d_sae === 0 ? 0 : v * 1.5) };
-        await both(`splice with edited features, ${rows} rows`, (s) => s.splice(x, ablated));
-        const [topCpu, topGpu] = [await topFeatures(onCpu.encode(x), 3), await topFeatures(onGpu.encode(x), 3)];
-        assertEquals(topCpu.map((r) => r.map((t) => t.index)), topGpu.map((r) => r.map((t) => t.index)));
-        assertRelativelyClose(
-          topCpu.flat().map((t) => t.activation),
-          topGpu.flat().map((t) => t.activation),
-          REL,
-          "top features",
-        );
-      }
+      const rows = 13;
+      const x = { shape: [rows, cfg.d_in], data: randomArray(rows * cfg.d_in, 5, 2).map((v, i) => v + (i % 3)) };
+      const both = async (what: string, run: (sae: SAE) => { read(): Promise<Float32Array> }) => {
+        const [a, b] = [await run(onCpu).read(), await run(onGpu).read()];
+        assertRelativelyClose(a, b, REL, what);
+        return b;
+      };
+      const f = await both("encode", (s) => s.encode(x));
+      await both("decode(encode(x))", (s) => s.decode(s.encode(x)));
+      await both("forward", (s) => s.forward(x));
+      await both("encodeDecode features", (s) => s.encodeDecode(x).features);
+      await both("encodeDecode recon", (s) => s.encodeDecode(x).recon);
+      const pre = await both("hidden pre-activation", (s) => s.encodeWithHiddenPre(x).hiddenPre);
+      await both("encodeWithHiddenPre features", (s) => s.encodeWithHiddenPre(x).features);
+      const edited = { shape: [rows, cfg.d_sae], data: pre.map((v, i) => i % 3 === 0 ? -v : v + 0.25) };
+      await both("activate", (s) => s.activate(edited, x));
+      await both("splice", (s) => s.splice(x));
+      const ablated = { shape: [rows, cfg.d_sae], data: f.map((v, i) => i % cfg.d_sae === 0 ? 0 : v * 1.5) };
+      await both("splice with edited features", (s) => s.splice(x, ablated));
+      const [topCpu, topGpu] = [await topFeatures(onCpu.encode(x), 3), await topFeatures(onGpu.encode(x), 3)];
+      assertEquals(topCpu.map((r) => r.map((t) => t.index)), topGpu.map((r) => r.map((t) => t.index)));
+      assertRelativelyClose(
+        topCpu.flat().map((t) => t.activation),
+        topGpu.flat().map((t) => t.activation),
+        REL,
+        "top features",
+      );
       onGpu.destroy();
       onCpu.destroy();
     });
