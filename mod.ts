@@ -65,7 +65,7 @@ export { NORMALIZE_MODES } from "./core/ops/normalize.ts";
 export type { NormalizeMode } from "./core/ops/normalize.ts";
 export { HookedTransformer } from "./core/lm/hooked_transformer.ts";
 export type { LoadOptions } from "./core/lm/hooked_transformer.ts";
-export type { ReplacementRun } from "./core/lm/replacement_run.ts";
+export type { ReplacementRun, ReplacementRunOptions } from "./core/lm/replacement_run.ts";
 export type { Backend } from "./core/lm/ort_backend.ts";
 export type { HookContext, HookFn } from "./core/lm/hook_fn.ts";
 export type {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ReplacementRunOptions } from "../lm/replacement_run.ts";
 import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
 import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { batchRows } from "../data/token_rows.ts";
@@ -74,6 +75,8 @@ export interface EvaluateOptions {
   maxBatches?: number;
   /** Called after each batch with the rows and tokens done and the metrics so far. */
   onProgress?: (rows: number, tokens: number, sofar: EvalSoFar) => void;
+  /** Keep the continuation's run memory between batches ({@linkcode ReplacementRunOptions}). @default {false} */
+  keepRunMemory?: boolean;
 }
 
 /** Key metrics over the batches done so far, for progress lines. */
@@ -120,7 +123,7 @@ export async function evaluateSae(
   rows: AsyncIterable<number[]>,
   options: EvaluateOptions = {},
 ): Promise<SaeEvaluation> {
-  const { batchSize = 8, maxBatches = Infinity, onProgress } = options;
+  const { batchSize = 8, maxBatches = Infinity, onProgress, keepRunMemory = false } = options;
   const site = saeSite(model, sae);
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
   const bos = model.tokenizer.bosTokenId;
@@ -151,7 +154,7 @@ export async function evaluateSae(
       writeSaeOutput(site, zeroed, new Float32Array(recon.length));
       writeSaeOutput(site, clean, recon);
       return [clean, zeroed];
-    });
+    }, { keepRunMemory });
     const [origLoss, saeLoss, zeroLoss] = run.losses.map(sum);
     ceOrig += origLoss;
     ceSae += saeLoss;

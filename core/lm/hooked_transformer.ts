@@ -36,7 +36,7 @@ import {
   type WeightProcessing,
 } from "./process_weights.ts";
 import { generateTokens } from "./generation.ts";
-import { type ReplacementRun, runWithReplacements } from "./replacement_run.ts";
+import { type ReplacementRun, type ReplacementRunOptions, runWithReplacements } from "./replacement_run.ts";
 import { ModelTokenizer } from "./model_tokenizer.ts";
 import { checkFiniteOutput } from "./finite_output.ts";
 import { type Backend, loadOrt, type Ort } from "./ort_backend.ts";
@@ -447,6 +447,7 @@ export class HookedTransformer {
    * @param input Text or token rows of one length.
    * @param hookName The hook whose value is replaced.
    * @param replace The replacements, from a copy of the clean value.
+   * @param options Whether the continuation keeps its run memory between calls.
    * @returns The clean value, per-position losses (clean first) and KL divergences.
    * @throws {RangeError} On an unknown hook name, an input longer than n_ctx or fewer than 2 tokens per row.
    */
@@ -454,13 +455,14 @@ export class HookedTransformer {
     input: ModelInput,
     hookName: string,
     replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
+    options?: ReplacementRunOptions,
   ): Promise<ReplacementRun> {
     checkHookName(hookName, this.cfg);
     const batch = toBatch(this.#tokenize(input));
     if (batch.pos < 2) {
       throw new RangeError(`Cannot compute the loss as a row needs at least 2 tokens: current count is ${batch.pos}`);
     }
-    return runWithReplacements(this.#forwarder, batch, hookName, replace);
+    return runWithReplacements(this.#forwarder, batch, hookName, replace, options);
   }
 
   /**

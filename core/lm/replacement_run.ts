@@ -27,6 +27,18 @@ import {
 import type { Batch, TransformerForward } from "./_transformer_forward.ts";
 import { checkFiniteOutput } from "./finite_output.ts";
 
+/** Options of {@linkcode runWithReplacements}. */
+export interface ReplacementRunOptions {
+  /**
+   * Keep ONNX Runtime's memory arena in the continuation's session, so each run reuses the [variants × rows, pos,
+   * vocab] log-softmax and KL buffers of the last instead of mapping fresh pages the kernel zeroes: about twice as fast
+   * on the CPU over many batches (the in-training evaluations), holding about half a GiB more at GPT-2 small's size
+   * (`sae eval` returns it, and stays within its memory bound).
+   * @default {false}
+   */
+  keepRunMemory?: boolean;
+}
+
 /** What {@linkcode runWithReplacements} measured. */
 export interface ReplacementRun {
   /** The hook's clean value. */
@@ -128,6 +140,7 @@ function continuationGraph(
  * @param batch The token rows.
  * @param hookName Where the replacements go.
  * @param replace The replacements of the hook's clean value, each of its shape.
+ * @param options Whether the continuation keeps its run memory.
  * @returns The clean value, per-position losses and KL divergences.
  * @throws {TypeError} When a replacement's shape differs from the hook's.
  */
@@ -136,7 +149,9 @@ export async function runWithReplacements(
   batch: Batch,
   hookName: string,
   replace: (clean: HostTensor) => HostTensor[] | Promise<HostTensor[]>,
+  options: ReplacementRunOptions = {},
 ): Promise<ReplacementRun> {
+  const { keepRunMemory = false } = options;
   const graph = forwarder.graph(false);
   const continuation = segmentPart(graph, graph.hookNode.get(hookName)! + 1, graph.nodes.length, [TOKEN_LOSS]);
   const needed = continuation.inputs;
@@ -159,11 +174,10 @@ export async function runWithReplacements(
   const { batch: rows, pos } = batch;
   const vocab = forwarder.cfg.dVocab;
   const chunk = Math.max(1, Math.min(rows, Math.floor(LOGITS_BYTES / (variants * pos * vocab * 4))));
-  // the arena: each run's log-softmax and KL intermediates are [variants × chunk, pos, vocab], reused run after run
   const session = await forwarder.session(
-    `replacements:${hookName}:${variants}`,
+    `replacements:${hookName}:${variants}:${keepRunMemory}`,
     () => continuationGraph(graph, hookName, variants, forwarder.matricesAsInputs, forwarder.backend !== "webgpu"),
-    true,
+    keepRunMemory,
   );
   const ort = forwarder.ort;
   const losses = values.map(() => new Float32Array(rows * (pos - 1)));

@@ -75,6 +75,8 @@ export function trainingEvaluator(
       let done = 0;
       const m = await evaluateSae(model, sae, take(total), {
         batchSize: size.batchSize,
+        // evaluations come back every few hundred steps: their run memory is kept between them
+        keepRunMemory: true,
         onProgress: (rows) => onProgress?.(done = rows, total),
       });
       // a dataset shorter than `total` rows ends the evaluation early
