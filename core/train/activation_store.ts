@@ -32,7 +32,7 @@ export interface ActivationStoreOptions {
    * Called as a refill goes: the rows a resumed store skips (`"skip"`), then the tokens held as the buffer fills
    * (`"fill"`), from the start (`done` 0 or the tokens kept) up to `total`.
    */
-  onProgress?: (what: "skip" | "fill", done: number, total: number) => void;
+  onProgress?: (what: "skip" | "fill" | "corpus", done: number, total: number) => void;
   /**
    * Sample across the whole corpus: the activations of these token rows (all of the corpus, or as many rows as the run
    * draws, drawn from all of it) are held and served in an order drawn anew for each pass from `seed` and the pass's
@@ -161,11 +161,13 @@ export class ActivationStore {
 
   /** Runs the held rows through the source, keeping each run's activations as one chunk per hook. */
   async #loadCorpus(): Promise<Float32Array[][]> {
-    const { rowsPerRun, contextSize, widths } = this.#o;
+    const { rowsPerRun, contextSize, widths, onProgress } = this.#o;
     const { rows } = this.#o.corpus!;
     const chunks = widths.map(() => [] as Float32Array[]);
+    onProgress?.("corpus", 0, rows.length * contextSize);
     for (let r = 0; r < rows.length; r += rowsPerRun) {
       (await this.#o.source(rows.slice(r, r + rowsPerRun))).forEach((a, h) => chunks[h].push(a));
+      onProgress?.("corpus", Math.min(r + rowsPerRun, rows.length) * contextSize, rows.length * contextSize);
     }
     this.#rowsRead = rows.length;
     this.#corpusTokens = rows.length * contextSize;

@@ -55,7 +55,12 @@ export interface TrainProgress {
  */
 export interface PhaseProgress {
   /** What runs. */
-  phase: "skipping rows already read" | "filling the mixing buffer" | "estimating the input norm" | "evaluating";
+  phase:
+    | "skipping rows already read"
+    | "filling the mixing buffer"
+    | "reading the corpus's activations"
+    | "estimating the input norm"
+    | "evaluating";
   /** The SAE evaluated (evaluations only). */
   sae?: number;
   /** Units done. */
@@ -202,7 +207,11 @@ async function trainLocked(resolved: ResolvedRun, options: TrainSaesOptions): Pr
       rng,
       onProgress: (what, done, total) =>
         phase({
-          phase: what === "skip" ? "skipping rows already read" : "filling the mixing buffer",
+          phase: what === "skip"
+            ? "skipping rows already read"
+            : what === "corpus"
+            ? "reading the corpus's activations"
+            : "filling the mixing buffer",
           done,
           total,
           unit: what === "skip" ? "rows" : "tokens",

@@ -889,6 +889,15 @@ Deno.test(
       /sae train: sampling across the whole corpus: (the activations of \d+ of its (\d+) rows|its (\d+) tokens)/
         .exec(fromModel.stderr);
     assert(sampling, fromModel.stderr);
+    // reading the held rows' activations before step 1 reports its progress, as every phase outside the steps
+    assert(
+      /sae train: reading the corpus's activations: 0\/\d+ tokens \(0%\)\n/.test(fromModel.stderr),
+      fromModel.stderr,
+    );
+    assert(
+      /sae train: reading the corpus's activations: done, \d+ tokens in /.test(fromModel.stderr),
+      fromModel.stderr,
+    );
     const cache = join(dir, "cache");
     const cached = await runCli([
       "train",
