@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { ReplacementRunOptions } from "../lm/replacement_run.ts";
 import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
 import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import { batchRows } from "../data/token_rows.ts";
@@ -75,7 +74,7 @@ export interface EvaluateOptions {
   maxBatches?: number;
   /** Called after each batch with the rows and tokens done and the metrics so far. */
   onProgress?: (rows: number, tokens: number, sofar: EvalSoFar) => void;
-  /** Keep the continuation's run memory between batches ({@linkcode ReplacementRunOptions}). @default {false} */
+  /** Keep the continuation's run memory between batches (`runWithReplacements`' `keepRunMemory`). @default {false} */
   keepRunMemory?: boolean;
 }
 
