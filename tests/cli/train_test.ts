@@ -92,6 +92,32 @@ async function smallCorpus(dir: string): Promise<string> {
   return path;
 }
 
+/** `sae train --cache-activations` of `tokens` into `dir`/cache, then a run from that cache into `dir`/from-cache. */
+async function cacheThenTrain(config: string, dir: string, tokens: number) {
+  const cache = join(dir, "cache");
+  const cached = await runCli([
+    "train",
+    "--config",
+    config,
+    "--cache-activations",
+    cache,
+    "--training-tokens",
+    `${tokens}`,
+  ]);
+  assertEquals(cached.code, 0, cached.stderr);
+  const fromCache = await runCli([
+    "train",
+    "--config",
+    config,
+    "--cached-activations-path",
+    cache,
+    "--output-path",
+    join(dir, "from-cache"),
+  ]);
+  assertEquals(fromCache.code, 0, fromCache.stderr);
+  return { cache, fromCache };
+}
+
 async function writeConfig(dir: string, cfg: Record<string, unknown>): Promise<string> {
   const path = join(dir, "train.json");
   await Deno.writeTextFile(path, JSON.stringify(cfg));
@@ -320,27 +346,7 @@ testInDir(
     const cfg = smallRun(dir, { architecture: "standard", b_dec_init_method: "mean" });
     const config = await writeConfig(dir, cfg);
     assertEquals((await runCli(["train", "--config", config])).code, 0);
-    const cache = join(dir, "cache");
-    const cached = await runCli([
-      "train",
-      "--config",
-      config,
-      "--cache-activations",
-      cache,
-      "--training-tokens",
-      "8192",
-    ]);
-    assertEquals(cached.code, 0, cached.stderr);
-    const fromCache = await runCli([
-      "train",
-      "--config",
-      config,
-      "--cached-activations-path",
-      cache,
-      "--output-path",
-      join(dir, "from-cache"),
-    ]);
-    assertEquals(fromCache.code, 0, fromCache.stderr);
+    const { cache } = await cacheThenTrain(config, dir, 8192);
     assertEquals(
       await Deno.readFile(join(dir, "from-cache", "sae_weights.safetensors")),
       await Deno.readFile(join(dir, "ck", "final", "sae_weights.safetensors")),
@@ -898,27 +904,7 @@ Deno.test(
       /sae train: reading the corpus's activations: done, \d+ tokens in /.test(fromModel.stderr),
       fromModel.stderr,
     );
-    const cache = join(dir, "cache");
-    const cached = await runCli([
-      "train",
-      "--config",
-      config,
-      "--cache-activations",
-      cache,
-      "--training-tokens",
-      "1000000",
-    ]);
-    assertEquals(cached.code, 0, cached.stderr);
-    const fromCache = await runCli([
-      "train",
-      "--config",
-      config,
-      "--cached-activations-path",
-      cache,
-      "--output-path",
-      join(dir, "from-cache"),
-    ]);
-    assertEquals(fromCache.code, 0, fromCache.stderr);
+    const { fromCache } = await cacheThenTrain(config, dir, 1_000_000);
     assert(fromCache.stderr.includes(sampling[0]), fromCache.stderr);
     const weights = await Deno.readFile(join(dir, "ck", "final", "sae_weights.safetensors"));
     assertEquals(await Deno.readFile(join(dir, "from-cache", "sae_weights.safetensors")), weights);
