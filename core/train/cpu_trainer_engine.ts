@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createCpuSession, loadOrtNode, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
+import { createCpuSession, loadOrtNode, type Ort, type OrtSession, type OrtTensor } from "../cpu/ort_node.ts";
 import type { OnnxDtype, OnnxValueInfo } from "../util/onnx_proto.ts";
 import { addHostScatters, PER_ROW_KEPT, projectOutRows, stepGraph } from "./cpu_step.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
@@ -119,7 +119,7 @@ export class CpuTrainerEngine implements TrainerEngine {
       const [data, dims] = given[name];
       feeds[name] = new ort.Tensor(dtype === "int64" ? "int64" : "float32", data, dims);
     }
-    const fetches = await this.#fetchesFor(outputs, input.batch);
+    const fetches = this.#fetchesFor(ort, outputs, input.batch);
     const ran = await session.run(feeds, fetches);
     // a preallocated output is read from its own buffer
     const out = Object.fromEntries(Object.keys(fetches).map((n) => [n, fetches[n] ?? ran[n]]));
@@ -151,8 +151,7 @@ export class CpuTrainerEngine implements TrainerEngine {
   }
 
   /** The step's outputs of a size known before the run, in buffers kept between steps; the others, ONNX Runtime's. */
-  async #fetchesFor(outputs: readonly OnnxValueInfo[], batch: number): Promise<Record<string, OrtTensor | null>> {
-    const ort = await loadOrtNode();
+  #fetchesFor(ort: Ort, outputs: readonly OnnxValueInfo[], batch: number): Record<string, OrtTensor | null> {
     const fetches: Record<string, OrtTensor | null> = {};
     for (const { name, dtype, dims } of outputs) {
       fetches[name] = null;
