@@ -22,6 +22,14 @@ import type { EncodeDecodeResult, EncodeWithHiddenPreResult, SaeEngine, SaeInput
 /** The graphs: each encode-side op reads x; decode reads features, activate a pre-activation. */
 type Op = "encode" | "forward" | "encodeDecode" | "encodeWithHiddenPre" | "decode" | "activate";
 
+/**
+ * Rows an op's graph runs at once. ONNX Runtime's GEMM (MLAS), given weights it has not packed ahead, passes over
+ * the whole [rows, d_sae] product once per 128-deep slice of d_in; in blocks of 256 rows that product stays in the
+ * cores' caches between slices. Measured at 768 × 24576: a 4096-row encode a quarter faster than in one run (as fast
+ * as OpenBLAS), the decode unchanged.
+ */
+const ROW_BLOCK = 256;
+
 /** A run's outputs by name: float32 values, or the int64 columns of TopK's kept values. */
 type Outputs = Record<string, Float32Array | BigInt64Array>;
 
@@ -229,29 +237,43 @@ export class CpuSae implements SaeEngine {
       this.#sessions.set(op, session);
     }
     const [ort, { session: s, inputs, outputs }] = await Promise.all([loadOrtNode(), session]);
-    const feeds: Record<string, OrtTensor> = {};
+    const rows = Object.values(given)[0].dims[0];
+    const weights: Record<string, OrtTensor> = {}, perRow: Record<string, Float32Array> = {};
     for (const name of inputs) {
-      const fed = given[name];
-      const data = fed ? await fed.data : this.#weights.get(name)?.data;
-      if (!data) throw new TypeError(`Cannot run the ${op} graph as its input ${name} was not given`);
-      feeds[name] = new ort.Tensor("float32", data, [...(fed ?? this.#weights.get(name)!).dims]);
+      if (name in given) perRow[name] = await given[name].data;
+      else {
+        const weight = this.#weights.get(name);
+        if (!weight) throw new TypeError(`Cannot run the ${op} graph as its input ${name} was not given`);
+        weights[name] = new ort.Tensor("float32", weight.data, weight.dims);
+      }
     }
-    // Outputs of a known size (every one but the undo values) are written by ONNX Runtime straight into the arrays
-    // returned: no copy of a [rows, d_sae] result, and its pages touched once
-    const rows = Object.values(given)[0]?.dims[0]; // every input is [rows, width]
-    const fetches: Record<string, OrtTensor> = {};
+    // Every output ([rows, ...] of known widths) is written by ONNX Runtime straight into the array returned: no copy
+    // of a [rows, d_sae] result, and its pages touched once.
+    const results: Outputs = {};
     for (const { name, dtype, dims } of outputs) {
-      const shape = dims?.map((d) => d === "rows" ? rows : d);
-      if (!shape?.every((d) => typeof d === "number")) continue;
-      const size = (shape as number[]).reduce((a, b) => a * b, 1);
-      fetches[name] = dtype === "int64"
-        ? new ort.Tensor("int64", new BigInt64Array(size), shape as number[])
-        : new ort.Tensor("float32", new Float32Array(size), shape as number[]);
+      const width = dims![1] as number;
+      results[name] = dtype === "int64" ? new BigInt64Array(rows * width) : new Float32Array(rows * width);
     }
-    const results = await s.run(feeds, { ...Object.fromEntries(outputs.map((o) => [o.name, null])), ...fetches });
-    return Object.fromEntries(
-      outputs.map(({ name }) => [name, (fetches[name] ?? results[name]).data as Float32Array | BigInt64Array]),
-    );
+    // Every input given and every output is [rows, width]: a block of rows is a view of each.
+    const block = (values: Float32Array | BigInt64Array, width: number, start: number, count: number) => {
+      const part = values.subarray(start * width, (start + count) * width);
+      return part instanceof BigInt64Array
+        ? new ort.Tensor("int64", part, [count, width])
+        : new ort.Tensor("float32", part, [count, width]);
+    };
+    let start = 0;
+    do {
+      const count = Math.min(ROW_BLOCK, rows - start);
+      const feeds: Record<string, OrtTensor> = { ...weights };
+      for (const [name, values] of Object.entries(perRow)) {
+        feeds[name] = block(values, given[name].dims[1], start, count);
+      }
+      const fetches: Record<string, OrtTensor> = {};
+      for (const { name, dims } of outputs) fetches[name] = block(results[name], dims![1] as number, start, count);
+      await s.run(feeds, fetches);
+      start += count;
+    } while (start < rows);
+    return results;
   }
 
   /** Builds the graph of one op. */
