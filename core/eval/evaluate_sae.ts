@@ -91,7 +91,7 @@ export interface EvalSoFar {
 /** Σ of the values, in float64. */
 function sum(values: Float32Array | Float64Array): number {
   let total = 0;
-  for (const v of values) total += v;
+  for (let i = 0; i < values.length; i++) total += values[i]; // indexed: a for-of is ten times slower
   return total;
 }
 

@@ -29,7 +29,9 @@ export function finiteTensor(entry: SafetensorsEntry, what: string): HostTensor 
 /** Refuses a tensor holding NaN or ±Inf, naming it. */
 export function checkFinite(t: HostTensor, what: string): HostTensor {
   let bad = 0;
-  for (const v of t.data) if (!Number.isFinite(v)) bad++;
+  const data = t.data;
+  // an indexed loop: V8 runs a for-of over a typed array about ten times slower (seconds for the widest SAEs)
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
   if (bad > 0) {
     throw new RangeError(
       `${what} holds ${bad} non-finite values (NaN or infinity, in float32): expected finite weights`,

@@ -130,7 +130,7 @@ async function summedDecoder(file: SafetensorsReader, name: string, what: string
     }
   }
   let bad = 0;
-  for (const v of out) if (!Number.isFinite(v)) bad++;
+  for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) bad++; // indexed: a for-of is ten times slower
   if (bad > 0) throw new RangeError(`${what} sums to ${bad} non-finite values: expected finite weights`);
   return { shape: [dSae, dOut], data: out };
 }

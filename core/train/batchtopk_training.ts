@@ -9,7 +9,7 @@ import { setting } from "./setting.ts";
 import type { SaeTrainingValues, SettingsOf } from "./sae_training_config.ts";
 
 import { vec } from "./standard_training.ts";
-import { keepLargest, keptOnCpu, TOPK, TOPK_CPU } from "./topk_training.ts";
+import { keepLargest, TOPK, TOPK_CPU } from "./topk_training.ts";
 import type { TrainingArchitecture } from "./training_architecture.ts";
 
 /** BatchTopK's own settings. */
@@ -28,7 +28,7 @@ export const BATCHTOPK: TrainingArchitecture = {
   settings: BATCHTOPK_SETTINGS,
   sparse: { batch: true, keptPerRow: (cfg) => cfg.k },
   forward: (ctx, term) => keepLargest(ctx, true, term),
-  cpu: { ...TOPK_CPU, forward: (s) => keptOnCpu(s, true) },
+  cpu: TOPK_CPU,
   updateThreshold: (threshold, minKept, cfg) =>
     minKept === undefined ? threshold : (1 - cfg.topk_threshold_lr) * threshold + cfg.topk_threshold_lr * minKept,
   toInference: ({ scaled, norms, batchThreshold }) => ({

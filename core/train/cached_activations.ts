@@ -117,7 +117,9 @@ function checkedShardTensor(data: Float32Array, shape: number[], expected: numbe
     );
   }
   let nonFinite = 0, nonZero = 0;
-  for (const v of data) {
+  // an indexed loop: V8 runs a for-of over a typed array about ten times slower
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
     if (!Number.isFinite(v)) nonFinite++;
     else if (v !== 0) nonZero++;
   }

@@ -15,11 +15,12 @@ import type { AuxiliaryTerm, TrainingArchitecture } from "./training_architectur
 
 /**
  * The features of a step as the graph holds them: a dense [rows, d_sae] row per token, or the kept latents as
- * flat lists (TopK family) of their row, column and value. `pre` is hidden_pre [rows, d_sae] (gated: π_gate).
+ * flat lists (TopK family) of their row, column and value. `pre` is hidden_pre [rows, d_sae] (gated: π_gate), which
+ * TopK's graph has only where AuxK reads it.
  */
 export type CpuFeatures =
   | { kind: "dense"; pre: string; acts: string }
-  | { kind: "kept"; pre: string; rowIndex: string; column: string; values: string; perRow?: PerRow };
+  | { kind: "kept"; pre?: string; rowIndex: string; column: string; values: string; perRow?: PerRow };
 
 /** TopK's kept latents as [rows, k] (`values` ReLU'd, `index` their columns): batched products replace scatters. */
 export interface PerRow {
@@ -42,6 +43,12 @@ export interface CpuTrainingParts {
    * features' (gated).
    */
   backward(s: CpuStep, f: CpuFeatures, dFeatures: string): void;
+  /**
+   * A graph from x and the parameters, run before the step over its rows in blocks (core/cpu/row_blocks.ts: its
+   * encoder product then stays in cache), whose outputs ([rows, width] each) the step graph takes as inputs of the
+   * same names.
+   */
+  selection?(cfg: SaeTrainingConfig, term: AuxiliaryTerm | undefined): GraphBuilder;
 }
 
 /**
@@ -84,7 +91,15 @@ export class CpuStep {
   minKept?: string;
   readonly #grads = new Map<string, string[]>();
   readonly #stats = new Map<number, string>();
-  readonly #hostScatters: { name: string; index: string; updates: string; perRow: boolean; output: string }[] = [];
+  readonly #hostScatters: {
+    name: string;
+    column: string;
+    scale: string;
+    row: string;
+    source: string;
+    perRow: boolean;
+    output: string;
+  }[] = [];
   readonly #inputBiases: [string, string][] = [];
   readonly #dims: Map<string, number[]>;
 
@@ -187,13 +202,19 @@ export class CpuStep {
   }
 
   /**
-   * Adds rows `updates` [K, d_in] at the latents `index` [K] to a parameter's gradient on the host, in K order
-   * (`scatter.NAME.N.index` / `.updates` outputs, summed by {@linkcode addHostScatters}): one pass over the rows, where
-   * ScatterND races and ScatterElements takes ten times as long. W_dec's rows are its rows; W_enc's are its columns.
+   * Adds to a parameter's gradient on the host, in entry order, one row per kept entry e: `scale[e]` times the row
+   * `row[e]` of `source` [rows, d_in], at the latent `column[e]` (W_dec's rows are its rows; W_enc's are its
+   * columns), summed by {@linkcode addHostScatters}. ScatterND races and ScatterElements takes ten times as long; and
+   * the graph gives the factors (`scatter.NAME.N.column`, `.scale`, `.row` and `.source`) rather than the [K, d_in]
+   * rows, which onnxruntime-node would copy out once more (two [rows · k, d_in] copies a step for TopK).
    */
-  hostScatter(name: "W_enc" | "W_dec", index: string, updates: string, perRow: boolean): void {
+  hostScatter(
+    name: "W_enc" | "W_dec",
+    kept: { column: string; scale: string; row: string; source: string },
+    perRow: boolean,
+  ): void {
     const n = this.#hostScatters.filter((h) => h.name === name).length;
-    this.#hostScatters.push({ name, index, updates, perRow, output: `scatter.${name}.${n}` });
+    this.#hostScatters.push({ name, ...kept, perRow, output: `scatter.${name}.${n}` });
   }
 
   /** Adds a contribution to a parameter's gradient. */
@@ -221,22 +242,13 @@ export class CpuStep {
 
   /** The encoder gradients of the kept latents from ∂value of each [K]: rows of ∂W_encᵀ and ∂b_enc. */
   keptEncoderGrads(f: Extract<CpuFeatures, { kind: "kept" }>, dPre: string): void {
-    const { d_in: dIn, d_sae: dSae } = this.cfg;
-    const g = this.g;
+    const { d_sae: dSae } = this.cfg;
     if (f.perRow && this.densePerRow) {
       this.grad("W_enc", this.gemm(this.xin, this.perRowDense(f.perRow, dPre), { transA: true }));
     } else {
-      // Each kept latent's row of ∂W_encᵀ is its ∂pre times its token's sae_in: [K, d_in].
-      const rows = f.perRow
-        ? this.op("Reshape", [
-          this.op("Mul", [
-            this.op("Reshape", [dPre, g.int64s([-1, this.cfg.k, 1])]),
-            this.op("Unsqueeze", [this.xin, g.int64s([1])]),
-          ]),
-          g.int64s([-1, dIn]),
-        ])
-        : this.op("Mul", [this.op("Gather", [this.xin, f.rowIndex], { axis: 0 }), this.unsqueeze(dPre)]);
-      this.hostScatter("W_enc", f.column, rows, f.perRow !== undefined);
+      // each kept latent's row of ∂W_encᵀ is its ∂pre times its token's sae_in
+      const kept = { column: f.column, scale: dPre, row: f.rowIndex, source: this.xin };
+      this.hostScatter("W_enc", kept, f.perRow !== undefined);
     }
     this.grad("b_enc", this.scatterAdd([dSae], f.column, dPre));
     this.inputBias(this.param("W_enc"), "b_enc");
@@ -339,8 +351,10 @@ export class CpuStep {
     // buffers kept between steps); BatchTopK's vary
     for (const h of this.#hostScatters) {
       const kept = h.perRow ? PER_ROW_KEPT : "kept";
-      g.output(h.index, `${h.output}.index`, [kept], "int64");
-      g.output(h.updates, `${h.output}.updates`, [kept, cfg.d_in]);
+      g.output(h.column, `${h.output}.column`, [kept], "int64");
+      g.output(h.scale, `${h.output}.scale`, [kept]);
+      g.output(h.row, `${h.output}.row`, [kept], "int64");
+      g.output(h.source, `${h.output}.source`, ["rows", cfg.d_in]);
     }
     const zeros = this.op("Mul", [this.#stats.get(0)!, this.c(0)]);
     const slots = [0, 1, ...widths.slice(0, -1).map((_, l) => 2 + l)].map((slot) => this.#stats.get(slot) ?? zeros);
@@ -422,17 +436,18 @@ function keptReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }
     if (l === widths.length - 1) s.recon = recon;
     const dRecon = levelLoss(s, recon, l, widths.length);
     s.grad("b_dec", s.columnSum(dRecon));
+    // a kept latent's row of ∂W_dec gets its value times ∂x̂ of each level it is in
+    s.hostScatter("W_dec", { column: f.column, scale: values, row: f.rowIndex, source: dRecon }, false);
     const rows = s.op("Gather", [dRecon, f.rowIndex], { axis: 0 }); // [K, d_in]
     return w === dSae ? rows : s.op("Mul", [rows, s.unsqueeze(inLevel(w))]);
   });
   const dKept = dRows.length === 1 ? dRows[0] : s.op("Sum", dRows);
-  s.hostScatter("W_dec", f.column, s.op("Mul", [dKept, s.unsqueeze(f.values)]), false);
   return s.rowSum(s.op("Mul", [dKept, rowsOfW]), false);
 }
 
 /** TopK's reconstruction from [rows, k] lists: batched products over each row's k decoder rows. */
 function perRowReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept" }>, top: PerRow): string {
-  const { d_in: dIn } = s.cfg, g = s.g;
+  const g = s.g;
   const rowsOfW = s.op("Gather", [s.param("W_dec"), top.index], { axis: 0 }); // [rows, k, d_in]
   const weights = s.op("Unsqueeze", [top.values, g.int64s([1])]); // [rows, 1, k]
   const summed = s.op("Squeeze", [s.op("MatMul", [weights, rowsOfW]), g.int64s([1])]);
@@ -442,18 +457,15 @@ function perRowReconstruction(s: CpuStep, f: Extract<CpuFeatures, { kind: "kept"
   const dValues = s.op("MatMul", [rowsOfW, s.op("Unsqueeze", [dRecon, g.int64s([2])])]); // [rows, k, 1]
   if (s.densePerRow) s.grad("W_dec", s.gemm(s.perRowDense(top, top.values), dRecon, { transA: true }));
   else {
-    const outer = s.op("Mul", [
-      s.op("Unsqueeze", [top.values, g.int64s([2])]),
-      s.op("Unsqueeze", [dRecon, g.int64s([1])]),
-    ]);
-    s.hostScatter("W_dec", f.column, s.op("Reshape", [outer, g.int64s([-1, dIn])]), true);
+    const kept = { column: f.column, scale: f.values, row: f.rowIndex, source: dRecon };
+    s.hostScatter("W_dec", kept, true);
   }
   return s.op("Reshape", [dValues, g.int64s([-1])]);
 }
 
 /**
  * Adds a step's host scatters ({@linkcode CpuStep.hostScatter}) to the gradients `grads` (by parameter name): each
- * kept entry's row at its latent, in entry order, so the sums are the same bits every run. W_dec's rows are its rows;
+ * kept entry's scaled row at its latent, in entry order, so the sums are the same bits every run. W_dec's rows are its rows;
  * W_enc's are its columns, gathered in a reused [d_sae, d_in] buffer and added transposed.
  *
  * @example
@@ -474,15 +486,19 @@ export function addHostScatters(
 ): void {
   const { d_in: dIn, d_sae: dSae } = cfg;
   for (const name of ["W_dec", "W_enc"]) {
-    const outputs = Object.keys(out).filter((o) => o.startsWith(`scatter.${name}.`) && o.endsWith(".index"));
+    const outputs = Object.keys(out).filter((o) => o.startsWith(`scatter.${name}.`) && o.endsWith(".column"));
     if (outputs.length === 0) continue;
     const into = name === "W_dec" ? grads.get(name)! : scratch.fill(0);
     for (const o of outputs) {
-      const index = out[o].data as BigInt64Array;
-      const rows = out[o.replace(/\.index$/, ".updates")].data as Float32Array;
-      for (let e = 0; e < index.length; e++) {
-        const at = Number(index[e]) * dIn, from = e * dIn;
-        for (let d = 0; d < dIn; d++) into[at + d] += rows[from + d];
+      const kept = o.slice(0, -".column".length);
+      const column = out[o].data as BigInt64Array, scale = out[`${kept}.scale`].data as Float32Array;
+      const row = out[`${kept}.row`].data as BigInt64Array, source = out[`${kept}.source`].data as Float32Array;
+      for (let e = 0; e < column.length; e++) {
+        const c = scale[e];
+        if (c === 0) continue; // a latent kept at 0 (ReLU'd) or outside a level adds nothing
+        const at = Number(column[e]) * dIn, from = Number(row[e]) * dIn;
+        // the float32 product, as the graph's Mul gave it
+        for (let d = 0; d < dIn; d++) into[at + d] += Math.fround(c * source[from + d]);
       }
     }
     if (name === "W_dec") continue;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { GraphBuilder } from "../cpu/graph_builder.ts";
 import type { CpuFeatures, CpuStep, CpuTrainingParts } from "./cpu_step.ts";
 import { FLOAT32_MAX } from "../util/float32.ts";
 import { positiveInteger, setting } from "./setting.ts";
@@ -104,9 +105,13 @@ function sparseAuxK(ctx: StepContext, aux: SparseTopK, term: AuxiliaryTerm): voi
   aux.encoderGrad(ctx.enc, { xIn: s.xin, wEncGrad: wEnc.grad, bEncGrad: ctx.param("b_enc").grad, dIn });
 }
 
+/** The outputs of TopK's selection, which its step graph takes as inputs. */
+const SELECTED = { values: "selected_values", index: "selected_index", pre: "selected_pre" } as const;
+
 /**
  * The kept latents on the CPU: each row's k largest pre-activations (`batch`: the whole batch's k × rows largest)
- * as flat lists of row, column and ReLU'd value; BatchTopK also gives the smallest positive value kept.
+ * as flat lists of row, column and ReLU'd value; BatchTopK also gives the smallest positive value kept. TopK's rows
+ * come selected (inputs from its selection graph), BatchTopK's are selected here.
  *
  * @example
  * ```ts ignore
@@ -119,39 +124,59 @@ function sparseAuxK(ctx: StepContext, aux: SparseTopK, term: AuxiliaryTerm): voi
  */
 export function keptOnCpu(s: CpuStep, batch: boolean): CpuFeatures {
   const { d_sae: dSae, k } = s.cfg;
-  const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
   const flat = (a: string) => s.op("Reshape", [a, s.g.int64s([-1])]);
-  let values: string, rowIndex: string, column: string;
-  if (batch) {
-    const kept = s.op("Mul", [s.op("Reshape", [s.rows(), s.g.int64s([1])]), s.g.int64s([k])]);
-    const { values: top, indices: index } = s.topk(s.op("Reshape", [pre, s.g.int64s([1, -1])]), kept);
-    values = s.op("Relu", [flat(top)]);
-    rowIndex = s.op("Div", [flat(index), s.g.int64s([dSae])]);
-    column = s.op("Mod", [flat(index), s.g.int64s([dSae])]);
-    const positive = s.op("Where", [s.op("Greater", [values, s.c(0)]), values, s.c(FLOAT32_MAX)]);
-    s.minKept = s.op("ReduceMin", [positive], { keepdims: 0 });
-  } else {
-    const { values: top, indices: index } = s.topk(pre, s.g.int64s([k]));
-    const kept = s.op("Relu", [top]);
-    values = flat(kept);
-    column = flat(index);
+  if (!batch) {
+    const kept = s.op("Relu", [s.g.input(SELECTED.values, ["rows", k])]);
+    const index = s.g.input(SELECTED.index, ["rows", k], "int64");
     const rowOf = s.op("Range", [s.g.int64(0), s.rows(), s.g.int64(1)]);
-    rowIndex = flat(s.op("Expand", [s.unsqueeze(rowOf), s.op("Shape", [index])]));
-    return { kind: "kept", pre, rowIndex, column, values, perRow: { values: kept, index } };
+    const rowIndex = flat(s.op("Expand", [s.unsqueeze(rowOf), s.op("Shape", [index])]));
+    const pre = s.term ? s.g.input(SELECTED.pre, ["rows", dSae]) : undefined;
+    return { kind: "kept", pre, rowIndex, column: flat(index), values: flat(kept), perRow: { values: kept, index } };
   }
-  return { kind: "kept", pre, rowIndex, column, values };
+  const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
+  const kept = s.op("Mul", [s.op("Reshape", [s.rows(), s.g.int64s([1])]), s.g.int64s([k])]);
+  const { values: top, indices: index } = s.topk(s.op("Reshape", [pre, s.g.int64s([1, -1])]), kept);
+  const values = s.op("Relu", [flat(top)]);
+  const positive = s.op("Where", [s.op("Greater", [values, s.c(0)]), values, s.c(FLOAT32_MAX)]);
+  s.minKept = s.op("ReduceMin", [positive], { keepdims: 0 });
+  return {
+    kind: "kept",
+    pre,
+    rowIndex: s.op("Div", [flat(index), s.g.int64s([dSae])]),
+    column: s.op("Mod", [flat(index), s.g.int64s([dSae])]),
+    values,
+  };
+}
+
+/**
+ * TopK's selection before the step: each row's k largest pre-activations and their columns, and with AuxK the whole
+ * pre-activation.
+ */
+function topkSelection(cfg: SaeTrainingConfig, term: AuxiliaryTerm | undefined): GraphBuilder {
+  const { d_in: dIn, d_sae: dSae, k } = cfg;
+  const g = new GraphBuilder({ d_in: dIn, d_sae: dSae });
+  const x = g.input("x", ["rows", "d_in"]);
+  const xin = cfg.apply_b_dec_to_input ? g.node("Sub", [x, g.input("b_dec", ["d_in"])]) : x;
+  const pre = g.node("Gemm", [xin, g.input("W_enc", ["d_in", "d_sae"]), g.input("b_enc", ["d_sae"])]);
+  const [values, index] = g.nodes("TopK", [pre, g.int64s([k])], 2, { axis: -1, largest: 1, sorted: 0 });
+  g.output(values, SELECTED.values, ["rows", k]);
+  g.output(index, SELECTED.index, ["rows", k], "int64");
+  if (term) g.output(pre, SELECTED.pre, ["rows", dSae]);
+  return g;
 }
 
 /**
  * The TopK family's CPU step: kept lists; ∂pre of a kept latent is its ∂value where positive, and AuxK (dense over
- * the dead latents, which only exist once latents die) adds its own.
+ * the dead latents, which only exist once latents die) adds its own. BatchTopK's selection spans the batch, so its
+ * graph selects; TopK's rows select on their own, in row blocks before the step ({@linkcode TOPK}).
  */
 export const TOPK_CPU: CpuTrainingParts = {
-  forward: (s) => keptOnCpu(s, false),
+  forward: (s) => keptOnCpu(s, true),
   backward(s, f, dValues) {
     if (f.kind !== "kept") throw new TypeError("The TopK family decodes its kept latents");
     s.keptEncoderGrads(f, s.where(s.op("Greater", [f.values, s.c(0)]), dValues));
     if (!s.term) return;
+    if (!f.pre) throw new TypeError("AuxK needs the step's pre-activation");
     const auxActs = s.deadTopK(f.pre);
     const dAuxActs = s.fitAuxiliary(auxActs, { againstResidual: true, decoderGrad: true });
     const dPre = s.where(s.op("Not", [s.op("Equal", [auxActs, s.c(0)])]), dAuxActs);
@@ -174,7 +199,7 @@ export const TOPK_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "k" | "aux_loss_c
 export const TOPK: TrainingArchitecture = {
   name: "topk",
   settings: TOPK_SETTINGS,
-  cpu: TOPK_CPU,
+  cpu: { ...TOPK_CPU, forward: (s) => keptOnCpu(s, false), selection: topkSelection },
   decoder: "unit_norm",
   sparsity: "none",
   parameters: (cfg) => ({ encoder: [["b_enc", filled(cfg.d_sae)]], extra: [] }),

@@ -297,3 +297,34 @@ Deno.test("SaeTrainer on cpu gives the same bits twice for the TopK family when 
     }
   }
 });
+
+Deno.test("SaeTrainer on cpu: TopK's selection in blocks of rows gives the step webgpu takes, with and without AuxK", async () => {
+  // 600 rows: the cpu selects each row's latents in blocks of 256 rows before the step graph runs
+  const rows = 600, dIn = 24;
+  const rng = mulberry32(23);
+  const x = Float32Array.from({ length: rows * dIn }, (_, i) => (rng() - 0.5) * 2 + (i % dIn) * 0.05);
+  const cfg = config("topk", { d_in: dIn, d_sae: 96, k: 6, dead_feature_window: 5 });
+  for (const sinceFired of [undefined, Float32Array.from({ length: 96 }, (_, j) => j % 4 === 0 ? 6 : 0)]) {
+    const [cpu, web] = DEVICES.map((device) =>
+      SaeTrainer.create(on(device), cfg, mulberry32(9), sinceFired && { sinceFired })
+    );
+    try {
+      const [a, b] = [
+        await cpu.step(x, { lr: 1e-3, l1Coefficient: 0 }),
+        await web.step(x, { lr: 1e-3, l1Coefficient: 0 }),
+      ];
+      assertEquals(a.losses.auxiliary_reconstruction_loss !== undefined, sinceFired !== undefined);
+      assert(Math.abs(a.loss - b.loss) <= 1e-5 * Math.abs(b.loss), `loss ${a.loss} vs ${b.loss}`);
+      assertEquals(Array.from(a.fired), Array.from(b.fired));
+      const [ga, gb] = [await cpu.gradients(), await web.gradients()];
+      for (const [name, g] of gb) {
+        const scale = Math.max(...g.map(Math.abs), 1e-12);
+        const diff = maxAbsDiff(ga.get(name)!, g);
+        assert(diff <= 1e-4 * scale, `∂${name} differs by ${diff} (largest ${scale})`);
+      }
+    } finally {
+      cpu.destroy();
+      web.destroy();
+    }
+  }
+});
