@@ -157,7 +157,8 @@ export interface TrainingEvalShape {
 export async function trainingEvalRates(shape: TrainingEvalShape): Promise<EvalRates> {
   const { model: modelDir, layer, dIn, dSae, batches, batchSize, contextSize } = shape;
   const tmp = await Deno.makeTempDir({ prefix: "sae-bench-train-eval-" });
-  const model = await HookedTransformer.load(modelDir, { processing: false });
+  // TransformerLens's default processing, as bench/_gpt2_torch.py centres the residual writes
+  const model = await HookedTransformer.load(modelDir);
   try {
     const [sae, tokens] = ["sae", "tokens.safetensors"].map((n) => join(tmp, n));
     const hook = `blocks.${layer}.hook_resid_pre`;
