@@ -30,7 +30,7 @@
  *
  * Run: `deno task bench:cpu [--only encode,step,fixture-step,train,eval,train-eval] [--small]` (needs Debian's python3-torch and
  * libopenblas0-pthread for the baselines). `--small` runs every line at toy sizes, to check the benchmark itself in
- * seconds; its figures mean nothing. The full run took 13.5 minutes on 2 cores; run it on a quiet machine: the
+ * seconds; its figures mean nothing. The full run took 5 min 39 s on 2 cores; run it on a quiet machine: the
  * load average it prints includes whatever else runs.
  *
  * @module
