@@ -121,7 +121,7 @@ const bytes = (n) => n >= 1e9 ? (n / 1e9).toFixed(2) + " GB" : n >= 1e6 ? (n / 1
 function showMatches(r) {
   $("registry-results").innerHTML = r.matches.map((m) => '<option value="' + esc(m.id) + '">' + esc(m.id + " · " + m.model +
     (m.l0 !== null ? " · L0 " + m.l0 : "")) + "</option>").join("");
-  $("registry-count").textContent = r.total + " SAEs match" + (r.total > r.matches.length ? " (the first " + r.matches.length + " listed)" : "");
+  $("registry-count").textContent = r.total + (r.total === 1 ? " SAE matches" : " SAEs match") + (r.total > r.matches.length ? " (the first " + r.matches.length + " listed)" : "");
 }
 peek("/api/registry?q=").then((r) => { if (r && r.enabled) { showMatches(r); $("registry").hidden = false; } });
 let searchTimer = 0, searched = 0;
