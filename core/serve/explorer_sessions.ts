@@ -43,6 +43,8 @@ export interface SaeChoices {
 
 /** How many registry matches the picker lists. */
 const REGISTRY_MATCHES = 50;
+/** Longest registry search, in characters: each word is sought in every SAE's names. */
+const MAX_QUERY = 200;
 
 async function release(session: ExplorerSession): Promise<void> {
   session.sae.destroy();
@@ -182,12 +184,17 @@ export class ExplorerSessions {
     // the page asks whether it may offer the registry: answered either way
     own.push(["/api/registry", {
       method: "GET",
-      run: ({ query }) =>
-        Promise.resolve(
+      run: ({ query }) => {
+        const q = query.get("q") ?? "";
+        if (q.length > MAX_QUERY) {
+          throw new HttpError(413, `Query "q" holds ${q.length} characters: at most ${MAX_QUERY} are searched`);
+        }
+        return Promise.resolve(
           download
-            ? { enabled: true, ...searchRegistry(query.get("q") ?? "", REGISTRY_MATCHES) }
+            ? { enabled: true, ...searchRegistry(q, REGISTRY_MATCHES) }
             : { enabled: false, total: 0, matches: [] },
-        ),
+        );
+      },
     }]);
     if (download) own.push(["/api/sae-download", { method: "GET", run: () => Promise.resolve(download.progress()) }]);
     this.#own = new Map(own);

@@ -96,6 +96,11 @@ Deno.test(
           assertEquals(found.matches.some((m: { id: string }) => m.id === STANDARD), true);
           assertEquals(found.matches.every((m: { id: string }) => m.id.toLowerCase().includes("blocks.2")), true);
           assertEquals(JSON.parse((await rawRequest(port, { path: "/api/sae-download" })).body).state, "none");
+          const long = await rawRequest(port, { path: `/api/registry?q=${"a%20".repeat(201)}` });
+          assertEquals([long.status, JSON.parse(long.body).error], [
+            413,
+            'Query "q" holds 402 characters: at most 200 are searched',
+          ]);
 
           // paths and names outside the registry are refused before the Hub is asked
           for (const sae of [`${FIXTURES}sae-standard`, "/etc/passwd", "constructor/name", "gpt2-small-res-jb/x"]) {
