@@ -1,7 +1,8 @@
 /**
  * The SAE and model the explorer serves, and switching them from the page: to another SAE given at start (by its
  * label, never a path), to a registry SAE (by RELEASE/SAE_ID, checked against the registry and downloaded into the
- * Hugging Face cache outside the model queue, one download at a time), or to another model given at start. The new
+ * Hugging Face cache outside the model queue, one download at a time, with the model its release names where SAEs
+ * read their own), or to another model given at start. The new
  * pair loads while the model queue is held, and the server releases what it loaded once it switches away or stops
  * (the pair it was started with stays its caller's).
  *
@@ -148,7 +149,10 @@ export class ExplorerSessions {
           if (typeof label === "string" && labels.includes(label)) return await switchTo({ sae: label });
           if (download && typeof label === "string" && registryId(label)) {
             // the download waits outside the queue: the page's other requests go on meanwhile
-            if (!this.#pulled.has(label)) this.#pulled.set(label, await download.pull(label));
+            // (and the model its release names, where the SAE loads with its own)
+            if (!this.#pulled.has(label)) {
+              this.#pulled.set(label, await download.pull(label, { model: models.length === 0 }));
+            }
             return await switchTo({ sae: label });
           }
           throw new HttpError(

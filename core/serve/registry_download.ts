@@ -1,13 +1,15 @@
 /**
  * Downloading a registry SAE the explorer's page picked into the Hugging Face cache, one download at a time,
  * with its progress readable while it runs (the page polls it for its bar). It does what `sae pull` does
- * (`planPretrained` for the sizes, `pullPretrained` for the bytes, resuming a broken-off file); the page names
+ * (`planPretrained` for the sizes, `pullPretrained` for the bytes, resuming a broken-off file), then fetches what
+ * the cache lacks of the model the release names, so that loading it later downloads nothing; the page names
  * the SAE only by RELEASE/SAE_ID, checked against the registry, so no path from the browser reaches the disk.
  *
  * @module
  */
 
 import type { HubOptions } from "../hub/hub_settings.ts";
+import { modelRepoId, resolveModelDir } from "../lm/model_source.ts";
 import { planPretrained, type PulledSae, pullPretrained } from "../sae/pretrained.ts";
 import { RELEASES } from "../sae/releases.ts";
 import { HttpError } from "./http_error.ts";
@@ -48,9 +50,12 @@ export interface DownloadState {
   state: "none" | "running" | "done" | "failed";
   /** The SAE, RELEASE/SAE_ID (null before the first). */
   sae: string | null;
-  /** Each file, its size and the bytes the cache has of it (a cached file counts in full). */
-  files: { file: string; size: number; received: number }[];
-  /** Bytes of all files. */
+  /**
+   * Each file (the SAE's, planned first, then the model's as their downloads start), its Hub repo, its size and the
+   * bytes the cache has of it (a cached file counts in full).
+   */
+  files: { repo: string; file: string; size: number; received: number }[];
+  /** Bytes of all files listed so far. */
   bytes_total: number;
   /** Bytes the cache has of them. */
   bytes_received: number;
@@ -97,14 +102,15 @@ export class RegistryDownload {
   }
 
   /**
-   * Downloads what the cache lacks of a registry SAE.
+   * Downloads what the cache lacks of a registry SAE and, with `model`, of the model its release names.
    *
    * @param label RELEASE/SAE_ID.
+   * @param options `model`: also the release's model (for an SAE that loads with its own). @default {false}
    * @returns Its folder and the release's overrides.
    * @throws {HttpError} 400 when `label` is no registry SAE or its loader is not implemented; 409 while another
    * download runs; 502 when the Hub fails.
    */
-  async pull(label: string): Promise<PulledSae> {
+  async pull(label: string, options: { model?: boolean } = {}): Promise<PulledSae> {
     const id = registryId(label);
     if (!id) throw new HttpError(400, `${JSON.stringify(label)} is no SAE of the registry: expected RELEASE/SAE_ID`);
     if (this.running) {
@@ -122,21 +128,33 @@ export class RegistryDownload {
     this.#state = state;
     try {
       const plan = await planPretrained(id.release, id.saeId, this.#hub);
-      state.files = plan.files.map((f) => ({ file: f.file, size: f.size, received: f.cached ? f.size : f.partial }));
-      state.bytes_total = plan.files.reduce((n, f) => n + f.size, 0);
-      const sum = () => state.bytes_received = state.files.reduce((n, f) => n + f.received, 0);
+      state.files = plan.files.map((f) => ({
+        repo: plan.repo,
+        file: f.file,
+        size: f.size,
+        received: f.cached ? f.size : f.partial,
+      }));
+      const sum = () => {
+        state.bytes_total = state.files.reduce((n, f) => n + f.size, 0);
+        state.bytes_received = state.files.reduce((n, f) => n + f.received, 0);
+      };
       sum();
-      const pulled = await pullPretrained(id.release, id.saeId, {
-        ...this.#hub,
-        onProgress: (file, received) => {
-          const entry = state.files.find((f) => f.file === file);
-          if (entry) entry.received = received;
-          sum();
-        },
-      });
+      const progress = (repo: string) => (file: string, received: number, size: number) => {
+        const entry = state.files.find((f) => f.repo === repo && f.file === file);
+        if (entry) entry.received = received;
+        else state.files.push({ repo, file, size, received }); // a model file: no plan lists it
+        sum();
+      };
+      const pulled = await pullPretrained(id.release, id.saeId, { ...this.#hub, onProgress: progress(plan.repo) });
       // every file is in the cache now, whether or not its last bytes were reported
       for (const f of state.files) f.received = f.size;
       sum();
+      if (options.model) {
+        const model = RELEASES[id.release].model;
+        await resolveModelDir(model, { ...this.#hub, onProgress: progress(modelRepoId(model)) });
+        for (const f of state.files) f.received = f.size;
+        sum();
+      }
       state.state = "done";
       return pulled;
     } catch (e) {

@@ -1,13 +1,14 @@
 // Picking a registry SAE from the page, with raw HTTP requests against a local server that answers as the Hugging
-// Face Hub does (HF_ENDPOINT): the id checked against the registry and never looked up as a path, the download's
-// progress polled while the model queue stays free, one download at a time, and a failed one answered as JSON with
-// the server going on.
+// Face Hub does (HF_ENDPOINT): the id checked against the registry and never looked up as a path, the download (the
+// SAE, then the model its release names) and its progress polled while the model queue stays free, one download at a
+// time, and a failed one answered as JSON with the server going on.
 import { encodeText } from "../../core/analysis/encode_text.ts";
 import { loadSaeAndModel } from "../../core/analysis/load_sae_and_model.ts";
 import type { ExplorerSession } from "../../core/serve/explorer_api.ts";
 import type { SessionPick } from "../../core/serve/explorer_sessions.ts";
 import { registryId } from "../../core/serve/registry_download.ts";
 import { assertEquals } from "../_assert.ts";
+import { embeddedModel } from "../../core/embedded.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { withHubEnv } from "../hub/_hub_env.ts";
 import { type HubRepo, sha } from "../hub/_hub_server.ts";
@@ -31,6 +32,16 @@ async function repo(): Promise<HubRepo> {
       "blocks.1.hook_resid_pre/sae_weights.safetensors": await read("sae-topk", "sae_weights.safetensors"),
     },
   };
+}
+
+const MODEL_REPO = "openai-community/gpt2"; // the release's model, gpt2-small
+const MODEL_FILES = ["config.json", "model.safetensors", "vocab.json", "merges.txt"];
+
+/** The release's repo, and the embedded model's files as its model's. */
+async function repos(): Promise<Record<string, HubRepo>> {
+  const files: Record<string, Uint8Array<ArrayBuffer>> = {};
+  for (const f of MODEL_FILES) files[f] = await Deno.readFile(`${embeddedModel()}/${f}`);
+  return { [REPO]: await repo(), [MODEL_REPO]: { commit: "89abcdef0123456789abcdef0123456789abcdef", files } };
 }
 
 /** The explorer on the embedded SAE with the registry open, its loads recorded. */
@@ -80,7 +91,7 @@ Deno.test(
   "the page picks a registry SAE: downloaded from the Hub with its progress, never read from a path its id names",
   ORT,
   async () => {
-    await withHubEnv({ [REPO]: await repo() }, async (hub, home) => {
+    await withHubEnv(await repos(), async (hub, home) => {
       // a folder here with the registry id's name and a broken cfg.json: were the id looked up as a path, it loads
       const cwd = Deno.cwd();
       const decoy = await Deno.makeTempDir();
@@ -140,24 +151,30 @@ Deno.test(
             loads[0][1].pulled!.folder.startsWith(`${home}/hub/models--jbloom--GPT2-Small-SAEs-Reformatted/`),
             true,
           );
+          // the SAE's files, then those of the model its release names (gpt2-small), all in the cache
           const progress = JSON.parse((await rawRequest(port, { path: "/api/sae-download" })).body);
-          const files = (await repo()).files;
-          const sizes = ["cfg.json", "sae_weights.safetensors", "sparsity.safetensors"].map((f) =>
-            files[`blocks.2.hook_resid_pre/${f}`].length
-          );
-          const total = sizes.reduce((a, b) => a + b);
+          const all = await repos();
+          const files = [
+            ...["cfg.json", "sae_weights.safetensors", "sparsity.safetensors"].map((
+              f,
+            ) => [REPO, `blocks.2.hook_resid_pre/${f}`]),
+            ...MODEL_FILES.map((f) => [MODEL_REPO, f]),
+          ].map(([repo, file]) => ({
+            repo,
+            file,
+            size: all[repo].files[file].length,
+            received: all[repo].files[file].length,
+          }));
+          const total = files.reduce((n, f) => n + f.size, 0);
           assertEquals(progress, {
             state: "done",
             sae: STANDARD,
-            files: ["cfg.json", "sae_weights.safetensors", "sparsity.safetensors"].map((f, i) => ({
-              file: `blocks.2.hook_resid_pre/${f}`,
-              size: sizes[i],
-              received: sizes[i],
-            })),
+            files,
             bytes_total: total,
             bytes_received: total,
             error: null,
           });
+          assertEquals(hub.requests.includes(`GET /${MODEL_REPO}/resolve/main/config.json`), true);
           const saes = JSON.parse((await rawRequest(port, { path: "/api/saes" })).body);
           assertEquals(saes, { current: STANDARD, choices: ["embedded", STANDARD] });
           // it encodes as the fixture SAE it is
@@ -190,7 +207,7 @@ Deno.test(
     const files = (await repo()).files;
     const weights = files["blocks.1.hook_resid_pre/sae_weights.safetensors"];
     const blob = await sha("SHA-256", weights);
-    await withHubEnv({ [REPO]: await repo() }, async (hub) => {
+    await withHubEnv(await repos(), async (hub) => {
       // the top-k SAE's weights send 100 kB, then wait for the test, then break off
       let open = () => {};
       const gate = new Promise<void>((r) => open = r);
