@@ -132,7 +132,7 @@ export type { FeatureContribution, LogitAttribution } from "./core/analysis/logi
 export { steer, STEER_POSITIONS, steeringHook } from "./core/analysis/steering.ts";
 export type { Steering, SteerOptions, SteerPositions } from "./core/analysis/steering.ts";
 export { ablateFeatures } from "./core/analysis/ablation.ts";
-export type { Ablation, FeatureAblation } from "./core/analysis/ablation.ts";
+export type { Ablation, FeatureAblation, SetAblation } from "./core/analysis/ablation.ts";
 export { formatPromptTest, testPrompt } from "./core/analysis/test_prompt.ts";
 export type {
   AnswerPrediction,

@@ -9,6 +9,7 @@ import { checkNeuronpediaId } from "../core/analysis/neuronpedia.ts";
 import { loadSaeAndModel, type SaeAndModel, UnnamedModelError } from "../core/analysis/load_sae_and_model.ts";
 import type { HookedTransformer } from "../core/lm/hooked_transformer.ts";
 import { NO_PROCESSING } from "../core/lm/process_weights.ts";
+import type { PulledSae } from "../core/sae/pretrained.ts";
 import { type Device, DEVICES } from "../core/sae/device.ts";
 import { MODEL_FLAGS, parseBackend } from "./_model.ts";
 import { formatSeconds, logLine } from "./_progress.ts";
@@ -67,6 +68,9 @@ export interface LoadedSae extends SaeAndModel {
 /**
  * Loads the SAE `--sae` names, then its model, and checks that the SAE's hook and width fit the model.
  *
+ * @param values The flags.
+ * @param pulled A registry SAE already downloaded, loaded from its folder in place of looking `values.sae` up
+ * (which then only labels it). @default {none: `values.sae` is looked up}
  * @throws {UsageError} When --device or --backend is unknown or the SAE names no model and --model is not given.
  * @throws {TypeError} When the SAE does not fit the model.
  */
@@ -79,6 +83,7 @@ export async function loadSaeWithModel(
     "no-processing"?: boolean;
     "neuronpedia-id"?: string;
   },
+  pulled?: PulledSae,
 ): Promise<LoadedSae> {
   const device = parseDevice(values.device);
   const backend = parseBackend(values.backend);
@@ -91,7 +96,7 @@ export async function loadSaeWithModel(
     }
   }
   try {
-    const loaded = await loadSaeAndModel(values.sae, {
+    const loaded = await loadSaeAndModel(pulled ?? values.sae, {
       model: values.model,
       device,
       backend,

@@ -1,6 +1,7 @@
 /**
  * Feature ablation (SAELens tutorial 4): splice the SAE in at its hook with one feature zeroed at
- * every position and see how the probability of a target token at the last position changes.
+ * every position and see how the probability of a target token at the last position changes; or with
+ * a set of features zeroed together, since features that share a job show little one at a time.
  *
  * With the error term (the default) the spliced output is x̂_ablated + (x − x̂): exactly x minus the
  * feature's decoded contribution, so only the ablated feature's effect shows. Without it the output is
@@ -37,6 +38,24 @@ export interface AblateOptions {
   errorTerm?: boolean;
   /** Called after each ablated feature with the features done and their number. */
   onProgress?: (done: number, total: number) => void;
+  /** Also ablate all of `features` at once (`together` in the result). @default {false} */
+  together?: boolean;
+  /** Next tokens `together` lists. @default {10} */
+  topK?: number;
+}
+
+/** The features ablated at once: P(target) and the most likely next tokens at the last position. */
+export interface SetAblation {
+  /** Feature indices, as given. */
+  features: number[];
+  /** P(target) at the last position with all of them zeroed. */
+  probability: number;
+  /** Change relative to the clean model's P(target), in percent. */
+  change: number;
+  /** Change relative to P(target) with the SAE spliced in and nothing ablated, in percent. */
+  changeFromSpliced: number;
+  /** The `topK` most likely next tokens (id and probability), most likely first. */
+  top: { id: number; prob: number }[];
 }
 
 /** Result of {@linkcode ablateFeatures}. */
@@ -49,19 +68,37 @@ export interface Ablation {
   spliced: number;
   /** Per feature, in the order given. */
   features: FeatureAblation[];
+  /** All of them at once, where `together` was asked for. */
+  together?: SetAblation;
 }
 
-function probability(logits: Float32Array, position: number, vocab: number, target: number): number {
+/** Softmax of the logits at `position`. */
+function probabilities(logits: Float32Array, position: number, vocab: number): Float64Array {
   const row = logits.subarray(position * vocab, (position + 1) * vocab);
   let max = -Infinity;
   for (const v of row) if (v > max) max = v;
+  const p = Float64Array.from(row, (v) => Math.exp(v - max));
   let sum = 0;
-  for (const v of row) sum += Math.exp(v - max);
-  return Math.exp(row[target] - max) / sum;
+  for (const v of p) sum += v;
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
+  return p;
+}
+
+/** The `k` largest entries' ids, largest first (ties: lower id first). */
+function topIds(p: Float64Array, k: number): number[] {
+  const top: number[] = [];
+  for (let t = 0; t < p.length; t++) {
+    if (top.length === k && p[t] <= p[top[k - 1]]) continue;
+    let at = top.length;
+    while (at > 0 && p[top[at - 1]] < p[t]) at--;
+    top.splice(at, 0, t);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }
 
 /**
- * P(target) at the last position with each of `features` ablated in turn.
+ * P(target) at the last position with each of `features` ablated in turn and, with `together`, all at once.
  *
  * @example
  * ```ts ignore
@@ -69,14 +106,20 @@ function probability(logits: Float32Array, position: number, vocab: number, targ
  * const result = await ablateFeatures(model, sae, tokens, model.toSingleToken(" Mary"), [584, 810]);
  * ```
  *
+ * @example Two features at once, and the next tokens without them
+ * ```ts ignore
+ * const { together } = await ablateFeatures(model, sae, tokens, target, [584, 810], { together: true, topK: 5 });
+ * console.log(together!.probability, together!.top.map((t) => model.toString([t.id])));
+ * ```
+ *
  * @param model The model.
  * @param sae The SAE.
  * @param tokens One sequence.
  * @param target Token id whose probability is measured.
- * @param features Feature indices to ablate, one at a time.
- * @param options `errorTerm` (add x − x̂ to the spliced output, default true) and progress.
- * @returns Baseline and per-feature probabilities.
- * @throws {RangeError} When a feature index or the target is out of range.
+ * @param features Feature indices to ablate, one at a time (and together with `together`).
+ * @param options `errorTerm` (add x − x̂ to the spliced output, default true), `together`, `topK` and progress.
+ * @returns Baseline and per-feature probabilities, and the set's where asked.
+ * @throws {RangeError} When a feature index, the target or `topK` is out of range.
  */
 export async function ablateFeatures(
   model: HookedTransformer,
@@ -86,35 +129,38 @@ export async function ablateFeatures(
   features: readonly number[],
   options: AblateOptions = {},
 ): Promise<Ablation> {
-  const { errorTerm = true, onProgress } = options;
+  const { errorTerm = true, onProgress, together = false, topK = 10 } = options;
   const site = saeSite(model, sae);
   const { d_in: dIn, d_sae: dSae } = sae.cfg;
   const vocab = model.cfg.dVocab;
   for (const i of features) checkFeatureIndex(i, dSae);
   checkTokenId(target, vocab);
+  if (!(Number.isSafeInteger(topK) && topK >= 1)) {
+    throw new RangeError(`Cannot list the next tokens as topK must be a positive integer: current value is ${topK}`);
+  }
   const last = tokens.length - 1;
-  const probabilityWith = async (ablate: number | undefined): Promise<number> => {
+  const probabilitiesWith = async (ablate: readonly number[]): Promise<Float64Array> => {
     const { logits } = await model.runWithHooks([tokens], {
       fwdHooks: [[site.hookName, async (activation) => {
         const x = saeInput(site, activation, dIn);
         const encoded = sae.encode(x);
         const f = await encoded.read();
         encoded.destroy();
-        if (ablate !== undefined) { for (let r = 0; r < x.shape[0]; r++) f[r * dSae + ablate] = 0; }
+        for (const i of ablate) for (let r = 0; r < x.shape[0]; r++) f[r * dSae + i] = 0;
         const edited = { shape: [x.shape[0], dSae], data: f };
         const out = errorTerm ? sae.splice(x, edited) : sae.decode(edited);
         writeSaeOutput(site, activation, await out.read());
         out.destroy();
       }]],
     });
-    return probability(logits!.data, last, vocab, target);
+    return probabilities(logits!.data, last, vocab);
   };
   const { logits } = await model.run([tokens]);
-  const baseline = probability(logits!.data, last, vocab, target);
-  const spliced = await probabilityWith(undefined);
+  const baseline = probabilities(logits!.data, last, vocab)[target];
+  const spliced = (await probabilitiesWith([]))[target];
   const results: FeatureAblation[] = [];
   for (const index of features) {
-    const p = await probabilityWith(index);
+    const p = (await probabilitiesWith([index]))[target];
     results.push({
       index,
       probability: p,
@@ -123,5 +169,20 @@ export async function ablateFeatures(
     });
     onProgress?.(results.length, features.length);
   }
-  return { target, baseline, spliced, features: results };
+  if (!together) return { target, baseline, spliced, features: results };
+  const all = await probabilitiesWith(features);
+  const p = all[target];
+  return {
+    target,
+    baseline,
+    spliced,
+    features: results,
+    together: {
+      features: [...features],
+      probability: p,
+      change: 100 * (p - baseline) / baseline,
+      changeFromSpliced: 100 * (p - spliced) / spliced,
+      top: topIds(all, topK).map((id) => ({ id, prob: all[id] })),
+    },
+  };
 }

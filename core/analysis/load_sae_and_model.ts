@@ -10,7 +10,7 @@ import type { HubOptions } from "../hub/hub_settings.ts";
 import { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { Backend } from "../lm/ort_backend.ts";
 import { processingFromKwargs, type WeightProcessing } from "../lm/process_weights.ts";
-import { resolveSaeSource } from "../sae/pretrained.ts";
+import { type PulledSae, resolveSaeSource } from "../sae/pretrained.ts";
 import { type Device, modelBackendFor } from "../sae/device.ts";
 import { SAE } from "../sae/sae.ts";
 import { checkNeuronpediaId } from "./neuronpedia.ts";
@@ -72,16 +72,28 @@ export interface SaeAndModel {
  * const { sae, model } = await loadSaeAndModel();
  * ```
  *
- * @param source SAE folder or `RELEASE/SAE_ID`. @default {the embedded SAE}
+ * @example A release SAE downloaded first (with its own progress), then loaded from the cache
+ * ```ts ignore
+ * const pulled = await pullPretrained("gpt2-small-res-jb", "blocks.8.hook_resid_pre", { onProgress });
+ * const { sae, model } = await loadSaeAndModel(pulled);
+ * ```
+ *
+ * @param source SAE folder or `RELEASE/SAE_ID`, or a release SAE already pulled (`pullPretrained`'s folder and
+ * overrides, loaded as they are: no path lookup). @default {the embedded SAE}
  * @param options Model, SAE device, model backend, processing, Hub settings.
  * @returns Both, checked to fit (hook present, widths equal).
  * @throws {UnnamedModelError} When the SAE names no model and none is given.
  * @throws {TypeError} When the SAE does not fit the model.
  * @throws {RangeError} When `neuronpediaId` is not MODEL/SET.
  */
-export async function loadSaeAndModel(source?: string, options: SaeAndModelOptions = {}): Promise<SaeAndModel> {
+export async function loadSaeAndModel(
+  source?: string | PulledSae,
+  options: SaeAndModelOptions = {},
+): Promise<SaeAndModel> {
   if (options.neuronpediaId !== undefined) checkNeuronpediaId(options.neuronpediaId);
-  const { folder, overrides } = await resolveSaeSource(source ?? embeddedSae(), options.hub);
+  const { folder, overrides } = typeof source === "object"
+    ? source
+    : await resolveSaeSource(source ?? embeddedSae(), options.hub);
   const sae = await SAE.load(folder, { cfgOverrides: overrides, device: options.device });
   if (options.neuronpediaId !== undefined) sae.cfg.metadata.neuronpedia_id = options.neuronpediaId;
   let model: HookedTransformer | undefined;

@@ -243,7 +243,13 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
           if (features.length === 0) {
             throw new HttpError(400, `No feature is active at the last token: give "features"`);
           }
-          const result = await ablateFeatures(model, sae, enc.tokens, target, features, { errorTerm });
+          // two or more: also all at once, with the next tokens they leave
+          const result = await ablateFeatures(model, sae, enc.tokens, target, features, {
+            errorTerm,
+            together: features.length > 1,
+            topK: top,
+          });
+          const together = result.together;
           const next = await testPrompt(model, input, targetText, {
             saes: [sae],
             topK: top,
@@ -263,6 +269,15 @@ export function explorerApi(session: ExplorerSession, queue: RunQueue, limits: E
               change: f.change,
               change_from_spliced: f.changeFromSpliced,
             })),
+            together: together
+              ? {
+                features: together.features,
+                probability: together.probability,
+                change: together.change,
+                change_from_spliced: together.changeFromSpliced,
+                next_tokens: together.top.map(({ id, prob }) => ({ token: model.toString([id]), prob })),
+              }
+              : null,
             next_tokens: next.runs.map((r) => ({
               kind: r.kind,
               top: r.answers[0].top.map(({ token, prob }) => ({ token, prob })),

@@ -27,6 +27,7 @@ input[type=number] { width: 6em; }
 .row { display: flex; flex-wrap: wrap; gap: 0.4em; align-items: center; margin: 0.3em 0; }
 .side { display: flex; gap: 1.5em; } .side > div { flex: 1; }
 .gen { font: 13px ui-monospace, monospace; white-space: pre-wrap; background: #f6f6f6; padding: 4px; margin: 2px 0; }
+#registry-results { width: 100%; font: 12px ui-monospace, monospace; }
 #dashboard { width: 100%; height: 720px; border: 1px solid #ddd; display: none; }
 #error { color: #b0302a; min-height: 1.2em; }
 #tooltip { position: fixed; display: none; background: #222; color: #fff; padding: 3px 6px; font-size: 12px;
@@ -65,28 +66,100 @@ function showInfo(i) {
   $("title").textContent = "SAE explorer: " + i.sae;
   $("info").textContent = i.architecture + " SAE " + i.sae + " (" + i.d_in + " → " + i.d_sae + " features) at " +
     i.hook_name + " of " + i.model + "; dashboards read " + i.dashboard_tokens + " tokens of " + i.dataset;
+  $("sae-picker").value = i.sae;
+  $("model-picker").value = i.model;
 }
 api("/api/info").then(showInfo).catch(fail);
+// a read that leaves the error line alone: progress polls, which may outlive the request they follow
+async function peek(path) {
+  const res = await fetch(path, { headers: TOKEN ? { "x-sae-token": TOKEN } : {} });
+  return res.ok ? await res.json() : undefined;
+}
+const options = (list) => list.map((c) => '<option value="' + esc(c) + '">' + esc(c) + "</option>").join("");
 
-// switching between the SAEs sae serve was started with (the server loads the one picked, its model too)
-api("/api/saes").then((s) => {
+// the SAEs sae serve was started with and those the page downloaded (the server loads the one picked, its model too)
+async function loadSaes() {
+  const s = await api("/api/saes");
   if (s.choices.length < 2) return;
-  $("sae-picker").innerHTML = s.choices.map((c) => "<option>" + esc(c) + "</option>").join("");
+  $("sae-picker").innerHTML = options(s.choices);
   $("sae-picker").value = s.current;
   $("sae-switch").hidden = false;
+}
+loadSaes().catch(fail);
+// the models sae serve was started with
+api("/api/models").then((m) => {
+  if (m.choices.length < 2) return;
+  $("model-picker").innerHTML = options(m.choices);
+  $("model-picker").value = m.current;
+  $("model-switch").hidden = false;
 }).catch(fail);
-$("sae-picker").addEventListener("change", async () => {
-  $("sae-status").textContent = "loading…";
-  $("sae-picker").disabled = true;
+// a switch (SAE or model): the answer is the new /api/info; a refused one leaves the pickers as the server is
+async function switchTo(path, body, status) {
+  $(status).textContent = "loading…";
+  for (const id of ["sae-picker", "model-picker", "registry-load"]) $(id).disabled = true;
   try {
-    showInfo(await api("/api/sae", { sae: $("sae-picker").value }));
+    showInfo(await api(path, body));
     $("dashboard").style.display = "none";
     $("dashboard").removeAttribute("data-feature");
     $("feature-title").textContent = "Feature: click one above";
     encode();
-  } catch (e) { fail(e); } finally {
-    $("sae-status").textContent = "";
-    $("sae-picker").disabled = false;
+    return true;
+  } catch (e) {
+    fail(e);
+    peek("/api/info").then((i) => i && showInfo(i));
+    return false;
+  } finally {
+    $(status).textContent = "";
+    for (const id of ["sae-picker", "model-picker", "registry-load"]) $(id).disabled = false;
+  }
+}
+$("sae-picker").addEventListener("change", () => switchTo("/api/sae", { sae: $("sae-picker").value }, "sae-status"));
+$("model-picker").addEventListener("change", () => switchTo("/api/model", { model: $("model-picker").value }, "model-status"));
+
+// any SAE of the registry: searched as typed, downloaded into the Hub cache (its bar polled), then switched to
+const bytes = (n) => n >= 1e9 ? (n / 1e9).toFixed(2) + " GB" : n >= 1e6 ? (n / 1e6).toFixed(1) + " MB" : (n / 1e3).toFixed(1) + " kB";
+function showMatches(r) {
+  $("registry-results").innerHTML = r.matches.map((m) => '<option value="' + esc(m.id) + '">' + esc(m.id + " · " + m.model +
+    (m.l0 !== null ? " · L0 " + m.l0 : "")) + "</option>").join("");
+  $("registry-count").textContent = r.total + (r.total === 1 ? " SAE matches" : " SAEs match") + (r.total > r.matches.length ? " (the first " + r.matches.length + " listed)" : "");
+}
+peek("/api/registry?q=").then((r) => { if (r && r.enabled) { showMatches(r); $("registry").hidden = false; } });
+let searchTimer = 0, searched = 0;
+$("registry-search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(async () => {
+    const ticket = ++searched;
+    try {
+      const r = await api("/api/registry?q=" + encodeURIComponent($("registry-search").value));
+      if (ticket === searched) showMatches(r);
+    } catch (e) { fail(e); }
+  }, 150);
+});
+$("registry-load").addEventListener("click", async () => {
+  const sae = $("registry-results").value;
+  if (!sae) { fail(new Error("Pick an SAE in the list first")); return; }
+  $("pull-progress").value = 0;
+  $("pull-progress").style.display = "inline-block";
+  let polling = true;
+  const poll = async () => {
+    while (polling) {
+      const p = await peek("/api/sae-download").catch(() => undefined);
+      if (polling && p && p.sae === sae && p.bytes_total > 0) {
+        $("pull-progress").value = p.bytes_received / p.bytes_total;
+        $("pull-status").textContent = p.state === "running"
+          ? bytes(p.bytes_received) + " of " + bytes(p.bytes_total) + " in the cache"
+          : p.state === "done" ? "downloaded; loading…" : "";
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  poll();
+  try {
+    if (await switchTo("/api/sae", { sae }, "pull-status")) await loadSaes();
+  } finally {
+    polling = false;
+    $("pull-progress").style.display = "none";
+    $("pull-status").textContent = "";
   }
 });
 
@@ -192,6 +265,16 @@ function featureField(id) {
   const v = $(id).value.trim();
   return v ? v.split(",").map((s) => Number(s.trim())) : undefined;
 }
+const nextTable = (top, id) => '<table class="data"' + (id ? ' id="' + id + '"' : "") + ">" + top.map((t) => "<tr><td>" +
+  esc(JSON.stringify(t.token)) + "</td><td>" + pct(t.prob) + "</td></tr>").join("") + "</table>";
+// the listed features switched off at once: P(target) and the next tokens they leave
+function together(a) {
+  const t = a.together;
+  return '<div id="ablate-together"><p>All ' + t.features.length + " at once (" + t.features.join(", ") + '): P(target) <b id="p-together">' +
+    pct(t.probability) + "</b>, " + t.change.toFixed(2) + "% vs clean, " + t.change_from_spliced.toFixed(2) + "% vs spliced</p>" +
+    "<b>top next tokens with all " + t.features.length + " ablated (" + (a.error_term ? "with" : "without") + " the error term)</b>" +
+    nextTable(t.next_tokens, "together-tokens") + "</div>";
+}
 $("ablate-run").addEventListener("click", async () => {
   $("ablate-out").innerHTML = "running…";
   try {
@@ -205,9 +288,9 @@ $("ablate-run").addEventListener("click", async () => {
       '<table class="data" id="ablate-table"><tr><th>feature</th><th>activation</th><th>P(target) ablated</th><th>vs clean</th><th>vs spliced</th></tr>' +
       a.features.map((f) => '<tr data-feature="' + f.index + '"><td>' + f.index + "</td><td>" + f.activation.toFixed(3) + "</td><td>" +
         pct(f.probability) + "</td><td>" + f.change.toFixed(2) + "%</td><td>" + f.change_from_spliced.toFixed(2) + "%</td></tr>").join("") +
-      '</table><h3>Top next tokens</h3><div class="side" id="next-tokens">' + a.next_tokens.map((r) =>
-        '<div><b>' + esc(r.kind) + '</b><table class="data">' + r.top.map((t) => "<tr><td>" + esc(JSON.stringify(t.token)) +
-          "</td><td>" + pct(t.prob) + "</td></tr>").join("") + "</table></div>").join("") + "</div>";
+      '</table>' + (a.together ? together(a) : "") +
+      '<h3>Top next tokens</h3><div class="side" id="next-tokens">' + a.next_tokens.map((r) =>
+        '<div><b>' + esc(r.kind) + '</b>' + nextTable(r.top) + "</div>").join("") + "</div>";
   } catch (e) { $("ablate-out").innerHTML = ""; fail(e); }
 });
 
@@ -256,6 +339,15 @@ export function explorerPageHtml(saeLabel: string): string {
   const body = `<h1 id="title">SAE explorer: ${escapeHtml(saeLabel)}</h1>
 <p id="sae-switch" hidden><label for="sae-picker">SAE</label> <select id="sae-picker"></select>
 <span class="muted" id="sae-status"></span></p>
+<p id="model-switch" hidden><label for="model-picker">model</label> <select id="model-picker"></select>
+<span class="muted" id="model-status"></span></p>
+<details id="registry" hidden><summary>Another SAE from the registry (downloaded into the Hugging Face cache)</summary>
+<div class="row"><input id="registry-search" placeholder="words, e.g. gpt2-small res-jb 8" size="40" spellcheck="false">
+<span class="muted" id="registry-count"></span></div>
+<select id="registry-results" size="6"></select>
+<div class="row"><button id="registry-load">Download and switch</button>
+<progress id="pull-progress" max="1" value="0" style="display: none"></progress> <span class="muted" id="pull-status"></span></div>
+</details>
 <p class="muted" id="info"></p>
 <p id="error" role="alert"></p>
 <section id="encode-view">
@@ -284,7 +376,7 @@ export function explorerPageHtml(saeLabel: string): string {
 <div id="steer-out"></div>
 </section>
 <section id="ablate-view">
-<h2>Ablate: switch features off at every position and read P(target) at the last token</h2>
+<h2>Ablate: switch features off at every position, one by one and all together, and read P(target) at the last token</h2>
 <div class="row"><label>target token <input id="ablate-target" value=" the"></label>
 <label>features <input id="ablate-features" placeholder="e.g. 12,584 (empty: the last token's top 5)"></label>
 <label><input type="checkbox" id="ablate-error" checked> error term</label>

@@ -34,7 +34,10 @@ export interface ServeOptions {
   maxWaiting?: number;
   /** Stops the server. */
   signal?: AbortSignal;
-  /** The SAEs the page may switch between (labels given at start, never paths from the browser). @default {none} */
+  /**
+   * What the page may switch to: SAEs and models given at start (by label, never paths from the browser) and,
+   * where allowed, registry SAEs by RELEASE/SAE_ID. @default {none}
+   */
   saes?: SaeChoices;
 }
 

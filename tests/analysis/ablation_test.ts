@@ -60,6 +60,62 @@ for (const folder of ["sae-standard", "sae-topk"]) {
   );
 }
 
+Deno.test(
+  "ablateFeatures with together: the set ablated at once equals removing every f × W_dec[f] from the residual",
+  ORT,
+  async () => {
+    const model = await loadFixtureModel();
+    const sae = await SAE.load(`${FIXTURES}sae-standard`);
+    try {
+      const tokens: number[] = REFERENCE.prompt.tokens;
+      const target = model.toSingleToken(" Mary");
+      const { cache } = await model.runWithCache([tokens], { names: [HOOK], stopAtLayer: 3, returnType: "none" });
+      const d = sae.cfg.d_in, n = sae.cfg.d_sae;
+      const f = await sae.encode({ shape: [tokens.length, d], data: cache.get(HOOK)!.data }).read();
+      const last = tokens.length - 1;
+      const active = [...f.subarray(last * n, (last + 1) * n)].map((v, i) => [v, i]).filter(([v]) => v > 0);
+      const features = active.sort((a, b) => b[0] - a[0]).slice(0, 4).map(([, i]) => i);
+      const result = await ablateFeatures(model, sae, tokens, target, features, { together: true, topK: 5 });
+      const W = sae.W_dec.data;
+      const { logits } = await model.runWithHooks([tokens], {
+        fwdHooks: [[HOOK, (act) => {
+          for (const i of features) {
+            for (let p = 0; p < tokens.length; p++) {
+              for (let j = 0; j < d; j++) act.data[p * d + j] -= f[p * n + i] * W[i * d + j];
+            }
+          }
+        }]],
+      });
+      const vocab = model.cfg.dVocab;
+      const expected = probability(logits!.data, last, vocab, target);
+      const together = result.together!;
+      assertEquals(together.features, features);
+      assertEquals(Math.abs(together.probability - expected) / expected < 2e-3, true, `${together.probability}`);
+      assertEquals(together.change, 100 * (together.probability - result.baseline) / result.baseline);
+      assertEquals(together.changeFromSpliced, 100 * (together.probability - result.spliced) / result.spliced);
+      // the next tokens: the hand-ablated model's five most likely, most likely first
+      const row = Array.from(logits!.data.subarray(last * vocab, (last + 1) * vocab));
+      const byHand = row.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, i]) => i);
+      assertEquals(together.top.map((t) => t.id), byHand);
+      const probs = together.top.map((t) => t.prob);
+      assertEquals(probs, [...probs].sort((a, b) => b - a));
+      assertEquals(Math.abs(probs[0] - probability(logits!.data, last, vocab, byHand[0])) < 1e-4, true);
+      // one feature "together" is that feature alone; without together, no set
+      const one = await ablateFeatures(model, sae, tokens, target, features.slice(0, 1), { together: true });
+      assertEquals([one.together!.probability, one.together!.top.length], [one.features[0].probability, 10]);
+      assertEquals((await ablateFeatures(model, sae, tokens, target, features)).together, undefined);
+      let message = "";
+      await ablateFeatures(model, sae, tokens, target, features, { together: true, topK: 0 }).catch((e) =>
+        message = e.message
+      );
+      assertEquals(message, "Cannot list the next tokens as topK must be a positive integer: current value is 0");
+    } finally {
+      sae.destroy();
+      await model.dispose();
+    }
+  },
+);
+
 Deno.test("ablateFeatures refuses a feature index outside d_sae and a target outside the vocabulary", ORT, async () => {
   const model = await loadFixtureModel();
   const sae = await SAE.load(`${FIXTURES}sae-standard`);

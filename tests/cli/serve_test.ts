@@ -1,6 +1,7 @@
 // sae serve as a user runs it: flags checked before loading, then a subprocess serving the embedded SAE that
 // answers on the printed URL and stops cleanly on Ctrl-C (SIGINT).
 import { assertEquals } from "../_assert.ts";
+import { embeddedModel } from "../../core/embedded.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { runCli } from "./_run.ts";
 
@@ -24,8 +25,9 @@ Deno.test("sae serve --help describes the page and its safety rules; bad flags a
   }
 });
 
-Deno.test("sae serve prints its URL, answers there, switches between its --sae and stops on SIGINT", async () => {
+Deno.test("sae serve prints its URL, answers there, switches between its --sae and --model, stops on SIGINT", async () => {
   const [standard, topk] = [`${FIXTURES}sae-standard`, `${FIXTURES}sae-topk`];
+  const F32 = `${FIXTURES}gpt2-sotu-tiny`, EMBEDDED_MODEL = embeddedModel();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -40,6 +42,10 @@ Deno.test("sae serve prints its URL, answers there, switches between its --sae a
       standard,
       "--sae",
       topk,
+      "--model",
+      EMBEDDED_MODEL,
+      "--model",
+      F32,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -63,6 +69,20 @@ Deno.test("sae serve prints its URL, answers there, switches between its --sae a
       body: JSON.stringify({ sae: topk }),
     });
     assertEquals((await switched.json()).architecture, "topk");
+    // every SAE on the first --model; the page picks the other
+    assertEquals(await (await fetch(`${url}api/models`)).json(), {
+      current: EMBEDDED_MODEL,
+      choices: [EMBEDDED_MODEL, F32],
+    });
+    const model = await fetch(`${url}api/model`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: F32 }),
+    });
+    assertEquals([(await model.json()).model, (await (await fetch(`${url}api/saes`)).json()).current], [F32, topk]);
+    // and the registry is offered
+    const registry = await (await fetch(`${url}api/registry?q=gpt2-small-res-jb`)).json();
+    assertEquals([registry.enabled, registry.total > 0], [true, true]);
   } finally {
     child.kill("SIGINT");
     await lines.cancel();

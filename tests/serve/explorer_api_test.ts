@@ -105,7 +105,7 @@ Deno.test("/api/steer generates with and without the feature as steer() does", O
 });
 
 Deno.test(
-  "/api/ablate gives P(target) per ablated feature and the top next tokens, as ablateFeatures() does",
+  "/api/ablate gives P(target) per ablated feature and all together, and the top next tokens, as ablateFeatures() does",
   ORT,
   async () => {
     await withExplorer({}, async (server, { sae, model }) => {
@@ -116,6 +116,8 @@ Deno.test(
         const features = enc.top[last].map((f) => f.index);
         const direct = await ablateFeatures(model, sae, enc.tokens, model.toSingleToken(" is"), features, {
           errorTerm,
+          together: true,
+          topK: 5,
         });
         assertEquals(a.features.map((f: { index: number }) => f.index), features);
         assertEquals(
@@ -130,9 +132,25 @@ Deno.test(
         ]);
         assertEquals(a.next_tokens.map((r: { kind: string }) => r.kind), ["model", "spliced", "error term"]);
         assertEquals(a.next_tokens.every((r: { top: unknown[] }) => r.top.length === 5), true);
+        // the listed features at once, and the next tokens they leave
+        const together = direct.together!;
+        assertEquals(a.together, {
+          features,
+          probability: together.probability,
+          change: together.change,
+          change_from_spliced: together.changeFromSpliced,
+          next_tokens: together.top.map((t) => ({ token: model.toString([t.id]), prob: t.prob })),
+        });
       }
       const chosen = await post(server.base, "/api/ablate", { text: TEXT, target: " is", features: [3, 9] });
       assertEquals(chosen.features.map((f: { index: number }) => f.index), [3, 9]);
+      assertEquals([chosen.together.features, chosen.together.next_tokens.length], [[3, 9], 10]);
+      const enc = await encodeText(model, sae, TEXT, { top: 1 });
+      const both = await ablateFeatures(model, sae, enc.tokens, model.toSingleToken(" is"), [3, 9], { together: true });
+      assertEquals(chosen.together.probability, both.together!.probability);
+      // one feature: nothing to ablate together
+      const one = await post(server.base, "/api/ablate", { text: TEXT, target: " is", features: [3] });
+      assertEquals(one.together, null);
     });
   },
 );

@@ -1,14 +1,17 @@
 // Uses the explorer in headless Chromium (Debian's `chromium`, driven by playwright-core) as a researcher would:
-// types a text, reads the tokens and their features, opens a feature's dashboard, steers, ablates, attributes and
-// compares. The time
-// from the last keystroke to the features shown is measured and kept, with a screenshot of each view, in
-// out/test-artifacts/.
+// types a text, reads the tokens and their features, opens a feature's dashboard, steers, ablates (one by one and
+// together), attributes and compares; switches SAE (given at start, and from the registry through a Hub-like server,
+// with its download's progress) and model. The time from the last keystroke to the features shown is measured and
+// kept, with a screenshot of each view, in out/test-artifacts/.
 import { chromium } from "playwright-core";
 import { encodeText } from "../../core/analysis/encode_text.ts";
 import { ENCODE_DEBOUNCE_MS } from "../../core/serve/explorer_page.ts";
 import { assertEquals } from "../_assert.ts";
 import { SAE } from "../../core/sae/sae.ts";
 import type { ExplorerSession } from "../../core/serve/explorer_api.ts";
+import type { SessionPick } from "../../core/serve/explorer_sessions.ts";
+import { loadSaeAndModel } from "../../core/analysis/load_sae_and_model.ts";
+import { withHubEnv } from "../hub/_hub_env.ts";
 import { FIXTURES } from "../_fixtures.ts";
 import { embeddedSession, ORT, withExplorer } from "./_explorer.ts";
 
@@ -104,6 +107,13 @@ Deno.test(
         assertEquals(await tab.locator("#ablate-table tr[data-feature]").count(), Math.min(5, enc.l0.at(-1)!));
         assertEquals(await tab.locator("#next-tokens > div").count(), 3);
         assertEquals(/^\d/.test((await tab.textContent("#p-clean"))!), true);
+        // the same features all at once, and the next tokens they leave
+        const n = Math.min(5, enc.l0.at(-1)!);
+        if (n > 1) {
+          assertEquals((await tab.textContent("#ablate-together p"))!.startsWith(`All ${n} at once (`), true);
+          assertEquals(/^\d/.test((await tab.textContent("#p-together"))!), true);
+          assertEquals(await tab.locator("#together-tokens tr").count(), 10);
+        }
         await tab.locator("#ablate-view").screenshot({ path: `${ARTIFACTS}serve-ablate.png` });
 
         // attribute " is" to the last token's features; compare two prompts
@@ -168,3 +178,97 @@ Deno.test("sae serve's page switches to another SAE given at start and encodes w
     }
   });
 });
+
+Deno.test(
+  "sae serve's page downloads a registry SAE with a progress bar, switches to it, and switches model",
+  ORT,
+  async () => {
+    const F32 = `${FIXTURES}gpt2-sotu-tiny`, PYTHIA = `${FIXTURES}families/pythia/model`;
+    const ID = "gpt2-small-res-jb/blocks.2.hook_resid_pre";
+    const read = (file: string) => Deno.readFile(`${FIXTURES}sae-topk/${file}`);
+    const weights = await read("sae_weights.safetensors");
+    const repo = {
+      commit: "0123456789abcdef0123456789abcdef01234567",
+      files: {
+        "blocks.2.hook_resid_pre/cfg.json": await read("cfg.json"),
+        "blocks.2.hook_resid_pre/sae_weights.safetensors": weights,
+      },
+    };
+    await withHubEnv({ "jbloom/GPT2-Small-SAEs-Reformatted": repo }, async (hub) => {
+      // the weights trickle in over about a second, so the bar shows
+      hub.hook = (req, url) => {
+        if (!url.pathname.startsWith("/cdn/") || req.method !== "GET") return undefined;
+        const step = Math.ceil(weights.length / 10);
+        let at = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull: async (c) => {
+            await new Promise((r) => setTimeout(r, 100));
+            c.enqueue(weights.slice(at, at + step));
+            at += step;
+            if (at >= weights.length) c.close();
+          },
+        });
+        return new Response(body, { headers: { "content-length": String(weights.length) } });
+      };
+      let served: ExplorerSession | undefined; // the session served first, whose dataset the others read
+      const load = async (label: string, pick: SessionPick): Promise<ExplorerSession> => {
+        const model = pick.model === "embedded" ? undefined : pick.model;
+        const loaded = await loadSaeAndModel(pick.pulled ?? (label === "embedded" ? undefined : label), { model });
+        return { ...served!, ...loaded, saeLabel: label, modelLabel: pick.model ?? "embedded" };
+      };
+      const saes = { labels: ["embedded"], models: ["embedded", F32, PYTHIA], registry: true, load };
+      await withExplorer({ saes }, async (server, session) => {
+        served = session;
+        const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+        try {
+          const tab = await browser.newPage({ viewport: { width: 1200, height: 700 } });
+          const errors: string[] = [];
+          tab.on("pageerror", (e) => errors.push(String(e)));
+          await tab.goto(server.url);
+          await tab.locator("#text").fill(TEXT);
+          await tab.locator(`#tokens[data-text=${JSON.stringify(TEXT)}]`).waitFor({ state: "attached" });
+
+          // a model the SAE does not fit is refused, with why; the picker goes back
+          await tab.locator("#model-switch").waitFor();
+          assertEquals(await tab.locator("#model-picker option").allTextContents(), ["embedded", F32, PYTHIA]);
+          await tab.selectOption("#model-picker", PYTHIA);
+          await tab.locator("#error", {
+            hasText: "The SAE's d_in is 128 but the model's blocks.2.hook_resid_pre has width 64",
+          })
+            .waitFor();
+          await tab.locator("#info", { hasText: "of embedded;" }).waitFor();
+          assertEquals(await tab.inputValue("#model-picker"), "embedded");
+          await tab.selectOption("#model-picker", F32);
+          await tab.locator("#info", { hasText: `of ${F32};` }).waitFor();
+
+          // the registry: search, pick, download with the bar, switch
+          await tab.locator("#registry summary").click();
+          await tab.locator("#registry-search").fill("res-jb blocks.2.hook_resid_pre");
+          await tab.locator(`#registry-results option[value="${ID}"]`).waitFor({ state: "attached" });
+          await tab.selectOption("#registry-results", ID);
+          await tab.click("#registry-load");
+          await tab.locator("#pull-status", { hasText: " in the cache" }).waitFor();
+          assertEquals(await tab.locator("#pull-progress").isVisible(), true);
+          await tab.locator("#registry").screenshot({ path: `${ARTIFACTS}serve-registry.png` });
+          await tab.locator("#info", { hasText: `topk SAE ${ID}` }).waitFor();
+          assertEquals(await tab.locator("#pull-progress").isVisible(), false);
+          assertEquals(await tab.locator("#sae-picker option").allTextContents(), ["embedded", ID]);
+          assertEquals(await tab.inputValue("#sae-picker"), ID);
+          // the model picked stays: the registry SAE runs on it, and the text is encoded again with it
+          assertEquals((await tab.textContent("#info"))!.includes(`of ${F32};`), true);
+          const direct = await loadSaeAndModel(`${FIXTURES}sae-topk`, { model: F32 });
+          try {
+            const enc = await encodeText(direct.model, direct.sae, TEXT, { top: 3 });
+            await tab.locator('[data-l0="1"]', { hasText: new RegExp(`^L0 ${enc.l0[1]}$`) }).waitFor();
+          } finally {
+            direct.sae.destroy();
+            await direct.model.dispose();
+          }
+          assertEquals(errors, []);
+        } finally {
+          await browser.close();
+        }
+      });
+    });
+  },
+);
