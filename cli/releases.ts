@@ -6,6 +6,7 @@
 
 import { type Release, RELEASES, RELEASES_SOURCE, type ReleaseSae } from "../core/sae/releases.ts";
 import { releaseSaeHook } from "../core/sae/release_hooks.ts";
+import { matchesWords } from "../core/sae/registry_search.ts";
 import { findModelRepo } from "../core/lm/model_source.ts";
 import { parseFlags, UsageError } from "./_usage.ts";
 
@@ -46,8 +47,7 @@ function matches(values: { model?: string; hook?: string }, words: string[]): Ma
     const saes = release.saes.filter((sae) => {
       const hook = releaseSaeHook(release, sae);
       if (values.hook !== undefined && !hook?.includes(values.hook)) return false;
-      const text = [name, release.repo_id, release.model, sae.id, hook, sae.neuronpedia].join(" ").toLowerCase();
-      return words.every((w) => text.includes(w));
+      return matchesWords(name, release, sae, words);
     });
     if (saes.length > 0) out.push({ name, release, saes });
   }

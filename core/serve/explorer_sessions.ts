@@ -14,7 +14,7 @@ import type { PulledSae } from "../sae/pretrained.ts";
 import { type Endpoint, explorerApi, type ExplorerLimits, type ExplorerSession } from "./explorer_api.ts";
 import { HttpError } from "./http_error.ts";
 import { RegistryDownload, registryId } from "./registry_download.ts";
-import { searchRegistry } from "./registry_search.ts";
+import { searchRegistry } from "../sae/registry_search.ts";
 import type { RunQueue } from "./run_queue.ts";
 
 /** How the page's pick is loaded, beside its SAE label. */

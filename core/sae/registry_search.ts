@@ -1,12 +1,36 @@
 /**
- * Searching the registry of pretrained SAEs for the explorer's picker, as `sae releases WORDS...` does: the
- * SAEs whose release, repo, model, id, hook or Neuronpedia id contain every word.
+ * Searching the registry of pretrained SAEs by words (`sae releases WORDS...`, the explorer's picker): the SAEs
+ * whose release, repo, model, id, hook or Neuronpedia id contain every word.
  *
  * @module
  */
 
-import { releaseSaeHook } from "../sae/release_hooks.ts";
-import { RELEASES } from "../sae/releases.ts";
+import { releaseSaeHook } from "./release_hooks.ts";
+import { type Release, RELEASES, type ReleaseSae } from "./releases.ts";
+
+/**
+ * Whether a registry SAE's release, repo, model, id, hook or Neuronpedia id contain every one of `words` (lower
+ * case; no words match every SAE).
+ *
+ * @example
+ * ```ts
+ * import { matchesWords } from "./registry_search.ts";
+ * import { RELEASES } from "./releases.ts";
+ * const release = RELEASES["gpt2-small-res-jb"];
+ * console.log(matchesWords("gpt2-small-res-jb", release, release.saes[8], ["blocks.8"])); // true
+ * ```
+ *
+ * @param name The release's name.
+ * @param release The release.
+ * @param sae One of its SAEs.
+ * @param words Lower-case words.
+ * @returns Whether all are found.
+ */
+export function matchesWords(name: string, release: Release, sae: ReleaseSae, words: readonly string[]): boolean {
+  const text = [name, release.repo_id, release.model, sae.id, releaseSaeHook(release, sae), sae.neuronpedia]
+    .join(" ").toLowerCase();
+  return words.every((w) => text.includes(w));
+}
 
 /** One registry SAE the search found. */
 export interface RegistryMatch {
@@ -52,16 +76,14 @@ export function searchRegistry(query: string, limit: number): RegistrySearch {
   let total = 0;
   for (const [name, release] of Object.entries(RELEASES)) {
     for (const sae of release.saes) {
-      const hook = releaseSaeHook(release, sae);
-      const text = [name, release.repo_id, release.model, sae.id, hook, sae.neuronpedia].join(" ").toLowerCase();
-      if (!words.every((w) => text.includes(w))) continue;
+      if (!matchesWords(name, release, sae, words)) continue;
       total++;
       if (matches.length < limit) {
         matches.push({
           id: `${name}/${sae.id}`,
           model: release.model,
           repo: release.repo_id,
-          hook,
+          hook: releaseSaeHook(release, sae),
           l0: sae.l0,
           neuronpedia: sae.neuronpedia,
         });
