@@ -13,7 +13,7 @@ import { listItems, parseFlags, positiveInt, UsageError, wholeNumber } from "./_
 
 /** Help text of `sae ablate`. */
 export const ABLATE_HELP =
-  `Usage: sae ablate [--sae S] [--model M] --target TOKEN [--features I,J,...|--top N] [--no-error-term] [--json] TEXT
+  `Usage: sae ablate [--sae S] [--model M] --target TOKEN [--features I,J,...|--top N] [--together] [--no-error-term] [--json] TEXT
 
 Splice the SAE in at its hook with one feature zeroed at every position, for each chosen feature, and
 report P(TOKEN) at the last position and its change. With the error term (default) the spliced output is
@@ -29,8 +29,11 @@ ${SAE_HELP}
   --top N             ablate the N features most active at the last position (default 5)
   --error-term        add the reconstruction error x − x̂ back (the default)
   --no-error-term     leave the reconstruction error out
+  --together          also zero all the chosen features at once, and list the 10 likeliest next tokens then
   --json              print JSON: target, baseline, spliced, error_term, features [{"index", "activation",
-                      "probability", "change" (vs clean), "change_from_spliced"}]
+                      "probability", "change" (vs clean), "change_from_spliced"}], with --together
+                      "together" {"features", "probability", "change", "change_from_spliced", "top" [{"id",
+                      "token", "prob"}]}
   -h, --help          show this help`;
 
 /**
@@ -52,6 +55,7 @@ export async function ablate(args: string[]): Promise<number> {
     top: { type: "string" },
     "error-term": { type: "boolean" },
     "no-error-term": { type: "boolean" },
+    together: { type: "boolean" },
     json: { type: "boolean" },
   });
   if (values.help) {
@@ -87,8 +91,13 @@ export async function ablate(args: string[]): Promise<number> {
     const progress = new Progress("ablate", features.length, "features");
     const result = await ablateFeatures(model, sae, encoded.tokens, target, features, {
       errorTerm,
+      together: values.together,
       onProgress: (done) => progress.update(done, 0),
     });
+    const together = result.together && {
+      ...result.together,
+      top: result.together.top.map((t) => ({ ...t, token: model.toString([t.id]) })),
+    };
     const strongest = [...result.features].sort((a, b) => a.changeFromSpliced - b.changeFromSpliced)[0];
     progress.done(
       `P clean ${p(result.baseline)}, spliced ${p(result.spliced)}; largest drop: feature ${strongest.index} ${
@@ -100,6 +109,9 @@ export async function ablate(args: string[]): Promise<number> {
     if (values.json) {
       console.log(JSON.stringify({
         ...result,
+        together: together && (({ changeFromSpliced, ...t }) => ({ ...t, change_from_spliced: changeFromSpliced }))(
+          together,
+        ),
         error_term: errorTerm,
         features: result.features.map(({ changeFromSpliced, ...f }) => ({
           ...f,
@@ -134,6 +146,15 @@ export async function ablate(args: string[]): Promise<number> {
       }
       console.log(
         "  vs spliced: the feature's own effect; vs clean also counts the reconstruction error left out",
+      );
+    }
+    if (together) {
+      console.log(
+        `all ${together.features.length} at once: P(target) ${p(together.probability)} (${
+          pct(together.change)
+        } vs clean, ${pct(together.changeFromSpliced)} vs spliced); next tokens ${
+          together.top.map((t) => `${JSON.stringify(t.token)} ${p(t.prob)}`).join(", ")
+        }`,
       );
     }
     return 0;

@@ -162,6 +162,7 @@ Deno.test("sae ablate: --top N ablates the N features most active at the last po
     " Mary",
     "--top",
     "3",
+    "--together",
     "--json",
     PROMPT,
   ]);
@@ -169,6 +170,14 @@ Deno.test("sae ablate: --top N ablates the N features most active at the last po
   type F = { index: number };
   assertEquals(out.features.map((f: F) => f.index), enc.features.at(-1).map((f: F) => f.index));
   assertEquals(out.error_term, true);
+  // --together: the three zeroed at once, with the likeliest next tokens then
+  assertEquals(out.together.features, out.features.map((f: F) => f.index));
+  assertEquals(out.together.top.length, 10);
+  assertEquals(typeof out.together.top[0].token, "string");
+  assertEquals(
+    Math.abs(out.together.change - 100 * (out.together.probability - out.baseline) / out.baseline) < 1e-9,
+    true,
+  );
   assertEquals(Math.abs(out.spliced - out.baseline) / out.baseline < 1e-3, true);
   const plain = await json([
     "ablate",
@@ -191,6 +200,20 @@ Deno.test("sae ablate: --top N ablates the N features most active at the last po
     ["ablate", ...FIXTURE_SAE("sae-standard"), "--target", " Mary", "--features", "459", "--no-error-term", PROMPT],
   );
   assertEquals(table.stdout.includes("P(target)  vs spliced  vs clean"), true, table.stdout);
+  // one feature "together" is that feature alone
+  const one = await json([
+    "ablate",
+    ...FIXTURE_SAE("sae-standard"),
+    "--target",
+    " Mary",
+    "--features",
+    "459",
+    "--no-error-term",
+    "--together",
+    "--json",
+    PROMPT,
+  ]);
+  assertEquals(Math.abs(one.together.probability - f.probability) <= 1e-6 * f.probability, true);
 });
 
 Deno.test("sae steer: strength 0 gives the baseline; a strong direction changes it", ORT, async () => {
