@@ -38,6 +38,23 @@ fn standard(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
   dpre[i] = g;
 }
 
+// Standard with lp_norm p ≠ 1: the L1 gradient c1 · col scaled per element by the sparsity term's
+// factor (w / ‖w‖_p)^(p−1) (train_lp_norm.wgsl); otherwise as `standard`.
+@group(0) @binding(8) var<storage, read> lp_factors: array<f32>;
+
+@compute @workgroup_size(64)
+fn standard_lp(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat(gid, nwg);
+  if (i >= p.count) {
+    return;
+  }
+  var g = select(0.0, t[i] + p.c1 * col[i % p.cols] * lp_factors[i], acts[i] > 0.0);
+  if (p.flag != 0u) {
+    g += t2[i] * pre[i];
+  }
+  dpre[i] = g;
+}
+
 // TopK family: gradient flows to kept latents; AuxK (flag) to the selected dead ones (pre = aux acts).
 @compute @workgroup_size(64)
 fn topk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -1,6 +1,6 @@
 // Per-column sums over the rows of [rows, cols], one invocation per column, summed in row order
-// (bit-reproducible). mode 0: values; 1: count of values > 0; 2: sum of ReLU(values). Also a
-// matrix-vector product, summed the same way.
+// (bit-reproducible). mode 0: values; 1: count of values > 0; 2: sum of ReLU(values). Also the
+// column sums of an elementwise product, and a matrix-vector product, summed the same way.
 
 struct Params {
   rows: u32,
@@ -53,4 +53,21 @@ fn matvec(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     s += matrix[i * p.cols + j] * v[j];
   }
   y[i] -= s;
+}
+
+// sums[j] += Σ_r v[r, j] · factors[r, j]: the standard SAE's per-latent sums with lp_norm ≠ 1
+// (f times the sparsity term's factor).
+@group(0) @binding(5) var<storage, read> factors: array<f32>;
+
+@compute @workgroup_size(64)
+fn products(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * 64u;
+  if (j >= p.cols) {
+    return;
+  }
+  var s = 0.0;
+  for (var r = 0u; r < p.rows; r++) {
+    s += v[r * p.cols + j] * factors[r * p.cols + j];
+  }
+  sums[j] += s;
 }

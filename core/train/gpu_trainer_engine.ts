@@ -100,7 +100,10 @@ export class GpuTrainerEngine implements TrainerEngine {
   #scratchFor(rows: number): Scratch {
     if (this.#scratch && this.#scratch.rows >= rows) return this.#scratch;
     if (this.#scratch) destroyScratch(this.#scratch);
-    this.#scratch = allocateScratch(this.#gpu, this.#cfg, rows, this.#widths, this.#wMag !== undefined);
+    this.#scratch = allocateScratch(this.#gpu, this.#cfg, rows, this.#widths, {
+      magnitude: this.#wMag !== undefined,
+      lpFactors: this.#cfg.lp_norm !== 1,
+    });
     return this.#scratch;
   }
 

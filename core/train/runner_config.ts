@@ -270,5 +270,10 @@ function checkRanges(cfg: RunnerConfig & SaeTrainingConfig, where: string): void
       `${where}: scale_sparsity_penalty_by_decoder_norm false is implemented for the standard architecture only: current architecture is ${cfg.architecture}`,
     );
   }
+  if (cfg.lp_norm !== 1 && cfg.architecture !== "standard") {
+    throw new RangeError(
+      `${where}: lp_norm ${cfg.lp_norm} is implemented for the standard architecture only (the others' sparsity terms take no p): current architecture is ${cfg.architecture}`,
+    );
+  }
   levelWidths(cfg);
 }

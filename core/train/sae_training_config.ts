@@ -55,7 +55,7 @@ export interface SaeTrainingValues {
   normalize_sae_decoder: boolean;
   /** SAELens before 6: the sparsity term weights each latent by its decoder row's norm. */
   scale_sparsity_penalty_by_decoder_norm: boolean;
-  /** SAELens before 6: p of the sparsity term's norm. */
+  /** p of the standard SAE's sparsity term, a per-token p-norm of the weighted features (SAELens's `lp_norm`). */
   lp_norm: number;
 }
 
@@ -89,11 +89,6 @@ export const SAE_TRAINING_SETTINGS: SettingsOf<SaeTrainingValues> = {
   scale_sparsity_penalty_by_decoder_norm: setting(
     true,
     "sparsity term on f x |W_dec row| (SAELens 6); false: a plain L1 on f (standard)",
-  ),
-  lp_norm: setting(
-    1,
-    "p of the sparsity norm: 1 (the L1 of SAELens's standard SAE; others are not implemented)",
-    (v) => v === 1 ? undefined : "1 (other p are not implemented here)",
   ),
   ...STANDARD_SETTINGS,
   ...TOPK_SETTINGS,

@@ -103,6 +103,8 @@ export function stepResult(r: StepReadback): StepResult {
   let firedTotal = 0;
   for (let j = 0; j < dSae; j++) firedTotal += r.fired[j];
   if (r.arch.sparsity === "l1_decoder_norm") {
+    // λ/batch · Σ_b Σ_j f_bj ‖W_dec,j‖; with lp_norm p ≠ 1 the sums carry each f's factor (w / ‖w‖_p)^(p−1), and
+    // Σ_j w_j · (w_j / ‖w‖_p)^(p−1) = ‖w‖_p: the same dot gives λ/batch · Σ_b ‖w_b‖_p
     let weighted = 0;
     for (let j = 0; j < dSae; j++) weighted += r.actSums[j] * r.norms[j];
     losses.l1_loss = r.lambdaPerRow * weighted;

@@ -22,14 +22,15 @@ export interface Scratch extends StepBuffers {
  *
  * @example
  * ```ts ignore
- * const scratch = allocateScratch(gpu, cfg, 4096, [cfg.d_sae], false);
+ * const scratch = allocateScratch(gpu, cfg, 4096, [cfg.d_sae], { magnitude: false, lpFactors: false });
  * ```
  *
  * @param gpu The device.
  * @param sizes The SAE's d_in and d_sae.
  * @param rows Rows per micro-batch.
  * @param widths Matryoshka levels (one: d_sae).
- * @param magnitude Whether the architecture has a magnitude path (gated).
+ * @param needs Whether the architecture has a magnitude path (gated), and whether its sparsity term takes per-element
+ *   factors (standard with lp_norm ≠ 1).
  * @returns The buffers.
  */
 export function allocateScratch(
@@ -37,7 +38,7 @@ export function allocateScratch(
   sizes: { d_in: number; d_sae: number },
   rows: number,
   widths: number[],
-  magnitude: boolean,
+  needs: { magnitude: boolean; lpFactors: boolean },
 ): Scratch {
   const { d_in: dIn, d_sae: dSae } = sizes;
   const wide = (label: string) => emptyBuffer(gpu, rows * dSae * 4, label);
@@ -47,7 +48,7 @@ export function allocateScratch(
     x: narrow("x"),
     xin: narrow("sae_in"),
     pre: wide("hidden_pre"),
-    preMag: magnitude ? wide("pi_mag") : undefined,
+    preMag: needs.magnitude ? wide("pi_mag") : undefined,
     acts: wide("feature_acts"),
     dActs: wide("d feature_acts"),
     auxActs: wide("auxiliary acts"),
@@ -60,7 +61,8 @@ export function allocateScratch(
     auxOut: narrow("auxiliary out"),
     dAuxOut: narrow("d auxiliary out"),
     thresholds: emptyBuffer(gpu, rows * 4, "thresholds"),
-    dWMag: magnitude ? emptyBuffer(gpu, dIn * dSae * 4, "d W_mag") : undefined,
+    dWMag: needs.magnitude ? emptyBuffer(gpu, dIn * dSae * 4, "d W_mag") : undefined,
+    lpFactors: needs.lpFactors ? wide("lp_norm factors") : undefined,
   };
 }
 

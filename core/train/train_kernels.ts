@@ -18,6 +18,7 @@ import residualWgsl from "../../shaders/train_residual.wgsl" with { type: "text"
 import optimizerWgsl from "../../shaders/train_optimizer.wgsl" with { type: "text" };
 import decoderRowsWgsl from "../../shaders/train_decoder_rows.wgsl" with { type: "text" };
 import gatedMagnitudeWgsl from "../../shaders/train_gated_magnitude.wgsl" with { type: "text" };
+import lpNormWgsl from "../../shaders/train_lp_norm.wgsl" with { type: "text" };
 
 const kernel = (name: string, code: string) => (entryPoint = "main"): KernelSpec => ({
   sources: [{ name, code }],
@@ -31,10 +32,12 @@ const ACT = kernel("train_activation", activationWgsl);
 const BACKWARD = kernel("train_backward", backwardWgsl);
 const REDUCE = kernel("train_reduce", reduceWgsl)();
 const MATVEC = kernel("train_reduce", reduceWgsl)("matvec");
+const PRODUCTS = kernel("train_reduce", reduceWgsl)("products");
 const RESIDUAL = kernel("train_residual", residualWgsl);
 const OPTIMIZER = kernel("train_optimizer", optimizerWgsl);
 const DECODER = kernel("train_decoder_rows", decoderRowsWgsl);
 const GATED_MAGNITUDE = kernel("train_gated_magnitude", gatedMagnitudeWgsl)();
+const LP_NORM = kernel("train_lp_norm", lpNormWgsl)();
 
 /** Shape and strides of C (+)= A·B in `matmul.wgsl` (B's offset and stride in floats, multiples of 4). */
 export interface MatmulShape {
@@ -162,6 +165,47 @@ export class TrainKernels {
   }
 
   /**
+   * `out += Σ_rows v ⊙ factors` per column (`train_reduce.wgsl` products), summed in row order.
+   *
+   * @param enc The encoder.
+   * @param b Rows × cols `v` and `factors`, and `out` (one value per column).
+   * @param size Rows and columns.
+   */
+  columnProducts(
+    enc: GPUCommandEncoder,
+    b: { v: GPUBuffer; factors: GPUBuffer; out: GPUBuffer },
+    size: { rows: number; cols: number },
+  ): void {
+    const params = new Uint32Array([size.rows, size.cols, 0, 1]);
+    dispatch(
+      this.#gpu,
+      enc,
+      PRODUCTS,
+      params,
+      [b.v, b.out, undefined, undefined, b.factors],
+      elementwiseGroups(size.cols),
+    );
+  }
+
+  /**
+   * The standard SAE's sparsity factors for lp_norm `p` ≠ 1 (`train_lp_norm.wgsl`): per row of w = acts · col,
+   * (w / ‖w‖_p)^(p−1) elementwise, one workgroup per row.
+   *
+   * @param enc The encoder.
+   * @param u `rows` and the norm's `p`.
+   * @param b `acts` [rows, d_sae], `col` [d_sae] (the decoder norms, or ones), `factors` [rows, d_sae].
+   */
+  lpFactors(
+    enc: GPUCommandEncoder,
+    u: { rows: number; p: number },
+    b: { acts: GPUBuffer; col: GPUBuffer; factors: GPUBuffer },
+  ): void {
+    const params = new Uint32Array([u.rows, this.#dSae, 0]);
+    new Float32Array(params.buffer)[2] = u.p;
+    dispatch(this.#gpu, enc, LP_NORM, params, [b.acts, b.col, b.factors], [u.rows, 1]);
+  }
+
+  /**
    * `out −= W · dBias` per input dimension (`train_reduce.wgsl` matvec): b_dec's share of an encoder bias gradient
    * when the input is x − b_dec.
    *
@@ -252,13 +296,13 @@ export class TrainKernels {
    * ∂loss/∂hidden_pre of an architecture (`train_backward.wgsl` entry), over `count` elements.
    *
    * @param enc The encoder.
-   * @param entry standard, topk, jumprelu or gated.
+   * @param entry standard (standard_lp with lp_norm ≠ 1), topk, jumprelu or gated.
    * @param u `count`, coefficients `c1`, `c2`, and `flag` (an auxiliary term's gradient to add).
    * @param b Buffers by the WGSL's names.
    */
   backward(
     enc: GPUCommandEncoder,
-    entry: "standard" | "topk" | "jumprelu" | "gated",
+    entry: "standard" | "standard_lp" | "topk" | "jumprelu" | "gated",
     u: { count: number; c1: number; c2: number; flag: number },
     b: {
       acts?: GPUBuffer;
@@ -268,6 +312,7 @@ export class TrainKernels {
       col?: GPUBuffer;
       dPre: GPUBuffer;
       dSecond?: GPUBuffer;
+      lpFactors?: GPUBuffer;
     },
   ): void {
     const params = new Uint32Array([u.count, this.#dSae, 0, 0, u.flag]);
@@ -277,7 +322,7 @@ export class TrainKernels {
       enc,
       BACKWARD(entry),
       params,
-      [b.acts, b.pre, b.dActs, b.dAux, b.col, b.dPre, b.dSecond],
+      [b.acts, b.pre, b.dActs, b.dAux, b.col, b.dPre, b.dSecond, b.lpFactors],
       elementwiseGroups(u.count),
     );
   }

@@ -56,6 +56,8 @@ export interface StepBuffers {
   thresholds: GPUBuffer;
   /** Gated's ∂W_mag [d_in, d_sae]. */
   dWMag?: GPUBuffer;
+  /** Standard with lp_norm p ≠ 1: each element's sparsity factor (w / ‖w‖_p)^(p−1), w = f · ‖W_dec,i‖ [rows, d_sae]. */
+  lpFactors?: GPUBuffer;
 }
 
 /** The kept-latent lists of a sparse step (TopK family): the features', and AuxK's. */
@@ -92,7 +94,10 @@ export interface StepContext {
   deadCount: number;
   /** Each latent's decoder row norm at the start of the step. */
   norms: GPUBuffer;
-  /** Per-latent sums of the activations the sparsity term weights (summed over micro-batches). */
+  /**
+   * Per-latent sums of the activations the sparsity term weights (summed over micro-batches); standard with lp_norm
+   * p ≠ 1: of each activation times its factor (w / ‖w‖_p)^(p−1), so that their dot with the norms is Σ_b ‖w_b‖_p.
+   */
   actSums: GPUBuffer;
   /** BatchTopK's smallest kept value, as float bits for `atomicMin`. */
   minPositive: GPUBuffer;

@@ -170,6 +170,16 @@ testInDir("sae train writes a SAELens v6 folder, sparsity, metrics with SAELens 
   assert(report.includes("<polyline") && report.includes("log10 feature density"));
 });
 
+testInDir("sae train --lp-norm trains a standard SAE on the p-norm and records it in runner_cfg.json", async (dir) => {
+  const config = await writeConfig(dir, smallRun(dir, { architecture: "standard", device: "cpu" }));
+  const r = await runCli(["train", "--config", config, "--lp-norm", "2"]);
+  assertEquals(r.code, 0, r.stderr);
+  const runner = JSON.parse(await Deno.readTextFile(join(dir, "ck", "final", "runner_cfg.json")));
+  assertEquals([runner.architecture, runner.lp_norm], ["standard", 2]);
+  const lines = await readMetrics(dir);
+  assert(lines.every((l) => Number.isFinite(l["losses/l1_loss"]) && l["losses/l1_loss"] > 0));
+});
+
 for (const device of ["cpu", "webgpu"]) {
   testInDir(
     `sae train --resume on ${device} after kill -9 gives weights identical to an uninterrupted run`,
@@ -426,7 +436,11 @@ testInDir("sae train refuses SAELens fields it does not implement and accepts th
     [{ hook_head_index: 3 }, /field hook_head_index is 3, which this trainer does not implement/],
     [{ normalize_activations: "layer_norm" }, /field normalize_activations is "layer_norm": expected one of none/],
     [{ dtype: "bfloat16" }, /field dtype is "bfloat16", which this trainer does not implement/],
-    [{ lp_norm: 2 }, /field lp_norm is 2: expected 1 \(other p are not implemented here\)/],
+    [{ lp_norm: 0.5 }, /field lp_norm is 0.5: expected a number >= 1 \(p of the sparsity term's norm\)/],
+    [
+      { lp_norm: 2, architecture: "topk" },
+      /lp_norm 2 is implemented for the standard architecture only .*: current architecture is topk/,
+    ],
     [
       { scale_sparsity_penalty_by_decoder_norm: false, architecture: "gated" },
       /scale_sparsity_penalty_by_decoder_norm false is implemented for the standard architecture only/,

@@ -107,7 +107,12 @@ export function referenceLoss(params: Params, input: LossInput, frozen?: Frozen)
   if (arch === "standard") {
     // SAELens's older scale_sparsity_penalty_by_decoder_norm false: a plain L1 on f
     const weight = (j: number) => cfg.scale_sparsity_penalty_by_decoder_norm ? norms[j] : 1;
-    for (let i = 0; i < B * S; i++) loss += l1 / B * f[i] * weight(i % S);
+    // lp_norm: each token's p-norm of the weighted features, summed directly (no rescaling, unlike the engines)
+    for (let b = 0; b < B; b++) {
+      let sum = 0;
+      for (let j = 0; j < S; j++) sum += (f[b * S + j] * weight(j)) ** cfg.lp_norm;
+      loss += l1 / B * sum ** (1 / cfg.lp_norm);
+    }
   }
   if (arch === "jumprelu") loss += l1 / B * fz.fires.reduce((a, v) => a + v, 0);
   if (arch === "gated") {

@@ -164,3 +164,29 @@ Deno.test("SaeTrainer on the cpu device puts a plain L1 on f with scale_sparsity
   const [weighted, plain] = [await l1(true), await l1(false)];
   assert(weighted > 0 && Math.abs(plain / weighted - 10) < 1e-3, `${weighted} ${plain}`);
 });
+
+Deno.test("resolveRunnerConfig() takes lp_norm at the top (SAELens before 6), in sae (6) and per SAE, p >= 1 for standard only", () => {
+  const p = (raw: Record<string, unknown>) => resolveRunnerConfig(raw, "c", width).saes.map((s) => s.lp_norm);
+  assertEquals(p({}), [1]);
+  assertEquals(p({ architecture: "standard", lp_norm: 2 }), [2]);
+  assertEquals(p({ sae: { architecture: "standard", lp_norm: 1.5 } }), [1.5]);
+  assertEquals(p({ saes: [{ lp_norm: 3 }, {}], output_path: "" }), [3, 1]);
+  assertEquals(p({ architecture: "topk", lp_norm: 1 }), [1]);
+  assert.throws(
+    () => resolveRunnerConfig({ lp_norm: 0.9 }, "c", width),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message === "c: field lp_norm is 0.9: expected a number >= 1 (p of the sparsity term's norm)",
+  );
+  assert.throws(
+    () => resolveRunnerConfig({ lp_norm: "2" }, "c", width),
+    (e: Error) => e instanceof TypeError && e.message === 'c: field lp_norm is "2": expected a number',
+  );
+  assert.throws(
+    () => resolveRunnerConfig({ sae: { architecture: "jumprelu", lp_norm: 2 } }, "c", width),
+    (e: Error) =>
+      e instanceof RangeError &&
+      e.message ===
+        "c: lp_norm 2 is implemented for the standard architecture only (the others' sparsity terms take no p): current architecture is jumprelu",
+  );
+});

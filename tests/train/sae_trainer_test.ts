@@ -129,6 +129,14 @@ for (const device of DEVICES) {
     await checkGradients(device, config("gated", { normalize_sae_decoder: true }), false);
   });
 
+  Deno.test(`SaeTrainer.step() on ${device}: the loss and gradients of lp_norm 2 and 1.5 match finite differences`, async () => {
+    // a large λ so the p-norm's share of every gradient is well above the tolerance
+    for (const lp_norm of [2, 1.5]) await checkGradients(device, config("standard", { lp_norm }), false, 3);
+    await checkGradients(device, config("standard", { lp_norm: 1.5, use_ghost_grads: true }), true, 3);
+    const plain = { lp_norm: 2, scale_sparsity_penalty_by_decoder_norm: false };
+    await checkGradients(device, config("standard", plain), false, 3);
+  });
+
   Deno.test(`SaeTrainer.step() on ${device}: without b_dec on the input matches finite differences`, async () => {
     for (const arch of ["gated", "topk"] as const) {
       await checkGradients(device, config(arch, { apply_b_dec_to_input: false }), false);
