@@ -2,14 +2,19 @@
 // own form ("ok | N passed | N failed (…)"), which .ci/run reads.
 //
 // Why two processes: most of the suite's time goes to spawned `sae` runs and ONNX Runtime sessions that leave a core
-// idle, and the two slowest files (the CLI's training and every family's verbs, about half of it) need nothing from
-// the rest. Not `deno test --parallel`: its modules share one process, and tests that set HF_ENDPOINT/HF_HOME or the
+// idle. The first group, the CLI's training (about a third of the suite's time) and three files of model runs, is
+// about half of it. Not `deno test --parallel`: its modules share one process, and tests that set HF_ENDPOINT/HF_HOME or the
 // working directory for a Hub-like server would change them under tests running beside them.
 //
 // Each group's output is printed whole, the slow group's as it comes and the other's once it ends, so no test's
 // lines are interleaved with another file's.
-/** The slow files, in their own process; the rest (with the doc examples of core/) in the other. */
-const SLOW = ["tests/cli/train_test.ts", "tests/cli/families_cli_test.ts"];
+/** The first group's files; the rest (with the doc examples of core/) run in the other. */
+const SLOW = [
+  "tests/cli/train_test.ts",
+  "tests/cli/reference_test.ts",
+  "tests/eval/evaluate_sae_test.ts",
+  "tests/lm/model_loading_test.ts",
+];
 const COMMON = ["test", "--allow-all"];
 const groups = [
   [...COMMON, ...SLOW],
