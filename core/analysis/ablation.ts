@@ -16,6 +16,7 @@ import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { SAE } from "../sae/sae.ts";
 import { checkFeatureIndex, checkTokenId } from "./index_checks.ts";
 import { saeInput, saeSite, writeSaeOutput } from "../sae/sae_on_model.ts";
+import { largestIndices } from "../util/largest_indices.ts";
 
 /** One ablated feature's effect. */
 export interface FeatureAblation {
@@ -82,19 +83,6 @@ function probabilities(logits: Float32Array, position: number, vocab: number): F
   for (const v of p) sum += v;
   for (let i = 0; i < p.length; i++) p[i] /= sum;
   return p;
-}
-
-/** The `k` largest entries' ids, largest first (ties: lower id first). */
-function topIds(p: Float64Array, k: number): number[] {
-  const top: number[] = [];
-  for (let t = 0; t < p.length; t++) {
-    if (top.length === k && p[t] <= p[top[k - 1]]) continue;
-    let at = top.length;
-    while (at > 0 && p[top[at - 1]] < p[t]) at--;
-    top.splice(at, 0, t);
-    if (top.length > k) top.pop();
-  }
-  return top;
 }
 
 /**
@@ -182,7 +170,7 @@ export async function ablateFeatures(
       probability: p,
       change: 100 * (p - baseline) / baseline,
       changeFromSpliced: 100 * (p - spliced) / spliced,
-      top: topIds(all, topK).map((id) => ({ id, prob: all[id] })),
+      top: largestIndices(all, topK).map((id) => ({ id, prob: all[id] })),
     },
   };
 }

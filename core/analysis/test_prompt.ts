@@ -9,6 +9,7 @@
 import type { HookedTransformer } from "../lm/hooked_transformer.ts";
 import type { SAE } from "../sae/sae.ts";
 import { HookedSaeTransformer } from "./hooked_sae_transformer.ts";
+import { largestIndices } from "../util/largest_indices.ts";
 
 /** Options of {@linkcode testPrompt}. */
 export interface TestPromptOptions {
@@ -151,21 +152,8 @@ function answerPredictions(
     });
     let rank = 0;
     for (let t = 0; t < vocab; t++) if (row[t] > row[id] || (row[t] === row[id] && t < id)) rank++;
-    return { ...next(id), rank, top: topTokens(row, topK).map(next) };
+    return { ...next(id), rank, top: largestIndices(row, topK).map(next) };
   });
-}
-
-/** The ids of the `k` largest logits, largest first (ties: lower id first). */
-function topTokens(row: Float32Array, k: number): number[] {
-  const top: number[] = [];
-  for (let t = 0; t < row.length; t++) {
-    if (top.length === k && row[t] <= row[top[k - 1]]) continue;
-    let at = top.length;
-    while (at > 0 && row[top[at - 1]] < row[t]) at--;
-    top.splice(at, 0, t);
-    if (top.length > k) top.pop();
-  }
-  return top;
 }
 
 /** Python's `repr` of a string, as TransformerLens prints token lists. */
