@@ -118,6 +118,12 @@ export class SaeTrainer {
     ) {
       throw new RangeError(`Cannot train as k must be an integer from 1 to d_sae ${dSae}: current value is ${cfg.k}`);
     }
+    // as the run's config check says it, for callers that build the settings themselves
+    if (!(cfg.lp_norm >= 1) || cfg.lp_norm !== 1 && cfg.architecture !== "standard") {
+      throw new RangeError(
+        `Cannot train as lp_norm must be a number >= 1, and 1 but for the standard architecture: current value is ${cfg.lp_norm} (${cfg.architecture})`,
+      );
+    }
     const params = initialParameters(cfg, rng);
     const moments: ParameterMap = new Map();
     for (const [name, value] of state?.tensors ?? []) {

@@ -336,3 +336,14 @@ Deno.test("SaeTrainer on cpu: TopK's selection in blocks of rows gives the step 
     }
   }
 });
+
+Deno.test("SaeTrainer.create() refuses an lp_norm below 1, or other than 1 beside the standard architecture", () => {
+  for (const [arch, p] of [["standard", 0.5], ["topk", 2], ["jumprelu", 1.5]] as const) {
+    assert.throws(
+      () => SaeTrainer.create("cpu", config(arch, { lp_norm: p }), mulberry32(1)),
+      (e: Error) => e instanceof RangeError && e.message.includes(`current value is ${p} (${arch})`),
+    );
+  }
+  SaeTrainer.create("cpu", config("standard", { lp_norm: 2 }), mulberry32(1)).destroy();
+  SaeTrainer.create("cpu", config("topk", { lp_norm: 1 }), mulberry32(1)).destroy();
+});
