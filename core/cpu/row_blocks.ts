@@ -25,7 +25,8 @@ export interface RowValues<T extends Float32Array | BigInt64Array = Float32Array
 
 /**
  * Runs `session` over `rows` rows in blocks of {@linkcode ROW_BLOCK}, each block reading its rows of `perRow` and
- * writing its rows of `outputs` (which ONNX Runtime fills in place: no copy), with `fixed` (the weights) whole.
+ * writing its rows of `outputs` (which ONNX Runtime fills in place; onnxruntime-node's own copy of each block's
+ * outputs, which its binding always makes, is dropped), with `fixed` (the weights) whole.
  *
  * @example Encode 1,000 rows in four runs
  * ```ts ignore

@@ -240,8 +240,8 @@ export class CpuSae implements SaeEngine {
         weights[name] = new ort.Tensor("float32", weight.data, weight.dims);
       }
     }
-    // Every output ([rows, width]) is written by ONNX Runtime straight into the array returned: no copy of a
-    // [rows, d_sae] result, and its pages touched once.
+    // Every output ([rows, width]) is allocated here for all rows and filled by ONNX Runtime block by block, in place
+    // (onnxruntime-node also hands back its own copy of each block's outputs, which is dropped).
     const results: Record<string, RowValues> = {};
     for (const { name, dtype, dims } of outputs) {
       const width = dims![1] as number;

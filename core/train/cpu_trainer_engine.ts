@@ -58,8 +58,9 @@ export class CpuTrainerEngine implements TrainerEngine {
   readonly #sessions = new Map<boolean, Promise<StepSession>>();
   // W_enc's host-scattered gradient columns, gathered as rows before they are added transposed
   #scatterScratch?: Float32Array;
-  // TopK's selection and host-scattered lists, written by ONNX Runtime into the same arrays every step (no copy, no
-  // fresh pages)
+  // TopK's selection and host-scattered lists, written by ONNX Runtime into the same arrays every step: no fresh pages
+  // for it to fill (about 5% of a 768 x 24576 TopK step, measured), though onnxruntime-node still hands back its own
+  // copy of every output, which is dropped
   readonly #buffers = new Map<string, Float32Array | BigInt64Array>();
 
   /**
