@@ -109,30 +109,33 @@ function sparseAuxK(ctx: StepContext, aux: SparseTopK, term: AuxiliaryTerm): voi
 const SELECTED = { values: "selected_values", index: "selected_index", pre: "selected_pre" } as const;
 
 /**
- * The kept latents on the CPU: each row's k largest pre-activations (`batch`: the whole batch's k × rows largest)
- * as flat lists of row, column and ReLU'd value; BatchTopK also gives the smallest positive value kept. TopK's rows
- * come selected (inputs from its selection graph), BatchTopK's are selected here.
- *
- * @example
- * ```ts ignore
- * const f = keptOnCpu(s, false); // TopK
- * ```
+ * TopK's kept latents on the CPU, as its selection graph ({@linkcode topkSelection}, run before the step) chose them:
+ * each row's k largest pre-activations as flat lists of row, column and ReLU'd value, and as [rows, k].
  *
  * @param s The CPU step.
- * @param batch One threshold for the batch (BatchTopK).
  * @returns The features as kept lists.
  */
-export function keptOnCpu(s: CpuStep, batch: boolean): CpuFeatures {
+function selectedOnCpu(s: CpuStep): CpuFeatures {
   const { d_sae: dSae, k } = s.cfg;
   const flat = (a: string) => s.op("Reshape", [a, s.g.int64s([-1])]);
-  if (!batch) {
-    const kept = s.op("Relu", [s.g.input(SELECTED.values, ["rows", k])]);
-    const index = s.g.input(SELECTED.index, ["rows", k], "int64");
-    const rowOf = s.op("Range", [s.g.int64(0), s.rows(), s.g.int64(1)]);
-    const rowIndex = flat(s.op("Expand", [s.unsqueeze(rowOf), s.op("Shape", [index])]));
-    const pre = s.term ? s.g.input(SELECTED.pre, ["rows", dSae]) : undefined;
-    return { kind: "kept", pre, rowIndex, column: flat(index), values: flat(kept), perRow: { values: kept, index } };
-  }
+  const kept = s.op("Relu", [s.g.input(SELECTED.values, ["rows", k])]);
+  const index = s.g.input(SELECTED.index, ["rows", k], "int64");
+  const rowOf = s.op("Range", [s.g.int64(0), s.rows(), s.g.int64(1)]);
+  const rowIndex = flat(s.op("Expand", [s.unsqueeze(rowOf), s.op("Shape", [index])]));
+  const pre = s.term ? s.g.input(SELECTED.pre, ["rows", dSae]) : undefined;
+  return { kind: "kept", pre, rowIndex, column: flat(index), values: flat(kept), perRow: { values: kept, index } };
+}
+
+/**
+ * BatchTopK's kept latents on the CPU, selected in the step graph: the whole batch's k × rows largest
+ * pre-activations as flat lists of row, column and ReLU'd value, and the smallest positive value kept.
+ *
+ * @param s The CPU step.
+ * @returns The features as kept lists.
+ */
+function batchKeptOnCpu(s: CpuStep): CpuFeatures {
+  const { d_sae: dSae, k } = s.cfg;
+  const flat = (a: string) => s.op("Reshape", [a, s.g.int64s([-1])]);
   const pre = s.gemm(s.xin, s.param("W_enc"), { bias: s.param("b_enc") });
   const kept = s.op("Mul", [s.op("Reshape", [s.rows(), s.g.int64s([1])]), s.g.int64s([k])]);
   const { values: top, indices: index } = s.topk(s.op("Reshape", [pre, s.g.int64s([1, -1])]), kept);
@@ -149,8 +152,8 @@ export function keptOnCpu(s: CpuStep, batch: boolean): CpuFeatures {
 }
 
 /**
- * TopK's selection before the step: each row's k largest pre-activations and their columns, and with AuxK the whole
- * pre-activation.
+ * TopK's selection, run before the step in row blocks: each row's k largest pre-activations and their columns, and
+ * with AuxK the whole pre-activation.
  */
 function topkSelection(cfg: SaeTrainingConfig, term: AuxiliaryTerm | undefined): GraphBuilder {
   const { d_in: dIn, d_sae: dSae, k } = cfg;
@@ -171,7 +174,7 @@ function topkSelection(cfg: SaeTrainingConfig, term: AuxiliaryTerm | undefined):
  * graph selects; TopK's rows select on their own, in row blocks before the step ({@linkcode TOPK}).
  */
 export const TOPK_CPU: CpuTrainingParts = {
-  forward: (s) => keptOnCpu(s, true),
+  forward: batchKeptOnCpu,
   backward(s, f, dValues) {
     if (f.kind !== "kept") throw new TypeError("The TopK family decodes its kept latents");
     s.keptEncoderGrads(f, s.where(s.op("Greater", [f.values, s.c(0)]), dValues));
@@ -199,7 +202,7 @@ export const TOPK_SETTINGS: SettingsOf<Pick<SaeTrainingValues, "k" | "aux_loss_c
 export const TOPK: TrainingArchitecture = {
   name: "topk",
   settings: TOPK_SETTINGS,
-  cpu: { ...TOPK_CPU, forward: (s) => keptOnCpu(s, false), selection: topkSelection },
+  cpu: { ...TOPK_CPU, forward: selectedOnCpu, selection: topkSelection },
   decoder: "unit_norm",
   sparsity: "none",
   parameters: (cfg) => ({ encoder: [["b_enc", filled(cfg.d_sae)]], extra: [] }),
