@@ -3,13 +3,13 @@
 //
 // Why two processes: most of the suite's time goes to spawned `sae` runs and ONNX Runtime sessions that leave a core
 // idle. The first group, the CLI's training (about a third of the suite's time) and three files of model runs, is
-// about half of it. Not `deno test --parallel`: its modules share one process, and tests that set HF_ENDPOINT/HF_HOME or the
-// working directory for a Hub-like server would change them under tests running beside them.
+// about half of it. Not `deno test --parallel`: its modules share one process, and tests that set HF_ENDPOINT/HF_HOME
+// or the working directory for a Hub-like server would change them under tests running beside them.
 //
-// Each group's output is printed whole, the slow group's as it comes and the other's once it ends, so no test's
+// Each group's output is printed whole, the first group's as it comes and the other's once it ends, so no test's
 // lines are interleaved with another file's.
 /** The first group's files; the rest (with the doc examples of core/) run in the other. */
-const SLOW = [
+const FIRST = [
   "tests/cli/train_test.ts",
   "tests/cli/reference_test.ts",
   "tests/eval/evaluate_sae_test.ts",
@@ -17,8 +17,8 @@ const SLOW = [
 ];
 const COMMON = ["test", "--allow-all"];
 const groups = [
-  [...COMMON, ...SLOW],
-  [...COMMON, "--doc", `--ignore=${SLOW.join(",")}`, "tests/", "core/"],
+  [...COMMON, ...FIRST],
+  [...COMMON, "--doc", `--ignore=${FIRST.join(",")}`, "tests/", "core/"],
 ];
 
 // deno test's summary line, e.g. "ok | 790 passed | 0 failed (14m54s)" (colours stripped)
@@ -50,10 +50,10 @@ async function run(args: string[], live: boolean): Promise<{ code: number; lines
   return { code: (await child.status).code, lines };
 }
 
-const [slow, rest] = [run(groups[0], true), run(groups[1], false)];
-const results = [await slow];
-// the slow group's output is already printed; the other's follows whole once it ends
-const other = await rest;
+const [first, second] = [run(groups[0], true), run(groups[1], false)];
+const results = [await first];
+// the first group's output is already printed; the other's follows whole once it ends
+const other = await second;
 for (const line of other.lines) write(`${line}\n`);
 results.push(other);
 
